@@ -1,0 +1,82 @@
+/**
+ * Reading a tree from C2SP tlog-tiles (https://c2sp.org/tlog-tiles): tile paths, and subtree
+ * hashes computed from the tiles a log publishes, so proofs can be built without the log's help.
+ */
+import { AirgapError } from '../errors.js';
+import { HASH_SIZE, largestPowerOfTwoBelow, rfc6962NodeHash, type SubtreeHasher } from './merkle.js';
+
+export const TILE_WIDTH = 256;
+const TILE_HEIGHT = 8;
+
+/** tlog-tiles index encoding: 1234067 → "x001/x234/067". */
+export function encodeTileIndex(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new AirgapError('SMOKE_TILE_INDEX', `bad tile index ${n}`);
+  const groups: string[] = [];
+  let rest = n;
+  do {
+    groups.unshift(String(rest % 1000).padStart(3, '0'));
+    rest = Math.floor(rest / 1000);
+  } while (rest > 0);
+  return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join('/');
+}
+
+/** Path of hash tile (level, index), partial when width < 256. */
+export function tilePath(level: number, index: number, width: number = TILE_WIDTH): string {
+  const base = `tile/${level}/${encodeTileIndex(index)}`;
+  return width === TILE_WIDTH ? base : `${base}.p/${width}`;
+}
+
+export function entryBundlePath(index: number, width: number = TILE_WIDTH): string {
+  const base = `tile/entries/${encodeTileIndex(index)}`;
+  return width === TILE_WIDTH ? base : `${base}.p/${width}`;
+}
+
+export type TileFetcher = (path: string) => Promise<Uint8Array>;
+
+/**
+ * A tree of `size` leaves as published in tiles. Each level-L tile holds the hashes of nodes at
+ * height 8L; other subtrees are hashed from those.
+ */
+export class TiledTree {
+  private readonly cache = new Map<string, Promise<Uint8Array>>();
+
+  constructor(readonly size: number, private readonly fetchTile: TileFetcher) {}
+
+  /** Hash of the complete subtree at height 8*level, position `index` at that height. */
+  private async storedNode(level: number, index: number): Promise<Uint8Array> {
+    const tileIndex = Math.floor(index / TILE_WIDTH);
+    const nodesAtLevel = Math.floor(this.size / 2 ** (TILE_HEIGHT * level));
+    const width = Math.min(TILE_WIDTH, nodesAtLevel - tileIndex * TILE_WIDTH);
+    if (width <= 0) throw new AirgapError('SMOKE_TILE_RANGE', `node ${index} at level ${level} is beyond the tree of size ${this.size}`);
+    const path = tilePath(level, tileIndex, width);
+    let tile = this.cache.get(path);
+    if (!tile) {
+      tile = this.fetchTile(path);
+      this.cache.set(path, tile);
+    }
+    const bytes = await tile;
+    const pos = index % TILE_WIDTH;
+    if (bytes.length < (pos + 1) * HASH_SIZE) {
+      throw new AirgapError('SMOKE_TILE_SHORT', `tile ${path} has ${bytes.length} bytes, needs at least ${(pos + 1) * HASH_SIZE}`);
+    }
+    return bytes.slice(pos * HASH_SIZE, (pos + 1) * HASH_SIZE);
+  }
+
+  /** Hash of the perfect subtree of 2^height leaves starting at leaf `start` (aligned). */
+  private async perfect(start: number, height: number): Promise<Uint8Array> {
+    if (height % TILE_HEIGHT === 0) {
+      return this.storedNode(height / TILE_HEIGHT, start / 2 ** height);
+    }
+    const half = 2 ** (height - 1);
+    return rfc6962NodeHash(await this.perfect(start, height - 1), await this.perfect(start + half, height - 1));
+  }
+
+  readonly subtreeHash: SubtreeHasher = async (start, end) => {
+    const n = end - start;
+    if (n <= 0 || end > this.size) throw new AirgapError('SMOKE_TILE_RANGE', `subtree [${start}, ${end}) is outside the tree of size ${this.size}`);
+    const height = Math.log2(n);
+    if (Number.isInteger(height) && start % n === 0) return this.perfect(start, height);
+    const k = largestPowerOfTwoBelow(n);
+    return rfc6962NodeHash(await this.subtreeHash(start, start + k), await this.subtreeHash(start + k, end));
+  };
+}
