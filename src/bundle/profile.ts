@@ -1,0 +1,121 @@
+/**
+ * Stack profiles (`bundles/<name>.yaml`): which images a stack needs (by upstream reference), which
+ * templates the installer renders, default ports, file artifacts, and which smoke test proves it.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { AirgapError } from '../errors.js';
+import { formatImageRef, parseImageRef } from '../ref/image-ref.js';
+import { packageRoot } from '../util/package-root.js';
+
+export type SmokeKind = 'rekor-v2' | 'rekor-v1';
+
+export interface ProfileImage {
+  /** Key the templates use: `{{ images.<name> }}`. */
+  name: string;
+  /** Upstream reference, normalised (registry/repository:tag). */
+  ref: string;
+}
+
+export interface ProfileArtifact {
+  name: string;
+  url: string;
+  sha256: string;
+  /** Path of the wanted file inside a zip, when the URL is an archive. */
+  extract?: string;
+}
+
+export interface Profile {
+  name: string;
+  description: string;
+  smoke: SmokeKind;
+  images: ProfileImage[];
+  templates: string[];
+  ports: { https: number };
+  artifacts: ProfileArtifact[];
+  /** Where it was read from. */
+  file: string;
+}
+
+export function builtinProfilesDir(): string {
+  const root = packageRoot();
+  if (!root) throw new AirgapError('PROFILE_DIR_MISSING', 'cannot find the bundles/ directory of rekor-airgap; pass --profile PATH.yaml');
+  return path.join(root, 'bundles');
+}
+
+export async function listBuiltinProfiles(): Promise<string[]> {
+  const files = await fsp.readdir(builtinProfilesDir());
+  return files.filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+}
+
+/** A profile name (`rekor-v2`) is looked up in bundles/; anything with a slash or .yaml is a path. */
+export function profilePath(nameOrPath: string): string {
+  if (nameOrPath.includes('/') || nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml')) return path.resolve(nameOrPath);
+  return path.join(builtinProfilesDir(), `${nameOrPath}.yaml`);
+}
+
+function need<T>(cond: unknown, file: string, key: string, what: string): asserts cond {
+  if (!cond) throw new AirgapError('PROFILE_INVALID', `${file}: ${key} ${what}`);
+}
+
+export function parseProfile(text: string, file: string): Profile {
+  let doc: unknown;
+  try {
+    doc = yaml.load(text);
+  } catch (e) {
+    throw new AirgapError('PROFILE_INVALID', `${file}: not valid YAML: ${(e as Error).message}`, { cause: e });
+  }
+  const d = doc as Record<string, unknown>;
+  need(d && typeof d === 'object', file, 'the document', 'must be a mapping');
+  need(typeof d.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(d.name), file, 'name', 'must be lowercase letters, digits and dashes');
+  need(d.smoke === 'rekor-v2' || d.smoke === 'rekor-v1', file, 'smoke', 'must be rekor-v2 or rekor-v1');
+  need(Array.isArray(d.images) && d.images.length > 0, file, 'images', 'must be a non-empty list');
+  const images = (d.images as Array<Record<string, unknown>>).map((img, i) => {
+    need(typeof img?.name === 'string' && typeof img?.ref === 'string', file, `images[${i}]`, 'needs name and ref');
+    const ref = parseImageRef(img.ref as string);
+    need(!ref.digest, file, `images[${i}].ref`, 'must be a tag; digests are resolved and recorded at create time (use bundle lock to pin them)');
+    return { name: img.name as string, ref: formatImageRef(ref) };
+  });
+  need(Array.isArray(d.templates), file, 'templates', 'must be a list of file names');
+  const ports = (d.ports ?? {}) as Record<string, unknown>;
+  need(Number.isInteger(ports.https) && (ports.https as number) > 0 && (ports.https as number) < 65536, file, 'ports.https', 'must be a port number');
+  const artifacts = ((d.artifacts ?? []) as Array<Record<string, unknown>>).map((a, i) => {
+    need(typeof a?.name === 'string' && /^[\w.-]+$/.test(a.name), file, `artifacts[${i}].name`, 'must be a file name');
+    need(typeof a.url === 'string', file, `artifacts[${i}].url`, 'is required');
+    need(typeof a.sha256 === 'string' && /^[a-f0-9]{64}$/.test(a.sha256), file, `artifacts[${i}].sha256`, 'must be 64 lowercase hex digits');
+    return { name: a.name as string, url: a.url as string, sha256: a.sha256 as string, ...(typeof a.extract === 'string' ? { extract: a.extract } : {}) };
+  });
+  return {
+    name: d.name as string,
+    description: typeof d.description === 'string' ? d.description : '',
+    smoke: d.smoke as SmokeKind,
+    images,
+    templates: (d.templates as unknown[]).map(String),
+    ports: { https: ports.https as number },
+    artifacts,
+    file,
+  };
+}
+
+export async function loadProfile(nameOrPath: string): Promise<Profile> {
+  const file = profilePath(nameOrPath);
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch {
+    let known = '';
+    try { known = ` (known profiles: ${(await listBuiltinProfiles()).join(', ')})`; } catch { /* none */ }
+    throw new AirgapError('PROFILE_UNKNOWN', `unknown profile ${nameOrPath}: ${file} does not exist${known}`);
+  }
+  return parseProfile(text, file);
+}
+
+/** A profile's templates: templates/<profile>/ beside its bundles/ directory, else the package's. */
+export function templatesDirFor(profile: Profile): string {
+  const beside = path.join(path.dirname(path.dirname(profile.file)), 'templates', profile.name);
+  if (existsSync(beside)) return beside;
+  const root = packageRoot();
+  if (!root) throw new AirgapError('PROFILE_TEMPLATES_MISSING', `no templates for profile ${profile.name} (looked in ${beside})`);
+  return path.join(root, 'templates', profile.name);
+}

@@ -1,0 +1,109 @@
+/**
+ * Bundle signing keys and detached signatures: ECDSA P-256 over SHA-256, the signature file is
+ * base64 of DER, so `openssl dgst -sha256 -verify` and `cosign verify-blob --key` check it.
+ * Signatures are deterministic (RFC 6979), so the same bundle signed twice is byte-identical.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { p256 } from '@noble/curves/nist.js';
+import { AirgapError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+
+export const PASSPHRASE_ENV = 'REKOR_AIRGAP_PASSPHRASE';
+
+export async function readPassphrase(file: string | undefined): Promise<string> {
+  if (file) {
+    try {
+      return (await fsp.readFile(file, 'utf8')).replace(/\r?\n$/, '');
+    } catch (e) {
+      throw new AirgapError('KEY_PASSPHRASE_UNREADABLE', `cannot read the passphrase file ${file}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const env = process.env[PASSPHRASE_ENV];
+  if (env !== undefined && env !== '') return env;
+  throw new AirgapError('KEY_PASSPHRASE_MISSING', `no passphrase: pass --passphrase-file FILE or set ${PASSPHRASE_ENV}`);
+}
+
+export async function generateSigningKey(privatePath: string, publicPath: string, passphrase: string): Promise<void> {
+  if (passphrase.length < 8) throw new AirgapError('KEY_PASSPHRASE_WEAK', 'the passphrase must have at least 8 characters');
+  const { privateKey, publicKey } = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  for (const p of [privatePath, publicPath]) {
+    try {
+      await fsp.access(p);
+      throw new AirgapError('KEY_EXISTS', `${p} already exists; refusing to overwrite a key`);
+    } catch (e) {
+      if (e instanceof AirgapError) throw e;
+    }
+  }
+  await writeFileAtomic(privatePath, privateKey, 0o600);
+  await fsp.chmod(privatePath, 0o600);
+  await writeFileAtomic(publicPath, publicKey, 0o644);
+}
+
+export async function loadSigningKey(file: string, passphrase: string): Promise<KeyObject> {
+  let pem: string;
+  try {
+    pem = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    throw new AirgapError('KEY_UNREADABLE', `cannot read the signing key ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: pem, format: 'pem', passphrase });
+  } catch (e) {
+    throw new AirgapError('KEY_DECRYPT_FAILED', `cannot decrypt the signing key ${file}: wrong passphrase or not a PEM private key`, { cause: e });
+  }
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new AirgapError('KEY_WRONG_TYPE', `the signing key ${file} is not ECDSA P-256`);
+  }
+  return key;
+}
+
+export async function loadTrustedKeys(files: readonly string[]): Promise<Array<{ file: string; key: KeyObject }>> {
+  if (files.length === 0) throw new AirgapError('USAGE_NO_TRUST', 'no trusted key: pass --trust PUB.pem (repeatable)');
+  return Promise.all(files.map(async (file) => {
+    let pem: string;
+    try {
+      pem = await fsp.readFile(file, 'utf8');
+    } catch (e) {
+      throw new AirgapError('KEY_UNREADABLE', `cannot read the trusted key ${file}: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      return { file, key: createPublicKey(pem) };
+    } catch (e) {
+      throw new AirgapError('KEY_INVALID', `the trusted key ${file} is not a PEM public key`, { cause: e });
+    }
+  }));
+}
+
+/** Detached signature: base64(DER(ECDSA-P256(SHA-256(data)))), deterministic (RFC 6979). */
+export function signDetached(data: Uint8Array, key: KeyObject): string {
+  const jwk = key.export({ format: 'jwk' });
+  if (!jwk.d) throw new AirgapError('KEY_WRONG_TYPE', 'signing needs a private key');
+  const d = new Uint8Array(Buffer.from(jwk.d, 'base64url'));
+  const der = p256.sign(data, d, { prehash: true, format: 'der', lowS: true });
+  return Buffer.from(der).toString('base64') + '\n';
+}
+
+/** True when `sigText` (base64 DER) is a valid signature of `data` by `key`. */
+export function checkDetached(data: Uint8Array, sigText: string, key: KeyObject): boolean {
+  const trimmed = sigText.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed)) return false;
+  try {
+    return cryptoVerify('sha256', data, key, Buffer.from(trimmed, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** Verifies a detached signature against any of the trusted keys; returns the file of the key that matched. */
+export function verifyDetachedWithAnyKey(
+  data: Uint8Array, sigText: string, keys: ReadonlyArray<{ file: string; key: KeyObject }>, what: string,
+): string {
+  for (const k of keys) if (checkDetached(data, sigText, k.key)) return k.file;
+  throw new AirgapError('SIGNATURE_INVALID', `${what}: the signature does not verify with any trusted key (${keys.map((k) => k.file).join(', ')})`);
+}

@@ -1,0 +1,65 @@
+import type { CommandModule } from 'yargs';
+import { createBundle } from '../../bundle/create.js';
+import { loadSigningKey, readPassphrase } from '../../bundle/signing.js';
+import { parsePlatform } from '../../registry/platform.js';
+import { formatBytes } from '../../util/progress.js';
+import { printResult, processIo, progressFor, type CommonArgs } from '../output.js';
+import { registryAccessFrom, typed, withCommon, withPassphrase, withRegistry } from '../options.js';
+
+interface Args extends CommonArgs {
+  profile: string[];
+  out: string;
+  key: string;
+  passphraseFile?: string;
+  platform?: string;
+  mirror: string[];
+  registryCa: string[];
+  insecureRegistry: string[];
+  concurrency: number;
+  lock?: string;
+  noLock?: boolean;
+  nodeRuntime?: string;
+  force: boolean;
+}
+
+export const bundleCreateCommand = {
+  command: 'create',
+  describe: 'pull the stack images (pinned by digest) and write a signed offline bundle directory',
+  builder: (y) => typed<Args>(withRegistry(withPassphrase(withCommon(y)))
+    .option('profile', { type: 'string', array: true, default: ['rekor-v2'], describe: 'stack profile: rekor-v2 (default), rekor-v1, or a path to a profile YAML (repeatable)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'bundle directory to write' })
+    .option('key', { type: 'string', demandOption: true, describe: 'signing key from bundle keygen (encrypted PEM)' })
+    .option('platform', { type: 'string', describe: 'platform of the offline host, e.g. linux/amd64 (default: this host\'s)' })
+    .option('lock', { type: 'string', describe: 'lock file to enforce (default: <profile>.lock.json when it exists)' })
+    .option('no-lock', { type: 'boolean', describe: 'ignore lock files' })
+    .option('node-runtime', { type: 'string', describe: 'Node.js binary for the target platform (default: this one, when platforms match)' })
+    .option('force', { type: 'boolean', default: false, describe: 'rebuild over a complete bundle at --out' })
+    .example('$0 bundle create --profile rekor-v2 --out ./bundle --key ./bundle-signing.key --mirror ghcr.io=mirror.internal:5000', '')),
+  handler: async (args) => {
+    const passphrase = await readPassphrase(args.passphraseFile);
+    const signingKey = await loadSigningKey(args.key, passphrase);
+    const progress = progressFor(args);
+    const result = await createBundle({
+      profiles: args.profile,
+      out: args.out,
+      signingKey,
+      ...(args.platform ? { platform: parsePlatform(args.platform) } : {}),
+      access: await registryAccessFrom(args),
+      lock: args.noLock ? 'none' : args.lock ?? 'auto',
+      ...(args.nodeRuntime ? { nodeRuntime: args.nodeRuntime } : {}),
+      force: args.force,
+      progress,
+    });
+    const m = result.manifest;
+    printResult(processIo, args, {
+      dir: result.dir, createdAt: m.createdAt, platform: m.platform, profiles: m.profiles,
+      images: m.images.map((i) => ({ ref: i.ref, digest: i.digest, manifestDigest: i.manifestDigest, configDigest: i.configDigest, size: i.size })),
+      files: m.files.length, imageBytes: result.bytes, blobsFetched: result.blobsFetched, blobsSkipped: result.blobsSkipped,
+    }, [
+      `bundle ${result.dir}`,
+      `  profiles: ${m.profiles.join(', ')}   platform: ${m.platform}`,
+      ...m.images.map((i) => `  ${i.ref}@${i.digest}`),
+      `  ${m.files.length} files, images ${formatBytes(result.bytes)}; signed bundle.json.sig`,
+    ].join('\n'));
+  },
+} satisfies CommandModule<object, Args>;

@@ -1,0 +1,45 @@
+import type { CommandModule } from 'yargs';
+import { lockPathFor, writeLock } from '../../bundle/lock.js';
+import { loadProfile } from '../../bundle/profile.js';
+import { RegistryPool } from '../../bundle/registry-source.js';
+import { parseImageRef } from '../../ref/image-ref.js';
+import { printResult, processIo, progressFor, type CommonArgs } from '../output.js';
+import { registryAccessFrom, typed, withCommon, withRegistry } from '../options.js';
+
+interface Args extends CommonArgs {
+  profile: string[];
+  out?: string;
+  mirror: string[];
+  registryCa: string[];
+  insecureRegistry: string[];
+  concurrency: number;
+}
+
+export const bundleLockCommand = {
+  command: 'lock',
+  describe: 'resolve each image tag of a profile to its digest and write <profile>.lock.json',
+  builder: (y) => typed<Args>(withRegistry(withCommon(y))
+    .option('profile', { type: 'string', array: true, default: ['rekor-v2'], describe: 'profile name or YAML path (repeatable)' })
+    .option('out', { type: 'string', describe: 'lock file path (default: next to the profile; one profile only)' })),
+  handler: async (args) => {
+    const access = await registryAccessFrom(args);
+    const pool = new RegistryPool(access);
+    const progress = progressFor(args);
+    const written: Array<{ file: string; images: Record<string, { digest: string }> }> = [];
+    for (const name of args.profile) {
+      const profile = await loadProfile(name);
+      const images: Record<string, { digest: string }> = {};
+      for (const img of profile.images) {
+        const ref = parseImageRef(img.ref);
+        const { client, repository } = pool.sourceFor(ref);
+        const m = await client.manifest(repository, ref.tag!);
+        images[img.ref] = { digest: m.digest };
+        progress.step(`${img.ref} → ${m.digest}`);
+      }
+      const file = args.out && args.profile.length === 1 ? args.out : lockPathFor(profile);
+      await writeLock(file, { profile: profile.name, images });
+      written.push({ file, images });
+    }
+    printResult(processIo, args, written, written.map((w) => `wrote ${w.file}`).join('\n'));
+  },
+} satisfies CommandModule<object, Args>;

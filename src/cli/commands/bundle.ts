@@ -1,0 +1,20 @@
+import type { Argv, CommandModule } from 'yargs';
+import { bundleCreateCommand } from './bundle-create.js';
+import { bundleKeygenCommand } from './bundle-keygen.js';
+import { bundleLockCommand } from './bundle-lock.js';
+
+export const bundleSubcommands: CommandModule<object, never>[] = [
+  bundleKeygenCommand as unknown as CommandModule<object, never>,
+  bundleLockCommand as unknown as CommandModule<object, never>,
+  bundleCreateCommand as unknown as CommandModule<object, never>,
+];
+
+export const bundleCommand = {
+  command: 'bundle <command>',
+  describe: 'make, move, verify and install offline bundles',
+  builder: (y: Argv) => {
+    for (const c of bundleSubcommands) y.command(c);
+    return y.demandCommand(1, 'name a bundle command');
+  },
+  handler: () => undefined,
+} satisfies CommandModule;

@@ -1,0 +1,43 @@
+/** Option builders shared by several commands. */
+import type { Argv } from 'yargs';
+import { parseMirrors } from '../ref/image-ref.js';
+import { readCaFiles, type RegistryAccess } from '../bundle/registry-source.js';
+
+export function withCommon<T>(y: Argv<T>) {
+  return y
+    .option('json', { type: 'boolean', default: false, describe: 'print a machine-readable JSON result on stdout' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'no progress output on stderr' });
+}
+
+export function withRegistry<T>(y: Argv<T>) {
+  return y
+    .option('mirror', { type: 'string', array: true, default: [] as string[], describe: 'pull UPSTREAM through MIRROR, recording upstream names: --mirror ghcr.io=registry.internal:5000 (repeatable)' })
+    .option('registry-ca', { type: 'string', array: true, default: [] as string[], describe: 'extra CA certificate (PEM) for HTTPS registries (repeatable)' })
+    .option('insecure-registry', { type: 'string', array: true, default: [] as string[], describe: 'allow plain HTTP to this registry host:port (loopback is always allowed)' })
+    .option('concurrency', { type: 'number', default: 4, describe: 'blobs downloaded in parallel' });
+}
+
+export async function registryAccessFrom(args: { mirror: string[]; registryCa: string[]; insecureRegistry: string[]; concurrency: number }): Promise<RegistryAccess> {
+  return {
+    mirrors: parseMirrors(args.mirror),
+    ca: await readCaFiles(args.registryCa),
+    insecureRegistries: args.insecureRegistry,
+    concurrency: Math.max(1, Math.floor(args.concurrency)),
+  };
+}
+
+export function withTrust<T>(y: Argv<T>) {
+  return y.option('trust', { type: 'string', array: true, default: [] as string[], describe: 'public key (PEM) trusted to sign bundles (repeatable, for key rotation)' });
+}
+
+export function withPassphrase<T>(y: Argv<T>) {
+  return y.option('passphrase-file', { type: 'string', describe: 'file holding the signing key passphrase (else $REKOR_AIRGAP_PASSPHRASE; never a flag value)' });
+}
+
+/**
+ * yargs' types know options by their kebab names only; handlers read the camelCase aliases yargs
+ * also sets. This declares the handler's view once, at the builder.
+ */
+export function typed<A>(y: Argv<unknown>): Argv<A> {
+  return y as unknown as Argv<A>;
+}

@@ -1,0 +1,100 @@
+/**
+ * An OCI image layout directory (oci-layout, index.json, blobs/sha256/*) written the way
+ * containers/image does: each blob goes to a temp file, is digested while it is copied, checked for
+ * size, fsynced and renamed into place; index.json is written last, at commit.
+ */
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AirgapError } from '../errors.js';
+import { exists, tempPathFor, writeFileAtomic } from '../util/fs-atomic.js';
+import { parseDigest, sha256Digest, VerifyingStream } from './digest.js';
+import { MediaType, type Descriptor, type ImageIndex } from './media-types.js';
+
+export const OCI_LAYOUT_FILE = 'oci-layout';
+export const OCI_INDEX_FILE = 'index.json';
+export const OCI_BLOBS_DIR = 'blobs/sha256';
+export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+
+export function blobRelPath(digest: string): string {
+  return `${OCI_BLOBS_DIR}/${parseDigest(digest)}`;
+}
+
+export class OciLayoutWriter {
+  constructor(readonly root: string) {}
+
+  blobPath(digest: string): string {
+    return path.join(this.root, blobRelPath(digest));
+  }
+
+  async init(): Promise<void> {
+    await fsp.mkdir(path.join(this.root, OCI_BLOBS_DIR), { recursive: true });
+    await writeFileAtomic(path.join(this.root, OCI_LAYOUT_FILE), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  }
+
+  /** True when the blob is present with the right size and content (a resumed run skips it). */
+  async hasBlob(desc: { digest: string; size: number }): Promise<boolean> {
+    const file = this.blobPath(desc.digest);
+    if (!(await exists(file))) return false;
+    const st = await fsp.stat(file);
+    if (st.size !== desc.size) return false;
+    try {
+      await pipeline(createReadStream(file), new VerifyingStream({ digest: desc.digest, size: desc.size, what: file }), async function* (src) {
+        for await (const _ of src) { /* drain */ }
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Streams a blob in, verified against its descriptor, atomically. */
+  async putBlob(desc: { digest: string; size: number }, source: Readable, onBytes?: (n: number) => void): Promise<void> {
+    const file = this.blobPath(desc.digest);
+    const tmp = tempPathFor(file);
+    const verify = new VerifyingStream({ digest: desc.digest, size: desc.size, what: `blob ${desc.digest}` });
+    if (onBytes) verify.on('data', (c: Buffer) => onBytes(c.length));
+    const out = createWriteStream(tmp, { flags: 'wx' });
+    try {
+      await pipeline(source, verify, out);
+      const fh = await fsp.open(tmp, 'r');
+      try { await fh.sync(); } finally { await fh.close(); }
+      await fsp.rename(tmp, file);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new AirgapError('BUNDLE_WRITE_DISK_FULL', `disk full while writing ${file}`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  async putBytes(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
+    const digest = sha256Digest(bytes);
+    const file = this.blobPath(digest);
+    if (!(await exists(file))) await writeFileAtomic(file, bytes);
+    return { mediaType, digest, size: bytes.length };
+  }
+
+  /** Commits the layout: index.json listing `manifests` (each with its ref.name annotation). */
+  async writeIndex(manifests: Descriptor[]): Promise<void> {
+    const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests };
+    await writeFileAtomic(path.join(this.root, OCI_INDEX_FILE), JSON.stringify(index, null, 2) + '\n');
+  }
+}
+
+export async function readIndex(root: string): Promise<ImageIndex> {
+  const file = path.join(root, OCI_INDEX_FILE);
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    throw new AirgapError('OCI_LAYOUT_MISSING', `${file} is missing`, { cause: e });
+  }
+  try {
+    return JSON.parse(text) as ImageIndex;
+  } catch (e) {
+    throw new AirgapError('OCI_LAYOUT_CORRUPT', `${file} is not valid JSON`, { cause: e });
+  }
+}

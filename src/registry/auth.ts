@@ -1,0 +1,54 @@
+/**
+ * Registry authentication: the Docker Registry v2 token flow (a `Bearer` challenge answered by the
+ * realm, anonymously or with basic credentials) and plain `Basic` auth.
+ */
+import { AirgapError } from '../errors.js';
+import type { Credential } from './credentials.js';
+import { httpRequest, readAll } from './http.js';
+
+export interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/** Parses a WWW-Authenticate header: `Bearer realm="...",service="...",scope="..."`. */
+export function parseChallenge(header: string): Challenge {
+  const space = header.indexOf(' ');
+  const scheme = (space < 0 ? header : header.slice(0, space)).trim();
+  const params: Record<string, string> = {};
+  const re = /([a-zA-Z_]+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
+  for (const m of header.slice(space + 1).matchAll(re)) params[m[1]!.toLowerCase()] = m[2] ?? m[3] ?? '';
+  return { scheme, params };
+}
+
+export function basicHeader(c: Credential): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+}
+
+/** Fetches a bearer token for `scope` from the challenge's realm. */
+export async function fetchBearerToken(
+  challenge: Challenge, scope: string, credential: Credential | undefined, ca: string | Buffer | undefined, host: string,
+): Promise<string> {
+  const realm = challenge.params.realm;
+  if (!realm) throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer challenge without a realm`);
+  const url = new URL(realm);
+  if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+  url.searchParams.set('scope', challenge.params.scope ?? scope);
+  const res = await httpRequest(url, { headers: credential ? { authorization: basicHeader(credential) } : {}, ca });
+  const body = await readAll(res.body, 1024 * 1024);
+  if (res.status === 401 || res.status === 403) {
+    throw new AirgapError('REGISTRY_UNAUTHORIZED',
+      `${host}: the token service ${url.host} refused ${credential ? `the credentials from ${credential.source}` : 'anonymous access (no credentials found for this registry)'} (HTTP ${res.status})`,
+      { details: { host, tried: credential?.source ?? 'anonymous' } });
+  }
+  if (res.status !== 200) throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} answered HTTP ${res.status}`);
+  let json: { token?: string; access_token?: string };
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} sent invalid JSON`, { cause: e });
+  }
+  const token = json.token ?? json.access_token;
+  if (!token) throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} sent no token`);
+  return token;
+}

@@ -1,0 +1,180 @@
+/**
+ * OCI distribution / Docker Registry v2 client: manifests and blobs, authentication challenges,
+ * extra CA, plain HTTP only for loopback or an explicit insecure host, retries with backoff.
+ */
+import type { Readable } from 'node:stream';
+import { AirgapError } from '../errors.js';
+import { sha256Digest } from '../oci/digest.js';
+import { MANIFEST_ACCEPT } from '../oci/media-types.js';
+import { basicHeader, fetchBearerToken, parseChallenge } from './auth.js';
+import type { Credential } from './credentials.js';
+import { httpRequest, isLoopbackHost, readAll, type HttpResponse } from './http.js';
+
+export interface RegistryClientOptions {
+  host: string;
+  ca?: string | Buffer | undefined;
+  /** Allow plain HTTP to this host (always allowed for loopback). */
+  insecure?: boolean;
+  credential?: Credential | undefined;
+  retries?: number;
+  /** Backoff base in ms (doubles each retry). */
+  backoffMs?: number;
+}
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+export class RegistryClient {
+  private scheme: 'https' | 'http' | undefined;
+  private readonly tokens = new Map<string, string>();
+  private basic = false;
+
+  constructor(private readonly opts: RegistryClientOptions) {}
+
+  get host(): string {
+    return this.opts.host;
+  }
+
+  private get plainAllowed(): boolean {
+    return this.opts.insecure === true || isLoopbackHost(this.opts.host);
+  }
+
+  /** Finds the scheme: HTTPS, or HTTP when allowed and the host does not speak TLS. */
+  private async base(): Promise<string> {
+    if (!this.scheme) {
+      try {
+        const res = await httpRequest(new URL(`https://${this.opts.host}/v2/`), { ca: this.opts.ca, timeoutMs: 15_000 });
+        res.body.resume();
+        this.scheme = 'https';
+      } catch (e) {
+        const err = e as AirgapError;
+        const notTls = /wrong version number|EPROTO|packet length too long|ECONNRESET/i.test(String((err.cause as Error | undefined)?.message ?? err.message));
+        if (this.plainAllowed && (notTls || err.code === 'REGISTRY_TLS')) this.scheme = 'http';
+        else if (err.code === 'REGISTRY_TLS' && notTls) {
+          throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${this.opts.host} does not speak HTTPS; plain HTTP is allowed only for loopback or with --insecure-registry ${this.opts.host}`);
+        } else throw e;
+      }
+    }
+    return `${this.scheme}://${this.opts.host}/v2`;
+  }
+
+  private async authorized(url: URL, repo: string, headers: Record<string, string>, method = 'GET'): Promise<HttpResponse> {
+    const scope = `repository:${repo}:pull`;
+    const withAuth = (): Record<string, string> => {
+      const token = this.tokens.get(scope);
+      if (token) return { ...headers, authorization: `Bearer ${token}` };
+      if (this.basic && this.opts.credential) return { ...headers, authorization: basicHeader(this.opts.credential) };
+      return headers;
+    };
+    let res = await httpRequest(url, { method, headers: withAuth(), ca: this.opts.ca });
+    if (res.status === 401) {
+      res.body.resume();
+      const header = res.headers['www-authenticate'];
+      const challenge = parseChallenge(Array.isArray(header) ? header[0]! : header ?? '');
+      if (challenge.scheme.toLowerCase() === 'bearer') {
+        this.tokens.set(scope, await fetchBearerToken(challenge, scope, this.opts.credential, this.opts.ca, this.opts.host));
+      } else if (challenge.scheme.toLowerCase() === 'basic') {
+        if (!this.opts.credential) {
+          throw new AirgapError('REGISTRY_UNAUTHORIZED', `${this.opts.host} requires credentials and none were found (tried: anonymous; add them to ${process.env.DOCKER_CONFIG ?? '~/.docker'}/config.json)`, { details: { host: this.opts.host, tried: 'anonymous' } });
+        }
+        this.basic = true;
+      } else {
+        throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${this.opts.host} sent an unsupported authentication challenge: ${challenge.scheme || '(none)'}`);
+      }
+      res = await httpRequest(url, { method, headers: withAuth(), ca: this.opts.ca });
+    }
+    if (res.status === 401 || res.status === 403) {
+      res.body.resume();
+      const tried = this.opts.credential ? `the credentials from ${this.opts.credential.source}` : 'anonymous access';
+      throw new AirgapError(res.status === 401 ? 'REGISTRY_UNAUTHORIZED' : 'REGISTRY_FORBIDDEN',
+        `${this.opts.host} refused ${tried} for ${repo} (HTTP ${res.status})`, { details: { host: this.opts.host, tried } });
+    }
+    return res;
+  }
+
+  private async withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const retries = this.opts.retries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        const code = (e as AirgapError).code;
+        const retryable = code === 'REGISTRY_UNREACHABLE' || code === 'REGISTRY_SERVER_ERROR' || code === 'REGISTRY_STREAM_BROKEN';
+        if (!retryable || attempt >= retries) throw e;
+        await new Promise((r) => setTimeout(r, (this.opts.backoffMs ?? 500) * 2 ** attempt));
+      }
+    }
+    void what;
+  }
+
+  /** GET a manifest by tag or digest; verifies the digest when the reference is one. */
+  async manifest(repo: string, reference: string): Promise<FetchedManifest> {
+    return this.withRetry(`manifest ${repo}:${reference}`, async () => {
+      const url = new URL(`${await this.base()}/${repo}/manifests/${reference}`);
+      const res = await this.authorized(url, repo, { accept: MANIFEST_ACCEPT });
+      if (res.status === 404) {
+        res.body.resume();
+        throw new AirgapError('REGISTRY_NOT_FOUND', `${this.opts.host}/${repo}:${reference} not found (HTTP 404)`);
+      }
+      if (RETRY_STATUS.has(res.status)) {
+        res.body.resume();
+        throw new AirgapError('REGISTRY_SERVER_ERROR', `${this.opts.host} answered HTTP ${res.status} for manifest ${repo}:${reference}`);
+      }
+      if (res.status !== 200) {
+        res.body.resume();
+        throw new AirgapError('REGISTRY_BAD_STATUS', `${this.opts.host} answered HTTP ${res.status} for manifest ${repo}:${reference}`);
+      }
+      const bytes = await readAll(res.body, 4 * 1024 * 1024);
+      const digest = sha256Digest(bytes);
+      if (reference.startsWith('sha256:') && digest !== reference) {
+        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `manifest ${repo}@${reference} from ${this.opts.host}: sha256 mismatch, got ${digest}`);
+      }
+      const header = res.headers['docker-content-digest'];
+      if (typeof header === 'string' && header.startsWith('sha256:') && header !== digest) {
+        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `manifest ${repo}:${reference} from ${this.opts.host}: header says ${header}, content is ${digest}`);
+      }
+      const ct = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+      let mediaType = ct;
+      try {
+        const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: string };
+        if (parsed.mediaType) mediaType = parsed.mediaType;
+      } catch (e) {
+        throw new AirgapError('REGISTRY_BAD_MANIFEST', `manifest ${repo}:${reference} from ${this.opts.host} is not JSON`, { cause: e });
+      }
+      return { bytes, mediaType, digest };
+    });
+  }
+
+  /** A blob's bytes as a stream (unverified: the caller pipes it through a VerifyingStream). */
+  async blob(repo: string, digest: string): Promise<Readable> {
+    return this.withRetry(`blob ${digest}`, async () => {
+      const url = new URL(`${await this.base()}/${repo}/blobs/${digest}`);
+      const res = await this.authorized(url, repo, {});
+      if (res.status === 404) {
+        res.body.resume();
+        throw new AirgapError('REGISTRY_NOT_FOUND', `blob ${digest} of ${this.opts.host}/${repo} not found (HTTP 404)`);
+      }
+      if (RETRY_STATUS.has(res.status)) {
+        res.body.resume();
+        throw new AirgapError('REGISTRY_SERVER_ERROR', `${this.opts.host} answered HTTP ${res.status} for blob ${digest}`);
+      }
+      if (res.status !== 200) {
+        res.body.resume();
+        throw new AirgapError('REGISTRY_BAD_STATUS', `${this.opts.host} answered HTTP ${res.status} for blob ${digest}`);
+      }
+      return res.body;
+    });
+  }
+
+  async blobBytes(repo: string, digest: string, limit = 16 * 1024 * 1024): Promise<Buffer> {
+    const bytes = await readAll(await this.blob(repo, digest), limit);
+    const got = sha256Digest(bytes);
+    if (got !== digest) throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `blob ${digest} from ${this.opts.host}: sha256 mismatch, got ${got}`);
+    return bytes;
+  }
+}

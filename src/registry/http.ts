@@ -1,0 +1,87 @@
+/**
+ * A small HTTP(S) client over node:http/https: extra CA certificates, redirects (dropping
+ * credentials when the host changes), and coded errors that name the host.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { AirgapError } from '../errors.js';
+
+export interface HttpOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  ca?: string | Buffer | undefined;
+  body?: string | Buffer;
+  timeoutMs?: number;
+  maxRedirects?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  url: URL;
+  body: Readable;
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
+export async function httpRequest(url: URL, opts: HttpOptions = {}): Promise<HttpResponse> {
+  let current = url;
+  let headers = { ...(opts.headers ?? {}) };
+  for (let hop = 0; hop <= (opts.maxRedirects ?? 5); hop++) {
+    const res = await once(current, { ...opts, headers });
+    if ([301, 302, 303, 307, 308].includes(res.status) && res.headers.location) {
+      res.body.resume();
+      const next = new URL(res.headers.location, current);
+      if (next.host !== current.host) {
+        const { authorization: _drop, Authorization: _drop2, ...rest } = headers;
+        headers = rest;
+      }
+      current = next;
+      continue;
+    }
+    return res;
+  }
+  throw new AirgapError('REGISTRY_TOO_MANY_REDIRECTS', `too many redirects from ${url.host}`);
+}
+
+function once(url: URL, opts: HttpOptions): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const mod = url.protocol === 'https:' ? https : http;
+    const req = mod.request(url, {
+      method: opts.method ?? 'GET',
+      headers: opts.headers,
+      ...(url.protocol === 'https:' && opts.ca ? { ca: opts.ca } : {}),
+      timeout: opts.timeoutMs ?? 60_000,
+    }, (res) => {
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs ?? 60_000} ms`)));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      const tls = /certificate|self[- ]signed|SSL|TLS/i.test(e.message) || (e.code ?? '').startsWith('ERR_TLS') || (e.code ?? '').includes('CERT');
+      reject(new AirgapError(tls ? 'REGISTRY_TLS' : 'REGISTRY_UNREACHABLE',
+        tls ? `TLS with ${url.host} failed: ${e.message} (pass its CA with --registry-ca)`
+          : `cannot reach ${url.host}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '),
+        { cause: e, details: { host: url.host } }));
+    });
+    if (opts.body !== undefined) req.write(opts.body);
+    req.end();
+  });
+}
+
+export async function readAll(body: Readable, limit = 64 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    n += (c as Buffer).length;
+    if (n > limit) {
+      body.destroy();
+      throw new AirgapError('REGISTRY_RESPONSE_TOO_LARGE', `response larger than ${limit} bytes`);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

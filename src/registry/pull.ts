@@ -1,0 +1,103 @@
+/**
+ * Copies one image from a registry into an OCI layout: manifest (choosing the platform from an
+ * index) → config and layers, each verified while it streams, in parallel, skipped when already
+ * present and verified (so an interrupted run resumes), retried when a stream breaks.
+ */
+import { AirgapError } from '../errors.js';
+import type { OciLayoutWriter } from '../oci/layout.js';
+import { isIndexType, isManifestType, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../oci/media-types.js';
+import { mapLimit } from '../util/pool.js';
+import { toOciManifest } from '../oci/convert.js';
+import type { RegistryClient } from './client.js';
+import { formatPlatform, selectPlatform } from './platform.js';
+
+export interface PulledImage {
+  /** Digest the tag resolved to (the index when multi-platform). */
+  resolvedDigest: string;
+  manifest: Descriptor;
+  /** The manifest index.json points at: the OCI form of `manifest`. */
+  layoutManifest: Descriptor;
+  manifestJson: ImageManifest;
+  configDigest: string;
+  layers: Descriptor[];
+  platform: string;
+  /** Bytes of manifest + config + layers. */
+  size: number;
+}
+
+export interface PullOptions {
+  platform: Platform;
+  concurrency: number;
+  onBlob?: (event: { digest: string; size: number; skipped: boolean }) => void;
+  onBytes?: (n: number) => void;
+  onTotal?: (bytes: number) => void;
+}
+
+function parseJson<T>(bytes: Buffer, what: string): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch (e) {
+    throw new AirgapError('REGISTRY_BAD_MANIFEST', `${what} is not valid JSON`, { cause: e });
+  }
+}
+
+export async function pullImage(
+  client: RegistryClient, repo: string, reference: string, displayRef: string, layout: OciLayoutWriter, opts: PullOptions,
+): Promise<PulledImage> {
+  const top = await client.manifest(repo, reference);
+  let manifestBytes = top.bytes;
+  let manifestDesc: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
+  if (isIndexType(top.mediaType)) {
+    const index = parseJson<ImageIndex>(top.bytes, `index of ${displayRef}`);
+    const chosen = selectPlatform(index, opts.platform, displayRef);
+    const m = await client.manifest(repo, chosen.digest);
+    manifestBytes = m.bytes;
+    manifestDesc = { mediaType: m.mediaType || chosen.mediaType, digest: m.digest, size: m.bytes.length };
+  } else if (!isManifestType(top.mediaType)) {
+    throw new AirgapError('REGISTRY_UNSUPPORTED_MANIFEST', `${displayRef}: unsupported manifest type ${top.mediaType || '(none)'} (Docker schema 2 and OCI are supported)`);
+  }
+  const manifest = parseJson<ImageManifest>(manifestBytes, `manifest of ${displayRef}`);
+  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) {
+    throw new AirgapError('REGISTRY_BAD_MANIFEST', `manifest of ${displayRef} has no config or layers`);
+  }
+  const config = await client.blobBytes(repo, manifest.config.digest);
+  const configJson = parseJson<{ os?: string; architecture?: string; variant?: string }>(config, `config of ${displayRef}`);
+  const platform = formatPlatform({ os: configJson.os ?? 'unknown', architecture: configJson.architecture ?? 'unknown', ...(configJson.variant ? { variant: configJson.variant } : {}) });
+  if (!isIndexType(top.mediaType) && (configJson.os !== opts.platform.os || configJson.architecture !== opts.platform.architecture)) {
+    throw new AirgapError('REGISTRY_PLATFORM_NOT_FOUND', `${displayRef} is a single-platform image for ${platform}, not ${formatPlatform(opts.platform)}`, { details: { available: [platform] } });
+  }
+  await layout.putBytes(config, manifest.config.mediaType);
+  opts.onTotal?.(manifest.layers.reduce((a, l) => a + l.size, 0));
+
+  await mapLimit(manifest.layers, opts.concurrency, async (layer) => {
+    if (await layout.hasBlob(layer)) {
+      opts.onBlob?.({ digest: layer.digest, size: layer.size, skipped: true });
+      opts.onBytes?.(layer.size);
+      return;
+    }
+    for (let attempt = 0; ; attempt++) {
+      let written = 0;
+      try {
+        const stream = await client.blob(repo, layer.digest);
+        await layout.putBlob(layer, stream, (n) => { written += n; opts.onBytes?.(n); });
+        break;
+      } catch (e) {
+        opts.onBytes?.(-written);
+        const code = (e as AirgapError).code;
+        if (code === 'OCI_DIGEST_MISMATCH' || code === 'OCI_SIZE_MISMATCH') {
+          throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `${displayRef}: layer from ${client.host} does not match its digest: ${(e as Error).message}`, { cause: e });
+        }
+        if (code !== undefined && code !== 'REGISTRY_UNREACHABLE' && code !== 'REGISTRY_SERVER_ERROR') throw e;
+        if (attempt >= 3) throw e;
+        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      }
+    }
+    opts.onBlob?.({ digest: layer.digest, size: layer.size, skipped: false });
+  });
+  // The upstream manifest is kept (its digest is what was pinned); the layout references its OCI form.
+  await layout.putBytes(manifestBytes, manifestDesc.mediaType);
+  const oci = toOciManifest(manifest, manifestBytes, manifestDesc.mediaType);
+  const layoutManifest = await layout.putBytes(oci.bytes, oci.mediaType);
+  const size = manifestBytes.length + config.length + manifest.layers.reduce((a, l) => a + l.size, 0);
+  return { resolvedDigest: top.digest, manifest: manifestDesc, layoutManifest, manifestJson: manifest, configDigest: manifest.config.digest, layers: manifest.layers, platform, size };
+}
