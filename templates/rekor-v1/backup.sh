@@ -1,0 +1,16 @@
+#!/bin/sh
+# Backup of rekor-airgap instance {{ instance }} (Rekor v1): a consistent dump of the Trillian
+# database, the log signing key and its password, the tree ID, TLS material and configuration.
+#   ./backup.sh OUT.tar.gz
+set -eu
+OUT=${1:?usage: backup.sh OUT.tar.gz}
+DATA='{{ data_dir }}'
+COMPOSE_FILE="$DATA/config/compose.yaml"
+PROJECT='{{ project }}'
+compose() { if docker compose version >/dev/null 2>&1; then docker compose -p "$PROJECT" -f "$COMPOSE_FILE" "$@"; else docker-compose -p "$PROJECT" -f "$COMPOSE_FILE" "$@"; fi; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+compose exec -T mariadb sh -c 'exec mariadb-dump --single-transaction -uroot -p"$(cat /run/secrets/db-root-password)" trillian' >"$TMP/trillian.sql"
+tar -C "$DATA" -cf "$TMP/files.tar" secrets tls config state.json
+tar -C "$TMP" -czf "$OUT" trillian.sql files.tar
+echo "backup written to $OUT"
