@@ -53,11 +53,14 @@ export class RegistryClient {
         this.scheme = 'https';
       } catch (e) {
         const err = e as AirgapError;
-        const notTls = /wrong version number|EPROTO|packet length too long|ECONNRESET/i.test(String((err.cause as Error | undefined)?.message ?? err.message));
-        if (this.plainAllowed && (notTls || err.code === 'REGISTRY_TLS')) this.scheme = 'http';
-        else if (err.code === 'REGISTRY_TLS' && notTls) {
+        // A server that answers TLS with plain HTTP gives "wrong version number"; a certificate
+        // problem means it does speak TLS and must not be downgraded.
+        const notTls = /wrong version number|EPROTO|packet length too long/i.test(String((err.cause as Error | undefined)?.message ?? err.message));
+        if (!notTls) throw e;
+        if (!this.plainAllowed) {
           throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${this.opts.host} does not speak HTTPS; plain HTTP is allowed only for loopback or with --insecure-registry ${this.opts.host}`);
-        } else throw e;
+        }
+        this.scheme = 'http';
       }
     }
     return `${this.scheme}://${this.opts.host}/v2`;
