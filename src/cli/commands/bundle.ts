@@ -2,11 +2,17 @@ import type { Argv, CommandModule } from 'yargs';
 import { bundleCreateCommand } from './bundle-create.js';
 import { bundleKeygenCommand } from './bundle-keygen.js';
 import { bundleLockCommand } from './bundle-lock.js';
+import { bundlePackCommand } from './bundle-pack.js';
+import { bundleUnpackCommand } from './bundle-unpack.js';
+import { bundleVerifyCommand } from './bundle-verify.js';
 
 export const bundleSubcommands: CommandModule<object, never>[] = [
   bundleKeygenCommand as unknown as CommandModule<object, never>,
   bundleLockCommand as unknown as CommandModule<object, never>,
   bundleCreateCommand as unknown as CommandModule<object, never>,
+  bundlePackCommand as unknown as CommandModule<object, never>,
+  bundleVerifyCommand as unknown as CommandModule<object, never>,
+  bundleUnpackCommand as unknown as CommandModule<object, never>,
 ];
 
 export const bundleCommand = {

@@ -1,0 +1,62 @@
+/**
+ * Verifies a bundle directory: the signature of bundle.json first (nothing else is read until it
+ * holds), then every listed file's presence, size and SHA-256, and that nothing unlisted is there.
+ * All faults are collected and reported at once.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { AggregateAirgapError, AirgapError } from '../errors.js';
+import { hashFile } from '../oci/digest.js';
+import type { Progress } from '../util/progress.js';
+import { listFiles } from '../util/walk.js';
+import { BundleLayout, UNLISTED_FILES } from './layout.js';
+import type { BundleManifest } from './manifest.js';
+import { readTrustedManifest, type TrustedKeys } from './trusted-manifest.js';
+
+export interface BundleVerifyResult {
+  dir: string;
+  manifest: BundleManifest;
+  signedBy: string;
+  files: number;
+  bytes: number;
+}
+
+export async function verifyBundleDir(dir: string, keys: TrustedKeys, progress?: Progress): Promise<BundleVerifyResult> {
+  const { manifest, signedBy } = await readTrustedManifest(dir, keys);
+  const faults: AirgapError[] = [];
+  const total = manifest.files.reduce((a, f) => a + f.size, 0);
+  progress?.startBytes('verifying files', total);
+  for (const f of manifest.files) {
+    const file = path.join(dir, f.path);
+    let st;
+    try {
+      st = await fsp.lstat(file);
+    } catch {
+      faults.push(new AirgapError('BUNDLE_FILE_MISSING', `${f.path}: missing`));
+      continue;
+    }
+    if (!st.isFile()) {
+      faults.push(new AirgapError('BUNDLE_UNEXPECTED_ENTRY', `${f.path}: not a regular file`));
+      continue;
+    }
+    if (st.size !== f.size) {
+      faults.push(new AirgapError('BUNDLE_FILE_SIZE_MISMATCH', `${f.path}: size ${st.size} expected ${f.size}`));
+      progress?.addBytes(f.size);
+      continue;
+    }
+    const h = await hashFile(file);
+    progress?.addBytes(f.size);
+    if (h.sha256 !== f.sha256) faults.push(new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${f.path}: sha256 mismatch, expected ${f.sha256}, got ${h.sha256}`));
+  }
+  progress?.endBytes();
+  const listed = new Set(manifest.files.map((f) => f.path));
+  try {
+    for (const rel of await listFiles(dir, (r) => UNLISTED_FILES.has(r) || r === BundleLayout.INCOMPLETE_MARKER)) {
+      if (!listed.has(rel)) faults.push(new AirgapError('BUNDLE_FILE_UNLISTED', `${rel}: not listed in the signed bundle.json`));
+    }
+  } catch (e) {
+    faults.push(e instanceof AirgapError ? e : new AirgapError('BUNDLE_UNEXPECTED_ENTRY', String(e)));
+  }
+  if (faults.length) throw new AggregateAirgapError('BUNDLE_VERIFY_FAILED', `bundle ${dir} failed verification (${faults.length} faults):`, faults);
+  return { dir, manifest, signedBy, files: manifest.files.length, bytes: total };
+}

@@ -1,0 +1,104 @@
+/**
+ * `bundle pack`: a deterministic tar of a bundle (bundle.json and its signature first, then every
+ * listed file in manifest order; owner 0, fixed mtime, modes 0644/0755; no compression, the layers
+ * are compressed already), as one file or fixed-size chunks, plus a signed transfer index.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { AirgapError } from '../errors.js';
+import { bundlePath, BundleLayout } from '../bundle/layout.js';
+import { parseManifest } from '../bundle/manifest.js';
+import { signDetached } from '../bundle/signing.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+import type { Progress } from '../util/progress.js';
+import { ChunkedWriter } from './chunked-writer.js';
+import { BLOCK, TAR_END, tarFileHeader, tarPadding } from './tar.js';
+import { ARCHIVE_NAME, serializeIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type TransferIndex } from './transfer-index.js';
+
+export interface PackOptions {
+  bundleDir: string;
+  outDir: string;
+  chunkSize: number;
+  signingKey: KeyObject;
+  progress: Progress;
+}
+
+export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
+  const dir = path.resolve(opts.bundleDir);
+  if (await fsp.stat(bundlePath.marker(dir)).then(() => true, () => false)) {
+    throw new AirgapError('BUNDLE_INCOMPLETE', `${dir} is an unfinished bundle (its create was interrupted); run bundle create again`);
+  }
+  let manifestText: Buffer;
+  let sig: Buffer;
+  try {
+    manifestText = await fsp.readFile(bundlePath.manifest(dir));
+    sig = await fsp.readFile(bundlePath.signature(dir));
+  } catch (e) {
+    throw new AirgapError('BUNDLE_MANIFEST_MISSING', `${dir} is not a signed bundle (bundle.json or bundle.json.sig missing)`, { cause: e });
+  }
+  const manifest = parseManifest(manifestText.toString('utf8'), bundlePath.manifest(dir));
+  const mtime = Math.floor(Date.parse(manifest.createdAt) / 1000) || 0;
+
+  const entries: Array<{ path: string; size: number; sha256?: string; mode: number }> = [
+    { path: BundleLayout.MANIFEST, size: manifestText.length, mode: 0o644 },
+    { path: BundleLayout.SIGNATURE, size: sig.length, mode: 0o644 },
+  ];
+  for (const f of manifest.files) {
+    const st = await fsp.stat(path.join(dir, f.path)).catch(() => undefined);
+    if (!st) throw new AirgapError('BUNDLE_FILE_MISSING', `${f.path}: missing from ${dir}`);
+    entries.push({ path: f.path, size: f.size, sha256: f.sha256, mode: st.mode & 0o111 ? 0o755 : 0o644 });
+  }
+  const total = entries.reduce((a, e) => a + BLOCK + e.size + tarPadding(e.size).length, 0) + TAR_END.length;
+  const count = Math.max(1, Math.ceil(total / opts.chunkSize));
+
+  const out = path.resolve(opts.outDir);
+  await fsp.mkdir(out, { recursive: true });
+  const existing = (await fsp.readdir(out)).filter((n) => !n.startsWith('.'));
+  if (existing.length) throw new AirgapError('USAGE_OUT_NOT_EMPTY', `${out} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); pack writes to an empty directory`);
+  const writer = new ChunkedWriter(out, opts.chunkSize, count);
+  opts.progress.startBytes('packing', total);
+  for (const e of entries) {
+    await writer.write(tarFileHeader(e.path, e.size, e.mode, mtime));
+    if (e.path === BundleLayout.MANIFEST) await writer.write(manifestText);
+    else if (e.path === BundleLayout.SIGNATURE) await writer.write(sig);
+    else {
+      const hash = createHash('sha256');
+      let n = 0;
+      for await (const chunk of createReadStream(path.join(dir, e.path), { highWaterMark: 1024 * 1024 })) {
+        const b = chunk as Buffer;
+        n += b.length;
+        if (n > e.size) break;
+        hash.update(b);
+        await writer.write(b);
+        opts.progress.addBytes(b.length);
+      }
+      const got = hash.digest('hex');
+      if (n !== e.size || got !== e.sha256) {
+        throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (size ${n} expected ${e.size}); nothing was packed`);
+      }
+    }
+    await writer.write(tarPadding(e.size));
+  }
+  await writer.write(TAR_END);
+  const chunks = await writer.finish();
+  opts.progress.endBytes();
+  const index: TransferIndex = {
+    formatVersion: 1,
+    kind: 'rekor-airgap-transfer',
+    archive: { name: ARCHIVE_NAME, size: total },
+    chunkSize: opts.chunkSize,
+    chunks,
+    bundle: {
+      manifestSha256: createHash('sha256').update(manifestText).digest('hex'),
+      manifestSize: manifestText.length,
+      createdAt: manifest.createdAt,
+      profiles: manifest.profiles,
+    },
+  };
+  const text = serializeIndex(index);
+  await writeFileAtomic(path.join(out, TRANSFER_INDEX), text);
+  await writeFileAtomic(path.join(out, TRANSFER_INDEX_SIG), signDetached(Buffer.from(text), opts.signingKey));
+  return index;
+}

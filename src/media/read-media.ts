@@ -1,0 +1,248 @@
+/**
+ * Verifies packed media, and optionally unpacks it, in one streaming pass:
+ *   1. the transfer index's signature (nothing else is read until it holds);
+ *   2. every chunk: present, its size, no strays (cheap, before any hashing);
+ *   3. the chunks joined as one stream: each chunk's SHA-256, and inside, bundle.json against the
+ *      index, its signature, then every entry against the signed manifest (type, path, size, SHA-256).
+ * Unpacking writes into a staging directory that becomes the bundle only when everything verified;
+ * a failed run leaves nothing in the target, and `resume` keeps what was verified.
+ * Every fault is collected and reported at once.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { AggregateAirgapError, AirgapError } from '../errors.js';
+import { BundleLayout } from '../bundle/layout.js';
+import type { BundleFile, BundleManifest } from '../bundle/manifest.js';
+import { verifyDetachedWithAnyKey } from '../bundle/signing.js';
+import { trustManifestBytes, type TrustedKeys } from '../bundle/trusted-manifest.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+import type { Progress } from '../util/progress.js';
+import { checkEntry } from './entry-policy.js';
+import { parseTar, type TarEntrySink } from './tar.js';
+import { CHUNK_NAME_RE, parseIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type TransferIndex } from './transfer-index.js';
+
+export interface ReadMediaOptions {
+  mediaDir: string;
+  keys: TrustedKeys;
+  progress: Progress;
+  /** Unpack into this directory (created; must be empty, but for a resumed unpack's staging). */
+  unpackTo?: string;
+  resume?: boolean;
+}
+
+export interface ReadMediaResult {
+  index: TransferIndex;
+  manifest: BundleManifest;
+  signedBy: string;
+  chunksVerified: number;
+  chunksSkipped: number;
+  filesWritten: number;
+  filesSkipped: number;
+  unpackedTo?: string;
+}
+
+const STAGING = '.rekor-airgap-unpack';
+const STATE = 'state.json';
+
+interface UnpackState {
+  indexSha256: string;
+  chunks: Record<string, { size: number; mtimeMs: number; sha256: string }>;
+  files: Record<string, string>;
+}
+
+async function readSmall(file: string, code: string, what: string): Promise<Buffer> {
+  try {
+    return await fsp.readFile(file);
+  } catch (e) {
+    throw new AirgapError(code, `${what} ${file} is missing or unreadable`, { cause: e });
+  }
+}
+
+export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult> {
+  const dir = path.resolve(opts.mediaDir);
+  // 1. The index, trusted before anything else is read.
+  const indexText = await readSmall(path.join(dir, TRANSFER_INDEX), 'MEDIA_INDEX_MISSING', 'transfer index');
+  const indexSig = (await readSmall(path.join(dir, TRANSFER_INDEX_SIG), 'MEDIA_INDEX_SIGNATURE_MISSING', 'transfer index signature')).toString('utf8');
+  const signedBy = verifyDetachedWithAnyKey(indexText, indexSig, opts.keys, path.join(dir, TRANSFER_INDEX));
+  const index = parseIndex(indexText.toString('utf8'), path.join(dir, TRANSFER_INDEX));
+  const indexSha256 = createHash('sha256').update(indexText).digest('hex');
+
+  // 2. Structure: every chunk present with its size, nothing extra.
+  const faults: AirgapError[] = [];
+  const stats = new Map<number, { size: number; mtimeMs: number }>();
+  for (const c of index.chunks) {
+    const st = await fsp.stat(path.join(dir, c.name)).catch(() => undefined);
+    if (!st) faults.push(new AirgapError('MEDIA_CHUNK_MISSING', `chunk ${c.index} missing: ${c.name}`));
+    else if (st.size !== c.size) faults.push(new AirgapError('MEDIA_CHUNK_SIZE_MISMATCH', `chunk ${c.index} (${c.name}): size ${st.size} expected ${c.size}${st.size < c.size ? ' (truncated)' : ''}`));
+    else stats.set(c.index, { size: st.size, mtimeMs: st.mtimeMs });
+  }
+  const names = new Set(index.chunks.map((c) => c.name));
+  for (const n of await fsp.readdir(dir)) {
+    if (CHUNK_NAME_RE.test(n) && !names.has(n)) faults.push(new AirgapError('MEDIA_CHUNK_EXTRA', `${n}: not listed in the transfer index`));
+  }
+  const structural = faults.length > 0;
+
+  // Staging for unpack.
+  let staging: string | undefined;
+  let state: UnpackState = { indexSha256, chunks: {}, files: {} };
+  const target = opts.unpackTo ? path.resolve(opts.unpackTo) : undefined;
+  if (target) {
+    staging = path.join(target, STAGING);
+    await fsp.mkdir(target, { recursive: true });
+    const others = (await fsp.readdir(target)).filter((n) => n !== STAGING);
+    if (others.length) throw new AirgapError('USAGE_OUT_NOT_EMPTY', `${target} is not empty (${others.slice(0, 3).join(', ')}); unpack writes to an empty directory`);
+    let resumed = false;
+    if (opts.resume) {
+      try {
+        const prev = JSON.parse(await fsp.readFile(path.join(staging, STATE), 'utf8')) as UnpackState;
+        if (prev.indexSha256 === indexSha256) { state = prev; resumed = true; }
+        else opts.progress.warn('the transfer index changed since the interrupted unpack; starting over');
+      } catch { /* nothing to resume */ }
+    }
+    if (!resumed) await fsp.rm(staging, { recursive: true, force: true });
+    await fsp.mkdir(path.join(staging, 'files'), { recursive: true });
+  }
+  const saveState = async () => { if (staging) await writeFileAtomic(path.join(staging, STATE), canonicalJson(state)); };
+
+  // 3. One pass over the chunks.
+  let chunksVerified = 0;
+  let chunksSkipped = 0;
+  const present = index.chunks.filter((c) => stats.has(c.index));
+  const total = present.reduce((a, c) => a + c.size, 0);
+  opts.progress.startBytes(target ? 'verifying and unpacking' : 'verifying', total);
+  async function* joined(): AsyncGenerator<Buffer> {
+    for (const c of present) {
+      const st = stats.get(c.index)!;
+      const prev = state.chunks[c.name];
+      const trusted = opts.resume && prev && prev.size === st.size && prev.mtimeMs === st.mtimeMs && prev.sha256 === c.sha256;
+      const hash: Hash | undefined = trusted ? undefined : createHash('sha256');
+      for await (const b of createReadStream(path.join(dir, c.name), { highWaterMark: 1024 * 1024 })) {
+        hash?.update(b as Buffer);
+        opts.progress.addBytes((b as Buffer).length);
+        yield b as Buffer;
+      }
+      if (!hash) {
+        chunksSkipped++;
+        continue;
+      }
+      const got = hash.digest('hex');
+      if (got !== c.sha256) {
+        faults.push(new AirgapError('MEDIA_CHUNK_DIGEST_MISMATCH', `chunk ${c.index} (${c.name}): sha256 mismatch, expected ${c.sha256}, got ${got}`));
+      } else {
+        chunksVerified++;
+        state.chunks[c.name] = { ...st, sha256: c.sha256 };
+      }
+    }
+  }
+
+  let manifest: BundleManifest | undefined;
+  let manifestText: Buffer | undefined;
+  let signatureText: Buffer | undefined;
+  let filesWritten = 0;
+  let filesSkipped = 0;
+  const stream = joined();
+  if (!structural) {
+    let manifestBytes: Buffer | undefined;
+    let listed = new Map<string, BundleFile>();
+    const seen = new Set<string>();
+    let position = 0;
+    try {
+      await parseTar(stream, async (h): Promise<TarEntrySink | null> => {
+        const pos = position++;
+        // The first two entries are the manifest and its signature, checked against the index.
+        if (pos === 0 || pos === 1) {
+          const want = pos === 0 ? BundleLayout.MANIFEST : BundleLayout.SIGNATURE;
+          if (h.path !== want || h.type !== '0' || h.size > 64 * 1024 * 1024) {
+            throw new AirgapError('MEDIA_MANIFEST_MISSING', `archive entry ${pos} is ${JSON.stringify(h.path)}, expected ${want}`);
+          }
+          const parts: Buffer[] = [];
+          return {
+            write: (b) => { parts.push(Buffer.from(b)); },
+            end: () => {
+              const bytes = Buffer.concat(parts);
+              if (pos === 0) {
+                const got = createHash('sha256').update(bytes).digest('hex');
+                if (got !== index.bundle.manifestSha256) throw new AirgapError('MEDIA_MANIFEST_MISMATCH', `bundle.json in the archive (sha256 ${got}) is not the one the signed index names (${index.bundle.manifestSha256})`);
+                manifestBytes = bytes;
+              } else {
+                const trusted = trustManifestBytes(manifestBytes!, bytes.toString('utf8'), opts.keys, 'bundle.json in the archive');
+                manifest = trusted.manifest;
+                manifestText = manifestBytes;
+                signatureText = bytes;
+                listed = new Map(manifest.files.map((f) => [f.path, f]));
+              }
+            },
+          };
+        }
+        const verdict = checkEntry(h, listed, seen);
+        if (verdict instanceof AirgapError) {
+          faults.push(verdict);
+          return null;
+        }
+        const f = verdict;
+        const hash = createHash('sha256');
+        const skipWrite = staging !== undefined && state.files[f.path] === f.sha256
+          && (await fsp.stat(path.join(staging, 'files', f.path)).then((s) => s.size === f.size, () => false));
+        let fh: Awaited<ReturnType<typeof fsp.open>> | undefined;
+        const dest = staging ? path.join(staging, 'files', f.path) : undefined;
+        const tmp = dest ? `${dest}.partial` : undefined;
+        if (dest && !skipWrite) {
+          await fsp.mkdir(path.dirname(dest), { recursive: true });
+          fh = await fsp.open(tmp!, 'w', h.mode & 0o111 ? 0o755 : 0o644);
+        }
+        return {
+          write: async (b) => { hash.update(b); if (fh) await fh.write(b); },
+          end: async () => {
+            const got = hash.digest('hex');
+            if (fh) { await fh.close(); }
+            if (got !== f.sha256) {
+              faults.push(new AirgapError('MEDIA_FILE_DIGEST_MISMATCH', `${f.path}: sha256 mismatch, expected ${f.sha256}, got ${got}`));
+              if (tmp) await fsp.rm(tmp, { force: true });
+              return;
+            }
+            if (skipWrite) { filesSkipped++; return; }
+            if (tmp && dest) {
+              await fsp.rename(tmp, dest);
+              state.files[f.path] = f.sha256;
+              filesWritten++;
+              if (filesWritten % 50 === 0) await saveState();
+            }
+          },
+        };
+      });
+    } catch (e) {
+      faults.push(e instanceof AirgapError ? e : new AirgapError('MEDIA_TAR_CORRUPT', `archive unreadable: ${(e as Error).message}`));
+    }
+    if (manifest) {
+      for (const f of manifest.files) if (!seen.has(f.path)) faults.push(new AirgapError('MEDIA_FILE_MISSING', `${f.path}: listed in bundle.json but not in the archive`));
+    }
+  }
+  // Drain: every present chunk is hashed, even after a fault, so all faults are reported.
+  for await (const _ of stream) { /* hashing */ }
+  opts.progress.endBytes();
+  await saveState();
+
+  if (faults.length || !manifest) {
+    const incomplete = faults.some((f) => f.code === 'MEDIA_CHUNK_MISSING' || f.code === 'MEDIA_CHUNK_SIZE_MISMATCH');
+    if (!manifest && !faults.length) faults.push(new AirgapError('MEDIA_MANIFEST_MISSING', 'the archive holds no bundle.json'));
+    throw new AggregateAirgapError(incomplete ? 'MEDIA_INCOMPLETE' : 'MEDIA_VERIFY_FAILED',
+      `${dir} failed verification (${faults.length} faults)${target ? `; nothing was unpacked into ${target}` : ''}:`, faults);
+  }
+
+  let unpackedTo: string | undefined;
+  if (target && staging) {
+    // Commit: the staged files become the bundle, then the manifest and its signature.
+    for (const f of manifest.files) {
+      const to = path.join(target, f.path);
+      await fsp.mkdir(path.dirname(to), { recursive: true });
+      await fsp.rename(path.join(staging, 'files', f.path), to);
+    }
+    await writeFileAtomic(path.join(target, BundleLayout.SIGNATURE), signatureText!);
+    await writeFileAtomic(path.join(target, BundleLayout.MANIFEST), manifestText!);
+    await fsp.rm(staging, { recursive: true, force: true });
+    unpackedTo = target;
+  }
+  return { index, manifest, signedBy, chunksVerified, chunksSkipped, filesWritten, filesSkipped, ...(unpackedTo ? { unpackedTo } : {}) };
+}
