@@ -1,0 +1,273 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, copyFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { AggregateAirgapError } from '../../../src/errors.js';
+import { signDetached } from '../../../src/bundle/signing.js';
+import { verifyBundleDir } from '../../../src/bundle/verify-dir.js';
+import { packBundle } from '../../../src/media/pack.js';
+import { readMedia } from '../../../src/media/read-media.js';
+import { TAR_END, tarFileHeader, tarPadding } from '../../../src/media/tar.js';
+import { serializeIndex, type TransferIndex } from '../../../src/media/transfer-index.js';
+import { silentProgress } from '../../../src/util/progress.js';
+import { expectCodeAsync } from '../../helpers/expect-code.js';
+import { tempDir } from '../../helpers/fixtures.js';
+import { syntheticBundle, testKey, type TestKey } from '../../helpers/synthetic-bundle.js';
+
+const root = tempDir('media-test-');
+let n = 0;
+let key: TestKey;
+let other: TestKey;
+let bundle: ReturnType<typeof syntheticBundle>;
+
+const keysOf = (...k: TestKey[]) => k.map((x) => ({ file: x.pubFile, key: x.publicKey }));
+const fresh = (name: string) => path.join(root, `${name}-${n++}`);
+
+async function pack(chunkSize: number): Promise<string> {
+  const out = fresh('media');
+  await packBundle({ bundleDir: bundle.dir, outDir: out, chunkSize, signingKey: key.privateKey, progress: silentProgress });
+  return out;
+}
+
+async function faultsOf(p: Promise<unknown>): Promise<{ code: string; messages: string[] }> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof AggregateAirgapError) return { code: e.code, messages: e.faults.map((f) => `${f.code}: ${f.message}`) };
+    throw e;
+  }
+  throw new Error('expected a verification failure');
+}
+
+function isEmptyOrAbsent(dir: string): boolean {
+  return !existsSync(dir) || readdirSync(dir).filter((f) => f !== '.rekor-airgap-unpack').length === 0;
+}
+
+beforeEach(() => {
+  const dir = fresh('keys');
+  mkdirSync(dir);
+  key = testKey(dir, 'trusted');
+  other = testKey(dir, 'other');
+  bundle = syntheticBundle(fresh('bundle'), key.privateKey);
+});
+
+describe('round trip', () => {
+  it('single file: pack, verify, unpack gives back every byte', async () => {
+    const media = await pack(Number.MAX_SAFE_INTEGER);
+    expect(readdirSync(media).sort()).toEqual(['bundle.tar', 'transfer-index.json', 'transfer-index.json.sig']);
+    const to = fresh('out');
+    const r = await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to });
+    expect(r.filesWritten).toBe(Object.keys(bundle.files).length);
+    for (const [p, bytes] of Object.entries(bundle.files)) expect(readFileSync(path.join(to, p)).equals(bytes), p).toBe(true);
+    await verifyBundleDir(to, keysOf(key));
+    expect(existsSync(path.join(to, '.rekor-airgap-unpack'))).toBe(false);
+  });
+
+  it('chunked: every chunk but the last has the chunk size, and the same bytes come back', async () => {
+    const media = await pack(100_000);
+    const index = JSON.parse(readFileSync(path.join(media, 'transfer-index.json'), 'utf8')) as TransferIndex;
+    expect(index.chunks.length).toBeGreaterThan(5);
+    index.chunks.slice(0, -1).forEach((c) => expect(c.size).toBe(100_000));
+    const to = fresh('out');
+    await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to });
+    for (const [p, bytes] of Object.entries(bundle.files)) expect(readFileSync(path.join(to, p)).equals(bytes), p).toBe(true);
+    expect(readFileSync(path.join(to, 'install.sh')).length).toBe(120);
+  });
+
+  it('is deterministic: packing twice gives identical chunks and index', async () => {
+    const a = await pack(100_000);
+    const b = await pack(100_000);
+    for (const f of readdirSync(a)) {
+      expect(createHash('sha256').update(readFileSync(path.join(a, f))).digest('hex'), f).toBe(createHash('sha256').update(readFileSync(path.join(b, f))).digest('hex'));
+    }
+  });
+
+  it('accepts an index signed by any of several trusted keys (rotation)', async () => {
+    const media = await pack(100_000);
+    const r = await readMedia({ mediaDir: media, keys: keysOf(other, key), progress: silentProgress });
+    expect(r.signedBy).toBe(key.pubFile);
+  });
+});
+
+describe('when the media is damaged', () => {
+  it('a flipped byte in a chunk names the chunk and the file, and nothing is extracted', async () => {
+    const media = await pack(100_000);
+    const chunk = path.join(media, 'bundle.tar.002');
+    const b = readFileSync(chunk);
+    b[5000] = b[5000]! ^ 0xff;
+    writeFileSync(chunk, b);
+    const to = fresh('out');
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }));
+    expect(f.code).toBe('MEDIA_VERIFY_FAILED');
+    expect(f.messages.join('\n')).toMatch(/MEDIA_CHUNK_DIGEST_MISMATCH: chunk 2 \(bundle\.tar\.002\): sha256 mismatch/);
+    expect(f.messages.join('\n')).toMatch(/MEDIA_FILE_DIGEST_MISMATCH: images\/blobs\/sha256\//);
+    expect(isEmptyOrAbsent(to)).toBe(true);
+  });
+
+  it('a truncated chunk is reported as incomplete', async () => {
+    const media = await pack(100_000);
+    truncateSync(path.join(media, 'bundle.tar.001'), 1234);
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }));
+    expect(f.code).toBe('MEDIA_INCOMPLETE');
+    expect(f.messages).toContain('MEDIA_CHUNK_SIZE_MISMATCH: chunk 1 (bundle.tar.001): size 1234 expected 100000 (truncated)');
+  });
+
+  it('a missing chunk is named, and other faults are reported with it', async () => {
+    const media = await pack(100_000);
+    rmSync(path.join(media, 'bundle.tar.003'));
+    const c = path.join(media, 'bundle.tar.005');
+    const b = readFileSync(c);
+    b[10] = b[10]! ^ 1;
+    writeFileSync(c, b);
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }));
+    expect(f.code).toBe('MEDIA_INCOMPLETE');
+    expect(f.messages).toContain('MEDIA_CHUNK_MISSING: chunk 3 missing: bundle.tar.003');
+    expect(f.messages.join('\n')).toContain('chunk 5 (bundle.tar.005): sha256 mismatch');
+  });
+
+  it('swapped chunks are both named', async () => {
+    const media = await pack(100_000);
+    const a = path.join(media, 'bundle.tar.001');
+    const b = path.join(media, 'bundle.tar.002');
+    renameSync(a, `${a}.x`);
+    renameSync(b, a);
+    renameSync(`${a}.x`, b);
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: fresh('out') }));
+    expect(f.messages.join('\n')).toContain('chunk 1 (bundle.tar.001): sha256 mismatch');
+    expect(f.messages.join('\n')).toContain('chunk 2 (bundle.tar.002): sha256 mismatch');
+  });
+
+  it('an extra chunk is named', async () => {
+    const media = await pack(100_000);
+    const index = JSON.parse(readFileSync(path.join(media, 'transfer-index.json'), 'utf8')) as TransferIndex;
+    const next = `bundle.tar.${String(index.chunks.length).padStart(3, '0')}`;
+    writeFileSync(path.join(media, next), 'stray');
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }));
+    expect(f.messages).toContain(`MEDIA_CHUNK_EXTRA: ${next}: not listed in the transfer index`);
+  });
+
+  it('a wrong trusted key fails on the signature, before any chunk is read', async () => {
+    const media = await pack(100_000);
+    for (const c of readdirSync(media).filter((x) => x.startsWith('bundle.tar'))) rmSync(path.join(media, c));
+    await expectCodeAsync(() => readMedia({ mediaDir: media, keys: keysOf(other), progress: silentProgress }), 'SIGNATURE_INVALID');
+  });
+
+  it('an index re-signed by another key is refused', async () => {
+    const media = await pack(100_000);
+    const text = readFileSync(path.join(media, 'transfer-index.json'));
+    writeFileSync(path.join(media, 'transfer-index.json.sig'), signDetached(text, other.privateKey));
+    await expectCodeAsync(() => readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }), 'SIGNATURE_INVALID');
+  });
+
+  it('a changed index (a chunk hash rewritten) no longer matches its signature', async () => {
+    const media = await pack(100_000);
+    const index = JSON.parse(readFileSync(path.join(media, 'transfer-index.json'), 'utf8')) as TransferIndex;
+    index.chunks[0]!.sha256 = '0'.repeat(64);
+    writeFileSync(path.join(media, 'transfer-index.json'), serializeIndex(index));
+    await expectCodeAsync(() => readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }), 'SIGNATURE_INVALID');
+  });
+});
+
+/** A tar with the real bundle.json first, then whatever entries a test wants, signed as media. */
+function craftMedia(extra: Array<{ path: string; type?: string; body?: Buffer; size?: number; linkname?: string }>): string {
+  const parts: Buffer[] = [];
+  const add = (p: string, body: Buffer, type = '0', linkname = '', size = body.length) => {
+    const h = tarFileHeader(p, size, 0o644, 0);
+    if (type !== '0' || linkname) {
+      h.write(type, 156, 1, 'ascii');
+      h.write(linkname, 157, 100, 'utf8');
+      h.fill(0x20, 148, 156);
+      let sum = 0;
+      for (const x of h) sum += x;
+      h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
+    }
+    parts.push(h, body, tarPadding(body.length));
+  };
+  const manifestText = readFileSync(path.join(bundle.dir, 'bundle.json'));
+  add('bundle.json', manifestText);
+  add('bundle.json.sig', readFileSync(path.join(bundle.dir, 'bundle.json.sig')));
+  for (const [p, b] of Object.entries(bundle.files)) add(p, b);
+  for (const e of extra) add(e.path, e.body ?? Buffer.alloc(0), e.type ?? '0', e.linkname ?? '');
+  parts.push(TAR_END);
+  const tar = Buffer.concat(parts);
+  const media = fresh('crafted');
+  mkdirSync(media);
+  writeFileSync(path.join(media, 'bundle.tar'), tar);
+  const index: TransferIndex = {
+    formatVersion: 1, kind: 'rekor-airgap-transfer', archive: { name: 'bundle.tar', size: tar.length }, chunkSize: tar.length,
+    chunks: [{ index: 0, name: 'bundle.tar', size: tar.length, sha256: createHash('sha256').update(tar).digest('hex') }],
+    bundle: { manifestSha256: createHash('sha256').update(manifestText).digest('hex'), manifestSize: manifestText.length, createdAt: '', profiles: [] },
+  };
+  const text = serializeIndex(index);
+  writeFileSync(path.join(media, 'transfer-index.json'), text);
+  writeFileSync(path.join(media, 'transfer-index.json.sig'), signDetached(Buffer.from(text), key.privateKey));
+  return media;
+}
+
+describe('when the archive holds unsafe entries (even under a valid signature)', () => {
+  const cases: Array<[string, Parameters<typeof craftMedia>[0], string]> = [
+    ['path traversal', [{ path: '../escaped', body: Buffer.from('x') }], 'MEDIA_UNSAFE_PATH'],
+    ['an absolute path', [{ path: '/tmp/rekor-airgap-absolute', body: Buffer.from('x') }], 'MEDIA_UNSAFE_PATH'],
+    ['a symbolic link out of the bundle', [{ path: 'images/evil', type: '2', linkname: '/etc/passwd' }], 'MEDIA_UNSAFE_ENTRY'],
+    ['a hard link', [{ path: 'images/hard', type: '1', linkname: 'install.sh' }], 'MEDIA_UNSAFE_ENTRY'],
+    ['a character device', [{ path: 'images/dev', type: '3' }], 'MEDIA_UNSAFE_ENTRY'],
+    ['a FIFO', [{ path: 'images/fifo', type: '6' }], 'MEDIA_UNSAFE_ENTRY'],
+    ['a duplicate entry', [{ path: 'install.sh', body: Buffer.from('#!/bin/sh\nrm -rf /\n') }], 'MEDIA_DUPLICATE_ENTRY'],
+    ['a file the manifest does not list', [{ path: 'images/extra', body: Buffer.from('x') }], 'MEDIA_UNLISTED_ENTRY'],
+  ];
+  for (const [what, extra, code] of cases) {
+    it(`${what} is named (${code}) and nothing is extracted`, async () => {
+      const media = craftMedia(extra);
+      const to = fresh('out');
+      const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }));
+      expect(f.messages.some((m) => m.startsWith(code)), f.messages.join('\n')).toBe(true);
+      expect(isEmptyOrAbsent(to)).toBe(true);
+      expect(existsSync(path.join(path.dirname(to), 'escaped'))).toBe(false);
+      expect(existsSync('/tmp/rekor-airgap-absolute')).toBe(false);
+    });
+  }
+
+  it('an entry whose size disagrees with the manifest is named', async () => {
+    const files = bundle.files;
+    const p = 'install.sh';
+    const saved = files[p]!;
+    files[p] = Buffer.concat([saved, Buffer.from('extra')]);
+    const media = craftMedia([]);
+    files[p] = saved;
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: fresh('out') }));
+    expect(f.messages.join('\n')).toContain('MEDIA_SIZE_MISMATCH: install.sh: size 125 expected 120');
+  });
+});
+
+describe('resume', () => {
+  it('after a bad chunk is replaced, a resumed unpack finishes and keeps what was verified', async () => {
+    const media = await pack(100_000);
+    const chunk = path.join(media, 'bundle.tar.004');
+    const good = path.join(root, `good-${n++}`);
+    copyFileSync(chunk, good);
+    const b = readFileSync(chunk);
+    b[99_000] = b[99_000]! ^ 0xff;
+    writeFileSync(chunk, b);
+    const to = fresh('out');
+    await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }));
+    expect(isEmptyOrAbsent(to)).toBe(true);
+    copyFileSync(good, chunk);
+    const r = await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true });
+    expect(r.chunksSkipped).toBeGreaterThan(0);
+    expect(r.filesSkipped).toBeGreaterThan(0);
+    await verifyBundleDir(to, keysOf(key));
+  });
+});
+
+describe('an unpacked bundle directory', () => {
+  it('verifies, and names a missing, short or unlisted file', async () => {
+    await verifyBundleDir(bundle.dir, keysOf(key));
+    writeFileSync(path.join(bundle.dir, 'images/index.json'), Buffer.alloc(10));
+    rmSync(path.join(bundle.dir, 'install.sh'));
+    writeFileSync(path.join(bundle.dir, 'images/blobs/sha256/cccc'), 'x');
+    const f = await faultsOf(verifyBundleDir(bundle.dir, keysOf(key)));
+    expect(f.messages).toContain('BUNDLE_FILE_SIZE_MISMATCH: images/index.json: size 10 expected 200');
+    expect(f.messages).toContain('BUNDLE_FILE_MISSING: install.sh: missing');
+    expect(f.messages).toContain('BUNDLE_FILE_UNLISTED: images/blobs/sha256/cccc: not listed in the signed bundle.json');
+  });
+});
