@@ -1,10 +1,12 @@
 /**
  * The yargs application, built by a factory so tests can run it without touching `process`.
  */
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { AirgapError } from '../errors.js';
 import { TOOL_VERSION } from '../util/package-root.js';
 import { bundleCommand } from './commands/bundle.js';
+import { smokeCommand } from './commands/smoke.js';
+import { statusCommand } from './commands/status.js';
 import { exitCodesEpilogue } from './exit-codes.js';
 
 export function buildApp(argv: string[]): Argv {
@@ -13,6 +15,8 @@ export function buildApp(argv: string[]): Argv {
     .usage('$0 <command>\n\nTake a private Sigstore Rekor transparency log into an air-gapped network:\n'
       + 'bundle create (connected host) → bundle pack (media) → bundle verify/unpack → bundle install (offline host) → smoke.')
     .command(bundleCommand)
+    .command(smokeCommand as unknown as CommandModule)
+    .command(statusCommand as unknown as CommandModule)
     .demandCommand(1, 'name a command')
     .strict()
     .recommendCommands()

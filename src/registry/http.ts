@@ -14,6 +14,12 @@ export interface HttpOptions {
   body?: string | Buffer;
   timeoutMs?: number;
   maxRedirects?: number;
+  /** Domain prefix of the error codes (REGISTRY_UNREACHABLE, SMOKE_UNREACHABLE, ...). */
+  errorPrefix?: string;
+  /** Connect here instead of the URL's host (TLS still checks the URL's host name). */
+  connectAddress?: string;
+  /** Extra check of the peer certificate, e.g. pinning. */
+  rejectUnauthorized?: boolean;
 }
 
 export interface HttpResponse {
@@ -55,6 +61,11 @@ function once(url: URL, opts: HttpOptions): Promise<HttpResponse> {
       method: opts.method ?? 'GET',
       headers: opts.headers,
       ...(url.protocol === 'https:' && opts.ca ? { ca: opts.ca } : {}),
+      ...(opts.connectAddress ? { lookup: ((_h: string, o: unknown, cb: (e: null, a: string | Array<{ address: string; family: number }>, f?: number) => void) => {
+        const family = opts.connectAddress!.includes(':') ? 6 : 4;
+        if ((o as { all?: boolean })?.all) cb(null, [{ address: opts.connectAddress!, family }]);
+        else cb(null, opts.connectAddress!, family);
+      }) as never, servername: url.hostname } : {}),
       timeout: opts.timeoutMs ?? 60_000,
     }, (res) => {
       resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
@@ -62,8 +73,9 @@ function once(url: URL, opts: HttpOptions): Promise<HttpResponse> {
     req.on('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs ?? 60_000} ms`)));
     req.on('error', (e: NodeJS.ErrnoException) => {
       const tls = /certificate|self[- ]signed|SSL|TLS/i.test(e.message) || (e.code ?? '').startsWith('ERR_TLS') || (e.code ?? '').includes('CERT');
-      reject(new AirgapError(tls ? 'REGISTRY_TLS' : 'REGISTRY_UNREACHABLE',
-        tls ? `TLS with ${url.host} failed: ${e.message} (pass its CA with --registry-ca)`
+      const prefix = opts.errorPrefix ?? 'REGISTRY';
+      reject(new AirgapError(tls ? `${prefix}_TLS` : `${prefix}_UNREACHABLE`,
+        tls ? `TLS with ${url.host} failed: ${e.message}${prefix === 'REGISTRY' ? ' (pass its CA with --registry-ca)' : ' (the server is not trusted by the given CA)'}`
           : `cannot reach ${url.host}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '),
         { cause: e, details: { host: url.host } }));
     });

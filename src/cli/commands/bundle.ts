@@ -1,5 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { bundleCreateCommand } from './bundle-create.js';
+import { bundleInstallCommand } from './bundle-install.js';
+import { bundleUninstallCommand } from './bundle-uninstall.js';
 import { bundleKeygenCommand } from './bundle-keygen.js';
 import { bundleLockCommand } from './bundle-lock.js';
 import { bundlePackCommand } from './bundle-pack.js';
@@ -13,6 +15,8 @@ export const bundleSubcommands: CommandModule<object, never>[] = [
   bundlePackCommand as unknown as CommandModule<object, never>,
   bundleVerifyCommand as unknown as CommandModule<object, never>,
   bundleUnpackCommand as unknown as CommandModule<object, never>,
+  bundleInstallCommand as unknown as CommandModule<object, never>,
+  bundleUninstallCommand as unknown as CommandModule<object, never>,
 ];
 
 export const bundleCommand = {

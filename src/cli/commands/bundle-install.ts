@@ -1,0 +1,71 @@
+import type { CommandModule } from 'yargs';
+import { installBundle } from '../../install/install.js';
+import { CHECK_NAMES } from '../../install/preflight.js';
+import { handoverText, handoverJson } from '../handover.js';
+import { printResult, processIo, progressFor, type CommonArgs } from '../output.js';
+import { typed, withCommon, withTrust } from '../options.js';
+
+interface Args extends CommonArgs {
+  bundle: string;
+  trust: string[];
+  profile?: string;
+  instance: string;
+  dataDir?: string;
+  hostname?: string;
+  origin?: string;
+  port?: number;
+  bind?: string;
+  checkpointInterval: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  timeout: number;
+  skipCheck: string[];
+  dryRun: boolean;
+  smoke: boolean;
+}
+
+export const bundleInstallCommand = {
+  command: 'install <bundle>',
+  describe: 'on the offline host: verify the bundle, preflight, load images (no registry), configure, start, smoke-test',
+  builder: (y) => typed<Args>(withTrust(withCommon(y))
+    .positional('bundle', { type: 'string', demandOption: true, describe: 'unpacked bundle directory' })
+    .option('profile', { type: 'string', describe: 'which stack, when the bundle holds several (rekor-v2, rekor-v1)' })
+    .option('instance', { type: 'string', default: 'default', describe: 'instance name: each has its own ports, keys, data and compose project' })
+    .option('data-dir', { type: 'string', describe: 'instance directory (default /var/lib/rekor-airgap/<instance>)' })
+    .option('hostname', { type: 'string', describe: 'name clients use (TLS certificate, URL); default: this host\'s name' })
+    .option('origin', { type: 'string', describe: 'checkpoint origin of the log (default: the hostname; never changes later)' })
+    .option('port', { type: 'number', describe: 'HTTPS port (default: the profile\'s, 3443 for rekor-v2)' })
+    .option('bind', { type: 'string', describe: 'address to publish the port on (default 0.0.0.0)' })
+    .option('checkpoint-interval', { type: 'string', default: '2s', describe: 'rekor-tiles checkpoint interval' })
+    .option('tls-cert', { type: 'string', describe: 'use this server certificate (PEM) instead of generating a CA' })
+    .option('tls-key', { type: 'string', describe: 'private key of --tls-cert' })
+    .option('tls-ca', { type: 'string', describe: 'CA that issued --tls-cert (clients trust this)' })
+    .option('timeout', { type: 'number', default: 300, describe: 'seconds to wait for the services to become healthy' })
+    .option('skip-check', { type: 'string', array: true, default: [] as string[], choices: [...CHECK_NAMES], describe: 'skip one preflight check (repeatable)' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'verify and preflight only; print what would be done' })
+    .option('smoke', { type: 'boolean', default: true, describe: 'run the smoke test after start (--no-smoke to skip)' })
+    .example('$0 bundle install ./bundle --trust bundle-signing.pub --hostname rekor.site.internal', '')
+    .example('./install.sh --trust bundle-signing.pub --instance tenant-b --port 4443', 'from the bundle itself')),
+  handler: async (args) => {
+    const r = await installBundle({
+      bundleDir: args.bundle, trust: args.trust, instance: args.instance, checkpointInterval: args.checkpointInterval,
+      timeoutSec: args.timeout, skipChecks: args.skipCheck, dryRun: args.dryRun, smoke: args.smoke, progress: progressFor(args),
+      ...(args.profile ? { profile: args.profile } : {}), ...(args.dataDir ? { dataDir: args.dataDir } : {}),
+      ...(args.hostname ? { hostname: args.hostname } : {}), ...(args.origin ? { origin: args.origin } : {}),
+      ...(args.port ? { port: args.port } : {}), ...(args.bind ? { bindAddress: args.bind } : {}),
+      ...(args.tlsCert ? { tlsCert: args.tlsCert } : {}), ...(args.tlsKey ? { tlsKey: args.tlsKey } : {}), ...(args.tlsCa ? { tlsCa: args.tlsCa } : {}),
+    });
+    if (r.dryRun) {
+      printResult(processIo, args, { dryRun: true, mode: r.mode, preflight: r.preflight, plan: r.state },
+        [`dry run: preflight passed; a ${r.mode} install would:`,
+          `  load ${Object.values(r.state.images).map((i) => i.ref).join(', ')}`,
+          `  write keys, TLS and configuration under ${r.state.dataDir}`,
+          `  start compose project ${r.state.project} and serve ${r.state.url} (origin ${r.state.origin})`].join('\n'));
+      return;
+    }
+    printResult(processIo, args, { mode: r.mode, ...handoverJson(r.state), imagesLoaded: r.imagesLoaded, imagesPresent: r.imagesPresent, preflight: r.preflight, smoke: r.smoke ?? null },
+      `${r.mode === 'fresh' ? 'installed' : r.mode === 'rerun' ? 'already installed, unchanged' : 'upgraded'}: instance ${r.state.instance} (${r.state.profile})\n`
+      + (r.smoke ? `smoke test passed: ${r.smoke.checks.length} checks\n` : '') + handoverText(r.state));
+  },
+} satisfies CommandModule<object, Args>;

@@ -1,0 +1,29 @@
+import { promises as fsp } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { detectCompose } from '../../engine/compose.js';
+import { instancePaths, requireState } from '../../install/instance.js';
+import { printResult, processIo, type CommonArgs } from '../output.js';
+import { typed, withCommon } from '../options.js';
+
+interface Args extends CommonArgs {
+  instance: string;
+  dataDir?: string;
+  purge: boolean;
+}
+
+export const bundleUninstallCommand = {
+  command: 'uninstall',
+  describe: 'stop and remove an instance\'s containers; its data and keys stay unless --purge',
+  builder: (y) => typed<Args>(withCommon(y)
+    .option('instance', { type: 'string', demandOption: true, describe: 'instance name' })
+    .option('data-dir', { type: 'string', describe: 'the instance directory, if not the default' })
+    .option('purge', { type: 'boolean', default: false, describe: 'also delete the log\'s data, keys and TLS material (irreversible)' })),
+  handler: async (args) => {
+    const state = await requireState(args.instance, args.dataDir);
+    const compose = await detectCompose();
+    await compose.run(state.project, instancePaths(state.dataDir).compose, ['down', '--remove-orphans', '--timeout', '10']);
+    if (args.purge) await fsp.rm(state.dataDir, { recursive: true, force: true });
+    printResult(processIo, args, { instance: state.instance, removed: true, purged: args.purge, dataDir: state.dataDir },
+      `instance ${state.instance}: containers removed; ${args.purge ? `data deleted (${state.dataDir})` : `data and keys kept in ${state.dataDir}`}`);
+  },
+} satisfies CommandModule<object, Args>;

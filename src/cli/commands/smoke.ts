@@ -1,0 +1,62 @@
+import { promises as fsp } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { AirgapError } from '../../errors.js';
+import { requireState } from '../../install/instance.js';
+import type { SmokeReport } from '../../rekor/report.js';
+import { runSmoke, smokeFailure, targetFromState, type SmokeTarget } from '../../rekor/smoke.js';
+import { processIo, type CommonArgs } from '../output.js';
+import { typed, withCommon } from '../options.js';
+
+interface Args extends CommonArgs {
+  instance?: string;
+  dataDir?: string;
+  url?: string;
+  ca?: string;
+  logKey?: string;
+  origin?: string;
+  kind: 'rekor-v2' | 'rekor-v1';
+  connectTo?: string;
+  output?: string;
+}
+
+export function smokeText(r: SmokeReport): string {
+  return [
+    `smoke test of ${r.url} (${r.kind}, origin ${r.origin}): ${r.ok ? 'PASSED' : 'FAILED'}`,
+    ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
+    ...(r.record ? [`  record: log index ${r.record.payload.rekor_log_index}, digest ${r.record.payload.digest}`] : []),
+  ].join('\n') + '\n';
+}
+
+export const smokeCommand = {
+  command: 'smoke',
+  describe: 'submit entries to a log and verify inclusion proofs, checkpoints and consistency, over TLS pinned to its CA',
+  builder: (y) => typed<Args>(withCommon(y)
+    .option('instance', { type: 'string', describe: 'an installed instance (reads its URL, CA, key and origin)' })
+    .option('data-dir', { type: 'string', describe: 'the instance directory, if not the default' })
+    .option('url', { type: 'string', describe: 'log URL, e.g. https://rekor.site.internal:3443 (with --ca, --log-key, --origin)' })
+    .option('ca', { type: 'string', describe: 'the only CA certificate (PEM) trusted for the log' })
+    .option('log-key', { type: 'string', describe: 'the log\'s public key (PEM)' })
+    .option('origin', { type: 'string', describe: 'checkpoint origin (v2) or hostname (v1) of the log' })
+    .option('kind', { choices: ['rekor-v2', 'rekor-v1'] as const, default: 'rekor-v2' as const, describe: 'log API, with --url' })
+    .option('connect-to', { type: 'string', describe: 'connect to this address instead of resolving the URL\'s host' })
+    .option('output', { type: 'string', describe: 'also write the JSON record to this file' })
+    .example('$0 smoke --instance default --json', '')
+    .example('$0 smoke --url https://rekor.site.internal:3443 --ca ca.crt --log-key log.pub --origin rekor.site.internal', '')),
+  handler: async (args) => {
+    let target: SmokeTarget;
+    if (args.url) {
+      if (!args.ca || !args.logKey || !args.origin) throw new AirgapError('USAGE_SMOKE_TARGET', '--url needs --ca, --log-key and --origin');
+      const read = (f: string, what: string) => fsp.readFile(f, 'utf8').catch((e: Error) => { throw new AirgapError('USAGE_UNREADABLE', `cannot read ${what} ${f}: ${e.message}`); });
+      target = { kind: args.kind, endpoint: { url: args.url, ca: await read(args.ca, '--ca'), connectAddress: args.connectTo }, logKeyPem: await read(args.logKey, '--log-key'), origin: args.origin, instance: 'external' };
+    } else {
+      target = await targetFromState(await requireState(args.instance ?? 'default', args.dataDir));
+      if (args.connectTo) target.endpoint.connectAddress = args.connectTo;
+    }
+    const report = await runSmoke(target);
+    const json = JSON.stringify({ ...(report.record ?? { event_type: 'transparency.checkpoint', payload: null }), ok: report.ok, checks: report.checks, entries: report.entries }, null, 2) + '\n';
+    if (args.output) await fsp.writeFile(args.output, json);
+    processIo.out(args.json ? json : smokeText(report));
+    const failure = smokeFailure(report);
+    if (failure) throw failure;
+  },
+} satisfies CommandModule<object, Args>;

@@ -1,0 +1,44 @@
+/**
+ * Docker Compose: the v2 plugin (`docker compose`) when present, else v1 (`docker-compose`), run
+ * with execa against the same engine (DOCKER_HOST).
+ */
+import { execa } from 'execa';
+import { AirgapError } from '../errors.js';
+
+export interface Compose {
+  kind: 'v2-plugin' | 'v1';
+  version: string;
+  run(project: string, file: string, args: string[], opts?: { timeoutMs?: number }): Promise<{ stdout: string; stderr: string }>;
+}
+
+async function tryVersion(cmd: string, args: string[]): Promise<string | undefined> {
+  try {
+    const r = await execa(cmd, args, { reject: false, timeout: 20_000 });
+    return r.exitCode === 0 ? String(r.stdout).trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function detectCompose(): Promise<Compose> {
+  const forced = process.env.REKOR_AIRGAP_COMPOSE;
+  const v2 = forced === 'v1' ? undefined : await tryVersion('docker', ['compose', 'version', '--short']);
+  if (v2) return make('v2-plugin', v2, 'docker', ['compose']);
+  const v1 = forced === 'v2' ? undefined : await tryVersion('docker-compose', ['version', '--short']);
+  if (v1) return make('v1', v1, 'docker-compose', []);
+  throw new AirgapError('PREFLIGHT_COMPOSE_MISSING', 'Docker Compose is not available: neither the docker compose plugin nor docker-compose was found on PATH');
+}
+
+function make(kind: Compose['kind'], version: string, cmd: string, prefix: string[]): Compose {
+  return {
+    kind,
+    version,
+    async run(project, file, args, opts = {}) {
+      const r = await execa(cmd, [...prefix, '-p', project, '-f', file, ...args], { reject: false, timeout: opts.timeoutMs ?? 600_000, env: { COMPOSE_INTERACTIVE_NO_CLI: '1' } });
+      if (r.exitCode !== 0) {
+        throw new AirgapError('COMPOSE_FAILED', `${cmd} ${[...prefix, ...args].join(' ')} (project ${project}) failed: ${String(r.stderr).trim().split('\n').slice(-8).join('\n')}`);
+      }
+      return { stdout: String(r.stdout), stderr: String(r.stderr) };
+    },
+  };
+}

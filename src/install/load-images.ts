@@ -1,0 +1,73 @@
+/**
+ * Loads a profile's images into the engine straight from the bundle: a docker-archive tar
+ * (manifest.json + the needed blobs) is generated on the fly, each blob re-hashed as it streams
+ * (it was verified moments ago; this closes the gap between check and use). Images already
+ * present with the right ID are skipped. Afterwards every image ID must equal its config digest.
+ */
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { AirgapError } from '../errors.js';
+import { bundlePath } from '../bundle/layout.js';
+import type { BundleImage, BundleManifest } from '../bundle/manifest.js';
+import { VerifyingStream } from '../oci/digest.js';
+import { dockerArchiveEntry, DOCKER_ARCHIVE_MANIFEST } from '../oci/docker-archive.js';
+import { blobRelPath } from '../oci/layout.js';
+import type { ImageManifest } from '../oci/media-types.js';
+import { imageId, loadImages } from '../engine/docker.js';
+import type { Progress } from '../util/progress.js';
+import { promises as fsp } from 'node:fs';
+import { TAR_END, tarFileHeader, tarPadding } from '../media/tar.js';
+
+export async function loadProfileImages(docker: Docker, bundleDir: string, manifest: BundleManifest, images: BundleImage[], progress: Progress): Promise<{ loaded: string[]; present: string[] }> {
+  const need: Array<{ img: BundleImage; layers: string[] }> = [];
+  const present: string[] = [];
+  for (const img of images) {
+    if ((await imageId(docker, img.ref)) === img.configDigest) {
+      present.push(img.ref);
+      continue;
+    }
+    const m = JSON.parse(await fsp.readFile(path.join(bundlePath.images(bundleDir), blobRelPath(img.layoutManifestDigest)), 'utf8')) as ImageManifest;
+    need.push({ img, layers: m.layers.map((l) => l.digest) });
+  }
+  if (need.length === 0) return { loaded: [], present };
+  const files = new Map(manifest.files.map((f) => [f.path, f]));
+  const archive = need.map((n) => dockerArchiveEntry(n.img.configDigest, n.layers, [n.img.ref]));
+  const blobs = [...new Set(need.flatMap((n) => [n.img.configDigest, ...n.layers]))];
+  const entries = blobs.map((d) => {
+    const rel = `${'images'}/${blobRelPath(d)}`;
+    const f = files.get(rel);
+    if (!f) throw new AirgapError('BUNDLE_FILE_MISSING', `${rel} (needed by an image) is not in the bundle`);
+    return { name: blobRelPath(d), file: path.join(bundleDir, rel), size: f.size, sha256: f.sha256 };
+  });
+  const total = entries.reduce((a, e) => a + e.size, 0);
+  progress.step(`loading ${need.length} image(s) into the engine (no registry): ${need.map((n) => n.img.ref).join(', ')}`);
+  progress.startBytes('loading images', total);
+  async function* tar(): AsyncGenerator<Buffer> {
+    const mj = Buffer.from(JSON.stringify(archive));
+    yield tarFileHeader(DOCKER_ARCHIVE_MANIFEST, mj.length, 0o644, 0);
+    yield mj;
+    yield tarPadding(mj.length);
+    for (const e of entries) {
+      yield tarFileHeader(e.name, e.size, 0o644, 0);
+      const v = new VerifyingStream({ digest: `sha256:${e.sha256}`, size: e.size, what: e.file, code: 'BUNDLE_FILE_DIGEST_MISMATCH' });
+      const src = createReadStream(e.file, { highWaterMark: 1024 * 1024 }).pipe(v);
+      for await (const b of src) {
+        progress.addBytes((b as Buffer).length);
+        yield b as Buffer;
+      }
+      yield tarPadding(e.size);
+    }
+    yield TAR_END;
+  }
+  const loaded = await loadImages(docker, Readable.from(tar()));
+  progress.endBytes();
+  for (const n of need) {
+    const id = await imageId(docker, n.img.ref);
+    if (id !== n.img.configDigest) {
+      throw new AirgapError('ENGINE_IMAGE_MISMATCH', `${n.img.ref} loaded as ${id ?? '(nothing)'}, expected image ID ${n.img.configDigest}`);
+    }
+  }
+  return { loaded: loaded.length ? loaded : need.map((n) => n.img.ref), present };
+}

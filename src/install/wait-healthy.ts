@@ -1,0 +1,53 @@
+/**
+ * Waits until every service of a compose project runs, and those with a health check are healthy.
+ * On timeout or a dead service, the error carries the failing service's last log lines.
+ */
+import type Docker from 'dockerode';
+import { AirgapError } from '../errors.js';
+import { projectContainers, type ProjectContainer } from '../engine/docker.js';
+import type { Progress } from '../util/progress.js';
+
+async function lastLogs(docker: Docker, id: string, lines = 25): Promise<string> {
+  try {
+    const buf = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, timestamps: false }) as unknown as Buffer;
+    // Demultiplex the engine's 8-byte frame headers.
+    const out: string[] = [];
+    let i = 0;
+    while (i + 8 <= buf.length) {
+      const len = buf.readUInt32BE(i + 4);
+      out.push(buf.toString('utf8', i + 8, i + 8 + len));
+      i += 8 + len;
+    }
+    return (out.length ? out.join('') : buf.toString('utf8')).trimEnd();
+  } catch {
+    return '(no logs)';
+  }
+}
+
+export async function waitHealthy(docker: Docker, project: string, services: string[], timeoutMs: number, progress: Progress): Promise<ProjectContainer[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ProjectContainer[] = [];
+  let reported = '';
+  for (;;) {
+    last = await projectContainers(docker, project);
+    const byService = new Map(last.map((c) => [c.service, c]));
+    const missing = services.filter((s) => !byService.has(s));
+    const dead = last.find((c) => services.includes(c.service) && (c.state === 'exited' || c.state === 'dead'));
+    if (dead) {
+      throw new AirgapError('INSTALL_SERVICE_FAILED', `service ${dead.service} stopped (${dead.state}); its last log lines:\n${await lastLogs(docker, dead.id)}`, { details: { service: dead.service } });
+    }
+    const waiting = last.filter((c) => services.includes(c.service) && (c.state !== 'running' || (c.health !== undefined && c.health !== 'healthy')));
+    if (!missing.length && !waiting.length) return last;
+    const now = waiting.map((c) => `${c.service}: ${c.health ?? c.state}`).join(', ') || `waiting for ${missing.join(', ')}`;
+    if (now !== reported) {
+      progress.step(`  ${now}`);
+      reported = now;
+    }
+    if (Date.now() > deadline) {
+      const culprit = waiting.find((c) => c.health === 'unhealthy') ?? waiting[0];
+      const logs = culprit ? `\nlast log lines of ${culprit.service}:\n${await lastLogs(docker, culprit.id)}` : '';
+      throw new AirgapError('INSTALL_TIMEOUT', `services not healthy within ${Math.round(timeoutMs / 1000)} s (${now})${logs}`, { details: { service: culprit?.service } });
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

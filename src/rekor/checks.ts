@@ -1,0 +1,22 @@
+/** Runs named verification steps in order, recording each; the first failure ends the run. */
+import { AirgapError } from '../errors.js';
+import type { SmokeCheck } from './report.js';
+
+export class CheckRun {
+  readonly checks: SmokeCheck[] = [];
+  failure: AirgapError | undefined;
+
+  async step<T>(name: string, fn: () => Promise<[T, string]> | [T, string]): Promise<T> {
+    if (this.failure) throw this.failure;
+    try {
+      const [value, detail] = await fn();
+      this.checks.push({ name, ok: true, detail });
+      return value;
+    } catch (e) {
+      const err = e instanceof AirgapError ? e : new AirgapError('SMOKE_INTERNAL', `${name}: ${(e as Error).message}`, { cause: e });
+      this.checks.push({ name, ok: false, detail: err.message, code: err.code });
+      this.failure = err;
+      throw err;
+    }
+  }
+}

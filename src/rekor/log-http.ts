@@ -1,0 +1,53 @@
+/** HTTPS to a log, trusting only the given CA; untrusted input is returned as bytes. */
+import { AirgapError } from '../errors.js';
+import { httpRequest, readAll } from '../registry/http.js';
+
+export interface LogEndpoint {
+  /** e.g. https://rekor.example.internal:3443 */
+  url: string;
+  /** PEM of the only CA trusted for this log. */
+  ca: string;
+  /** Connect to this address instead of resolving the URL's host (TLS still checks the host). */
+  connectAddress?: string | undefined;
+  timeoutMs?: number;
+}
+
+export interface LogResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export async function logRequest(ep: LogEndpoint, method: 'GET' | 'POST', path: string, json?: unknown): Promise<LogResponse> {
+  const url = new URL(path.replace(/^\//, ''), ep.url.endsWith('/') ? ep.url : `${ep.url}/`);
+  const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
+  const res = await httpRequest(url, {
+    method,
+    ca: ep.ca,
+    errorPrefix: 'SMOKE',
+    timeoutMs: ep.timeoutMs ?? 60_000,
+    ...(ep.connectAddress ? { connectAddress: ep.connectAddress } : {}),
+    headers: body ? { 'content-type': 'application/json', 'content-length': String(body.length), accept: 'application/json' } : { accept: '*/*' },
+    ...(body ? { body } : {}),
+  });
+  return { status: res.status, headers: res.headers, body: await readAll(res.body, 32 * 1024 * 1024) };
+}
+
+export function parseJsonBody<T>(res: LogResponse, what: string): T {
+  try {
+    return JSON.parse(res.body.toString('utf8')) as T;
+  } catch (e) {
+    throw new AirgapError('SMOKE_BAD_RESPONSE', `${what}: the log answered HTTP ${res.status} with a body that is not JSON: ${res.body.toString('utf8').slice(0, 200)}`, { cause: e });
+  }
+}
+
+export function decodeB64(s: unknown, what: string): Uint8Array {
+  if (typeof s !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(s)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} is not base64`);
+  return new Uint8Array(Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
+}
+
+export function decodeInt(s: unknown, what: string): number {
+  const n = typeof s === 'number' ? s : typeof s === 'string' && /^\d+$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} is not a whole number: ${JSON.stringify(s)}`);
+  return n;
+}

@@ -1,0 +1,172 @@
+/**
+ * Smoke test of a Rekor v2 (rekor-tiles) log, over TLS pinned to the install's CA:
+ * submit a hashedrekord v0.0.2 entry signed by an ephemeral ECDSA P-256 key, then verify its
+ * body, leaf hash, the signed checkpoint (origin, key ID, log signature), the RFC 6962 inclusion
+ * proof against that checkpoint, the published checkpoint read back, and — after a second entry —
+ * a consistency proof between the two checkpoints, computed from the log's own tiles.
+ */
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { AirgapError } from '../errors.js';
+import { CheckRun } from './checks.js';
+import { decodeB64, decodeInt, logRequest, parseJsonBody, type LogEndpoint } from './log-http.js';
+import { bytesEqual, rfc6962ConsistencyProof, rfc6962LeafHash, verifyRfc9162Consistency, verifyRfc9162Inclusion } from './merkle.js';
+import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
+import type { SmokeReport } from './report.js';
+import { TiledTree } from './tiles.js';
+
+export interface SmokeV2Options {
+  endpoint: LogEndpoint;
+  logKey: KeyObject;
+  origin: string;
+  instance: string;
+}
+
+interface TransparencyLogEntry {
+  logIndex?: string;
+  logId?: { keyId?: string };
+  kindVersion?: { kind?: string; version?: string };
+  inclusionProof?: { logIndex?: string; rootHash?: string; treeSize?: string; hashes?: string[]; checkpoint?: { envelope?: string } };
+  canonicalizedBody?: string;
+}
+
+interface Submitted {
+  logIndex: number;
+  body: Uint8Array;
+  proof: { index: number; size: number; root: Uint8Array; hashes: Uint8Array[] };
+  envelope: string;
+  digestB64: string;
+  entry: TransparencyLogEntry;
+}
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+
+export function chainRecord(instance: string): Buffer {
+  return Buffer.from(JSON.stringify({ type: 'rekor-airgap.smoke', instance, time: new Date().toISOString(), nonce: randomBytes(16).toString('hex') }));
+}
+
+async function submit(run: CheckRun, o: SmokeV2Options, label: string): Promise<Submitted> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const record = chainRecord(o.instance);
+  const digest = createHash('sha256').update(record).digest();
+  const signature = sign('sha256', record, privateKey);
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const request = {
+    hashedRekordRequestV002: {
+      digest: b64(digest),
+      signature: { content: b64(signature), verifier: { publicKey: { rawBytes: b64(spki) }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' } },
+    },
+  };
+  const entry = await run.step(`${label}: submit`, async () => {
+    const res = await logRequest({ ...o.endpoint, timeoutMs: Math.max(o.endpoint.timeoutMs ?? 0, 60_000) }, 'POST', '/api/v2/log/entries', request);
+    if (res.status !== 201) {
+      throw new AirgapError('SMOKE_REJECTED', `POST /api/v2/log/entries answered HTTP ${res.status}, expected 201: ${res.body.toString('utf8').slice(0, 300)}`);
+    }
+    const e = parseJsonBody<TransparencyLogEntry>(res, 'the new entry');
+    return [e, `HTTP 201, log index ${e.logIndex ?? '?'}`];
+  });
+  const body = await run.step(`${label}: canonicalized body carries our digest and key`, () => {
+    const bytes = decodeB64(entry.canonicalizedBody, 'canonicalizedBody');
+    const text = Buffer.from(bytes).toString('utf8');
+    let parsed: unknown;
+    try { parsed = JSON.parse(text); } catch { throw new AirgapError('SMOKE_BODY_MISMATCH', 'canonicalizedBody is not JSON'); }
+    const strings = new Set<string>();
+    const walk = (v: unknown) => { if (typeof v === 'string') strings.add(v); else if (v && typeof v === 'object') Object.values(v).forEach(walk); };
+    walk(parsed);
+    if (!strings.has(b64(digest))) throw new AirgapError('SMOKE_BODY_MISMATCH', `the entry's body does not carry our digest ${b64(digest)}`);
+    if (!strings.has(b64(spki))) throw new AirgapError('SMOKE_BODY_MISMATCH', 'the entry\'s body does not carry our public key');
+    if (entry.kindVersion?.kind !== 'hashedrekord') throw new AirgapError('SMOKE_BODY_MISMATCH', `entry kind is ${entry.kindVersion?.kind}, expected hashedrekord`);
+    return [bytes, `hashedrekord ${entry.kindVersion?.version ?? ''} with digest ${b64(digest)}`];
+  });
+  const logIndex = decodeInt(entry.logIndex, 'logIndex');
+  const p = entry.inclusionProof;
+  if (!p) throw new AirgapError('SMOKE_PROOF_MISSING', 'the entry has no inclusion proof');
+  const proof = {
+    index: decodeInt(p.logIndex, 'inclusionProof.logIndex'),
+    size: decodeInt(p.treeSize, 'inclusionProof.treeSize'),
+    root: decodeB64(p.rootHash, 'inclusionProof.rootHash'),
+    hashes: (p.hashes ?? []).map((h, i) => decodeB64(h, `inclusionProof.hashes[${i}]`)),
+  };
+  return { logIndex, body, proof, envelope: String(p.checkpoint?.envelope ?? ''), digestB64: b64(digest), entry };
+}
+
+async function verifyEntry(run: CheckRun, o: SmokeV2Options, s: Submitted, label: string): Promise<Checkpoint> {
+  await run.step(`${label}: log ID is the installed log key`, () => {
+    const want = logKeyId(o.origin, o.logKey);
+    const got = decodeB64(s.entry.logId?.keyId, 'logId.keyId');
+    if (!bytesEqual(got, want)) throw new AirgapError('SMOKE_SIGNATURE_LOG_ID', `the entry's log ID ${Buffer.from(got).toString('hex')} is not the installed key's ${Buffer.from(want).toString('hex')}`);
+    return [undefined, Buffer.from(want).toString('hex')];
+  });
+  const leaf = await run.step(`${label}: leaf hash`, () => {
+    const h = rfc6962LeafHash(s.body);
+    return [h, `SHA-256(0x00 || body) = ${Buffer.from(h).toString('hex')}`];
+  });
+  const cp = await run.step(`${label}: signed checkpoint (origin, key ID, signature)`, () => {
+    const c = verifyCheckpointSignedByLogKey(s.envelope, o.origin, o.logKey);
+    return [c, `${c.origin}, size ${c.size}, signed by the log key`];
+  });
+  await run.step(`${label}: inclusion proof against the checkpoint`, () => {
+    if (s.proof.index !== s.logIndex) throw new AirgapError('SMOKE_PROOF_INDEX', `proof is for index ${s.proof.index}, the entry is ${s.logIndex}`);
+    if (s.proof.size !== cp.size || !bytesEqual(s.proof.root, cp.rootHash)) {
+      throw new AirgapError('SMOKE_PROOF_CHECKPOINT', `the proof's tree (size ${s.proof.size}) is not the signed checkpoint's (size ${cp.size})`);
+    }
+    verifyRfc9162Inclusion(s.logIndex, cp.size, leaf, s.proof.hashes, cp.rootHash);
+    return [undefined, `leaf ${s.logIndex} in tree of ${cp.size}, ${s.proof.hashes.length} hashes`];
+  });
+  return cp;
+}
+
+async function readCheckpoint(o: SmokeV2Options): Promise<{ note: string; cp: Checkpoint }> {
+  const res = await logRequest(o.endpoint, 'GET', '/checkpoint');
+  if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `GET /checkpoint answered HTTP ${res.status}`);
+  const note = res.body.toString('utf8');
+  return { note, cp: verifyCheckpointSignedByLogKey(note, o.origin, o.logKey) };
+}
+
+export async function smokeV2(o: SmokeV2Options): Promise<SmokeReport> {
+  const run = new CheckRun();
+  const report: SmokeReport = { ok: false, kind: 'rekor-v2', url: o.endpoint.url, origin: o.origin, checks: run.checks, entries: [] };
+  try {
+    await run.step('log reachable over TLS (pinned CA)', async () => {
+      const res = await logRequest(o.endpoint, 'GET', '/healthz');
+      if (res.status !== 200) throw new AirgapError('SMOKE_UNREACHABLE', `GET /healthz answered HTTP ${res.status}`);
+      return [undefined, res.body.toString('utf8').trim()];
+    });
+    const first = await submit(run, o, 'entry 1');
+    const cp1 = await verifyEntry(run, o, first, 'entry 1');
+    report.entries.push({ logIndex: first.logIndex, canonicalizedBody: b64(first.body) });
+    report.record = {
+      event_type: 'transparency.checkpoint',
+      payload: {
+        rekor_log_index: first.logIndex,
+        rekor_server: o.endpoint.url,
+        inclusion_proof: { log_index: first.logIndex, tree_size: cp1.size, root_hash: Buffer.from(cp1.rootHash).toString('hex'), hashes: first.proof.hashes.map((h) => Buffer.from(h).toString('hex')), checkpoint: first.envelope },
+        checkpoint: first.envelope,
+        digest: `sha256:${Buffer.from(first.digestB64, 'base64').toString('hex')}`,
+      },
+    };
+    await run.step('published checkpoint read back (same key, not smaller)', async () => {
+      const { cp } = await readCheckpoint(o);
+      if (cp.size < cp1.size) throw new AirgapError('SMOKE_PROOF_ROLLBACK', `the published checkpoint (size ${cp.size}) is smaller than the entry's (size ${cp1.size})`);
+      return [undefined, `size ${cp.size}`];
+    });
+    const second = await submit(run, o, 'entry 2');
+    const cp2 = await verifyEntry(run, o, second, 'entry 2');
+    report.entries.push({ logIndex: second.logIndex, canonicalizedBody: b64(second.body) });
+    await run.step('consistency between the two checkpoints, from the log\'s tiles', async () => {
+      const tree = new TiledTree(cp2.size, async (path) => {
+        const res = await logRequest(o.endpoint, 'GET', `/${path}`);
+        if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `GET /${path} answered HTTP ${res.status}`);
+        return new Uint8Array(res.body);
+      });
+      const root = await tree.subtreeHash(0, cp2.size);
+      if (!bytesEqual(root, cp2.rootHash)) throw new AirgapError('SMOKE_PROOF_TILES', `the tiles hash to a root that is not checkpoint 2's (size ${cp2.size})`);
+      const proof = await rfc6962ConsistencyProof(cp1.size, cp2.size, tree.subtreeHash);
+      verifyRfc9162Consistency(cp1.size, cp2.size, proof, cp1.rootHash, cp2.rootHash);
+      return [undefined, `size ${cp1.size} → ${cp2.size}, ${proof.length} hashes`];
+    });
+    report.ok = true;
+  } catch (e) {
+    if (!run.failure) throw e;
+  }
+  return report;
+}
