@@ -17,6 +17,6 @@ export async function readLogHead(t: SmokeTarget): Promise<{ size: number; rootH
   const res = await logRequest(t.endpoint, 'GET', '/api/v1/log');
   const info = parseJsonBody<{ signedTreeHead?: string; treeID?: string }>(res, 'GET /api/v1/log');
   const note = info.signedTreeHead ?? '';
-  const cp = verifyCheckpointSignedByLogKey(note, `${t.origin} - ${info.treeID}`, key);
+  const cp = verifyCheckpointSignedByLogKey(note, `${t.origin} - ${info.treeID}`, key, t.origin);
   return { size: cp.size, rootHex: Buffer.from(cp.rootHash).toString('hex'), checkpoint: note };
 }

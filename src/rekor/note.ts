@@ -135,13 +135,17 @@ export function verifyNoteSignedByKey(note: string, name: string, key: KeyObject
   return parsed;
 }
 
-/** Verifies a checkpoint's log signature and origin, then returns the checkpoint. */
-export function verifyCheckpointSignedByLogKey(note: string, origin: string, key: KeyObject): Checkpoint {
+/**
+ * Verifies a checkpoint's log signature and origin, then returns the checkpoint. The signature line
+ * is named by the origin (C2SP, rekor-tiles), or by the log's hostname for Rekor v1, whose origin
+ * is "<hostname> - <tree ID>".
+ */
+export function verifyCheckpointSignedByLogKey(note: string, origin: string, key: KeyObject, signerName: string = origin): Checkpoint {
   const checkpoint = parseCheckpointBody(parseSignedNote(note).text);
   if (checkpoint.origin !== origin) {
     throw new AirgapError('NOTE_ORIGIN_MISMATCH', `checkpoint origin is ${JSON.stringify(checkpoint.origin)}, expected ${JSON.stringify(origin)}`);
   }
-  verifyNoteSignedByKey(note, origin, key);
+  verifyNoteSignedByKey(note, signerName, key);
   return checkpoint;
 }
 
