@@ -41,3 +41,8 @@ export function withPassphrase<T>(y: Argv<T>) {
 export function typed<A>(y: Argv<unknown>): Argv<A> {
   return y as unknown as Argv<A>;
 }
+
+/** For single-value options given twice (a script adding to an operator's line): the last one wins. */
+export function lastValue<T>(v: T | T[]): T {
+  return Array.isArray(v) ? (v[v.length - 1] as T) : v;
+}

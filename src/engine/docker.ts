@@ -83,6 +83,7 @@ export interface ProjectContainer {
   state: string;
   health?: string | undefined;
   image: string;
+  restartCount: number;
 }
 
 export async function projectContainers(docker: Docker, project: string): Promise<ProjectContainer[]> {
@@ -96,6 +97,7 @@ export async function projectContainers(docker: Docker, project: string): Promis
       state: info?.State.Status ?? c.State,
       health: info?.State.Health?.Status,
       image: c.Image,
+      restartCount: info?.RestartCount ?? 0,
     });
   }
   return out.sort((a, b) => (a.service < b.service ? -1 : 1));

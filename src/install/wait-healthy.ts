@@ -25,6 +25,7 @@ async function lastLogs(docker: Docker, id: string, lines = 25): Promise<string>
 }
 
 export async function waitHealthy(docker: Docker, project: string, services: string[], timeoutMs: number, progress: Progress): Promise<ProjectContainer[]> {
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new AirgapError('USAGE_BAD_TIMEOUT', `timeout ${timeoutMs} ms is not a positive number`);
   const deadline = Date.now() + timeoutMs;
   let last: ProjectContainer[] = [];
   let reported = '';
@@ -38,13 +39,14 @@ export async function waitHealthy(docker: Docker, project: string, services: str
     }
     const waiting = last.filter((c) => services.includes(c.service) && (c.state !== 'running' || (c.health !== undefined && c.health !== 'healthy')));
     if (!missing.length && !waiting.length) return last;
-    const now = waiting.map((c) => `${c.service}: ${c.health ?? c.state}`).join(', ') || `waiting for ${missing.join(', ')}`;
-    if (now !== reported) {
+    const key = waiting.map((c) => `${c.service}: ${c.health ?? c.state}`).join(', ') || `waiting for ${missing.join(', ')}`;
+    const now = waiting.map((c) => `${c.service}: ${c.health ?? c.state}${c.restartCount ? ` (restarted ${c.restartCount}×)` : ''}`).join(', ') || key;
+    if (key !== reported) {
       progress.step(`  ${now}`);
-      reported = now;
+      reported = key;
     }
     if (Date.now() > deadline) {
-      const culprit = waiting.find((c) => c.health === 'unhealthy') ?? waiting[0];
+      const culprit = waiting.find((c) => c.health === 'unhealthy') ?? [...waiting].sort((a, b) => b.restartCount - a.restartCount)[0];
       const logs = culprit ? `\nlast log lines of ${culprit.service}:\n${await lastLogs(docker, culprit.id)}` : '';
       throw new AirgapError('INSTALL_TIMEOUT', `services not healthy within ${Math.round(timeoutMs / 1000)} s (${now})${logs}`, { details: { service: culprit?.service } });
     }

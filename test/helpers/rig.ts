@@ -15,6 +15,7 @@ export interface Rig {
   offlineNetns: string;
   rekorCli: string;
   cosign: string;
+  goChecker: string;
   goModCacheDownload: string;
 }
 
@@ -38,6 +39,7 @@ function load(): Rig | undefined {
     offlineNetns: env.RIG_OFFLINE_NETNS!,
     rekorCli: env.RIG_REKOR_CLI!,
     cosign: env.RIG_COSIGN!,
+    goChecker: env.RIG_GO_CHECKER!,
     goModCacheDownload: env.RIG_GOMODCACHE_DOWNLOAD!,
   };
 }

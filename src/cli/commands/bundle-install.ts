@@ -3,7 +3,7 @@ import { installBundle } from '../../install/install.js';
 import { CHECK_NAMES } from '../../install/preflight.js';
 import { handoverText, handoverJson } from '../handover.js';
 import { printResult, processIo, progressFor, type CommonArgs } from '../output.js';
-import { typed, withCommon, withTrust } from '../options.js';
+import { lastValue, typed, withCommon, withTrust } from '../options.js';
 
 interface Args extends CommonArgs {
   bundle: string;
@@ -30,18 +30,18 @@ export const bundleInstallCommand = {
   describe: 'on the offline host: verify the bundle, preflight, load images (no registry), configure, start, smoke-test',
   builder: (y) => typed<Args>(withTrust(withCommon(y))
     .positional('bundle', { type: 'string', demandOption: true, describe: 'unpacked bundle directory' })
-    .option('profile', { type: 'string', describe: 'which stack, when the bundle holds several (rekor-v2, rekor-v1)' })
-    .option('instance', { type: 'string', default: 'default', describe: 'instance name: each has its own ports, keys, data and compose project' })
-    .option('data-dir', { type: 'string', describe: 'instance directory (default /var/lib/rekor-airgap/<instance>)' })
-    .option('hostname', { type: 'string', describe: 'name clients use (TLS certificate, URL); default: this host\'s name' })
-    .option('origin', { type: 'string', describe: 'checkpoint origin of the log (default: the hostname; never changes later)' })
-    .option('port', { type: 'number', describe: 'HTTPS port (default: the profile\'s, 3443 for rekor-v2)' })
-    .option('bind', { type: 'string', describe: 'address to publish the port on (default 0.0.0.0)' })
-    .option('checkpoint-interval', { type: 'string', default: '2s', describe: 'rekor-tiles checkpoint interval' })
+    .option('profile', { coerce: lastValue, type: 'string', describe: 'which stack, when the bundle holds several (rekor-v2, rekor-v1)' })
+    .option('instance', { coerce: lastValue, type: 'string', default: 'default', describe: 'instance name: each has its own ports, keys, data and compose project' })
+    .option('data-dir', { coerce: lastValue, type: 'string', describe: 'instance directory (default /var/lib/rekor-airgap/<instance>)' })
+    .option('hostname', { coerce: lastValue, type: 'string', describe: 'name clients use (TLS certificate, URL); default: this host\'s name' })
+    .option('origin', { coerce: lastValue, type: 'string', describe: 'checkpoint origin of the log (default: the hostname; never changes later)' })
+    .option('port', { coerce: lastValue, type: 'number', describe: 'HTTPS port (default: the profile\'s, 3443 for rekor-v2)' })
+    .option('bind', { coerce: lastValue, type: 'string', describe: 'address to publish the port on (default 0.0.0.0)' })
+    .option('checkpoint-interval', { coerce: lastValue, type: 'string', default: '2s', describe: 'rekor-tiles checkpoint interval' })
     .option('tls-cert', { type: 'string', describe: 'use this server certificate (PEM) instead of generating a CA' })
     .option('tls-key', { type: 'string', describe: 'private key of --tls-cert' })
     .option('tls-ca', { type: 'string', describe: 'CA that issued --tls-cert (clients trust this)' })
-    .option('timeout', { type: 'number', default: 300, describe: 'seconds to wait for the services to become healthy' })
+    .option('timeout', { coerce: lastValue, type: 'number', default: 300, describe: 'seconds to wait for the services to become healthy' })
     .option('skip-check', { type: 'string', array: true, default: [] as string[], choices: [...CHECK_NAMES], describe: 'skip one preflight check (repeatable)' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'verify and preflight only; print what would be done' })
     .option('smoke', { type: 'boolean', default: true, describe: 'run the smoke test after start (--no-smoke to skip)' })

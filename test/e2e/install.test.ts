@@ -1,0 +1,218 @@
+/**
+ * The whole journey on the rig: bundle create (connected side) → pack into chunks → carry →
+ * verify and unpack → install on the air-gapped engine (inside a namespace with no route out) →
+ * smoke test, cross-checked by rekor-cli and a Go checker built on golang.org/x/mod/sumdb/note and
+ * transparency-dev/merkle; then rerun, upgrade, a second tenant, and every bad input.
+ */
+import { cpSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json, runCli } from '../helpers/cli.js';
+import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
+import { inOffline, offlineDocker, projectContainerNames, runOffline } from '../helpers/offline.js';
+import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+
+interface Handover { mode: string; url: string; caCert: string; logPublicKey: string; origin: string; logKeyId: string; project: string; export: string; treeId?: string; smoke: { ok: boolean; checks: Array<{ name: string; ok: boolean }>; entries: Array<{ logIndex: number }> } | null }
+
+const RUN = `t${Date.now().toString(36).slice(-5)}`;
+const V2 = `${RUN}-v2`;
+const V1 = `${RUN}-v1`;
+const TENANT = `${RUN}-b`;
+
+describe.skipIf(!rig)('install on the air-gapped engine', () => {
+  let dir: string;
+  let key: SigningKey;
+  let bundle: string;
+  let since: string;
+  const dataDir = (i: string) => path.join(dir, 'data', i);
+  const installed: string[] = [];
+  const install = async (instance: string, extra: string[], b = bundle) => {
+    installed.push(instance);
+    return runOffline(needRig(), ['bundle', 'install', b, '--trust', key.pub, '--instance', instance, '--data-dir', dataDir(instance),
+      '--hostname', `${instance}.rekor.test`, '--json', '--timeout', '180', ...extra]);
+  };
+
+  beforeAll(async () => {
+    const r = needRig();
+    since = String(Math.floor(Date.now() / 1000));
+    dir = tempDir('install-test-');
+    key = await makeSigningKey(dir);
+    const created = path.join(dir, 'created');
+    const c = await runCli(['bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--profile', 'rekor-v1', '--out', created, '--key', key.key,
+      '--passphrase-file', key.passphraseFile, ...plainMirrors(r)]);
+    expect(c.exitCode, c.stderr).toBe(0);
+    const media = path.join(dir, 'usb');
+    const p = await runCli(['bundle', 'pack', created, '--out', media, '--chunk-size', '64MiB', '--key', key.key, '--passphrase-file', key.passphraseFile, '--quiet']);
+    expect(p.exitCode, p.stderr).toBe(0);
+    // "Carry" the chunks to the other side, then verify and unpack there.
+    const carried = path.join(dir, 'carried');
+    cpSync(media, carried, { recursive: true });
+    const u = await runOffline(r, ['bundle', 'unpack', carried, '--to', path.join(dir, 'bundle'), '--trust', key.pub, '--quiet']);
+    expect(u.exitCode, u.stderr).toBe(0);
+    bundle = path.join(dir, 'bundle');
+    // Start from an engine without the stack's images, so the install must load them itself.
+    const refs = JSON.parse(readFileSync(path.join(bundle, 'bundle.json'), 'utf8')).images.map((i: { ref: string }) => i.ref);
+    try { offlineDocker(r, 'rmi', '-f', ...refs); } catch { /* some were absent */ }
+  });
+
+  afterAll(async () => {
+    const r = rig;
+    if (!r) return;
+    for (const i of new Set(installed)) {
+      await runOffline(r, ['bundle', 'uninstall', '--instance', i, '--data-dir', dataDir(i), '--purge', '--quiet']);
+    }
+  });
+
+  it('installs Rekor v2 from the transferred bundle and passes the smoke test', async () => {
+    const res = await install(V2, ['--profile', 'rekor-v2', '--port', '13443']);
+    expect(res.exitCode, res.stderr).toBe(0);
+    const h = json<Handover>(res);
+    expect(h.mode).toBe('fresh');
+    expect(h.url).toBe(`https://${V2}.rekor.test:13443`);
+    expect(h.export).toBe(`export AEVUM_REKOR_URL=https://${V2}.rekor.test:13443`);
+    expect(h.smoke?.ok).toBe(true);
+    expect(h.smoke?.checks.map((c) => c.name)).toContain("consistency between the two checkpoints, from the log's tiles");
+  });
+
+  it('the v2 smoke record is accepted by the independent Go checker, and a tampered one is not', async () => {
+    const r = needRig();
+    const out = path.join(dir, 'smoke-v2.json');
+    const res = await runOffline(r, ['smoke', '--instance', V2, '--data-dir', dataDir(V2), '--json', '--output', out]);
+    expect(res.exitCode, res.stderr).toBe(0);
+    const record = JSON.parse(readFileSync(out, 'utf8'));
+    expect(record.event_type).toBe('transparency.checkpoint');
+    expect(Object.keys(record.payload).sort()).toEqual(['checkpoint', 'digest', 'inclusion_proof', 'rekor_log_index', 'rekor_server']);
+    const ok = inOffline(r, r.goChecker, ['-record', out, '-key', path.join(dataDir(V2), 'log-public.pem'), '-origin', `${V2}.rekor.test`]);
+    expect(ok).toContain('OK: entry');
+    const bad = path.join(dir, 'smoke-v2-bad.json');
+    const h = record.payload.inclusion_proof.hashes;
+    h[0] = (h[0][0] === '0' ? '1' : '0') + h[0].slice(1);
+    writeFileSync(bad, JSON.stringify(record));
+    expect(() => inOffline(r, r.goChecker, ['-record', bad, '-key', path.join(dataDir(V2), 'log-public.pem'), '-origin', `${V2}.rekor.test`])).toThrow(/inclusion/);
+  });
+
+  it('installs Rekor v1 (Trillian + MariaDB) and passes the smoke test; rekor-cli reads and verifies the same entries', async () => {
+    const r = needRig();
+    const res = await install(V1, ['--profile', 'rekor-v1', '--port', '13444']);
+    expect(res.exitCode, res.stderr).toBe(0);
+    const h = json<Handover>(res);
+    expect(h.smoke?.ok).toBe(true);
+    expect(h.treeId).toMatch(/^\d+$/);
+    for (const e of h.smoke!.entries) {
+      const got = inOffline(r, r.rekorCli, ['--rekor_server', 'https://127.0.0.1:13444', 'get', '--log-index', String(e.logIndex), '--format', 'json'],
+        { SSL_CERT_FILE: h.caCert });
+      expect(JSON.parse(got).LogIndex).toBe(e.logIndex);
+    }
+  });
+
+  it('the air-gapped engine pulled nothing: its event log has no pull', () => {
+    const r = needRig();
+    const events = offlineDocker(r, 'events', '--since', since, '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.ID}}');
+    expect(events).not.toMatch(/^pull /m);
+    expect(events).toMatch(/^load /m);
+  });
+
+  it('a rerun of the same install changes nothing and keeps the key and the entries', async () => {
+    const before = json<{ log: { size: number } }>(await runOffline(needRig(), ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']));
+    const first = JSON.parse(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8'));
+    const res = await install(V2, ['--profile', 'rekor-v2', '--no-smoke']);
+    expect(res.exitCode, res.stderr).toBe(0);
+    const h = json<Handover>(res);
+    expect(h.mode).toBe('rerun');
+    expect(h.logKeyId).toBe(first.logKeyId);
+    const after = json<{ log: { size: number } }>(await runOffline(needRig(), ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']));
+    expect(after.log.size).toBe(before.log.size);
+  });
+
+  it('an upgrade to a newer bundle keeps the log key and every entry', async () => {
+    const r = needRig();
+    const newer = path.join(dir, 'newer');
+    const c = await runCli(['bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--out', newer, '--key', key.key, '--passphrase-file', key.passphraseFile, ...plainMirrors(r)],
+      { env: { SOURCE_DATE_EPOCH: String(Math.floor(Date.now() / 1000) - 60) } });
+    expect(c.exitCode, c.stderr).toBe(0);
+    const before = json<{ log: { size: number; rootHex: string } }>(await runOffline(r, ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']));
+    const first = JSON.parse(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8'));
+    const res = await install(V2, [], newer);
+    expect(res.exitCode, res.stderr).toBe(0);
+    const h = json<Handover>(res);
+    expect(h.mode).toBe('upgrade');
+    expect(h.logKeyId).toBe(first.logKeyId);
+    expect(h.smoke?.ok).toBe(true);
+    // The smoke test after the upgrade added entries on top of the old tree: the first new entry's index is the old size.
+    expect(h.smoke!.entries[0]!.logIndex).toBe(before.log.size);
+  });
+
+  it('a second tenant runs beside the first, with its own port, key and data; both pass the smoke test', async () => {
+    const r = needRig();
+    const res = await install(TENANT, ['--profile', 'rekor-v2', '--port', '13543']);
+    expect(res.exitCode, res.stderr).toBe(0);
+    const b = json<Handover>(res);
+    const a = JSON.parse(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8'));
+    expect(b.logKeyId).not.toBe(a.logKeyId);
+    expect(b.project).not.toBe(a.project);
+    for (const i of [V2, TENANT]) {
+      const s = await runOffline(r, ['smoke', '--instance', i, '--data-dir', dataDir(i)]);
+      expect(s.exitCode, `${i}: ${s.stdout}${s.stderr}`).toBe(0);
+    }
+  });
+
+  describe('bad inputs end with a clear message and nothing left running from that attempt', () => {
+    const noContainers = (instance: string) => expect(projectContainerNames(needRig(), `rekor-airgap-${instance}`)).toEqual([]);
+
+    it('a bundle signed by an untrusted key is refused before anything is loaded', async () => {
+      const other = await makeSigningKey(dir, 'stranger');
+      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', other.pub, '--instance', `${RUN}-x1`, '--data-dir', dataDir(`${RUN}-x1`)]);
+      expect(res.exitCode).toBe(3);
+      expect(res.stderr).toContain('SIGNATURE_INVALID');
+      noContainers(`${RUN}-x1`);
+    });
+
+    it('a busy port is named', async () => {
+      const res = await install(`${RUN}-x2`, ['--profile', 'rekor-v2', '--port', '13443']);
+      expect(res.exitCode).toBe(7);
+      expect(res.stderr).toContain('port 13443');
+      noContainers(`${RUN}-x2`);
+    });
+
+    it('missing compose is named', async () => {
+      const bin = path.join(dir, 'bin-without-compose');
+      mkdirSync(bin, { recursive: true });
+      try { symlinkSync(process.execPath, path.join(bin, 'node')); } catch { /* exists */ }
+      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', key.pub, '--profile', 'rekor-v2', '--instance', `${RUN}-x3`, '--data-dir', dataDir(`${RUN}-x3`), '--port', '13643'],
+        { env: { PATH: bin } });
+      expect(res.exitCode).toBe(7);
+      expect(res.stderr).toContain('PREFLIGHT_COMPOSE');
+      noContainers(`${RUN}-x3`);
+    });
+
+    it('an engine that is down is named', async () => {
+      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', key.pub, '--profile', 'rekor-v2', '--instance', `${RUN}-x4`, '--data-dir', dataDir(`${RUN}-x4`)],
+        { env: { DOCKER_HOST: `unix://${dir}/no-engine.sock` } });
+      expect(res.exitCode).toBe(6);
+      expect(res.stderr).toContain('ENGINE_UNREACHABLE');
+      expect(res.stderr).toContain('no-engine.sock');
+    });
+
+    it('a corrupt image blob is named, and nothing is loaded or started', async () => {
+      const copy = path.join(dir, 'corrupt-bundle');
+      cpSync(bundle, copy, { recursive: true });
+      const blobs = path.join(copy, 'images/blobs/sha256');
+      const big = readdirSync(blobs).map((f) => ({ f, size: readFileSync(path.join(blobs, f)).length })).sort((a, b) => b.size - a.size)[0]!;
+      const bytes = readFileSync(path.join(blobs, big.f));
+      bytes[1000] = bytes[1000]! ^ 0xff;
+      writeFileSync(path.join(blobs, big.f), bytes);
+      const res = await install(`${RUN}-x5`, ['--profile', 'rekor-v2', '--port', '13743'], copy);
+      expect(res.exitCode).toBe(3);
+      expect(res.stderr).toContain(`images/blobs/sha256/${big.f}: sha256 mismatch`);
+      noContainers(`${RUN}-x5`);
+    });
+
+    it('a service that fails to start shows its logs and is removed', async () => {
+      const res = await install(`${RUN}-x6`, ['--profile', 'rekor-v2', '--port', '13843', '--checkpoint-interval', 'not-a-duration', '--timeout', '60']);
+      expect(res.exitCode).toBe(8);
+      expect(res.stderr).toMatch(/INSTALL_(SERVICE_FAILED|TIMEOUT)/);
+      expect(res.stderr).toContain('rekor');
+      noContainers(`${RUN}-x6`);
+    });
+  });
+});
