@@ -90,12 +90,6 @@ async function submit(run: CheckRun, o: SmokeV2Options, label: string): Promise<
 }
 
 async function verifyEntry(run: CheckRun, o: SmokeV2Options, s: Submitted, label: string): Promise<Checkpoint> {
-  await run.step(`${label}: log ID is the installed log key`, () => {
-    const want = logKeyId(o.origin, o.logKey);
-    const got = decodeB64(s.entry.logId?.keyId, 'logId.keyId');
-    if (!bytesEqual(got, want)) throw new AirgapError('SMOKE_SIGNATURE_LOG_ID', `the entry's log ID ${Buffer.from(got).toString('hex')} is not the installed key's ${Buffer.from(want).toString('hex')}`);
-    return [undefined, Buffer.from(want).toString('hex')];
-  });
   const leaf = await run.step(`${label}: leaf hash`, () => {
     const h = rfc6962LeafHash(s.body);
     return [h, `SHA-256(0x00 || body) = ${Buffer.from(h).toString('hex')}`];
@@ -103,6 +97,12 @@ async function verifyEntry(run: CheckRun, o: SmokeV2Options, s: Submitted, label
   const cp = await run.step(`${label}: signed checkpoint (origin, key ID, signature)`, () => {
     const c = verifyCheckpointSignedByLogKey(s.envelope, o.origin, o.logKey);
     return [c, `${c.origin}, size ${c.size}, signed by the log key`];
+  });
+  await run.step(`${label}: log ID is the installed log key`, () => {
+    const want = logKeyId(o.origin, o.logKey);
+    const got = decodeB64(s.entry.logId?.keyId, 'logId.keyId');
+    if (!bytesEqual(got, want)) throw new AirgapError('SMOKE_SIGNATURE_LOG_ID', `the entry's log ID ${Buffer.from(got).toString('hex')} is not the installed key's ${Buffer.from(want).toString('hex')}`);
+    return [undefined, Buffer.from(want).toString('hex')];
   });
   await run.step(`${label}: inclusion proof against the checkpoint`, () => {
     if (s.proof.index !== s.logIndex) throw new AirgapError('SMOKE_PROOF_INDEX', `proof is for index ${s.proof.index}, the entry is ${s.logIndex}`);

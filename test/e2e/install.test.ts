@@ -4,10 +4,11 @@
  * smoke test, cross-checked by rekor-cli and a Go checker built on golang.org/x/mod/sumdb/note and
  * transparency-dev/merkle; then rerun, upgrade, a second tenant, and every bad input.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, runCli } from '../helpers/cli.js';
+import { json, runCli, ROOT } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { inOffline, offlineDocker, projectContainerNames, runOffline } from '../helpers/offline.js';
 import { needRig, plainMirrors, rig } from '../helpers/rig.js';
@@ -154,6 +155,83 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const s = await runOffline(r, ['smoke', '--instance', i, '--data-dir', dataDir(i)]);
       expect(s.exitCode, `${i}: ${s.stdout}${s.stderr}`).toBe(0);
     }
+  });
+
+  describe('the smoke test fails, each way with its own exit code', () => {
+    const smokeArgs = (port: number, extra: string[] = []) => ['smoke', '--url', `https://${V2}.rekor.test:${port}`, '--connect-to', '127.0.0.1',
+      '--ca', path.join(dataDir(V2), 'tls/ca.crt'), '--log-key', path.join(dataDir(V2), 'log-public.pem'), '--origin', `${V2}.rekor.test`, ...extra];
+
+    it('passes against the real log with explicit parameters', async () => {
+      const res = await runOffline(needRig(), smokeArgs(13443));
+      expect(res.exitCode, res.stdout + res.stderr).toBe(0);
+    });
+
+    it('a wrong log key: 13', async () => {
+      const other = path.join(dir, 'other-log.pub');
+      writeFileSync(other, execFileSync('openssl', ['pkey', '-pubout'], { input: execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519']) }));
+      const res = await runOffline(needRig(), [...smokeArgs(13443).slice(0, -6), '--log-key', other, '--origin', `${V2}.rekor.test`, '--ca', path.join(dataDir(V2), 'tls/ca.crt')]);
+      expect(res.exitCode, res.stdout).toBe(13);
+    });
+
+    it('a wrong origin: 13', async () => {
+      const res = await runOffline(needRig(), [...smokeArgs(13443).slice(0, -2), '--origin', 'someone-else.rekor.test']);
+      expect(res.exitCode, res.stdout).toBe(13);
+      expect(res.stderr).toContain('NOTE_ORIGIN_MISMATCH');
+    });
+
+    it('a TLS certificate the given CA did not issue: 10', async () => {
+      const res = await runOffline(needRig(), [...smokeArgs(13443), '--ca', needRig().tlsRegistryCa]);
+      expect(res.exitCode, res.stdout).toBe(10);
+      expect(res.stderr).toContain('SMOKE_TLS');
+    });
+
+    describe('through a man in the middle holding a certificate from the same CA', () => {
+      let proxyCert: string;
+      let proxyKey: string;
+      beforeAll(() => {
+        proxyKey = path.join(dir, 'mitm.key');
+        proxyCert = path.join(dir, 'mitm.crt');
+        const csr = path.join(dir, 'mitm.csr');
+        execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${V2}.rekor.test`, '-keyout', proxyKey, '-out', csr], { stdio: 'pipe' });
+        const ext = path.join(dir, 'mitm.ext');
+        writeFileSync(ext, `subjectAltName=DNS:${V2}.rekor.test\n`);
+        execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', path.join(dataDir(V2), 'tls/ca.crt'), '-CAkey', path.join(dataDir(V2), 'secrets/ca.key'),
+          '-CAcreateserial', '-days', '1', '-extfile', ext, '-out', proxyCert], { stdio: 'pipe' });
+      });
+      const viaProxy = async (mode: string, port: number) => {
+        const proxy = spawn('/usr/bin/nsenter', [`--net=/var/run/netns/${needRig().offlineNetns}`, process.execPath, path.join(ROOT, 'test/helpers/tamper-proxy.mjs'),
+          String(port), '13443', proxyCert, proxyKey, path.join(dataDir(V2), 'tls/ca.crt'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+        await new Promise<void>((resolve) => proxy.stdout.once('data', () => resolve()));
+        try {
+          return await runOffline(needRig(), smokeArgs(port));
+        } finally {
+          proxy.kill();
+        }
+      };
+
+      it('an untouched relay passes (the proxy itself is sound)', async () => {
+        const res = await viaProxy('none', 13901);
+        expect(res.exitCode, res.stdout + res.stderr).toBe(0);
+      });
+
+      it('a tampered inclusion proof: 12', async () => {
+        const res = await viaProxy('proof', 13902);
+        expect(res.exitCode, res.stdout).toBe(12);
+        expect(res.stderr).toContain('MERKLE_INCLUSION_INVALID');
+      });
+
+      it('a tampered checkpoint signature: 13', async () => {
+        const res = await viaProxy('checkpoint-signature', 13903);
+        expect(res.exitCode, res.stdout).toBe(13);
+        expect(res.stderr).toContain('NOTE_SIGNATURE_INVALID');
+      });
+
+      it('an entry the log rejects (its signature altered on the way): 11', async () => {
+        const res = await viaProxy('request', 13904);
+        expect(res.exitCode, res.stdout).toBe(11);
+        expect(res.stderr).toContain('SMOKE_REJECTED');
+      });
+    });
   });
 
   describe('bad inputs end with a clear message and nothing left running from that attempt', () => {

@@ -5,7 +5,7 @@ import { requireState } from '../../install/instance.js';
 import type { SmokeReport } from '../../rekor/report.js';
 import { runSmoke, smokeFailure, targetFromState, type SmokeTarget } from '../../rekor/smoke.js';
 import { processIo, type CommonArgs } from '../output.js';
-import { typed, withCommon } from '../options.js';
+import { lastValue, typed, withCommon } from '../options.js';
 
 interface Args extends CommonArgs {
   instance?: string;
@@ -31,15 +31,15 @@ export const smokeCommand = {
   command: 'smoke',
   describe: 'submit entries to a log and verify inclusion proofs, checkpoints and consistency, over TLS pinned to its CA',
   builder: (y) => typed<Args>(withCommon(y)
-    .option('instance', { type: 'string', describe: 'an installed instance (reads its URL, CA, key and origin)' })
-    .option('data-dir', { type: 'string', describe: 'the instance directory, if not the default' })
-    .option('url', { type: 'string', describe: 'log URL, e.g. https://rekor.site.internal:3443 (with --ca, --log-key, --origin)' })
-    .option('ca', { type: 'string', describe: 'the only CA certificate (PEM) trusted for the log' })
-    .option('log-key', { type: 'string', describe: 'the log\'s public key (PEM)' })
-    .option('origin', { type: 'string', describe: 'checkpoint origin (v2) or hostname (v1) of the log' })
+    .option('instance', { coerce: lastValue, type: 'string', describe: 'an installed instance (reads its URL, CA, key and origin)' })
+    .option('data-dir', { coerce: lastValue, type: 'string', describe: 'the instance directory, if not the default' })
+    .option('url', { coerce: lastValue, type: 'string', describe: 'log URL, e.g. https://rekor.site.internal:3443 (with --ca, --log-key, --origin)' })
+    .option('ca', { coerce: lastValue, type: 'string', describe: 'the only CA certificate (PEM) trusted for the log' })
+    .option('log-key', { coerce: lastValue, type: 'string', describe: 'the log\'s public key (PEM)' })
+    .option('origin', { coerce: lastValue, type: 'string', describe: 'checkpoint origin (v2) or hostname (v1) of the log' })
     .option('kind', { choices: ['rekor-v2', 'rekor-v1'] as const, default: 'rekor-v2' as const, describe: 'log API, with --url' })
-    .option('connect-to', { type: 'string', describe: 'connect to this address instead of resolving the URL\'s host' })
-    .option('output', { type: 'string', describe: 'also write the JSON record to this file' })
+    .option('connect-to', { coerce: lastValue, type: 'string', describe: 'connect to this address instead of resolving the URL\'s host' })
+    .option('output', { coerce: lastValue, type: 'string', describe: 'also write the JSON record to this file' })
     .example('$0 smoke --instance default --json', '')
     .example('$0 smoke --url https://rekor.site.internal:3443 --ca ca.crt --log-key log.pub --origin rekor.site.internal', '')),
   handler: async (args) => {

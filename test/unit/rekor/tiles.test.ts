@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { memorySubtreeHasher, rfc6962ConsistencyProof, rfc6962LeafHash, verifyRfc9162Consistency } from '../../../src/rekor/merkle.js';
+import { encodeTileIndex, TiledTree, tilePath } from '../../../src/rekor/tiles.js';
+
+describe('tlog-tiles paths (c2sp.org/tlog-tiles)', () => {
+  it('encodes indices in groups of three digits with x prefixes', () => {
+    expect(encodeTileIndex(0)).toBe('000');
+    expect(encodeTileIndex(1234067)).toBe('x001/x234/067');
+    expect(tilePath(0, 1234067, 256)).toBe('tile/0/x001/x234/067');
+    expect(tilePath(1, 5, 17)).toBe('tile/1/005.p/17');
+  });
+});
+
+/** Publishes a tree as tiles in memory, the way a tiles log lays them out. */
+function publish(leaves: Uint8Array[]): Map<string, Uint8Array> {
+  const tiles = new Map<string, Uint8Array>();
+  let level = leaves;
+  for (let L = 0; level.length > 0; L++) {
+    for (let t = 0; t * 256 < level.length; t++) {
+      const slice = level.slice(t * 256, t * 256 + 256);
+      const buf = new Uint8Array(slice.length * 32);
+      slice.forEach((h, i) => buf.set(h, i * 32));
+      tiles.set(tilePath(L, t, slice.length), buf);
+    }
+    // next level: hashes of complete 256-wide subtrees
+    const next: Uint8Array[] = [];
+    for (let t = 0; (t + 1) * 256 <= level.length; t++) {
+      let row = level.slice(t * 256, (t + 1) * 256);
+      while (row.length > 1) {
+        const up: Uint8Array[] = [];
+        for (let i = 0; i < row.length; i += 2) {
+          const b = new Uint8Array(65); b[0] = 1; b.set(row[i]!, 1); b.set(row[i + 1]!, 33);
+          up.push(new Uint8Array(sha256Node(b)));
+        }
+        row = up;
+      }
+      next.push(row[0]!);
+    }
+    level = next;
+  }
+  return tiles;
+}
+
+import { createHash } from 'node:crypto';
+function sha256Node(b: Uint8Array): Buffer {
+  return createHash('sha256').update(b).digest();
+}
+
+describe('TiledTree', () => {
+  for (const size of [1, 7, 256, 257, 1000, 65_536 + 300]) {
+    it(`gives the same subtree hashes and proofs as the tree itself (size ${size})`, async () => {
+      const leaves = Array.from({ length: size }, (_, i) => rfc6962LeafHash(new Uint8Array([i & 0xff, (i >> 8) & 0xff, i >> 16])));
+      const tiles = publish(leaves);
+      const fetched: string[] = [];
+      const tree = new TiledTree(size, async (p) => {
+        fetched.push(p);
+        const t = tiles.get(p);
+        if (!t) throw new Error(`no tile ${p}`);
+        return t;
+      });
+      const mem = memorySubtreeHasher(leaves);
+      expect(Buffer.from(await tree.subtreeHash(0, size))).toEqual(Buffer.from(await mem(0, size)));
+      const m = Math.max(1, Math.floor(size / 3));
+      const proof = await rfc6962ConsistencyProof(m, size, tree.subtreeHash);
+      expect(proof.map((h) => Buffer.from(h).toString('hex'))).toEqual((await rfc6962ConsistencyProof(m, size, mem)).map((h) => Buffer.from(h).toString('hex')));
+      verifyRfc9162Consistency(m, size, proof, await mem(0, m), await mem(0, size));
+      if (size > 65_536) expect(fetched.some((p) => p.startsWith('tile/1/'))).toBe(true);
+    });
+  }
+
+  it('fails when a tile is tampered with', async () => {
+    const leaves = Array.from({ length: 300 }, (_, i) => rfc6962LeafHash(new Uint8Array([i & 0xff, i >> 8])));
+    const tiles = publish(leaves);
+    const t0 = tiles.get('tile/0/001.p/44')!;
+    t0[40] = t0[40]! ^ 1;
+    const tree = new TiledTree(300, async (p) => tiles.get(p)!);
+    expect(Buffer.from(await tree.subtreeHash(0, 300))).not.toEqual(Buffer.from(await memorySubtreeHasher(leaves)(0, 300)));
+  });
+});
