@@ -13,7 +13,14 @@ await build({
   // Native optional modules of ssh2 (used by docker-modem for ssh://) are not needed offline.
   external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
   banner: {
-    js: "import { createRequire as __rekorAirgapCreateRequire } from 'node:module'; const require = __rekorAirgapCreateRequire(import.meta.url);",
+    js: [
+      "import { createRequire as __rekorAirgapCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __rekorAirgapFileURLToPath } from 'node:url';",
+      "import { dirname as __rekorAirgapDirname } from 'node:path';",
+      'const require = __rekorAirgapCreateRequire(import.meta.url);',
+      'const __filename = __rekorAirgapFileURLToPath(import.meta.url);',
+      'const __dirname = __rekorAirgapDirname(__filename);',
+    ].join(' '),
   },
   define: { 'process.env.REKOR_AIRGAP_VERSION': JSON.stringify(pkg.version) },
   legalComments: 'none',

@@ -143,11 +143,15 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     expect(h.smoke!.entries[0]!.logIndex).toBe(before.log.size);
   });
 
-  it('a second tenant runs beside the first, with its own port, key and data; both pass the smoke test', async () => {
+  it('a second tenant, installed with the bundle\'s own install.sh (its Node runtime, not this one), runs beside the first; both pass the smoke test', async () => {
     const r = needRig();
-    const res = await install(TENANT, ['--profile', 'rekor-v2', '--port', '13543']);
-    expect(res.exitCode, res.stderr).toBe(0);
-    const b = json<Handover>(res);
+    installed.push(TENANT);
+    const { execa } = await import('execa');
+    const sh = await execa('/usr/bin/nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, path.join(bundle, 'install.sh'), '--trust', key.pub, '--profile', 'rekor-v2',
+      '--instance', TENANT, '--data-dir', dataDir(TENANT), '--hostname', `${TENANT}.rekor.test`, '--port', '13543', '--json', '--timeout', '180'],
+    { reject: false, env: { PATH: '/usr/bin:/bin', DOCKER_HOST: r.offlineDockerHost }, extendEnv: false });
+    expect(sh.exitCode, String(sh.stderr)).toBe(0);
+    const b = JSON.parse(String(sh.stdout)) as Handover;
     const a = JSON.parse(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8'));
     expect(b.logKeyId).not.toBe(a.logKeyId);
     expect(b.project).not.toBe(a.project);
