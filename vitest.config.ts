@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The end-to-end suites share two Docker engines: one test file at a time, everywhere.
+    fileParallelism: false,
     projects: [
       {
         test: {

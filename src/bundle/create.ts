@@ -15,6 +15,8 @@ import type { Descriptor, Platform } from '../oci/media-types.js';
 import { parseImageRef } from '../ref/image-ref.js';
 import { formatPlatform, hostPlatform } from '../registry/platform.js';
 import { pullImage } from '../registry/pull.js';
+import { connectEngine } from '../engine/docker.js';
+import { pullViaEngine } from '../engine/docker-source.js';
 import { exists, writeFileAtomic } from '../util/fs-atomic.js';
 import { packageRoot, TOOL_VERSION } from '../util/package-root.js';
 import type { Progress } from '../util/progress.js';
@@ -39,6 +41,8 @@ export interface CreateOptions {
   /** Overwrite a complete bundle at `out`. */
   force?: boolean;
   progress: Progress;
+  /** Where images come from: registries (daemonless, default) or the local Docker engine. */
+  source?: 'registry' | 'docker';
 }
 
 export interface CreateResult {
@@ -103,6 +107,18 @@ async function writeInstaller(out: string, platform: Platform, nodeRuntime: stri
 }
 
 export async function createBundle(opts: CreateOptions): Promise<CreateResult> {
+  try {
+    return await createBundleInner(opts);
+  } catch (e) {
+    const errno = (e as NodeJS.ErrnoException).code === 'ENOSPC' || (e as AirgapError).code === 'BUNDLE_WRITE_DISK_FULL';
+    if (errno) {
+      throw new AirgapError('BUNDLE_WRITE_DISK_FULL', `no space left while writing the bundle in ${path.resolve(opts.out)}; it stays unsigned and incomplete (free space, then run the same command again to resume)`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
   const { progress } = opts;
   const platform = opts.platform ?? hostPlatform();
   if (opts.profiles.length === 0) throw new AirgapError('USAGE_NO_PROFILE', 'no profile: pass --profile NAME (repeatable)');
@@ -143,13 +159,15 @@ export async function createBundle(opts: CreateOptions): Promise<CreateResult> {
     const { client, repository } = pool.sourceFor(ref);
     const source = `${client.host}/${repository}`;
     progress.step(`pulling ${refText}${source !== `${ref.registry}/${ref.repository}` ? ` from ${source}` : ''} (${formatPlatform(platform)})`);
-    const pulled = await pullImage(client, repository, ref.tag ?? ref.digest!, refText, layout, {
-      platform,
-      concurrency: opts.access.concurrency,
-      onTotal: (total) => progress.startBytes(refText, total),
-      onBlob: (e) => { if (e.skipped) skipped++; else fetched++; },
-      onBytes: (n) => progress.addBytes(n),
-    });
+    const pulled = opts.source === 'docker'
+      ? await pullViaEngine(connectEngine(), `${source}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`, refText, platform, layout, (n) => progress.addBytes(n))
+      : await pullImage(client, repository, ref.tag ?? ref.digest!, refText, layout, {
+        platform,
+        concurrency: opts.access.concurrency,
+        onTotal: (total) => progress.startBytes(refText, total),
+        onBlob: (e) => { if (e.skipped) skipped++; else fetched++; },
+        onBytes: (n) => progress.addBytes(n),
+      });
     progress.endBytes();
     for (const pname of w.profiles) {
       const l = locks.get(pname);

@@ -10,6 +10,7 @@ const MEANING: Record<keyof typeof ExitCode, string> = {
   ENGINE: 'Docker engine or compose error',
   PREFLIGHT: 'preflight check failed',
   INSTALL: 'install failed (services did not become healthy, ...)',
+  DISK_FULL: 'no space left on the device being written',
   SMOKE_UNREACHABLE: 'smoke: log unreachable or TLS not trusted',
   SMOKE_REJECTED: 'smoke: the log rejected the entry',
   SMOKE_PROOF_INVALID: 'smoke: an inclusion or consistency proof is invalid',

@@ -3,6 +3,7 @@
  * containers/image does: each blob goes to a temp file, is digested while it is copied, checked for
  * size, fsynced and renamed into place; index.json is written last, at commit.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -68,6 +69,28 @@ export class OciLayoutWriter {
       }
       throw e;
     }
+  }
+
+  /** A blob of unknown digest: hashed while written, renamed to its digest at commit. */
+  async openUnknown(): Promise<{ write(b: Buffer): Promise<void>; commit(): Promise<{ digest: string; size: number }> }> {
+    const tmp = tempPathFor(path.join(this.root, OCI_BLOBS_DIR, 'unknown'));
+    const hash = createHash('sha256');
+    let size = 0;
+    const fh = await fsp.open(tmp, 'wx');
+    return {
+      write: async (b) => {
+        hash.update(b);
+        size += b.length;
+        await fh.write(b);
+      },
+      commit: async () => {
+        await fh.sync();
+        await fh.close();
+        const digest = `sha256:${hash.digest('hex')}`;
+        await fsp.rename(tmp, this.blobPath(digest));
+        return { digest, size };
+      },
+    };
   }
 
   async putBytes(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {

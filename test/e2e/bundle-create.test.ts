@@ -155,9 +155,46 @@ describe.skipIf(!rig)('bundle create', () => {
     expect(treeDigest(a)).toBe(treeDigest(b));
   });
 
+  it('--source docker takes the same images through the local engine: same digests, loadable, readable', async () => {
+    const r = needRig();
+    const out = path.join(dir, 'via-engine');
+    const res = await runCli(['bundle', 'create', '--quiet', '--source', 'docker', '--profile', 'rekor-v2', '--out', out, '--key', key.key,
+      '--passphrase-file', key.passphraseFile, ...plainMirrors(r)], { env: { DOCKER_HOST: r.connectedDockerHost } });
+    expect(res.exitCode, res.stderr).toBe(0);
+    const m: Manifest = JSON.parse(readFileSync(path.join(out, 'bundle.json'), 'utf8'));
+    for (const img of m.images) {
+      const viaRegistry = manifest.images.find((i) => i.ref === img.ref)!;
+      expect(img.digest, img.ref).toBe(viaRegistry.digest);
+      expect(img.configDigest, img.ref).toBe(viaRegistry.configDigest);
+      const out2 = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${path.join(out, 'images')}:${img.ref}`], { encoding: 'utf8' }));
+      expect(out2.Digest).toBe(img.layoutManifestDigest);
+    }
+    for (const img of m.images) { try { docker(r.offlineDockerHost, 'rmi', '-f', img.ref); } catch { /* absent */ } }
+    execFileSync('sh', ['-c', `tar -C ${path.join(out, 'images')} -cf - manifest.json blobs | /usr/bin/docker -H ${r.offlineDockerHost} load`]);
+    for (const img of m.images) expect(docker(r.offlineDockerHost, 'image', 'inspect', '--format', '{{.Id}}', img.ref).trim()).toBe(img.configDigest);
+  });
+
   describe('when the input is bad', () => {
     const create = (out: string, extra: string[], env: Record<string, string> = {}) => runCli(['bundle', 'create', '--quiet',
       '--out', out, '--key', key.key, '--passphrase-file', key.passphraseFile, ...extra], { env });
+
+    it('a full disk is named, and the bundle stays unsigned', async () => {
+      const r = needRig();
+      const mnt = path.join(dir, 'small-disk');
+      mkdirSync(mnt);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', mnt]);
+      try {
+        const out = path.join(mnt, 'bundle');
+        const res = await create(out, ['--profile', 'rekor-v2', ...plainMirrors(r)]);
+        expect(res.exitCode, res.stderr).toBe(9);
+        expect(res.stderr).toContain('BUNDLE_WRITE_DISK_FULL');
+        expect(res.stderr).toContain(out);
+        expect(existsSync(path.join(out, 'bundle.json.sig'))).toBe(false);
+      } finally {
+        execFileSync('umount', [mnt]);
+      }
+    });
+
 
     it('an unknown profile is a usage error naming the known ones, and writes nothing', async () => {
       const out = path.join(dir, 'bad-profile');

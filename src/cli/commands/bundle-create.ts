@@ -20,6 +20,7 @@ interface Args extends CommonArgs {
   noLock?: boolean;
   nodeRuntime?: string;
   force: boolean;
+  source: 'registry' | 'docker';
 }
 
 export const bundleCreateCommand = {
@@ -33,6 +34,7 @@ export const bundleCreateCommand = {
     .option('lock', { type: 'string', describe: 'lock file to enforce (default: <profile>.lock.json when it exists)' })
     .option('no-lock', { type: 'boolean', describe: 'ignore lock files' })
     .option('node-runtime', { type: 'string', describe: 'Node.js binary for the target platform (default: this one, when platforms match)' })
+    .option('source', { choices: ['registry', 'docker'] as const, default: 'registry' as const, describe: 'registry: pull daemonless (default); docker: pull with the local engine (its credentials) and export' })
     .option('force', { type: 'boolean', default: false, describe: 'rebuild over a complete bundle at --out' })
     .example('$0 bundle create --profile rekor-v2 --out ./bundle --key ./bundle-signing.key --mirror ghcr.io=mirror.internal:5000', '')),
   handler: async (args) => {
@@ -48,6 +50,7 @@ export const bundleCreateCommand = {
       lock: args.noLock ? 'none' : args.lock ?? 'auto',
       ...(args.nodeRuntime ? { nodeRuntime: args.nodeRuntime } : {}),
       force: args.force,
+      source: args.source,
       progress,
     });
     const m = result.manifest;

@@ -1,0 +1,72 @@
+/**
+ * `bundle create --source docker`: images come from the local engine (pull, then export) for
+ * operators whose registry credentials live in the daemon. The engine's `docker save` stream is
+ * taken apart as it arrives: every file is hashed into the OCI layout, and manifest.json says which
+ * blob is the config and which are the layers (uncompressed tars, whose digests are the diff IDs).
+ */
+import { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { AirgapError } from '../errors.js';
+import type { OciLayoutWriter } from '../oci/layout.js';
+import { MediaType, type Descriptor, type ImageManifest, type Platform } from '../oci/media-types.js';
+import { parseTar } from '../media/tar.js';
+import { formatPlatform } from '../registry/platform.js';
+import type { PulledImage } from '../registry/pull.js';
+
+async function pull(docker: Docker, ref: string, platform: Platform): Promise<void> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.pull(ref, { platform: formatPlatform(platform) });
+  } catch (e) {
+    throw new AirgapError('REGISTRY_ENGINE_PULL_FAILED', `the engine could not pull ${ref}: ${(e as Error).message}`, { cause: e });
+  }
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+      const bad = out?.find((o) => o.error || o.errorDetail);
+      if (err || bad) reject(new AirgapError('REGISTRY_ENGINE_PULL_FAILED', `the engine could not pull ${ref}: ${err?.message ?? bad?.errorDetail?.message ?? bad?.error}`));
+      else resolve();
+    });
+  });
+}
+
+export async function pullViaEngine(docker: Docker, pullRef: string, displayRef: string, platform: Platform, layout: OciLayoutWriter, onBytes?: (n: number) => void): Promise<PulledImage> {
+  await pull(docker, pullRef, platform);
+  const info = await docker.getImage(pullRef).inspect();
+  if (info.Os !== platform.os || info.Architecture !== platform.architecture) {
+    throw new AirgapError('REGISTRY_PLATFORM_NOT_FOUND', `${displayRef} in the engine is ${info.Os}/${info.Architecture}, not ${formatPlatform(platform)}`);
+  }
+  const files = new Map<string, { digest: string; size: number }>();
+  let manifestJson: Buffer | undefined;
+  const saved = (await docker.getImage(pullRef).get()) as unknown as Readable;
+  await parseTar(saved as AsyncIterable<Buffer>, async (h) => {
+    if (h.type !== '0') return null;
+    if (h.path === 'manifest.json') {
+      const parts: Buffer[] = [];
+      return { write: (b) => { parts.push(Buffer.from(b)); }, end: () => { manifestJson = Buffer.concat(parts); } };
+    }
+    // Everything else goes into the blob store as it streams; what no image needs is removed later.
+    const blob = await layout.openUnknown();
+    return {
+      write: async (b) => { await blob.write(Buffer.from(b)); onBytes?.(b.length); },
+      end: async () => { files.set(h.path, await blob.commit()); },
+    };
+  });
+  if (!manifestJson) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no manifest.json`);
+  const entry = (JSON.parse(manifestJson.toString('utf8')) as Array<{ Config: string; Layers: string[] }>)[0];
+  const config = entry && files.get(entry.Config);
+  if (!entry || !config) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no config`);
+  if (config.digest !== info.Id) throw new AirgapError('ENGINE_SAVE_INVALID', `the exported config of ${displayRef} is ${config.digest}, the engine says ${info.Id}`);
+  const layers: Descriptor[] = entry.Layers.map((l) => {
+    const f = files.get(l);
+    if (!f) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} lacks layer ${l}`);
+    return { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: f.digest, size: f.size };
+  });
+  const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: { mediaType: MediaType.OCI_CONFIG, digest: config.digest, size: config.size }, layers };
+  const desc = await layout.putBytes(Buffer.from(JSON.stringify(manifest)), MediaType.OCI_MANIFEST);
+  const repo = pullRef.replace(/[:@][^/]*$/, '');
+  const repoDigest = (info.RepoDigests ?? []).find((d) => d.startsWith(`${repo}@`))?.split('@')[1];
+  return {
+    resolvedDigest: repoDigest ?? desc.digest, manifest: desc, layoutManifest: desc, manifestJson: manifest, configDigest: config.digest, layers,
+    platform: formatPlatform(platform), size: desc.size + config.size + layers.reduce((a, l) => a + l.size, 0),
+  };
+}
