@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { bundleCopyCommand } from './bundle-copy.js';
 import { bundleCreateCommand } from './bundle-create.js';
 import { bundleInstallCommand } from './bundle-install.js';
 import { bundleUninstallCommand } from './bundle-uninstall.js';
@@ -13,6 +14,7 @@ export const bundleSubcommands: CommandModule<object, never>[] = [
   bundleLockCommand as unknown as CommandModule<object, never>,
   bundleCreateCommand as unknown as CommandModule<object, never>,
   bundlePackCommand as unknown as CommandModule<object, never>,
+  bundleCopyCommand as unknown as CommandModule<object, never>,
   bundleVerifyCommand as unknown as CommandModule<object, never>,
   bundleUnpackCommand as unknown as CommandModule<object, never>,
   bundleInstallCommand as unknown as CommandModule<object, never>,

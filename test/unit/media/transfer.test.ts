@@ -271,3 +271,28 @@ describe('an unpacked bundle directory', () => {
     expect(f.messages).toContain('BUNDLE_FILE_UNLISTED: images/blobs/sha256/cccc: not listed in the signed bundle.json');
   });
 });
+
+describe('copy to a medium', () => {
+  it('copies, reads back, resumes after a break, and replaces a damaged copy', async () => {
+    const { copyMedia } = await import('../../../src/media/copy.js');
+    const media = await pack(100_000);
+    const usb = fresh('usb');
+    const first = await copyMedia(media, usb, keysOf(key), silentProgress);
+    expect(first.copied.length).toBe(readdirSync(media).length);
+    await readMedia({ mediaDir: usb, keys: keysOf(key), progress: silentProgress });
+    // a copy that broke off: one chunk short, one missing, the index not yet written
+    truncateSync(path.join(usb, 'bundle.tar.001'), 10);
+    rmSync(path.join(usb, 'bundle.tar.002'));
+    rmSync(path.join(usb, 'transfer-index.json'));
+    const again = await copyMedia(media, usb, keysOf(key), silentProgress);
+    expect(again.copied.sort()).toEqual(['bundle.tar.001', 'bundle.tar.002', 'transfer-index.json']);
+    expect(again.skipped.length).toBeGreaterThan(3);
+    await readMedia({ mediaDir: usb, keys: keysOf(key), progress: silentProgress });
+  });
+
+  it('refuses media whose index is not signed by a trusted key', async () => {
+    const { copyMedia } = await import('../../../src/media/copy.js');
+    const media = await pack(100_000);
+    await expectCodeAsync(() => copyMedia(media, fresh('usb'), keysOf(other), silentProgress), 'SIGNATURE_INVALID');
+  });
+});

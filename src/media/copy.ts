@@ -1,0 +1,79 @@
+/**
+ * `bundle copy`: puts packed media onto a mounted medium (USB stick, DVD staging, diode outbox).
+ * Each file is copied to a temp name, fsynced, renamed, then read back and hashed against the
+ * signed index; files already there and matching are skipped, so a copy that broke off resumes.
+ * Note: the read-back goes through the page cache; it proves what the kernel holds for the medium,
+ * and `bundle verify` on the receiving side re-reads the medium itself.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { AirgapError } from '../errors.js';
+import { verifyDetachedWithAnyKey } from '../bundle/signing.js';
+import type { TrustedKeys } from '../bundle/trusted-manifest.js';
+import type { Progress } from '../util/progress.js';
+import { parseIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG } from './transfer-index.js';
+
+async function sha256Of(file: string): Promise<string | undefined> {
+  try {
+    const h = createHash('sha256');
+    for await (const c of createReadStream(file, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
+    return h.digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+async function copyOne(from: string, to: string): Promise<void> {
+  const tmp = path.join(path.dirname(to), `.partial-${path.basename(to)}`);
+  try {
+    await pipeline(createReadStream(from, { highWaterMark: 4 * 1024 * 1024 }), createWriteStream(tmp));
+    const fh = await fsp.open(tmp, 'r+');
+    try { await fh.sync(); } finally { await fh.close(); }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new AirgapError('MEDIA_WRITE_DISK_FULL', `no space left on ${path.dirname(to)} for ${path.basename(to)}`, { cause: e });
+    throw e;
+  }
+  await fsp.rename(tmp, to);
+}
+
+export interface CopyResult {
+  copied: string[];
+  skipped: string[];
+}
+
+export async function copyMedia(fromDir: string, toDir: string, keys: TrustedKeys, progress: Progress): Promise<CopyResult> {
+  const indexText = await fsp.readFile(path.join(fromDir, TRANSFER_INDEX)).catch(() => { throw new AirgapError('MEDIA_INDEX_MISSING', `${fromDir} has no ${TRANSFER_INDEX}: pack the bundle first`); });
+  const sig = await fsp.readFile(path.join(fromDir, TRANSFER_INDEX_SIG), 'utf8').catch(() => { throw new AirgapError('MEDIA_INDEX_SIGNATURE_MISSING', `${fromDir} has no ${TRANSFER_INDEX_SIG}`); });
+  verifyDetachedWithAnyKey(indexText, sig, keys, path.join(fromDir, TRANSFER_INDEX));
+  const index = parseIndex(indexText.toString('utf8'), path.join(fromDir, TRANSFER_INDEX));
+  await fsp.mkdir(toDir, { recursive: true });
+  const want: Array<{ name: string; sha256: string; size: number }> = [
+    ...index.chunks.map((c) => ({ name: c.name, sha256: c.sha256, size: c.size })),
+    { name: TRANSFER_INDEX_SIG, sha256: createHash('sha256').update(sig).digest('hex'), size: Buffer.byteLength(sig) },
+    // the index last: a medium with an index is a medium whose chunks are all there
+    { name: TRANSFER_INDEX, sha256: createHash('sha256').update(indexText).digest('hex'), size: indexText.length },
+  ];
+  const result: CopyResult = { copied: [], skipped: [] };
+  progress.startBytes(`copying to ${toDir}`, want.reduce((a, w) => a + w.size, 0));
+  for (const w of want) {
+    const dest = path.join(toDir, w.name);
+    const st = await fsp.stat(dest).catch(() => undefined);
+    if (st?.size === w.size && (await sha256Of(dest)) === w.sha256) {
+      result.skipped.push(w.name);
+      progress.addBytes(w.size);
+      continue;
+    }
+    if ((await sha256Of(path.join(fromDir, w.name))) !== w.sha256) {
+      throw new AirgapError('MEDIA_CHUNK_DIGEST_MISMATCH', `the source ${path.join(fromDir, w.name)} does not match the signed index; repack`);
+    }
+    await copyOne(path.join(fromDir, w.name), dest);
+    const back = await sha256Of(dest);
+    if (back !== w.sha256) throw new AirgapError('MEDIA_COPY_READBACK_MISMATCH', `${dest}: read back sha256 ${back}, expected ${w.sha256}; the medium may be failing`);
+    result.copied.push(w.name);
+    progress.addBytes(w.size);
+  }
+  progress.endBytes();
+  return result;
+}
