@@ -18,6 +18,10 @@ try {
 } catch (e) {
   if (e instanceof AirgapError) {
     process.stderr.write(`error [${e.code}]: ${e.message}\n`);
+    if (e.code === 'USAGE_INVALID') {
+      const words = hideBin(process.argv).filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+      process.stderr.write(`see: rekor-airgap ${words ? `${words} ` : ''}--help\n`);
+    }
     process.exit(e.exitCode);
   }
   process.stderr.write(`internal error: ${(e as Error)?.stack ?? String(e)}\n`);
