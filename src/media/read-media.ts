@@ -8,7 +8,8 @@
  * a failed run leaves nothing in the target, and `resume` keeps what was verified.
  * Every fault is collected and reported at once.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { WorkerHasher } from '../util/hash-worker.js';
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AggregateAirgapError, AirgapError } from '../errors.js';
@@ -112,14 +113,17 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   const present = index.chunks.filter((c) => stats.has(c.index));
   const total = present.reduce((a, c) => a + c.size, 0);
   opts.progress.startBytes(target ? 'verifying and unpacking' : 'verifying', total);
+  // Chunks are hashed on a second core (worker thread) while this one parses and hashes files.
+  const hasher = new WorkerHasher();
+  const pendingChunkChecks: Array<Promise<void>> = [];
   async function* joined(): AsyncGenerator<Buffer> {
     for (const c of present) {
       const st = stats.get(c.index)!;
       const prev = state.chunks[c.name];
       const trusted = opts.resume && prev && prev.size === st.size && prev.mtimeMs === st.mtimeMs && prev.sha256 === c.sha256;
-      const hash: Hash | undefined = trusted ? undefined : createHash('sha256');
+      const hash = trusted ? undefined : hasher.start();
       for await (const b of createReadStream(path.join(dir, c.name), { highWaterMark: 1024 * 1024 })) {
-        hash?.update(b as Buffer);
+        await hash?.update(b as Buffer);
         opts.progress.addBytes((b as Buffer).length);
         yield b as Buffer;
       }
@@ -127,13 +131,14 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
         chunksSkipped++;
         continue;
       }
-      const got = hash.digest('hex');
-      if (got !== c.sha256) {
-        faults.push(new AirgapError('MEDIA_CHUNK_DIGEST_MISMATCH', `chunk ${c.index} (${c.name}): sha256 mismatch, expected ${c.sha256}, got ${got}`));
-      } else {
-        chunksVerified++;
-        state.chunks[c.name] = { ...st, sha256: c.sha256 };
-      }
+      pendingChunkChecks.push(hash.digest().then((got) => {
+        if (got !== c.sha256) {
+          faults.push(new AirgapError('MEDIA_CHUNK_DIGEST_MISMATCH', `chunk ${c.index} (${c.name}): sha256 mismatch, expected ${c.sha256}, got ${got}`));
+        } else {
+          chunksVerified++;
+          state.chunks[c.name] = { ...st, sha256: c.sha256 };
+        }
+      }));
     }
   }
 
@@ -143,6 +148,7 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   let filesWritten = 0;
   let filesSkipped = 0;
   const stream = joined();
+  try {
   if (!structural) {
     let manifestBytes: Buffer | undefined;
     let listed = new Map<string, BundleFile>();
@@ -221,6 +227,11 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   }
   // Drain: every present chunk is hashed, even after a fault, so all faults are reported.
   for await (const _ of stream) { /* hashing */ }
+  await Promise.all(pendingChunkChecks);
+  } finally {
+    await hasher.close();
+  }
+  faults.sort((a, b) => (a.code === 'MEDIA_CHUNK_DIGEST_MISMATCH' ? 0 : 1) - (b.code === 'MEDIA_CHUNK_DIGEST_MISMATCH' ? 0 : 1));
   opts.progress.endBytes();
   await saveState();
 

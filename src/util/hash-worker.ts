@@ -1,0 +1,62 @@
+/**
+ * SHA-256 on a second core: a worker thread hashes streams whose bytes the main thread copies to
+ * it, so verifying media hashes chunks there while the main thread hashes files. The worker's code
+ * is inline, so the single-file installer carries it too.
+ */
+import { Worker } from 'node:worker_threads';
+
+const WORKER_CODE = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const hashes = new Map();
+parentPort.on('message', (m) => {
+  if (m.op === 'start') hashes.set(m.id, createHash('sha256'));
+  else if (m.op === 'data') { hashes.get(m.id).update(m.data); parentPort.postMessage({ ack: m.data.length }); }
+  else if (m.op === 'end') { const h = hashes.get(m.id); hashes.delete(m.id); parentPort.postMessage({ id: m.id, hex: h.digest('hex') }); }
+});
+`;
+
+export class WorkerHasher {
+  private readonly worker: Worker;
+  private next = 0;
+  private readonly waiting = new Map<number, (hex: string) => void>();
+  /** Bytes sent and not yet hashed: the sender waits above a bound, so memory stays flat. */
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+  static readonly MAX_IN_FLIGHT = 16 * 1024 * 1024;
+
+  constructor() {
+    this.worker = new Worker(WORKER_CODE, { eval: true });
+    this.worker.on('message', (m: { id: number; hex: string; ack?: number }) => {
+      if (m.ack !== undefined) {
+        this.inFlight -= m.ack;
+        if (this.inFlight <= WorkerHasher.MAX_IN_FLIGHT / 2) this.drained?.();
+        return;
+      }
+      this.waiting.get(m.id)?.(m.hex);
+      this.waiting.delete(m.id);
+    });
+
+  }
+
+  /** Starts a hash; feed it with update(), then await digest(). */
+  start(): { update(b: Buffer): Promise<void>; digest(): Promise<string> } {
+    const id = this.next++;
+    this.worker.postMessage({ op: 'start', id });
+    return {
+      update: async (b) => {
+        this.inFlight += b.length;
+        this.worker.postMessage({ op: 'data', id, data: b });
+        if (this.inFlight > WorkerHasher.MAX_IN_FLIGHT) await new Promise<void>((r) => { this.drained = r; });
+      },
+      digest: () => new Promise<string>((resolve) => {
+        this.waiting.set(id, resolve);
+        this.worker.postMessage({ op: 'end', id });
+      }),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
