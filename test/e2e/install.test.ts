@@ -266,6 +266,15 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       noContainers(`${RUN}-x2`);
     });
 
+    it('--skip-check overrides one named check, and only that one', async () => {
+      const res = await install(`${RUN}-x7`, ['--profile', 'rekor-v2', '--port', '13443', '--skip-check', 'ports', '--dry-run']);
+      expect(res.exitCode, res.stderr).toBe(0);
+      const out = JSON.parse(res.stdout) as { preflight: Array<{ name: string; status: string }> };
+      expect(out.preflight.find((c) => c.name === 'ports')?.status).toBe('skipped');
+      expect(out.preflight.filter((c) => c.status === 'ok').length).toBe(5);
+      noContainers(`${RUN}-x7`);
+    });
+
     it('missing compose is named', async () => {
       const bin = path.join(dir, 'bin-without-compose');
       mkdirSync(bin, { recursive: true });
