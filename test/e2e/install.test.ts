@@ -5,7 +5,7 @@
  * transparency-dev/merkle; then rerun, upgrade, a second tenant, and every bad input.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpSync, rmSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, ROOT } from '../helpers/cli.js';
@@ -64,6 +64,26 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     }
   });
 
+  it('bundle verify at the command line: exit 3 naming a damaged chunk, exit 4 naming a missing one', async () => {
+    const r = needRig();
+    const damaged = path.join(dir, 'damaged-usb');
+    cpSync(path.join(dir, 'usb'), damaged, { recursive: true });
+    const chunk = path.join(damaged, 'bundle.tar.001');
+    const bytes = readFileSync(chunk);
+    bytes[12345] = bytes[12345]! ^ 0xff;
+    writeFileSync(chunk, bytes);
+    const bad = await runOffline(r, ['bundle', 'verify', damaged, '--trust', key.pub, '--quiet']);
+    expect(bad.exitCode).toBe(3);
+    expect(bad.stderr).toContain('chunk 1 (bundle.tar.001): sha256 mismatch');
+    rmSync(path.join(damaged, 'bundle.tar.002'));
+    const missing = await runOffline(r, ['bundle', 'verify', damaged, '--trust', key.pub, '--quiet']);
+    expect(missing.exitCode).toBe(4);
+    expect(missing.stderr).toContain('chunk 2 missing: bundle.tar.002');
+    const ok = await runOffline(r, ['bundle', 'verify', path.join(dir, 'usb'), '--trust', key.pub, '--quiet', '--json']);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).ok).toBe(true);
+  });
+
   it('--dry-run verifies and preflights, says what it would do, and starts nothing', async () => {
     const res = await install(`${RUN}-dry`, ['--profile', 'rekor-v2', '--port', '13343', '--dry-run']);
     expect(res.exitCode, res.stderr).toBe(0);
@@ -109,6 +129,11 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     const h = json<Handover>(res);
     expect(h.smoke?.ok).toBe(true);
     expect(h.treeId).toMatch(/^\d+$/);
+    const status = json<{ log: { size: number }; containers: Array<{ service: string; state: string }> }>(
+      await runOffline(r, ['status', '--instance', V1, '--data-dir', dataDir(V1), '--json']));
+    expect(status.log.size).toBeGreaterThanOrEqual(2);
+    expect(status.containers.map((c) => `${c.service}:${c.state}`).sort()).toEqual(
+      ['mariadb:running', 'nginx:running', 'rekor:running', 'trillian-log-server:running', 'trillian-log-signer:running']);
     for (const e of h.smoke!.entries) {
       const got = inOffline(r, r.rekorCli, ['--rekor_server', 'https://127.0.0.1:13444', 'get', '--log-index', String(e.logIndex), '--format', 'json'],
         { SSL_CERT_FILE: h.caCert });
