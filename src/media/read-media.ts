@@ -149,85 +149,85 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   let filesSkipped = 0;
   const stream = joined();
   try {
-  if (!structural) {
-    let manifestBytes: Buffer | undefined;
-    let listed = new Map<string, BundleFile>();
-    const seen = new Set<string>();
-    let position = 0;
-    try {
-      await parseTar(stream, async (h): Promise<TarEntrySink | null> => {
-        const pos = position++;
-        // The first two entries are the manifest and its signature, checked against the index.
-        if (pos === 0 || pos === 1) {
-          const want = pos === 0 ? BundleLayout.MANIFEST : BundleLayout.SIGNATURE;
-          if (h.path !== want || h.type !== '0' || h.size > 64 * 1024 * 1024) {
-            throw new AirgapError('MEDIA_MANIFEST_MISSING', `archive entry ${pos} is ${JSON.stringify(h.path)}, expected ${want}`);
+    if (!structural) {
+      let manifestBytes: Buffer | undefined;
+      let listed = new Map<string, BundleFile>();
+      const seen = new Set<string>();
+      let position = 0;
+      try {
+        await parseTar(stream, async (h): Promise<TarEntrySink | null> => {
+          const pos = position++;
+          // The first two entries are the manifest and its signature, checked against the index.
+          if (pos === 0 || pos === 1) {
+            const want = pos === 0 ? BundleLayout.MANIFEST : BundleLayout.SIGNATURE;
+            if (h.path !== want || h.type !== '0' || h.size > 64 * 1024 * 1024) {
+              throw new AirgapError('MEDIA_MANIFEST_MISSING', `archive entry ${pos} is ${JSON.stringify(h.path)}, expected ${want}`);
+            }
+            const parts: Buffer[] = [];
+            return {
+              write: (b) => { parts.push(Buffer.from(b)); },
+              end: () => {
+                const bytes = Buffer.concat(parts);
+                if (pos === 0) {
+                  const got = createHash('sha256').update(bytes).digest('hex');
+                  if (got !== index.bundle.manifestSha256) throw new AirgapError('MEDIA_MANIFEST_MISMATCH', `bundle.json in the archive (sha256 ${got}) is not the one the signed index names (${index.bundle.manifestSha256})`);
+                  manifestBytes = bytes;
+                } else {
+                  const trusted = trustManifestBytes(manifestBytes!, bytes.toString('utf8'), opts.keys, 'bundle.json in the archive');
+                  manifest = trusted.manifest;
+                  manifestText = manifestBytes;
+                  signatureText = bytes;
+                  listed = new Map(manifest.files.map((f) => [f.path, f]));
+                }
+              },
+            };
           }
-          const parts: Buffer[] = [];
+          const verdict = checkEntry(h, listed, seen);
+          if (verdict instanceof AirgapError) {
+            faults.push(verdict);
+            return null;
+          }
+          const f = verdict;
+          const hash = createHash('sha256');
+          const skipWrite = staging !== undefined && state.files[f.path] === f.sha256
+            && (await fsp.stat(path.join(staging, 'files', f.path)).then((s) => s.size === f.size, () => false));
+          let fh: Awaited<ReturnType<typeof fsp.open>> | undefined;
+          const dest = staging ? path.join(staging, 'files', f.path) : undefined;
+          const tmp = dest ? `${dest}.partial` : undefined;
+          if (dest && !skipWrite) {
+            await fsp.mkdir(path.dirname(dest), { recursive: true });
+            fh = await fsp.open(tmp!, 'w', h.mode & 0o111 ? 0o755 : 0o644);
+          }
           return {
-            write: (b) => { parts.push(Buffer.from(b)); },
-            end: () => {
-              const bytes = Buffer.concat(parts);
-              if (pos === 0) {
-                const got = createHash('sha256').update(bytes).digest('hex');
-                if (got !== index.bundle.manifestSha256) throw new AirgapError('MEDIA_MANIFEST_MISMATCH', `bundle.json in the archive (sha256 ${got}) is not the one the signed index names (${index.bundle.manifestSha256})`);
-                manifestBytes = bytes;
-              } else {
-                const trusted = trustManifestBytes(manifestBytes!, bytes.toString('utf8'), opts.keys, 'bundle.json in the archive');
-                manifest = trusted.manifest;
-                manifestText = manifestBytes;
-                signatureText = bytes;
-                listed = new Map(manifest.files.map((f) => [f.path, f]));
+            write: async (b) => { hash.update(b); if (fh) await fh.write(b); },
+            end: async () => {
+              const got = hash.digest('hex');
+              if (fh) { await fh.close(); }
+              if (got !== f.sha256) {
+                faults.push(new AirgapError('MEDIA_FILE_DIGEST_MISMATCH', `${f.path}: sha256 mismatch, expected ${f.sha256}, got ${got}`));
+                if (tmp) await fsp.rm(tmp, { force: true });
+                return;
+              }
+              if (skipWrite) { filesSkipped++; return; }
+              if (tmp && dest) {
+                await fsp.rename(tmp, dest);
+                state.files[f.path] = f.sha256;
+                filesWritten++;
+                if (filesWritten % 50 === 0) await saveState();
               }
             },
           };
-        }
-        const verdict = checkEntry(h, listed, seen);
-        if (verdict instanceof AirgapError) {
-          faults.push(verdict);
-          return null;
-        }
-        const f = verdict;
-        const hash = createHash('sha256');
-        const skipWrite = staging !== undefined && state.files[f.path] === f.sha256
-          && (await fsp.stat(path.join(staging, 'files', f.path)).then((s) => s.size === f.size, () => false));
-        let fh: Awaited<ReturnType<typeof fsp.open>> | undefined;
-        const dest = staging ? path.join(staging, 'files', f.path) : undefined;
-        const tmp = dest ? `${dest}.partial` : undefined;
-        if (dest && !skipWrite) {
-          await fsp.mkdir(path.dirname(dest), { recursive: true });
-          fh = await fsp.open(tmp!, 'w', h.mode & 0o111 ? 0o755 : 0o644);
-        }
-        return {
-          write: async (b) => { hash.update(b); if (fh) await fh.write(b); },
-          end: async () => {
-            const got = hash.digest('hex');
-            if (fh) { await fh.close(); }
-            if (got !== f.sha256) {
-              faults.push(new AirgapError('MEDIA_FILE_DIGEST_MISMATCH', `${f.path}: sha256 mismatch, expected ${f.sha256}, got ${got}`));
-              if (tmp) await fsp.rm(tmp, { force: true });
-              return;
-            }
-            if (skipWrite) { filesSkipped++; return; }
-            if (tmp && dest) {
-              await fsp.rename(tmp, dest);
-              state.files[f.path] = f.sha256;
-              filesWritten++;
-              if (filesWritten % 50 === 0) await saveState();
-            }
-          },
-        };
-      });
-    } catch (e) {
-      faults.push(e instanceof AirgapError ? e : new AirgapError('MEDIA_TAR_CORRUPT', `archive unreadable: ${(e as Error).message}`));
+        });
+      } catch (e) {
+        faults.push(e instanceof AirgapError ? e : new AirgapError('MEDIA_TAR_CORRUPT', `archive unreadable: ${(e as Error).message}`));
+      }
+      if (manifest) {
+        for (const f of manifest.files) if (!seen.has(f.path)) faults.push(new AirgapError('MEDIA_FILE_MISSING', `${f.path}: listed in bundle.json but not in the archive`));
+      }
     }
-    if (manifest) {
-      for (const f of manifest.files) if (!seen.has(f.path)) faults.push(new AirgapError('MEDIA_FILE_MISSING', `${f.path}: listed in bundle.json but not in the archive`));
-    }
-  }
-  // Drain: every present chunk is hashed, even after a fault, so all faults are reported.
-  for await (const _ of stream) { /* hashing */ }
-  await Promise.all(pendingChunkChecks);
+    // Drain: every present chunk is hashed, even after a fault, so all faults are reported.
+    for await (const _ of stream) { /* hashing */ }
+    await Promise.all(pendingChunkChecks);
   } finally {
     await hasher.close();
   }
