@@ -89,17 +89,3 @@ export class AggregateAirgapError extends AirgapError {
     this.faults = faults;
   }
 }
-
-export function isAirgapError(e: unknown): e is AirgapError {
-  return e instanceof AirgapError;
-}
-
-/** Wraps anything thrown while parsing untrusted input into a coded error. */
-export function wrapParse<T>(code: string, what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof AirgapError) throw e;
-    throw new AirgapError(code, `${what}: ${(e as Error).message}`, { cause: e });
-  }
-}

@@ -4,12 +4,12 @@
  * (it was verified moments ago; this closes the gap between check and use). Images already
  * present with the right ID are skipped. Afterwards every image ID must equal its config digest.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
-import { bundlePath } from '../bundle/layout.js';
+import { bundlePath, BundleLayout } from '../bundle/layout.js';
 import type { BundleImage, BundleManifest } from '../bundle/manifest.js';
 import { VerifyingStream } from '../oci/digest.js';
 import { dockerArchiveEntry, DOCKER_ARCHIVE_MANIFEST } from '../oci/docker-archive.js';
@@ -17,7 +17,6 @@ import { blobRelPath } from '../oci/layout.js';
 import type { ImageManifest } from '../oci/media-types.js';
 import { imageId, loadImages } from '../engine/docker.js';
 import type { Progress } from '../util/progress.js';
-import { promises as fsp } from 'node:fs';
 import { TAR_END, tarFileHeader, tarPadding } from '../media/tar.js';
 
 export async function loadProfileImages(docker: Docker, bundleDir: string, manifest: BundleManifest, images: BundleImage[], progress: Progress): Promise<{ loaded: string[]; present: string[] }> {
@@ -36,7 +35,7 @@ export async function loadProfileImages(docker: Docker, bundleDir: string, manif
   const archive = need.map((n) => dockerArchiveEntry(n.img.configDigest, n.layers, [n.img.ref]));
   const blobs = [...new Set(need.flatMap((n) => [n.img.configDigest, ...n.layers]))];
   const entries = blobs.map((d) => {
-    const rel = `${'images'}/${blobRelPath(d)}`;
+    const rel = `${BundleLayout.IMAGES_DIR}/${blobRelPath(d)}`;
     const f = files.get(rel);
     if (!f) throw new AirgapError('BUNDLE_FILE_MISSING', `${rel} (needed by an image) is not in the bundle`);
     return { name: blobRelPath(d), file: path.join(bundleDir, rel), size: f.size, sha256: f.sha256 };

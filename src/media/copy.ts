@@ -11,18 +11,14 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AirgapError } from '../errors.js';
 import { verifyDetachedWithAnyKey } from '../bundle/signing.js';
+import { hashFile } from '../oci/digest.js';
 import type { TrustedKeys } from '../bundle/trusted-manifest.js';
 import type { Progress } from '../util/progress.js';
 import { parseIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG } from './transfer-index.js';
 
+/** SHA-256 of a file, or undefined when it cannot be read (absent on the medium). */
 async function sha256Of(file: string): Promise<string | undefined> {
-  try {
-    const h = createHash('sha256');
-    for await (const c of createReadStream(file, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
-    return h.digest('hex');
-  } catch {
-    return undefined;
-  }
+  return hashFile(file).then((h) => h.sha256, () => undefined);
 }
 
 async function copyOne(from: string, to: string): Promise<void> {

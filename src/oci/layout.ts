@@ -106,18 +106,3 @@ export class OciLayoutWriter {
     await writeFileAtomic(path.join(this.root, OCI_INDEX_FILE), JSON.stringify(index, null, 2) + '\n');
   }
 }
-
-export async function readIndex(root: string): Promise<ImageIndex> {
-  const file = path.join(root, OCI_INDEX_FILE);
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    throw new AirgapError('OCI_LAYOUT_MISSING', `${file} is missing`, { cause: e });
-  }
-  try {
-    return JSON.parse(text) as ImageIndex;
-  } catch (e) {
-    throw new AirgapError('OCI_LAYOUT_CORRUPT', `${file} is not valid JSON`, { cause: e });
-  }
-}

@@ -100,7 +100,7 @@ export class RegistryClient {
     return res;
   }
 
-  private async withRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async withRetry<T>(fn: () => Promise<T>): Promise<T> {
     const retries = this.opts.retries ?? 3;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -112,12 +112,11 @@ export class RegistryClient {
         await new Promise((r) => setTimeout(r, (this.opts.backoffMs ?? 500) * 2 ** attempt));
       }
     }
-    void what;
   }
 
   /** GET a manifest by tag or digest; verifies the digest when the reference is one. */
   async manifest(repo: string, reference: string): Promise<FetchedManifest> {
-    return this.withRetry(`manifest ${repo}:${reference}`, async () => {
+    return this.withRetry(async () => {
       const url = new URL(`${await this.base()}/${repo}/manifests/${reference}`);
       const res = await this.authorized(url, repo, { accept: MANIFEST_ACCEPT });
       if (res.status === 404) {
@@ -155,7 +154,7 @@ export class RegistryClient {
 
   /** A blob's bytes as a stream (unverified: the caller pipes it through a VerifyingStream). */
   async blob(repo: string, digest: string): Promise<Readable> {
-    return this.withRetry(`blob ${digest}`, async () => {
+    return this.withRetry(async () => {
       const url = new URL(`${await this.base()}/${repo}/blobs/${digest}`);
       const res = await this.authorized(url, repo, {});
       if (res.status === 404) {

@@ -18,8 +18,6 @@ export interface HttpOptions {
   errorPrefix?: string;
   /** Connect here instead of the URL's host (TLS still checks the URL's host name). */
   connectAddress?: string;
-  /** Extra check of the peer certificate, e.g. pinning. */
-  rejectUnauthorized?: boolean;
 }
 
 export interface HttpResponse {

@@ -26,11 +26,6 @@ export function tilePath(level: number, index: number, width: number = TILE_WIDT
   return width === TILE_WIDTH ? base : `${base}.p/${width}`;
 }
 
-export function entryBundlePath(index: number, width: number = TILE_WIDTH): string {
-  const base = `tile/entries/${encodeTileIndex(index)}`;
-  return width === TILE_WIDTH ? base : `${base}.p/${width}`;
-}
-
 export type TileFetcher = (path: string) => Promise<Uint8Array>;
 
 /**
