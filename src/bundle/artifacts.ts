@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { AirgapError } from '../errors.js';
 import { sha256Hex } from '../oci/digest.js';
 import type { MirrorMap } from '../ref/image-ref.js';
-import { httpRequest, readAll } from '../registry/http.js';
+import { httpRequest, readAll } from '../util/http.js';
 import { extractFromZip } from '../util/zip.js';
 import type { ProfileArtifact } from './profile.js';
 

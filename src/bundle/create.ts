@@ -17,7 +17,7 @@ import { formatPlatform, hostPlatform } from '../registry/platform.js';
 import { pullImage } from '../registry/pull.js';
 import { connectEngine } from '../engine/docker.js';
 import { pullViaEngine } from '../engine/docker-source.js';
-import { exists, writeFileAtomic } from '../util/fs-atomic.js';
+import { copyFileAtomic, diskFullError, exists, writeFileAtomic } from '../util/atomic-file.js';
 import { packageRoot, TOOL_VERSION } from '../util/package-root.js';
 import type { Progress } from '../util/progress.js';
 import { listFiles } from '../util/walk.js';
@@ -79,10 +79,8 @@ async function prepareOut(out: string, force: boolean): Promise<void> {
 async function copyTree(from: string, to: string): Promise<void> {
   await fsp.mkdir(to, { recursive: true });
   for (const rel of await listFiles(from)) {
-    const dest = path.join(to, rel);
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
-    await fsp.copyFile(from + '/' + rel, dest);
-    await fsp.chmod(dest, (await fsp.stat(from + '/' + rel)).mode & 0o777);
+    const src = path.join(from, rel);
+    await copyFileAtomic(src, path.join(to, rel), { mode: (await fsp.stat(src)).mode & 0o777 });
   }
 }
 
@@ -92,22 +90,18 @@ async function writeInstaller(out: string, platform: Platform, nodeRuntime: stri
   if (!js || !(await exists(js))) {
     throw new AirgapError('BUNDLE_INSTALLER_MISSING', `the bundled installer ${js ?? 'dist/installer/rekor-airgap.mjs'} is missing; run npm run build`);
   }
-  await fsp.mkdir(path.join(out, BundleLayout.INSTALLER_DIR), { recursive: true });
-  await fsp.copyFile(js, bundlePath.installerJs(out));
+  await copyFileAtomic(js, bundlePath.installerJs(out), { mode: 0o644 });
   const runtime = await resolveNodeRuntime({ platform, explicit: nodeRuntime, npmRegistry, ca });
-  await fsp.copyFile(runtime, bundlePath.nodeRuntime(out));
-  await fsp.chmod(bundlePath.nodeRuntime(out), 0o755);
-  const sh = path.join(root!, 'templates', 'install.sh');
-  await fsp.copyFile(sh, bundlePath.installSh(out));
-  await fsp.chmod(bundlePath.installSh(out), 0o755);
+  await copyFileAtomic(runtime, bundlePath.nodeRuntime(out), { mode: 0o755 });
+  await copyFileAtomic(path.join(root!, 'templates', 'install.sh'), bundlePath.installSh(out), { mode: 0o755 });
 }
 
 export async function createBundle(opts: CreateOptions): Promise<CreateResult> {
   try {
     return await createBundleInner(opts);
   } catch (e) {
-    const errno = (e as NodeJS.ErrnoException).code === 'ENOSPC' || (e as AirgapError).code === 'BUNDLE_WRITE_DISK_FULL';
-    if (errno) {
+    const mapped = diskFullError(e, path.resolve(opts.out));
+    if (mapped instanceof AirgapError && mapped.code === 'BUNDLE_WRITE_DISK_FULL') {
       throw new AirgapError('BUNDLE_WRITE_DISK_FULL', `no space left while writing the bundle in ${path.resolve(opts.out)}; it stays unsigned and incomplete (free space, then run the same command again to resume)`, { cause: e });
     }
     throw e;
@@ -184,8 +178,7 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
 
   // Profiles, templates and artifacts.
   for (const p of profiles) {
-    await fsp.mkdir(path.dirname(bundlePath.profile(out, p.name)), { recursive: true });
-    await fsp.copyFile(p.file, bundlePath.profile(out, p.name));
+    await copyFileAtomic(p.file, bundlePath.profile(out, p.name), { mode: 0o644 });
     await fsp.rm(bundlePath.templates(out, p.name), { recursive: true, force: true });
     await copyTree(templatesDirFor(p), bundlePath.templates(out, p.name));
     for (const a of p.artifacts) {

@@ -29,6 +29,13 @@ export const BundleLayout = {
 /** Files that the signed manifest does not list (it cannot list itself or its signature). */
 export const UNLISTED_FILES: ReadonlySet<string> = new Set([BundleLayout.MANIFEST, BundleLayout.SIGNATURE]);
 
+/** Paths inside a bundle, relative to its root (as bundle.json lists them). */
+export const bundleRel = {
+  profile: (name: string) => `${BundleLayout.PROFILES_DIR}/${name}.yaml`,
+  template: (profile: string, name: string) => `${BundleLayout.TEMPLATES_DIR}/${profile}/${name}`,
+  artifact: (name: string) => `${BundleLayout.ARTIFACTS_DIR}/${name}`,
+};
+
 export const bundlePath = {
   manifest: (dir: string) => path.join(dir, BundleLayout.MANIFEST),
   signature: (dir: string) => path.join(dir, BundleLayout.SIGNATURE),

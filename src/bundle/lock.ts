@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { AirgapError } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
-import { writeFileAtomic } from '../util/fs-atomic.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Profile } from './profile.js';
 
 export interface LockFile {

@@ -2,6 +2,7 @@
  * bundle.json: what a bundle holds, signed. Every file but the manifest and its signature is listed
  * with its size and SHA-256; every image with its upstream reference and digests.
  */
+import { isSafeRelativePath } from '../util/safe-path.js';
 import { AirgapError } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
 
@@ -47,7 +48,6 @@ export function serializeManifest(m: BundleManifest): string {
   return canonicalJson(m);
 }
 
-const SAFE_PATH = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[\w.@+-]+(?:\/[\w.@+-]+)*$/;
 
 export function parseManifest(text: string, file: string): BundleManifest {
   let m: BundleManifest;
@@ -61,7 +61,7 @@ export function parseManifest(text: string, file: string): BundleManifest {
   if (!Array.isArray(m.files) || !Array.isArray(m.images) || !Array.isArray(m.profiles)) bad('files, images and profiles must be lists');
   const seen = new Set<string>();
   for (const f of m.files) {
-    if (typeof f.path !== 'string' || !SAFE_PATH.test(f.path)) bad(`file path ${JSON.stringify(f.path)} is not a safe relative path`);
+    if (typeof f.path !== 'string' || !isSafeRelativePath(f.path)) bad(`file path ${JSON.stringify(f.path)} is not a safe relative path`);
     if (seen.has(f.path)) bad(`file ${f.path} is listed twice`);
     seen.add(f.path);
     if (!Number.isSafeInteger(f.size) || f.size < 0) bad(`file ${f.path} has a bad size`);
@@ -70,6 +70,3 @@ export function parseManifest(text: string, file: string): BundleManifest {
   return m;
 }
 
-export function isSafeRelativePath(p: string): boolean {
-  return SAFE_PATH.test(p);
-}

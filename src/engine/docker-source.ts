@@ -9,7 +9,7 @@ import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
 import type { OciLayoutWriter } from '../oci/layout.js';
 import { MediaType, type Descriptor, type ImageManifest, type Platform } from '../oci/media-types.js';
-import { parseTar } from '../media/tar.js';
+import { parseTar } from '../util/tar.js';
 import { formatPlatform } from '../registry/platform.js';
 import type { PulledImage } from '../registry/pull.js';
 

@@ -1,35 +1,35 @@
 /**
- * `bundle install`: verify → preflight → load → secrets and config → start → wait healthy →
- * smoke → hand over. A fresh install that fails stops and removes what it started; a failed
- * rerun or upgrade puts the previous configuration back and starts it again.
+ * `bundle install` as named steps: verify → plan → preflight → load → configure → start → prove →
+ * hand over. What differs between stacks comes from the stack module the profile names; nothing
+ * here names a stack. A fresh install that fails removes what it started; a failed rerun or
+ * upgrade puts the previous configuration back and starts it again.
  */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
+import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
-import { bundlePath } from '../bundle/layout.js';
-import type { BundleImage } from '../bundle/manifest.js';
+import { bundleRel } from '../bundle/layout.js';
+import type { BundleImage, BundleManifest } from '../bundle/manifest.js';
 import { parseProfile, type Profile } from '../bundle/profile.js';
 import { loadTrustedKeys } from '../bundle/signing.js';
-import { verifyBundleDir } from '../bundle/verify-dir.js';
-import { sha256Hex } from '../oci/digest.js';
+import { verifyBundleDir, type BundleVerifyResult } from '../bundle/verify-dir.js';
 import { connectEngine, projectContainers } from '../engine/docker.js';
 import type { Compose } from '../engine/compose.js';
+import { waitHealthy } from '../engine/wait-healthy.js';
+import { composeProject, dataDirFor, instancePaths, validateInstanceName, type InstancePaths } from '../instance/layout.js';
+import { logTargetOf } from '../instance/log-target.js';
+import type { TemplateVars } from '../instance/render.js';
+import { ensureTls } from '../instance/secrets.js';
+import { readState, writeState, type InstanceState } from '../instance/state.js';
 import { logKeyId } from '../rekor/note.js';
 import type { SmokeReport } from '../rekor/report.js';
-import { runSmoke, smokeFailure, targetFromState } from '../rekor/smoke.js';
-import { exists, writeFileAtomic } from '../util/fs-atomic.js';
+import { smokeFailure } from '../rekor/smoke.js';
+import { stackFor } from '../stacks/registry.js';
+import { allServices, type Stack, type StartContext } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
-import { composeProject, dataDirFor, instancePaths, readState, validateInstanceName, writeState, type InstancePaths, type InstanceState } from './instance.js';
+import { prepareInstanceDirs, renderedFilesVars, renderTemplates, restoreConfig, snapshotConfig, type TemplateSource } from './configure.js';
 import { loadProfileImages } from './load-images.js';
 import { failPreflight, runPreflight, type CheckResult } from './preflight.js';
-import { renderTemplate, type TemplateVars } from './render.js';
-import { ensureDbPasswords, ensureEcdsaLogKey, ensureEd25519LogKey, ensureTls, writeSecret } from './secrets.js';
-import { waitHealthy } from './wait-healthy.js';
-import { createTree } from './trillian-tree.js';
-
-/** uid of the distroless nonroot user the Go servers run as. */
-export const NONROOT_UID = 65532;
 
 export interface InstallOptions {
   bundleDir: string;
@@ -52,56 +52,64 @@ export interface InstallOptions {
   progress: Progress;
 }
 
+export type InstallMode = 'fresh' | 'rerun' | 'upgrade';
+
 export interface InstallResult {
-  mode: 'fresh' | 'rerun' | 'upgrade';
+  mode: InstallMode;
   dryRun: boolean;
   state: InstanceState;
+  stack: Stack;
   preflight: CheckResult[];
   imagesLoaded: string[];
   imagesPresent: string[];
   smoke?: SmokeReport;
 }
 
-const SECRET_TEMPLATES = new Set(['rekor-server.yaml', 'trillian.flags']);
-
-function templateDest(p: InstancePaths, name: string): { file: string; secret: boolean; mode: number } {
-  if (SECRET_TEMPLATES.has(name)) return { file: path.join(p.secrets, name), secret: true, mode: 0o600 };
-  if (name.endsWith('.sh')) return { file: path.join(p.scripts, name), secret: false, mode: 0o755 };
-  return { file: path.join(p.config, name), secret: false, mode: 0o644 };
+/** What the install is about to do, decided before anything is touched. */
+interface Plan {
+  verified: BundleVerifyResult;
+  profile: Profile;
+  stack: Stack;
+  images: BundleImage[];
+  paths: InstancePaths;
+  existing: InstanceState | undefined;
+  mode: InstallMode;
+  state: InstanceState;
+  docker: Docker;
 }
 
-async function renderAll(bundleDir: string, profile: Profile, p: InstancePaths, vars: TemplateVars, only?: (name: string) => boolean): Promise<void> {
-  for (const name of profile.templates) {
-    if (only && !only(name)) continue;
-    const src = path.join(bundlePath.templates(bundleDir, profile.name), name);
-    const text = await fsp.readFile(src, 'utf8').catch(() => { throw new AirgapError('BUNDLE_FILE_MISSING', `template ${src} is missing from the bundle`); });
-    const out = renderTemplate(text, vars, `${profile.name}/${name}`);
-    const d = templateDest(p, name);
-    if (d.secret) await writeSecret(d.file, out, NONROOT_UID);
-    else {
-      await writeFileAtomic(d.file, out, d.mode);
-      await fsp.chmod(d.file, d.mode);
-    }
+export async function installBundle(o: InstallOptions): Promise<InstallResult> {
+  validateInstanceName(o.instance);
+  const verified = await verify(o);
+  const plan = await makePlan(o, verified);
+  const pre = await preflight(o, plan);
+  if (o.dryRun) return { mode: plan.mode, dryRun: true, state: plan.state, stack: plan.stack, preflight: pre.checks, imagesLoaded: [], imagesPresent: [] };
+  const compose = pre.compose as Compose;
+  const loaded = await loadProfileImages(plan.docker, verified.dir, verified.manifest, plan.images, o.progress);
+  const snapshot = plan.existing ? await snapshotConfig(plan.paths) : new Map<string, Buffer>();
+  const vars = await configure(o, plan);
+  let smoke: SmokeReport | undefined;
+  try {
+    await start(o, plan, compose, vars);
+    smoke = o.smoke ? await prove(o, plan) : undefined;
+  } catch (e) {
+    await rollback(compose, plan, snapshot, o.progress);
+    throw e;
   }
+  return { mode: plan.mode, dryRun: false, state: plan.state, stack: plan.stack, preflight: pre.checks, imagesLoaded: loaded.loaded, imagesPresent: loaded.present, ...(smoke ? { smoke } : {}) };
 }
 
-/** Copies of the rendered files, so a failed upgrade can put them back. */
-async function snapshotConfig(p: InstancePaths): Promise<Map<string, Buffer>> {
-  const snap = new Map<string, Buffer>();
-  for (const dir of [p.config, p.secrets, p.scripts]) {
-    for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
-      const full = path.join(dir, f);
-      if ((await fsp.stat(full)).isFile()) snap.set(full, await fsp.readFile(full));
-    }
-  }
-  return snap;
+/** Verify: the signature, then every byte; nothing is loaded before this holds. */
+async function verify(o: InstallOptions): Promise<BundleVerifyResult> {
+  o.progress.step(`verifying ${o.bundleDir}`);
+  const keys = await loadTrustedKeys(o.trust);
+  const verified = await verifyBundleDir(o.bundleDir, keys, o.progress);
+  o.progress.step(`bundle verified: signed by ${verified.signedBy}, ${verified.files} files`);
+  return verified;
 }
 
-async function restoreConfig(snap: Map<string, Buffer>): Promise<void> {
-  for (const [file, bytes] of snap) await fsp.writeFile(file, bytes);
-}
-
-function chooseProfile(profiles: string[], wanted: string | undefined): string {
+function chooseProfile(manifest: BundleManifest, wanted: string | undefined): string {
+  const profiles = manifest.profiles;
   if (wanted) {
     if (!profiles.includes(wanted)) throw new AirgapError('USAGE_PROFILE_NOT_IN_BUNDLE', `profile ${wanted} is not in this bundle (it has: ${profiles.join(', ')})`);
     return wanted;
@@ -110,30 +118,21 @@ function chooseProfile(profiles: string[], wanted: string | undefined): string {
   throw new AirgapError('USAGE_PROFILE_AMBIGUOUS', `this bundle holds several profiles (${profiles.join(', ')}); choose one with --profile`);
 }
 
-export async function installBundle(o: InstallOptions): Promise<InstallResult> {
-  const { progress } = o;
-  validateInstanceName(o.instance);
-  const bundleDir = path.resolve(o.bundleDir);
-
-  // 1. Verify: nothing is loaded before this holds.
-  progress.step(`verifying ${bundleDir}`);
-  const keys = await loadTrustedKeys(o.trust);
-  const verified = await verifyBundleDir(bundleDir, keys, progress);
-  const manifest = verified.manifest;
-  const manifestSha256 = sha256Hex(await fsp.readFile(bundlePath.manifest(bundleDir)));
-  progress.step(`bundle verified: signed by ${verified.signedBy}, ${verified.files} files`);
-  const profileName = chooseProfile(manifest.profiles, o.profile);
-  const profile = parseProfile(await fsp.readFile(bundlePath.profile(bundleDir, profileName), 'utf8'), bundlePath.profile(bundleDir, profileName));
-  const images: BundleImage[] = manifest.images.filter((i) => i.profiles.includes(profile.name));
-
-  // Instance and mode.
+/** Plan: which profile and stack, fresh/rerun/upgrade, and the instance's settings. */
+async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promise<Plan> {
+  const { manifest } = verified;
+  const profileName = chooseProfile(manifest, o.profile);
+  const rel = bundleRel.profile(profileName);
+  const profile = parseProfile((await verified.readFile(rel)).toString('utf8'), rel);
+  const stack = stackFor(profile.kind);
+  const images = manifest.images.filter((i) => i.profiles.includes(profile.name));
   const dataDir = dataDirFor(o.instance, o.dataDir);
-  const p = instancePaths(dataDir);
+  const paths = instancePaths(dataDir);
   const existing = await readState(dataDir);
   if (existing && existing.profile !== profile.name) {
     throw new AirgapError('INSTALL_PROFILE_MISMATCH', `instance ${o.instance} runs ${existing.profile}; this install is ${profile.name} (use another --instance)`);
   }
-  const mode: InstallResult['mode'] = !existing ? 'fresh' : existing.bundle.manifestSha256 === manifestSha256 ? 'rerun' : 'upgrade';
+  const mode: InstallMode = !existing ? 'fresh' : existing.bundle.manifestSha256 === verified.manifestSha256 ? 'rerun' : 'upgrade';
   const hostname = o.hostname ?? existing?.hostname ?? os.hostname();
   const origin = o.origin ?? existing?.origin ?? hostname;
   if (existing && existing.origin !== origin) {
@@ -142,121 +141,110 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   if (!/^[^\s+]+$/.test(origin)) throw new AirgapError('USAGE_BAD_ORIGIN', `origin ${JSON.stringify(origin)} must have no spaces and no "+"`);
   const port = o.port ?? existing?.httpsPort ?? profile.ports.https;
   const bindAddress = o.bindAddress ?? existing?.bindAddress ?? '0.0.0.0';
-  const project = composeProject(o.instance);
-  const docker = connectEngine();
-
-  // 2. Preflight.
-  let ownPorts: number[] = [];
-  if (existing) {
-    const running = await projectContainers(docker, project).catch(() => []);
-    if (running.some((c) => c.state === 'running')) ownPorts = [existing.httpsPort];
-  }
-  const imageBytes = images.reduce((a, i) => a + i.size, 0);
-  const pre = await runPreflight({
-    docker, dataDir, bindAddress, ports: [port], ownPorts, imageBytes,
-    minMemory: (profile.smoke === 'rekor-v1' ? 2 : 1) * 1024 ** 3, bundleCreatedAt: manifest.createdAt, skip: o.skipChecks,
-  });
-  for (const c of pre.checks) progress.step(`  preflight ${c.name}: ${c.status === 'ok' ? 'ok' : c.status.toUpperCase()} — ${c.message}`);
-  const url = `https://${hostname}:${port}`;
-  const draft: InstanceState = {
-    instance: o.instance, profile: profile.name, smoke: profile.smoke, project, dataDir, hostname, origin, httpsPort: port, bindAddress, url,
-    ...(existing?.treeId ? { treeId: existing.treeId } : {}),
+  const now = new Date().toISOString();
+  const state: InstanceState = {
+    instance: o.instance, profile: profile.name, kind: stack.kind, project: composeProject(o.instance), dataDir, hostname, origin,
+    httpsPort: port, bindAddress, url: `https://${hostname}:${port}`, stack: { ...(existing?.stack ?? {}) },
     logPublicKeyPem: existing?.logPublicKeyPem ?? '', logKeyId: existing?.logKeyId ?? '',
-    bundle: { createdAt: manifest.createdAt, manifestSha256 },
+    bundle: { createdAt: manifest.createdAt, manifestSha256: verified.manifestSha256 },
     images: Object.fromEntries(images.map((i) => [i.name, { ref: i.ref, configDigest: i.configDigest }])),
-    installedAt: existing?.installedAt ?? new Date().toISOString(), updatedAt: new Date().toISOString(),
+    installedAt: existing?.installedAt ?? now, updatedAt: now,
   };
-  if (o.dryRun) {
-    failPreflight(pre.checks);
-    return { mode, dryRun: true, state: draft, preflight: pre.checks, imagesLoaded: [], imagesPresent: [] };
-  }
-  failPreflight(pre.checks);
-  const compose = pre.compose as Compose;
-
-  // 3. Load images from the bundle, no registry.
-  const loaded = await loadProfileImages(docker, bundleDir, manifest, images, progress);
-
-  // 4-5. Secrets and configuration.
-  progress.step(`configuring instance ${o.instance} in ${dataDir}`);
-  for (const d of [p.dataDir, p.config, p.scripts, p.tls]) await fsp.mkdir(d, { recursive: true, mode: 0o755 });
-  await fsp.mkdir(p.secrets, { recursive: true, mode: 0o711 });
-  await fsp.chmod(p.secrets, 0o711);
-  const snapshot = existing ? await snapshotConfig(p) : new Map<string, Buffer>();
-  const vars: TemplateVars = {
-    instance: o.instance, project, data_dir: dataDir, hostname, origin, https_port: port, bind_address: bindAddress,
-    checkpoint_interval: o.checkpointInterval,
-    images: Object.fromEntries(images.map((i) => [i.name, i.ref])),
-  };
-  let logKey;
-  if (profile.smoke === 'rekor-v2') {
-    await fsp.mkdir(p.log, { recursive: true });
-    await fsp.chown(p.log, NONROOT_UID, NONROOT_UID);
-    logKey = await ensureEd25519LogKey(p, NONROOT_UID);
-  } else {
-    await fsp.mkdir(p.db, { recursive: true });
-    await fsp.mkdir(p.initdb, { recursive: true });
-    const pw = await ensureDbPasswords(p);
-    logKey = await ensureEcdsaLogKey(p, NONROOT_UID);
-    vars.db_password = pw.user;
-    vars.signer_password = logKey.password;
-    for (const a of profile.artifacts) {
-      if (a.name.endsWith('.sql')) await fsp.copyFile(bundlePath.artifact(bundleDir, a.name), path.join(p.initdb, `001-${a.name}`));
-    }
-  }
-  if (existing && existing.logPublicKeyPem && existing.logPublicKeyPem !== logKey.publicPem) {
-    throw new AirgapError('INSTALL_KEY_CHANGED', `the log signing key in ${p.logSigner} is not the one instance ${o.instance} was installed with`);
-  }
-  draft.logPublicKeyPem = logKey.publicPem;
-  draft.logKeyId = Buffer.from(logKeyId(origin, logKey.publicKey)).toString('hex');
-  await ensureTls(p, { hostname, instance: o.instance, ...(o.tlsCert ? { certFile: o.tlsCert } : {}), ...(o.tlsKey ? { keyFile: o.tlsKey } : {}), ...(o.tlsCa ? { caFile: o.tlsCa } : {}) });
-  if (draft.treeId) vars.tree_id = draft.treeId;
-  await renderAll(bundleDir, profile, p, vars, (n) => n !== 'rekor-server.yaml' || vars.tree_id !== undefined);
-
-  // 6-7. Start, wait, prove.
-  const timeoutMs = o.timeoutSec * 1000;
-  const services = profile.smoke === 'rekor-v2' ? ['rekor', 'nginx'] : ['mariadb', 'trillian-log-server', 'trillian-log-signer', 'rekor', 'nginx'];
-  let smoke: SmokeReport | undefined;
-  try {
-    if (profile.smoke === 'rekor-v1') {
-      progress.step('starting MariaDB and Trillian');
-      await compose.run(project, p.compose, ['up', '-d', 'mariadb', 'trillian-log-server', 'trillian-log-signer']);
-      await waitHealthy(docker, project, ['mariadb', 'trillian-log-server', 'trillian-log-signer'], timeoutMs, progress);
-      if (!draft.treeId) {
-        progress.step('creating the Trillian tree (once; its ID is pinned)');
-        draft.treeId = await createTree(compose, project, p.compose, timeoutMs);
-        await writeState(draft);
-      }
-      vars.tree_id = draft.treeId;
-      await renderAll(bundleDir, profile, p, vars, (n) => n === 'rekor-server.yaml');
-    }
-    progress.step(`starting ${project} with ${compose.kind === 'v1' ? 'docker-compose' : 'docker compose'}`);
-    await compose.run(project, p.compose, ['up', '-d', '--remove-orphans']);
-    await waitHealthy(docker, project, services, timeoutMs, progress);
-    await writeState(draft);
-    if (o.smoke) {
-      progress.step('smoke test: submitting entries and verifying proofs and checkpoints');
-      smoke = await runSmoke(await targetFromState(draft));
-      const failure = smokeFailure(smoke);
-      if (failure) throw failure;
-    }
-  } catch (e) {
-    await rollback(compose, project, p, mode, snapshot, existing, progress);
-    throw e;
-  }
-  return { mode, dryRun: false, state: draft, preflight: pre.checks, imagesLoaded: loaded.loaded, imagesPresent: loaded.present, ...(smoke ? { smoke } : {}) };
+  return { verified, profile, stack, images, paths, existing, mode, state, docker: connectEngine() };
 }
 
-async function rollback(compose: Compose, project: string, p: InstancePaths, mode: InstallResult['mode'], snapshot: Map<string, Buffer>, existing: InstanceState | undefined, progress: Progress): Promise<void> {
+/** Preflight: engine, compose, disk, ports, memory, clock. Fails before anything is loaded. */
+async function preflight(o: InstallOptions, plan: Plan) {
+  let ownPorts: number[] = [];
+  if (plan.existing) {
+    const running = await projectContainers(plan.docker, plan.state.project).catch(() => []);
+    if (running.some((c) => c.state === 'running')) ownPorts = [plan.existing.httpsPort];
+  }
+  const pre = await runPreflight({
+    docker: plan.docker, dataDir: plan.state.dataDir, bindAddress: plan.state.bindAddress, ports: [plan.state.httpsPort], ownPorts,
+    imageBytes: plan.images.reduce((a, i) => a + i.size, 0), minMemory: plan.stack.minMemoryBytes,
+    bundleCreatedAt: plan.verified.manifest.createdAt, skip: o.skipChecks,
+  });
+  for (const c of pre.checks) o.progress.step(`  preflight ${c.name}: ${c.status === 'ok' ? 'ok' : c.status.toUpperCase()} — ${c.message}`);
+  failPreflight(pre.checks);
+  return pre;
+}
+
+/** Configure: directories, the stack's keys and secrets, TLS, rendered configuration. */
+async function configure(o: InstallOptions, plan: Plan): Promise<TemplateVars> {
+  const { paths, stack, state, profile, verified } = plan;
+  o.progress.step(`configuring instance ${o.instance} in ${paths.dataDir}`);
+  await prepareInstanceDirs(paths, stack.directories);
+  const artifacts = new Map(profile.artifacts.map((a) => [a.name, () => verified.readFile(bundleRel.artifact(a.name))]));
+  const configured = await stack.configure({ paths, state, artifacts });
+  if (plan.existing?.logPublicKeyPem && plan.existing.logPublicKeyPem !== configured.logKey.publicPem) {
+    throw new AirgapError('INSTALL_KEY_CHANGED', `the log signing key in ${paths.logSigner} is not the one instance ${o.instance} was installed with`);
+  }
+  state.logPublicKeyPem = configured.logKey.publicPem;
+  state.logKeyId = Buffer.from(logKeyId(state.origin, configured.logKey.publicKey)).toString('hex');
+  await ensureTls(paths, {
+    hostname: state.hostname, instance: o.instance,
+    ...(o.tlsCert ? { certFile: o.tlsCert } : {}), ...(o.tlsKey ? { keyFile: o.tlsKey } : {}), ...(o.tlsCa ? { caFile: o.tlsCa } : {}),
+  });
+  const vars: TemplateVars = {
+    instance: o.instance, project: state.project, hostname: state.hostname, origin: state.origin,
+    https_port: state.httpsPort, bind_address: state.bindAddress, checkpoint_interval: o.checkpointInterval,
+    images: Object.fromEntries(plan.images.map((i) => [i.name, i.ref])),
+    paths: { ...paths },
+    files: renderedFilesVars(stack, paths, profile.templates),
+    backup: { pause_services: stack.backup.pauseServices.join(' '), paths: stack.backup.paths.map((k) => paths[k].slice(paths.dataDir.length + 1)).join(' ') },
+    ...configured.vars,
+  };
+  const deferred = new Set(stack.phases.flatMap((p) => p.templates ?? []));
+  await renderTemplates(templateSource(plan), stack, paths, vars, profile.templates.filter((t) => !deferred.has(t)));
+  return vars;
+}
+
+function templateSource(plan: Plan): TemplateSource {
+  return { profile: plan.profile.name, read: (name) => plan.verified.readFile(bundleRel.template(plan.profile.name, name)) };
+}
+
+/** Start: the stack's phases in order, each waited healthy; then the whole project. */
+async function start(o: InstallOptions, plan: Plan, compose: Compose, vars: TemplateVars): Promise<void> {
+  const { state, paths, stack } = plan;
+  const timeoutMs = o.timeoutSec * 1000;
+  const ctx: StartContext = {
+    compose, docker: plan.docker, project: state.project, paths, state, vars, timeoutMs, progress: o.progress,
+    saveState: () => writeState(state),
+  };
+  for (const phase of stack.phases) {
+    await phase.before?.(ctx);
+    if (phase.templates?.length) await renderTemplates(templateSource(plan), stack, paths, vars, phase.templates);
+    o.progress.step(`starting ${phase.services.join(', ')} (${compose.kind === 'v1' ? 'docker-compose' : 'docker compose'}, project ${state.project})`);
+    await compose.run(state.project, paths.compose, ['up', '-d', ...phase.services]);
+    await waitHealthy(plan.docker, state.project, [...phase.services], timeoutMs, o.progress);
+  }
+  await compose.run(state.project, paths.compose, ['up', '-d', '--remove-orphans']);
+  await waitHealthy(plan.docker, state.project, allServices(stack), timeoutMs, o.progress);
+  await writeState(state);
+}
+
+/** Prove: the stack's end-to-end smoke test against the running log. */
+async function prove(o: InstallOptions, plan: Plan): Promise<SmokeReport> {
+  o.progress.step('smoke test: submitting entries and verifying proofs and checkpoints');
+  const report = await plan.stack.smoke(await logTargetOf(plan.state));
+  const failure = smokeFailure(report);
+  if (failure) throw failure;
+  return report;
+}
+
+async function rollback(compose: Compose, plan: Plan, snapshot: Map<string, Buffer>, progress: Progress): Promise<void> {
+  const { state, paths, mode, existing } = plan;
   try {
     if (mode === 'fresh') {
-      progress.step(`install failed: stopping and removing what it started (project ${project}); data and keys stay in ${p.dataDir}`);
-      await compose.run(project, p.compose, ['down', '--remove-orphans', '--timeout', '10']);
-      await fsp.rm(p.state, { force: true });
+      progress.step(`install failed: stopping and removing what it started (project ${state.project}); data and keys stay in ${paths.dataDir}`);
+      await compose.run(state.project, paths.compose, ['down', '--remove-orphans', '--timeout', '10']);
+      await fsp.rm(paths.state, { force: true });
     } else {
-      progress.step(`${mode} failed: putting back the previous configuration of ${project}`);
+      progress.step(`${mode} failed: putting back the previous configuration of ${state.project}`);
       await restoreConfig(snapshot);
       if (existing) await writeState(existing);
-      if (await exists(p.compose)) await compose.run(project, p.compose, ['up', '-d', '--remove-orphans']);
+      await compose.run(state.project, paths.compose, ['up', '-d', '--remove-orphans']);
     }
   } catch (e) {
     progress.warn(`cleanup after the failure did not finish: ${(e as Error).message}`);

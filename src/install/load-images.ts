@@ -17,7 +17,7 @@ import { blobRelPath } from '../oci/layout.js';
 import type { ImageManifest } from '../oci/media-types.js';
 import { imageId, loadImages } from '../engine/docker.js';
 import type { Progress } from '../util/progress.js';
-import { TAR_END, tarFileHeader, tarPadding } from '../media/tar.js';
+import { TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
 
 export async function loadProfileImages(docker: Docker, bundleDir: string, manifest: BundleManifest, images: BundleImage[], progress: Progress): Promise<{ loaded: string[]; present: string[] }> {
   const need: Array<{ img: BundleImage; layers: string[] }> = [];

@@ -131,7 +131,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
 export function failPreflight(checks: CheckResult[]): void {
   const failed = checks.filter((c) => c.status === 'failed');
   if (!failed.length) return;
-  const faults = failed.map((c) => new AirgapError(`PREFLIGHT_${c.name.toUpperCase()}`, `${c.name}: ${c.message}`));
+  const faults = failed.map((c) => new AirgapError(`PREFLIGHT_${c.name.toUpperCase() as Uppercase<CheckName>}`, `${c.name}: ${c.message}`));
   const only = faults.length === 1 ? faults[0]! : undefined;
   if (only?.code === 'PREFLIGHT_ENGINE') throw new AirgapError('ENGINE_UNREACHABLE', only.message);
   throw new AggregateAirgapError(only?.code ?? 'PREFLIGHT_FAILED', `preflight failed (skip a check with --skip-check NAME):`, faults);

@@ -1,17 +1,17 @@
 /**
  * `bundle copy`: puts packed media onto a mounted medium (USB stick, DVD staging, diode outbox).
- * Each file is copied to a temp name, fsynced, renamed, then read back and hashed against the
+ * Each file is copied atomically (exclusive temp file, fsync, rename), then read back and hashed against the
  * signed index; files already there and matching are skipped, so a copy that broke off resumes.
  * Note: the read-back goes through the page cache; it proves what the kernel holds for the medium,
  * and `bundle verify` on the receiving side re-reads the medium itself.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { AirgapError } from '../errors.js';
 import { verifyDetachedWithAnyKey } from '../bundle/signing.js';
 import { hashFile } from '../oci/digest.js';
+import { copyFileAtomic } from '../util/atomic-file.js';
 import type { TrustedKeys } from '../bundle/trusted-manifest.js';
 import type { Progress } from '../util/progress.js';
 import { parseIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG } from './transfer-index.js';
@@ -19,19 +19,6 @@ import { parseIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG } from './transfer-index
 /** SHA-256 of a file, or undefined when it cannot be read (absent on the medium). */
 async function sha256Of(file: string): Promise<string | undefined> {
   return hashFile(file).then((h) => h.sha256, () => undefined);
-}
-
-async function copyOne(from: string, to: string): Promise<void> {
-  const tmp = path.join(path.dirname(to), `.partial-${path.basename(to)}`);
-  try {
-    await pipeline(createReadStream(from, { highWaterMark: 4 * 1024 * 1024 }), createWriteStream(tmp));
-    const fh = await fsp.open(tmp, 'r+');
-    try { await fh.sync(); } finally { await fh.close(); }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new AirgapError('MEDIA_WRITE_DISK_FULL', `no space left on ${path.dirname(to)} for ${path.basename(to)}`, { cause: e });
-    throw e;
-  }
-  await fsp.rename(tmp, to);
 }
 
 export interface CopyResult {
@@ -64,7 +51,7 @@ export async function copyMedia(fromDir: string, toDir: string, keys: TrustedKey
     if ((await sha256Of(path.join(fromDir, w.name))) !== w.sha256) {
       throw new AirgapError('MEDIA_CHUNK_DIGEST_MISMATCH', `the source ${path.join(fromDir, w.name)} does not match the signed index; repack`);
     }
-    await copyOne(path.join(fromDir, w.name), dest);
+    await copyFileAtomic(path.join(fromDir, w.name), dest, { mode: 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' });
     const back = await sha256Of(dest);
     if (back !== w.sha256) throw new AirgapError('MEDIA_COPY_READBACK_MISMATCH', `${dest}: read back sha256 ${back}, expected ${w.sha256}; the medium may be failing`);
     result.copied.push(w.name);

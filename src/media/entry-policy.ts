@@ -3,8 +3,9 @@
  * only regular files, at safe relative paths, listed once in the signed manifest, with its size.
  */
 import { AirgapError } from '../errors.js';
-import { isSafeRelativePath, type BundleFile } from '../bundle/manifest.js';
-import type { TarEntryHeader } from './tar.js';
+import type { BundleFile } from '../bundle/manifest.js';
+import { isSafeRelativePath } from '../util/safe-path.js';
+import type { TarEntryHeader } from '../util/tar.js';
 
 const TYPE_NAMES: Record<string, string> = {
   '1': 'hard link', '2': 'symbolic link', '3': 'character device', '4': 'block device', '5': 'directory', '6': 'FIFO',

@@ -11,10 +11,10 @@ import { AirgapError } from '../errors.js';
 import { bundlePath, BundleLayout } from '../bundle/layout.js';
 import { parseManifest } from '../bundle/manifest.js';
 import { signDetached } from '../bundle/signing.js';
-import { writeFileAtomic } from '../util/fs-atomic.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Progress } from '../util/progress.js';
 import { ChunkedWriter } from './chunked-writer.js';
-import { BLOCK, TAR_END, tarFileHeader, tarPadding } from './tar.js';
+import { BLOCK, TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
 import { ARCHIVE_NAME, serializeIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type TransferIndex } from './transfer-index.js';
 
 export interface PackOptions {
@@ -55,34 +55,46 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
 
   const out = path.resolve(opts.outDir);
   await fsp.mkdir(out, { recursive: true });
-  const existing = (await fsp.readdir(out)).filter((n) => !n.startsWith('.'));
+  // Dot files count: a planted `.tmp-…` link is as much in the way as a chunk.
+  const existing = await fsp.readdir(out);
   if (existing.length) throw new AirgapError('USAGE_OUT_NOT_EMPTY', `${out} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); pack writes to an empty directory`);
+  const writeArchive = async (writer: ChunkedWriter): Promise<void> => {
+    for (const e of entries) {
+      await writer.write(tarFileHeader(e.path, e.size, e.mode, mtime));
+      if (e.path === BundleLayout.MANIFEST) await writer.write(manifestText);
+      else if (e.path === BundleLayout.SIGNATURE) await writer.write(sig);
+      else {
+        const hash = createHash('sha256');
+        let n = 0;
+        for await (const chunk of createReadStream(path.join(dir, e.path), { highWaterMark: 1024 * 1024 })) {
+          const b = chunk as Buffer;
+          n += b.length;
+          if (n > e.size) break;
+          hash.update(b);
+          await writer.write(b);
+          opts.progress.addBytes(b.length);
+        }
+        const got = hash.digest('hex');
+        if (n !== e.size || got !== e.sha256) {
+          throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (size ${n} expected ${e.size}); nothing was packed`);
+        }
+      }
+      await writer.write(tarPadding(e.size));
+    }
+    await writer.write(TAR_END);
+  };
   const writer = new ChunkedWriter(out, opts.chunkSize, count);
   opts.progress.startBytes('packing', total);
-  for (const e of entries) {
-    await writer.write(tarFileHeader(e.path, e.size, e.mode, mtime));
-    if (e.path === BundleLayout.MANIFEST) await writer.write(manifestText);
-    else if (e.path === BundleLayout.SIGNATURE) await writer.write(sig);
-    else {
-      const hash = createHash('sha256');
-      let n = 0;
-      for await (const chunk of createReadStream(path.join(dir, e.path), { highWaterMark: 1024 * 1024 })) {
-        const b = chunk as Buffer;
-        n += b.length;
-        if (n > e.size) break;
-        hash.update(b);
-        await writer.write(b);
-        opts.progress.addBytes(b.length);
-      }
-      const got = hash.digest('hex');
-      if (n !== e.size || got !== e.sha256) {
-        throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (size ${n} expected ${e.size}); nothing was packed`);
-      }
-    }
-    await writer.write(tarPadding(e.size));
+  let chunks;
+  try {
+    await writeArchive(writer);
+    chunks = await writer.finish();
+  } catch (e) {
+    // Nothing half-done stays behind: the chunk being written and the ones already committed go.
+    await writer.abort();
+    for (const c of writer.chunks) await fsp.rm(path.join(out, c.name), { force: true });
+    throw e;
   }
-  await writer.write(TAR_END);
-  const chunks = await writer.finish();
   opts.progress.endBytes();
   const index: TransferIndex = {
     formatVersion: 1,

@@ -12,16 +12,17 @@ import { createHash } from 'node:crypto';
 import { WorkerHasher } from '../util/hash-worker.js';
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { AggregateAirgapError, AirgapError } from '../errors.js';
+import { AggregateAirgapError, AirgapError, type ErrorCode } from '../errors.js';
 import { BundleLayout } from '../bundle/layout.js';
 import type { BundleFile, BundleManifest } from '../bundle/manifest.js';
 import { verifyDetachedWithAnyKey } from '../bundle/signing.js';
 import { trustManifestBytes, type TrustedKeys } from '../bundle/trusted-manifest.js';
 import { canonicalJson } from '../util/canonical-json.js';
-import { writeFileAtomic } from '../util/fs-atomic.js';
+import { AtomicFile, fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
+import { safeFilePath } from '../util/safe-path.js';
 import type { Progress } from '../util/progress.js';
 import { checkEntry } from './entry-policy.js';
-import { parseTar, type TarEntrySink } from './tar.js';
+import { parseTar, type TarEntrySink } from '../util/tar.js';
 import { CHUNK_NAME_RE, parseIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type TransferIndex } from './transfer-index.js';
 
 export interface ReadMediaOptions {
@@ -53,7 +54,7 @@ interface UnpackState {
   files: Record<string, string>;
 }
 
-async function readSmall(file: string, code: string, what: string): Promise<Buffer> {
+async function readSmall(file: string, code: ErrorCode, what: string): Promise<Buffer> {
   try {
     return await fsp.readFile(file);
   } catch (e) {
@@ -88,10 +89,12 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   // Staging for unpack.
   let staging: string | undefined;
   let state: UnpackState = { indexSha256, chunks: {}, files: {} };
-  const target = opts.unpackTo ? path.resolve(opts.unpackTo) : undefined;
-  if (target) {
+  let target: string | undefined;
+  if (opts.unpackTo) {
+    // The operator's --to may itself be reached through a link; below it, nothing is followed.
+    await fsp.mkdir(opts.unpackTo, { recursive: true });
+    target = await fsp.realpath(opts.unpackTo);
     staging = path.join(target, STAGING);
-    await fsp.mkdir(target, { recursive: true });
     const others = (await fsp.readdir(target)).filter((n) => n !== STAGING);
     if (others.length) throw new AirgapError('USAGE_OUT_NOT_EMPTY', `${target} is not empty (${others.slice(0, 3).join(', ')}); unpack writes to an empty directory`);
     let resumed = false;
@@ -103,7 +106,9 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
       } catch { /* nothing to resume */ }
     }
     if (!resumed) await fsp.rm(staging, { recursive: true, force: true });
-    await fsp.mkdir(path.join(staging, 'files'), { recursive: true });
+    // A staging path that an earlier run (or someone else) left as a link is never written through.
+    await fsp.mkdir(staging, { recursive: true });
+    await safeFilePath(staging, `files/${STATE}`);
   }
   const saveState = async () => { if (staging) await writeFileAtomic(path.join(staging, STATE), canonicalJson(state)); };
 
@@ -189,28 +194,22 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
           }
           const f = verdict;
           const hash = createHash('sha256');
-          const skipWrite = staging !== undefined && state.files[f.path] === f.sha256
-            && (await fsp.stat(path.join(staging, 'files', f.path)).then((s) => s.size === f.size, () => false));
-          let fh: Awaited<ReturnType<typeof fsp.open>> | undefined;
-          const dest = staging ? path.join(staging, 'files', f.path) : undefined;
-          const tmp = dest ? `${dest}.partial` : undefined;
-          if (dest && !skipWrite) {
-            await fsp.mkdir(path.dirname(dest), { recursive: true });
-            fh = await fsp.open(tmp!, 'w', h.mode & 0o111 ? 0o755 : 0o644);
-          }
+          const dest = staging ? await safeFilePath(path.join(staging, 'files'), f.path) : undefined;
+          const skipWrite = dest !== undefined && state.files[f.path] === f.sha256
+            && (await fsp.lstat(dest).then((s) => s.isFile() && s.size === f.size, () => false));
+          const out = dest && !skipWrite ? await AtomicFile.open(dest, { mode: h.mode & 0o111 ? 0o755 : 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' }) : undefined;
           return {
-            write: async (b) => { hash.update(b); if (fh) await fh.write(b); },
+            write: async (b) => { hash.update(b); if (out) await out.write(b); },
             end: async () => {
               const got = hash.digest('hex');
-              if (fh) { await fh.close(); }
               if (got !== f.sha256) {
                 faults.push(new AirgapError('MEDIA_FILE_DIGEST_MISMATCH', `${f.path}: sha256 mismatch, expected ${f.sha256}, got ${got}`));
-                if (tmp) await fsp.rm(tmp, { force: true });
+                await out?.abort();
                 return;
               }
               if (skipWrite) { filesSkipped++; return; }
-              if (tmp && dest) {
-                await fsp.rename(tmp, dest);
+              if (out) {
+                await out.commit();
                 state.files[f.path] = f.sha256;
                 filesWritten++;
                 if (filesWritten % 50 === 0) await saveState();
@@ -245,11 +244,14 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   let unpackedTo: string | undefined;
   if (target && staging) {
     // Commit: the staged files become the bundle, then the manifest and its signature.
+    const dirs = new Set<string>([target]);
     for (const f of manifest.files) {
-      const to = path.join(target, f.path);
-      await fsp.mkdir(path.dirname(to), { recursive: true });
-      await fsp.rename(path.join(staging, 'files', f.path), to);
+      const from = await safeFilePath(path.join(staging, 'files'), f.path);
+      const to = await safeFilePath(target, f.path);
+      await fsp.rename(from, to);
+      dirs.add(path.dirname(to));
     }
+    for (const d of dirs) await fsyncDir(d);
     await writeFileAtomic(path.join(target, BundleLayout.SIGNATURE), signatureText!);
     await writeFileAtomic(path.join(target, BundleLayout.MANIFEST), manifestText!);
     await fsp.rm(staging, { recursive: true, force: true });

@@ -29,14 +29,14 @@ export class VerifyingStream extends Transform {
   private readonly hash: Hash = createHash('sha256');
   private seen = 0;
 
-  constructor(private readonly expected: { digest: string; size?: number; what: string; code?: string }) {
+  constructor(private readonly expected: { digest: string; size?: number; what: string; code?: 'BUNDLE_FILE_DIGEST_MISMATCH' | 'OCI_DIGEST_MISMATCH' }) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length;
     if (this.expected.size !== undefined && this.seen > this.expected.size) {
-      cb(new AirgapError(this.expected.code ?? 'OCI_SIZE_MISMATCH', `${this.expected.what}: more than the expected ${this.expected.size} bytes`));
+      cb(new AirgapError(this.expected.code ? 'BUNDLE_FILE_SIZE_MISMATCH' : 'OCI_SIZE_MISMATCH', `${this.expected.what}: more than the expected ${this.expected.size} bytes`));
       return;
     }
     this.hash.update(chunk);
@@ -45,7 +45,7 @@ export class VerifyingStream extends Transform {
 
   override _flush(cb: TransformCallback): void {
     if (this.expected.size !== undefined && this.seen !== this.expected.size) {
-      cb(new AirgapError(this.expected.code ?? 'OCI_SIZE_MISMATCH', `${this.expected.what}: size ${this.seen} expected ${this.expected.size}`));
+      cb(new AirgapError(this.expected.code ? 'BUNDLE_FILE_SIZE_MISMATCH' : 'OCI_SIZE_MISMATCH', `${this.expected.what}: size ${this.seen} expected ${this.expected.size}`));
       return;
     }
     const got = `sha256:${this.hash.digest('hex')}`;

@@ -4,12 +4,12 @@
  * size, fsynced and renamed into place; index.json is written last, at commit.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AirgapError } from '../errors.js';
-import { exists, tempPathFor, writeFileAtomic } from '../util/fs-atomic.js';
+import { AtomicFile, exists, streamToFileAtomic, writeFileAtomic } from '../util/atomic-file.js';
 import { parseDigest, sha256Digest, VerifyingStream } from './digest.js';
 import { MediaType, type Descriptor, type ImageIndex } from './media-types.js';
 
@@ -52,44 +52,26 @@ export class OciLayoutWriter {
 
   /** Streams a blob in, verified against its descriptor, atomically. */
   async putBlob(desc: { digest: string; size: number }, source: Readable, onBytes?: (n: number) => void): Promise<void> {
-    const file = this.blobPath(desc.digest);
-    const tmp = tempPathFor(file);
     const verify = new VerifyingStream({ digest: desc.digest, size: desc.size, what: `blob ${desc.digest}` });
     if (onBytes) verify.on('data', (c: Buffer) => onBytes(c.length));
-    const out = createWriteStream(tmp, { flags: 'wx' });
-    try {
-      await pipeline(source, verify, out);
-      const fh = await fsp.open(tmp, 'r');
-      try { await fh.sync(); } finally { await fh.close(); }
-      await fsp.rename(tmp, file);
-    } catch (e) {
-      await fsp.rm(tmp, { force: true });
-      if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
-        throw new AirgapError('BUNDLE_WRITE_DISK_FULL', `disk full while writing ${file}`, { cause: e });
-      }
-      throw e;
-    }
+    await streamToFileAtomic(this.blobPath(desc.digest), source.pipe(verify), {});
   }
 
-  /** A blob of unknown digest: hashed while written, renamed to its digest at commit. */
-  async openUnknown(): Promise<{ write(b: Buffer): Promise<void>; commit(): Promise<{ digest: string; size: number }> }> {
-    const tmp = tempPathFor(path.join(this.root, OCI_BLOBS_DIR, 'unknown'));
+  /** A blob of unknown digest: hashed while written, named by its digest at commit. */
+  async openUnknown(): Promise<{ write(b: Buffer): Promise<void>; commit(): Promise<{ digest: string; size: number }>; abort(): Promise<void> }> {
+    const file = await AtomicFile.open(path.join(this.root, OCI_BLOBS_DIR, 'unknown'));
     const hash = createHash('sha256');
-    let size = 0;
-    const fh = await fsp.open(tmp, 'wx');
     return {
       write: async (b) => {
         hash.update(b);
-        size += b.length;
-        await fh.write(b);
+        await file.write(b);
       },
       commit: async () => {
-        await fh.sync();
-        await fh.close();
         const digest = `sha256:${hash.digest('hex')}`;
-        await fsp.rename(tmp, this.blobPath(digest));
-        return { digest, size };
+        await file.commit(this.blobPath(digest));
+        return { digest, size: file.bytes };
       },
+      abort: () => file.abort(),
     };
   }
 

@@ -4,7 +4,7 @@
  */
 import { AirgapError } from '../errors.js';
 import type { Credential } from './credentials.js';
-import { httpRequest, readAll } from './http.js';
+import { httpRequest, readAll } from '../util/http.js';
 
 export interface Challenge {
   scheme: string;

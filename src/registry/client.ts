@@ -8,7 +8,8 @@ import { sha256Digest } from '../oci/digest.js';
 import { MANIFEST_ACCEPT } from '../oci/media-types.js';
 import { basicHeader, fetchBearerToken, parseChallenge } from './auth.js';
 import type { Credential } from './credentials.js';
-import { httpRequest, isLoopbackHost, readAll, type HttpResponse } from './http.js';
+import { httpRequest, isLoopbackHost, readAll, type HttpResponse } from '../util/http.js';
+import { DEFAULT_RETRY, RETRYABLE_STATUS, withRetry, type RetryPolicy } from '../util/retry.js';
 
 export interface RegistryClientOptions {
   host: string;
@@ -16,9 +17,7 @@ export interface RegistryClientOptions {
   /** Allow plain HTTP to this host (always allowed for loopback). */
   insecure?: boolean;
   credential?: Credential | undefined;
-  retries?: number;
-  /** Backoff base in ms (doubles each retry). */
-  backoffMs?: number;
+  retry?: RetryPolicy;
 }
 
 export interface FetchedManifest {
@@ -26,8 +25,6 @@ export interface FetchedManifest {
   mediaType: string;
   digest: string;
 }
-
-const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 export class RegistryClient {
   private scheme: 'https' | 'http' | undefined;
@@ -100,18 +97,8 @@ export class RegistryClient {
     return res;
   }
 
-  private async withRetry<T>(fn: () => Promise<T>): Promise<T> {
-    const retries = this.opts.retries ?? 3;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        const code = (e as AirgapError).code;
-        const retryable = code === 'REGISTRY_UNREACHABLE' || code === 'REGISTRY_SERVER_ERROR' || code === 'REGISTRY_STREAM_BROKEN';
-        if (!retryable || attempt >= retries) throw e;
-        await new Promise((r) => setTimeout(r, (this.opts.backoffMs ?? 500) * 2 ** attempt));
-      }
-    }
+  private withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, this.opts.retry ?? DEFAULT_RETRY);
   }
 
   /** GET a manifest by tag or digest; verifies the digest when the reference is one. */
@@ -123,7 +110,7 @@ export class RegistryClient {
         res.body.resume();
         throw new AirgapError('REGISTRY_NOT_FOUND', `${this.opts.host}/${repo}:${reference} not found (HTTP 404)`);
       }
-      if (RETRY_STATUS.has(res.status)) {
+      if (RETRYABLE_STATUS.has(res.status)) {
         res.body.resume();
         throw new AirgapError('REGISTRY_SERVER_ERROR', `${this.opts.host} answered HTTP ${res.status} for manifest ${repo}:${reference}`);
       }
@@ -161,7 +148,7 @@ export class RegistryClient {
         res.body.resume();
         throw new AirgapError('REGISTRY_NOT_FOUND', `blob ${digest} of ${this.opts.host}/${repo} not found (HTTP 404)`);
       }
-      if (RETRY_STATUS.has(res.status)) {
+      if (RETRYABLE_STATUS.has(res.status)) {
         res.body.resume();
         throw new AirgapError('REGISTRY_SERVER_ERROR', `${this.opts.host} answered HTTP ${res.status} for blob ${digest}`);
       }

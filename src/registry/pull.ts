@@ -4,6 +4,7 @@
  * present and verified (so an interrupted run resumes), retried when a stream breaks.
  */
 import { AirgapError } from '../errors.js';
+import { asStreamBroken, withRetry } from '../util/retry.js';
 import type { OciLayoutWriter } from '../oci/layout.js';
 import { isIndexType, isManifestType, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../oci/media-types.js';
 import { mapLimit } from '../util/pool.js';
@@ -75,23 +76,20 @@ export async function pullImage(
       opts.onBytes?.(layer.size);
       return;
     }
-    for (let attempt = 0; ; attempt++) {
+    await withRetry(async () => {
       let written = 0;
       try {
         const stream = await client.blob(repo, layer.digest);
         await layout.putBlob(layer, stream, (n) => { written += n; opts.onBytes?.(n); });
-        break;
       } catch (e) {
         opts.onBytes?.(-written);
         const code = (e as AirgapError).code;
         if (code === 'OCI_DIGEST_MISMATCH' || code === 'OCI_SIZE_MISMATCH') {
           throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `${displayRef}: layer from ${client.host} does not match its digest: ${(e as Error).message}`, { cause: e });
         }
-        if (code !== undefined && code !== 'REGISTRY_UNREACHABLE' && code !== 'REGISTRY_SERVER_ERROR') throw e;
-        if (attempt >= 3) throw e;
-        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+        throw asStreamBroken(e, 'REGISTRY', `${displayRef}: layer ${layer.digest} from ${client.host}`);
       }
-    }
+    });
     opts.onBlob?.({ digest: layer.digest, size: layer.size, skipped: false });
   });
   // The upstream manifest is kept (its digest is what was pinned); the layout references its OCI form.

@@ -1,6 +1,6 @@
 /** HTTPS to a log, trusting only the given CA; untrusted input is returned as bytes. */
 import { AirgapError } from '../errors.js';
-import { httpRequest, readAll } from '../registry/http.js';
+import { httpRequest, readAll } from '../util/http.js';
 
 export interface LogEndpoint {
   /** e.g. https://rekor.example.internal:3443 */

@@ -5,7 +5,7 @@
  */
 import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { AirgapError } from '../errors.js';
+import { AirgapError, type ErrorCode } from '../errors.js';
 
 const SIG_PREFIX = '\u2014 '; // em dash + space
 const ALG_ED25519 = 0x01;
@@ -29,7 +29,7 @@ export interface Checkpoint {
   extensions: string[];
 }
 
-function decodeBase64Strict(s: string, code: string, what: string): Uint8Array {
+function decodeBase64Strict(s: string, code: ErrorCode, what: string): Uint8Array {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) {
     throw new AirgapError(code, `${what} is not valid base64`);
   }

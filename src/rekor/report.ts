@@ -1,9 +1,11 @@
 /** The smoke test's report: named checks, and the record operators' ledgers already take. */
+import type { ErrorCode } from '../errors.js';
+
 export interface SmokeCheck {
   name: string;
   ok: boolean;
   detail: string;
-  code?: string;
+  code?: ErrorCode;
 }
 
 export interface SmokeRecord {

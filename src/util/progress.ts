@@ -22,8 +22,14 @@ export function formatBytes(n: number): string {
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
-export function createProgress(opts: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): Progress {
-  const out = opts.stream ?? process.stderr;
+/** Where progress goes: a writer and whether it is a terminal. */
+export interface ProgressStream {
+  write(text: string): void;
+  isTTY?: boolean;
+}
+
+export function createProgress(opts: { quiet?: boolean; stream?: ProgressStream } = {}): Progress {
+  const out: ProgressStream = opts.stream ?? { write: (t) => { process.stderr.write(t); }, isTTY: Boolean(process.stderr.isTTY) };
   const tty = Boolean(out.isTTY) && !opts.quiet;
   let label = '';
   let total = 0;

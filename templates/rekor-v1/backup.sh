@@ -4,13 +4,13 @@
 #   ./backup.sh OUT.tar.gz
 set -eu
 OUT=${1:?usage: backup.sh OUT.tar.gz}
-DATA='{{ data_dir }}'
-COMPOSE_FILE="$DATA/config/compose.yaml"
+DATA='{{ paths.dataDir }}'
+COMPOSE_FILE='{{ paths.compose }}'
 PROJECT='{{ project }}'
 compose() { if docker compose version >/dev/null 2>&1; then docker compose -p "$PROJECT" -f "$COMPOSE_FILE" "$@"; else docker-compose -p "$PROJECT" -f "$COMPOSE_FILE" "$@"; fi; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 compose exec -T mariadb sh -c 'exec mariadb-dump --single-transaction -uroot -p"$(cat /run/secrets/db-root-password)" trillian' >"$TMP/trillian.sql"
-tar -C "$DATA" -cf "$TMP/files.tar" secrets tls config state.json
+tar -C "$DATA" -cf "$TMP/files.tar" {{ backup.paths }}
 tar -C "$TMP" -czf "$OUT" trillian.sql files.tar
 echo "backup written to $OUT"

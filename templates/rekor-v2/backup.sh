@@ -4,12 +4,12 @@
 #   ./backup.sh OUT.tar.gz
 set -eu
 OUT=${1:?usage: backup.sh OUT.tar.gz}
-DATA='{{ data_dir }}'
-COMPOSE_FILE="$DATA/config/compose.yaml"
+DATA='{{ paths.dataDir }}'
+COMPOSE_FILE='{{ paths.compose }}'
 PROJECT='{{ project }}'
 compose() { if docker compose version >/dev/null 2>&1; then docker compose -p "$PROJECT" -f "$COMPOSE_FILE" "$@"; else docker-compose -p "$PROJECT" -f "$COMPOSE_FILE" "$@"; fi; }
-echo "pausing writes (stopping rekor)"
-compose stop rekor
-trap 'compose start rekor' EXIT
-tar -C "$DATA" -czf "$OUT" log secrets tls config state.json
+echo "pausing writes (stopping {{ backup.pause_services }})"
+compose stop {{ backup.pause_services }}
+trap 'compose start {{ backup.pause_services }}' EXIT
+tar -C "$DATA" -czf "$OUT" {{ backup.paths }}
 echo "backup written to $OUT"

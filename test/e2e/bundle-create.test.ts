@@ -185,7 +185,7 @@ describe.skipIf(!rig)('bundle create', () => {
     mkdirSync(path.join(base, 'bundles'), { recursive: true });
     mkdirSync(path.join(base, 'templates/nginx-only'), { recursive: true });
     writeFileSync(path.join(base, 'templates/nginx-only/README'), 'nginx only\n');
-    writeFileSync(path.join(base, 'bundles/nginx-only.yaml'), 'name: nginx-only\nsmoke: rekor-v2\nimages:\n  - name: nginx\n    ref: docker.io/library/nginx:1.22.1\ntemplates: [README]\nports:\n  https: 3443\n');
+    writeFileSync(path.join(base, 'bundles/nginx-only.yaml'), 'name: nginx-only\nkind: rekor-v2\nimages:\n  - name: nginx\n    ref: docker.io/library/nginx:1.22.1\ntemplates: [README]\nports:\n  https: 3443\n');
     const out = path.join(dir, 'arm64');
     const res = await runCli(['bundle', 'create', '--quiet', '--json', '--platform', 'linux/arm64', '--profile', path.join(base, 'bundles/nginx-only.yaml'), '--out', out,
       '--key', key.key, '--passphrase-file', key.passphraseFile, ...plainMirrors(r)]);

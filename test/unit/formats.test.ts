@@ -3,7 +3,7 @@ import { parseChallenge } from '../../src/registry/auth.js';
 import { parsePlatform, selectPlatform } from '../../src/registry/platform.js';
 import { formatImageRef, parseImageRef, parseMirrors, resolveSource } from '../../src/ref/image-ref.js';
 import { parseSize } from '../../src/media/transfer-index.js';
-import { renderTemplate } from '../../src/install/render.js';
+import { renderTemplate } from '../../src/instance/render.js';
 import { parseManifest } from '../../src/bundle/manifest.js';
 import { checkEntry } from '../../src/media/entry-policy.js';
 import { exitCodeFor } from '../../src/errors.js';

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { loadTrustedKeys } from '../../bundle/signing.js';
 import { copyMedia } from '../../media/copy.js';
-import { printResult, processIo, progressFor, type CommonArgs } from '../output.js';
+import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { typed, withCommon, withTrust } from '../options.js';
 
 interface Args extends CommonArgs {
@@ -19,6 +19,6 @@ export const bundleCopyCommand = {
     .example('$0 bundle copy ./packed /media/usb --trust bundle-signing.pub', '')),
   handler: async (args) => {
     const r = await copyMedia(args.from, args.to, await loadTrustedKeys(args.trust), progressFor(args));
-    printResult(processIo, args, r, `copied ${r.copied.length} files to ${args.to} and read each back (${r.skipped.length} already there and intact)`);
+    printResult(args, r, `copied ${r.copied.length} files to ${args.to} and read each back (${r.skipped.length} already there and intact)`);
   },
 } satisfies CommandModule<object, Args>;

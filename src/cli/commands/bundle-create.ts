@@ -3,7 +3,7 @@ import { createBundle } from '../../bundle/create.js';
 import { loadSigningKey, readPassphrase } from '../../bundle/signing.js';
 import { parsePlatform } from '../../registry/platform.js';
 import { formatBytes } from '../../util/progress.js';
-import { printResult, processIo, progressFor, type CommonArgs } from '../output.js';
+import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { registryAccessFrom, typed, withCommon, withPassphrase, withRegistry } from '../options.js';
 
 interface Args extends CommonArgs {
@@ -57,7 +57,7 @@ export const bundleCreateCommand = {
       progress,
     });
     const m = result.manifest;
-    printResult(processIo, args, {
+    printResult(args, {
       dir: result.dir, createdAt: m.createdAt, platform: m.platform, profiles: m.profiles,
       images: m.images.map((i) => ({ ref: i.ref, digest: i.digest, manifestDigest: i.manifestDigest, configDigest: i.configDigest, size: i.size })),
       files: m.files.length, imageBytes: result.bytes, blobsFetched: result.blobsFetched, blobsSkipped: result.blobsSkipped,

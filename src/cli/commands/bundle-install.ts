@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { installBundle } from '../../install/install.js';
 import { CHECK_NAMES } from '../../install/preflight.js';
 import { handoverText, handoverJson } from '../handover.js';
-import { printResult, processIo, progressFor, type CommonArgs } from '../output.js';
+import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon, withTrust } from '../options.js';
 
 interface Args extends CommonArgs {
@@ -57,14 +57,14 @@ export const bundleInstallCommand = {
       ...(args.tlsCert ? { tlsCert: args.tlsCert } : {}), ...(args.tlsKey ? { tlsKey: args.tlsKey } : {}), ...(args.tlsCa ? { tlsCa: args.tlsCa } : {}),
     });
     if (r.dryRun) {
-      printResult(processIo, args, { dryRun: true, mode: r.mode, preflight: r.preflight, plan: r.state },
+      printResult(args, { dryRun: true, mode: r.mode, preflight: r.preflight, plan: r.state },
         [`dry run: preflight passed; a ${r.mode} install would:`,
           `  load ${Object.values(r.state.images).map((i) => i.ref).join(', ')}`,
           `  write keys, TLS and configuration under ${r.state.dataDir}`,
           `  start compose project ${r.state.project} and serve ${r.state.url} (origin ${r.state.origin})`].join('\n'));
       return;
     }
-    printResult(processIo, args, { mode: r.mode, ...handoverJson(r.state), imagesLoaded: r.imagesLoaded, imagesPresent: r.imagesPresent, preflight: r.preflight, smoke: r.smoke ?? null },
+    printResult(args, { mode: r.mode, ...handoverJson(r.state), imagesLoaded: r.imagesLoaded, imagesPresent: r.imagesPresent, preflight: r.preflight, smoke: r.smoke ?? null },
       `${r.mode === 'fresh' ? 'installed' : r.mode === 'rerun' ? 'already installed, unchanged' : 'upgraded'}: instance ${r.state.instance} (${r.state.profile})\n`
       + (r.smoke ? `smoke test passed: ${r.smoke.checks.length} checks\n` : '') + handoverText(r.state));
   },

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { generateSigningKey, readPassphrase } from '../../bundle/signing.js';
-import { printResult, processIo, type CommonArgs } from '../output.js';
+import { printResult, type CommonArgs } from '../output.js';
 import { typed, withCommon, withPassphrase } from '../options.js';
 
 interface Args extends CommonArgs {
@@ -17,7 +17,7 @@ export const bundleKeygenCommand = {
   handler: async (args) => {
     const passphrase = await readPassphrase(args.passphraseFile);
     await generateSigningKey(`${args.out}.key`, `${args.out}.pub`, passphrase);
-    printResult(processIo, args, { privateKey: `${args.out}.key`, publicKey: `${args.out}.pub` },
+    printResult(args, { privateKey: `${args.out}.key`, publicKey: `${args.out}.pub` },
       `wrote ${args.out}.key (encrypted, mode 0600) and ${args.out}.pub\ngive ${args.out}.pub to the offline site: bundle verify and install take it with --trust`);
   },
 } satisfies CommandModule<object, Args>;

@@ -3,7 +3,7 @@ import { lockPathFor, writeLock } from '../../bundle/lock.js';
 import { loadProfile } from '../../bundle/profile.js';
 import { RegistryPool } from '../../bundle/registry-source.js';
 import { parseImageRef } from '../../ref/image-ref.js';
-import { printResult, processIo, progressFor, type CommonArgs } from '../output.js';
+import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { registryAccessFrom, typed, withCommon, withRegistry } from '../options.js';
 
 interface Args extends CommonArgs {
@@ -40,6 +40,6 @@ export const bundleLockCommand = {
       await writeLock(file, { profile: profile.name, images });
       written.push({ file, images });
     }
-    printResult(processIo, args, written, written.map((w) => `wrote ${w.file}`).join('\n'));
+    printResult(args, written, written.map((w) => `wrote ${w.file}`).join('\n'));
   },
 } satisfies CommandModule<object, Args>;

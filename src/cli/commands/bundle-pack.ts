@@ -3,7 +3,7 @@ import { loadSigningKey, readPassphrase } from '../../bundle/signing.js';
 import { packBundle } from '../../media/pack.js';
 import { DEFAULT_CHUNK_SIZE, parseSize } from '../../media/transfer-index.js';
 import { formatBytes } from '../../util/progress.js';
-import { printResult, processIo, progressFor, type CommonArgs } from '../output.js';
+import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { typed, withCommon, withPassphrase } from '../options.js';
 
 interface Args extends CommonArgs {
@@ -29,7 +29,7 @@ export const bundlePackCommand = {
     const signingKey = await loadSigningKey(args.key, await readPassphrase(args.passphraseFile));
     const chunkSize = args.single ? Number.MAX_SAFE_INTEGER : args.chunkSize ? parseSize(args.chunkSize) : DEFAULT_CHUNK_SIZE;
     const index = await packBundle({ bundleDir: args.bundle, outDir: args.out, chunkSize, signingKey, progress: progressFor(args) });
-    printResult(processIo, args, index, [
+    printResult(args, index, [
       `packed ${formatBytes(index.archive.size)} into ${index.chunks.length} ${index.chunks.length === 1 ? 'file' : 'chunks'} in ${args.out}`,
       ...index.chunks.map((c) => `  ${c.name}  ${formatBytes(c.size)}  sha256 ${c.sha256}`),
       '  transfer-index.json (+ .sig)',

@@ -1,8 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { detectCompose } from '../../engine/compose.js';
-import { instancePaths, requireState } from '../../install/instance.js';
-import { printResult, processIo, type CommonArgs } from '../output.js';
+import { instancePaths } from '../../instance/layout.js';
+import { requireState } from '../../instance/state.js';
+import { printResult, type CommonArgs } from '../output.js';
 import { typed, withCommon } from '../options.js';
 
 interface Args extends CommonArgs {
@@ -23,7 +24,7 @@ export const bundleUninstallCommand = {
     const compose = await detectCompose();
     await compose.run(state.project, instancePaths(state.dataDir).compose, ['down', '--remove-orphans', '--timeout', '10']);
     if (args.purge) await fsp.rm(state.dataDir, { recursive: true, force: true });
-    printResult(processIo, args, { instance: state.instance, removed: true, purged: args.purge, dataDir: state.dataDir },
+    printResult(args, { instance: state.instance, removed: true, purged: args.purge, dataDir: state.dataDir },
       `instance ${state.instance}: containers removed; ${args.purge ? `data deleted (${state.dataDir})` : `data and keys kept in ${state.dataDir}`}`);
   },
 } satisfies CommandModule<object, Args>;

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { loadTrustedKeys } from '../../bundle/signing.js';
 import { readMedia } from '../../media/read-media.js';
-import { printResult, processIo, progressFor, type CommonArgs } from '../output.js';
+import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { typed, withCommon, withTrust } from '../options.js';
 
 interface Args extends CommonArgs {
@@ -22,7 +22,7 @@ export const bundleUnpackCommand = {
   handler: async (args) => {
     const keys = await loadTrustedKeys(args.trust);
     const r = await readMedia({ mediaDir: args.path, keys, progress: progressFor(args), unpackTo: args.to, resume: args.resume });
-    printResult(processIo, args, { ok: true, to: r.unpackedTo, signedBy: r.signedBy, chunksVerified: r.chunksVerified, chunksSkipped: r.chunksSkipped, filesWritten: r.filesWritten, filesSkipped: r.filesSkipped },
+    printResult(args, { ok: true, to: r.unpackedTo, signedBy: r.signedBy, chunksVerified: r.chunksVerified, chunksSkipped: r.chunksSkipped, filesWritten: r.filesWritten, filesSkipped: r.filesSkipped },
       `unpacked into ${r.unpackedTo}: ${r.manifest.files.length} files (${r.filesSkipped} kept from an earlier run), ${r.index.chunks.length} chunks verified (${r.chunksSkipped} already verified)`);
   },
 } satisfies CommandModule<object, Args>;

@@ -6,7 +6,7 @@ import { verifyBundleDir } from '../../bundle/verify-dir.js';
 import { readMedia } from '../../media/read-media.js';
 import { TRANSFER_INDEX } from '../../media/transfer-index.js';
 import { formatBytes } from '../../util/progress.js';
-import { printResult, processIo, progressFor, type CommonArgs } from '../output.js';
+import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { typed, withCommon, withTrust } from '../options.js';
 
 interface Args extends CommonArgs {
@@ -25,11 +25,11 @@ export const bundleVerifyCommand = {
     const progress = progressFor(args);
     if (existsSync(path.join(args.path, TRANSFER_INDEX))) {
       const r = await readMedia({ mediaDir: args.path, keys, progress });
-      printResult(processIo, args, { ok: true, kind: 'media', signedBy: r.signedBy, chunks: r.index.chunks.length, files: r.manifest.files.length, profiles: r.manifest.profiles },
+      printResult(args, { ok: true, kind: 'media', signedBy: r.signedBy, chunks: r.index.chunks.length, files: r.manifest.files.length, profiles: r.manifest.profiles },
         `OK: ${args.path}: index signed by ${r.signedBy}; ${r.index.chunks.length} chunks and ${r.manifest.files.length} files verified (${formatBytes(r.index.archive.size)})`);
     } else {
       const r = await verifyBundleDir(args.path, keys, progress);
-      printResult(processIo, args, { ok: true, kind: 'bundle', signedBy: r.signedBy, files: r.files, bytes: r.bytes, profiles: r.manifest.profiles },
+      printResult(args, { ok: true, kind: 'bundle', signedBy: r.signedBy, files: r.files, bytes: r.bytes, profiles: r.manifest.profiles },
         `OK: ${args.path}: bundle.json signed by ${r.signedBy}; ${r.files} files verified (${formatBytes(r.bytes)})`);
     }
   },

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { guarded, type AppOptions } from '../app-options.js';
 import { bundleCopyCommand } from './bundle-copy.js';
 import { bundleCreateCommand } from './bundle-create.js';
 import { bundleInstallCommand } from './bundle-install.js';
@@ -21,12 +22,14 @@ export const bundleSubcommands: CommandModule<object, never>[] = [
   bundleUninstallCommand as unknown as CommandModule<object, never>,
 ];
 
-export const bundleCommand = {
-  command: 'bundle <command>',
-  describe: 'make, move, verify and install offline bundles',
-  builder: (y: Argv) => {
-    for (const c of bundleSubcommands) y.command(c);
-    return y.demandCommand(1, 'name a bundle command');
-  },
-  handler: () => undefined,
-} satisfies CommandModule;
+export function bundleCommand(opts: AppOptions): CommandModule {
+  return {
+    command: 'bundle <command>',
+    describe: 'make, move, verify and install offline bundles',
+    builder: (y: Argv) => {
+      for (const c of bundleSubcommands) y.command(guarded(c as unknown as CommandModule, opts));
+      return y.demandCommand(1, 'name a bundle command');
+    },
+    handler: () => undefined,
+  };
+}

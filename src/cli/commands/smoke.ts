@@ -1,10 +1,14 @@
 import { promises as fsp } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { AirgapError } from '../../errors.js';
-import { requireState } from '../../install/instance.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
+import { logTargetOf } from '../../instance/log-target.js';
+import { requireState } from '../../instance/state.js';
 import type { SmokeReport } from '../../rekor/report.js';
-import { runSmoke, smokeFailure, targetFromState, type SmokeTarget } from '../../rekor/smoke.js';
-import { processIo, type CommonArgs } from '../output.js';
+import { smokeFailure } from '../../rekor/smoke.js';
+import type { LogTarget } from '../../rekor/target.js';
+import { stackFor, stackKinds } from '../../stacks/registry.js';
+import { type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon } from '../options.js';
 
 interface Args extends CommonArgs {
@@ -14,7 +18,7 @@ interface Args extends CommonArgs {
   ca?: string;
   logKey?: string;
   origin?: string;
-  kind: 'rekor-v2' | 'rekor-v1';
+  kind: string;
   connectTo?: string;
   output?: string;
 }
@@ -37,25 +41,28 @@ export const smokeCommand = {
     .option('ca', { coerce: lastValue, type: 'string', describe: 'the only CA certificate (PEM) trusted for the log' })
     .option('log-key', { coerce: lastValue, type: 'string', describe: 'the log\'s public key (PEM)' })
     .option('origin', { coerce: lastValue, type: 'string', describe: 'checkpoint origin (v2) or hostname (v1) of the log' })
-    .option('kind', { choices: ['rekor-v2', 'rekor-v1'] as const, default: 'rekor-v2' as const, describe: 'log API, with --url' })
+    .option('kind', { coerce: lastValue, choices: stackKinds(), default: 'rekor-v2', describe: 'which stack serves the log at --url' })
     .option('connect-to', { coerce: lastValue, type: 'string', describe: 'connect to this address instead of resolving the URL\'s host' })
     .option('output', { coerce: lastValue, type: 'string', describe: 'also write the JSON record to this file' })
     .example('$0 smoke --instance default --json', '')
     .example('$0 smoke --url https://rekor.site.internal:3443 --ca ca.crt --log-key log.pub --origin rekor.site.internal', '')),
   handler: async (args) => {
-    let target: SmokeTarget;
+    let target: LogTarget;
+    let kind = args.kind;
     if (args.url) {
       if (!args.ca || !args.logKey || !args.origin) throw new AirgapError('USAGE_SMOKE_TARGET', '--url needs --ca, --log-key and --origin');
       const read = (f: string, what: string) => fsp.readFile(f, 'utf8').catch((e: Error) => { throw new AirgapError('USAGE_UNREADABLE', `cannot read ${what} ${f}: ${e.message}`); });
-      target = { kind: args.kind, endpoint: { url: args.url, ca: await read(args.ca, '--ca'), connectAddress: args.connectTo }, logKeyPem: await read(args.logKey, '--log-key'), origin: args.origin, instance: 'external' };
+      target = { endpoint: { url: args.url, ca: await read(args.ca, '--ca'), connectAddress: args.connectTo }, logKeyPem: await read(args.logKey, '--log-key'), origin: args.origin, label: 'external' };
     } else {
-      target = await targetFromState(await requireState(args.instance ?? 'default', args.dataDir));
+      const state = await requireState(args.instance ?? 'default', args.dataDir);
+      kind = state.kind;
+      target = await logTargetOf(state);
       if (args.connectTo) target.endpoint.connectAddress = args.connectTo;
     }
-    const report = await runSmoke(target);
+    const report = await stackFor(kind).smoke(target);
     const json = JSON.stringify({ ...(report.record ?? { event_type: 'transparency.checkpoint', payload: null }), ok: report.ok, checks: report.checks, entries: report.entries }, null, 2) + '\n';
-    if (args.output) await fsp.writeFile(args.output, json);
-    processIo.out(args.json ? json : smokeText(report));
+    if (args.output) await writeFileAtomic(args.output, json);
+    args.io.out(args.json ? json : smokeText(report));
     const failure = smokeFailure(report);
     if (failure) throw failure;
   },

@@ -1,9 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { connectEngine, projectContainers } from '../../engine/docker.js';
-import { requireState } from '../../install/instance.js';
-import { readLogHead } from '../../rekor/log-head.js';
-import { targetFromState } from '../../rekor/smoke.js';
-import { printResult, processIo, type CommonArgs } from '../output.js';
+import { logTargetOf } from '../../instance/log-target.js';
+import { requireState } from '../../instance/state.js';
+import { stackFor } from '../../stacks/registry.js';
+import { printResult, type CommonArgs } from '../output.js';
 import { typed, withCommon } from '../options.js';
 
 interface Args extends CommonArgs {
@@ -20,8 +20,8 @@ export const statusCommand = {
   handler: async (args) => {
     const state = await requireState(args.instance, args.dataDir);
     const containers = await projectContainers(connectEngine(), state.project);
-    const head = await readLogHead(await targetFromState(state)).catch((e: Error) => ({ error: e.message }));
-    printResult(processIo, args, { instance: state.instance, profile: state.profile, url: state.url, origin: state.origin, containers, log: head },
+    const head = await stackFor(state.kind).readHead(await logTargetOf(state)).catch((e: Error) => ({ error: e.message }));
+    printResult(args, { instance: state.instance, profile: state.profile, url: state.url, origin: state.origin, containers, log: head },
       [`instance ${state.instance} (${state.profile}) at ${state.url}, origin ${state.origin}`,
         ...containers.map((c) => `  ${c.service.padEnd(22)} ${c.state}${c.health ? ` (${c.health})` : ''}`),
         'error' in head ? `  log: unreachable: ${head.error}` : `  log: tree size ${head.size}, root ${head.rootHex}\n${head.checkpoint.replace(/^/gm, '    ')}`].join('\n'));

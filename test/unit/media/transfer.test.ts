@@ -7,7 +7,7 @@ import { signDetached } from '../../../src/bundle/signing.js';
 import { verifyBundleDir } from '../../../src/bundle/verify-dir.js';
 import { packBundle } from '../../../src/media/pack.js';
 import { readMedia } from '../../../src/media/read-media.js';
-import { TAR_END, tarFileHeader, tarPadding } from '../../../src/media/tar.js';
+import { TAR_END, tarFileHeader, tarPadding } from '../../../src/util/tar.js';
 import { serializeIndex, type TransferIndex } from '../../../src/media/transfer-index.js';
 import { silentProgress } from '../../../src/util/progress.js';
 import { expectCodeAsync } from '../../helpers/expect-code.js';

@@ -6,8 +6,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { AirgapError } from '../errors.js';
-import { exists, writeFileAtomic } from '../util/fs-atomic.js';
-import type { InstancePaths } from './instance.js';
+import { exists, writeFileAtomic } from '../util/atomic-file.js';
+import type { InstancePaths } from './layout.js';
 import { generateTls } from './tls.js';
 
 export async function writeSecret(file: string, data: string, uid?: number): Promise<void> {

@@ -5,7 +5,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { AirgapError } from '../errors.js';
+import { AirgapError, type HttpErrorDomain } from '../errors.js';
+import { asStreamBroken } from './retry.js';
 
 export interface HttpOptions {
   method?: string;
@@ -15,7 +16,7 @@ export interface HttpOptions {
   timeoutMs?: number;
   maxRedirects?: number;
   /** Domain prefix of the error codes (REGISTRY_UNREACHABLE, SMOKE_UNREACHABLE, ...). */
-  errorPrefix?: string;
+  errorPrefix?: HttpErrorDomain;
   /** Connect here instead of the URL's host (TLS still checks the URL's host name). */
   connectAddress?: string;
 }
@@ -49,7 +50,7 @@ export async function httpRequest(url: URL, opts: HttpOptions = {}): Promise<Htt
     }
     return res;
   }
-  throw new AirgapError('REGISTRY_TOO_MANY_REDIRECTS', `too many redirects from ${url.host}`);
+  throw new AirgapError(`${opts.errorPrefix ?? 'REGISTRY'}_TOO_MANY_REDIRECTS` as const, `too many redirects from ${url.host}`);
 }
 
 function once(url: URL, opts: HttpOptions): Promise<HttpResponse> {
@@ -72,7 +73,7 @@ function once(url: URL, opts: HttpOptions): Promise<HttpResponse> {
     req.on('error', (e: NodeJS.ErrnoException) => {
       const tls = /certificate|self[- ]signed|SSL|TLS/i.test(e.message) || (e.code ?? '').startsWith('ERR_TLS') || (e.code ?? '').includes('CERT');
       const prefix = opts.errorPrefix ?? 'REGISTRY';
-      reject(new AirgapError(tls ? `${prefix}_TLS` : `${prefix}_UNREACHABLE`,
+      reject(new AirgapError(tls ? `${prefix}_TLS` as const : `${prefix}_UNREACHABLE` as const,
         tls ? `TLS with ${url.host} failed: ${e.message}${prefix === 'REGISTRY' ? ' (pass its CA with --registry-ca)' : ' (the server is not trusted by the given CA)'}`
           : `cannot reach ${url.host}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '),
         { cause: e, details: { host: url.host } }));
@@ -82,16 +83,20 @@ function once(url: URL, opts: HttpOptions): Promise<HttpResponse> {
   });
 }
 
-export async function readAll(body: Readable, limit = 64 * 1024 * 1024): Promise<Buffer> {
+export async function readAll(body: Readable, limit = 64 * 1024 * 1024, domain: HttpErrorDomain = 'REGISTRY'): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const c of body) {
-    n += (c as Buffer).length;
-    if (n > limit) {
-      body.destroy();
-      throw new AirgapError('REGISTRY_RESPONSE_TOO_LARGE', `response larger than ${limit} bytes`);
+  try {
+    for await (const c of body) {
+      n += (c as Buffer).length;
+      if (n > limit) {
+        body.destroy();
+        throw new AirgapError(`${domain}_RESPONSE_TOO_LARGE` as const, `response larger than ${limit} bytes`);
+      }
+      chunks.push(c as Buffer);
     }
-    chunks.push(c as Buffer);
+  } catch (e) {
+    throw asStreamBroken(e, domain, 'response body');
   }
   return Buffer.concat(chunks);
 }

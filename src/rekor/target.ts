@@ -1,0 +1,21 @@
+/** A log as the smoke test and the readers see it: a URL, the one CA trusted for it, its key and origin. */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { AirgapError } from '../errors.js';
+import type { LogEndpoint } from './log-http.js';
+
+export interface LogTarget {
+  endpoint: LogEndpoint;
+  logKeyPem: string;
+  /** Checkpoint origin (Rekor v2) or hostname (Rekor v1). */
+  origin: string;
+  /** Names the test entries (an instance name, or "external"). */
+  label: string;
+}
+
+export function logPublicKey(t: LogTarget): KeyObject {
+  try {
+    return createPublicKey(t.logKeyPem);
+  } catch (e) {
+    throw new AirgapError('USAGE_BAD_LOG_KEY', 'the log public key is not a PEM public key', { cause: e });
+  }
+}

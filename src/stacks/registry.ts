@@ -1,0 +1,17 @@
+/** The stack modules this tool knows, by the `kind:` a profile names. */
+import { AirgapError } from '../errors.js';
+import { rekorV1Stack } from './rekor-v1.js';
+import { rekorV2Stack } from './rekor-v2.js';
+import type { Stack } from './stack.js';
+
+const STACKS: readonly Stack[] = [rekorV2Stack, rekorV1Stack];
+
+export function stackKinds(): string[] {
+  return STACKS.map((s) => s.kind);
+}
+
+export function stackFor(kind: string): Stack {
+  const s = STACKS.find((x) => x.kind === kind);
+  if (!s) throw new AirgapError('USAGE_UNKNOWN_STACK', `no stack module for kind ${JSON.stringify(kind)} (known: ${stackKinds().join(', ')})`);
+  return s;
+}

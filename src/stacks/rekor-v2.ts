@@ -1,0 +1,27 @@
+/**
+ * Rekor v2: rekor-tiles with POSIX storage (tiles on a volume) behind nginx, which terminates TLS,
+ * proxies the write API and serves the tiles read-only as the read API. Ed25519 log key.
+ */
+import { ensureEd25519LogKey } from '../instance/secrets.js';
+import { readTilesHead } from '../rekor/log-head.js';
+import { smokeV2 } from '../rekor/smoke-v2.js';
+import { logPublicKey } from '../rekor/target.js';
+import { NONROOT_UID } from './container-user.js';
+import type { Stack } from './stack.js';
+
+export const rekorV2Stack: Stack = {
+  kind: 'rekor-v2',
+  title: 'Rekor v2 (rekor-tiles, POSIX tiles)',
+  minMemoryBytes: 1024 ** 3,
+  directories: [{ path: 'log', mode: 0o755, owner: NONROOT_UID }],
+  secretsOwner: NONROOT_UID,
+  secretTemplates: [],
+  async configure(ctx) {
+    return { logKey: await ensureEd25519LogKey(ctx.paths, NONROOT_UID), vars: {} };
+  },
+  phases: [{ services: ['rekor', 'nginx'] }],
+  smoke: (t) => smokeV2({ endpoint: t.endpoint, logKey: logPublicKey(t), origin: t.origin, instance: t.label }),
+  readHead: readTilesHead,
+  backup: { pauseServices: ['rekor'], paths: ['log', 'secrets', 'tls', 'config', 'state'] },
+  handover: () => [],
+};

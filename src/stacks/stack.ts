@@ -1,0 +1,94 @@
+/**
+ * The one interface a stack module implements. It says everything install, status, smoke,
+ * uninstall, backup and restore need to know about a kind of log; none of them names a stack.
+ * A new stack = a module here, its entry in `registry.ts`, a profile in bundles/ and templates.
+ */
+import type Docker from 'dockerode';
+import type { Compose } from '../engine/compose.js';
+import type { InstancePathName, InstancePaths } from '../instance/layout.js';
+import type { TemplateVars } from '../instance/render.js';
+import type { LogKey } from '../instance/secrets.js';
+import type { InstanceState } from '../instance/state.js';
+import type { LogHead } from '../rekor/log-head.js';
+import type { SmokeReport } from '../rekor/report.js';
+import type { LogTarget } from '../rekor/target.js';
+import type { Progress } from '../util/progress.js';
+
+/** A directory the stack needs in the instance, and who owns it. */
+export interface StackDirectory {
+  path: InstancePathName;
+  mode: number;
+  /** uid (and gid) of the container user that writes it; root when absent. */
+  owner?: number;
+}
+
+export interface ConfigureContext {
+  paths: InstancePaths;
+  /** The state being installed (existing facts kept, e.g. `stack.treeId`). */
+  state: InstanceState;
+  /** The profile's file artifacts, by name, as verified bytes of the signed bundle. */
+  artifacts: ReadonlyMap<string, () => Promise<Buffer>>;
+}
+
+export interface Configured {
+  logKey: LogKey;
+  /** Template variables the stack adds (passwords, ...). */
+  vars: TemplateVars;
+}
+
+export interface StartContext {
+  compose: Compose;
+  docker: Docker;
+  project: string;
+  paths: InstancePaths;
+  state: InstanceState;
+  vars: TemplateVars;
+  timeoutMs: number;
+  progress: Progress;
+  /** Persists `state` (after a step that made a fact the instance must keep). */
+  saveState(): Promise<void>;
+}
+
+/** Services started together and waited healthy before the next phase starts. */
+export interface StartPhase {
+  services: readonly string[];
+  /** Runs once the earlier phases are healthy, before this one starts (e.g. create a tree). */
+  before?: (ctx: StartContext) => Promise<void>;
+  /** Templates that can only be rendered after `before` (they need what it made). */
+  templates?: readonly string[];
+}
+
+/** What a consistent backup of the log needs (read by the rendered backup/restore scripts). */
+export interface BackupSpec {
+  /** Services stopped while the files are copied (writes paused). */
+  pauseServices: readonly string[];
+  /** Instance paths copied whole. */
+  paths: readonly InstancePathName[];
+}
+
+export interface Stack {
+  kind: string;
+  title: string;
+  /** Memory the engine's host needs for the stack. */
+  minMemoryBytes: number;
+  directories: readonly StackDirectory[];
+  /** Rendered templates holding secrets: written 0600 into the secrets directory. */
+  secretTemplates: readonly string[];
+  /** uid of the container user that reads the secrets (owner of the 0600 files). */
+  secretsOwner: number;
+  /** Makes or reuses the log key and the stack's secrets; adds its template variables. */
+  configure(ctx: ConfigureContext): Promise<Configured>;
+  /** Start order. Every service of the compose file is in one phase. */
+  phases: readonly StartPhase[];
+  /** The end-to-end smoke test of the log's API. */
+  smoke(t: LogTarget): Promise<SmokeReport>;
+  /** The log's current verified checkpoint. */
+  readHead(t: LogTarget): Promise<LogHead>;
+  backup: BackupSpec;
+  /** Extra lines of the hand-over (label, value), e.g. the Trillian tree. */
+  handover(state: InstanceState): Array<[string, string]>;
+}
+
+export function allServices(stack: Stack): string[] {
+  return stack.phases.flatMap((p) => [...p.services]);
+}

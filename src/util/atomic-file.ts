@@ -1,0 +1,140 @@
+/**
+ * The one way a file is committed: a temp file beside the target, created exclusively and never
+ * through a link → write → fsync → rename over the target → fsync the directory. On any failure the
+ * temp file is removed. A full disk becomes the caller's disk-full error (see `diskFullError`).
+ */
+import { constants, createReadStream, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { AirgapError, type ErrorCode } from '../errors.js';
+
+/** What a full disk becomes, per caller (bundle writes and media writes report it differently). */
+export type DiskFullCode = Extract<ErrorCode, 'BUNDLE_WRITE_DISK_FULL' | 'MEDIA_WRITE_DISK_FULL'>;
+
+export interface AtomicOptions {
+  mode?: number;
+  /** Error code for ENOSPC/EDQUOT (default BUNDLE_WRITE_DISK_FULL). */
+  diskFull?: DiskFullCode;
+}
+
+/** The one mapping of "no space left" to a coded error; anything else is returned unchanged. */
+export function diskFullError(e: unknown, where: string, code: DiskFullCode = 'BUNDLE_WRITE_DISK_FULL'): unknown {
+  const errno = (e as NodeJS.ErrnoException)?.code;
+  if (errno === 'ENOSPC' || errno === 'EDQUOT') return new AirgapError(code, `no space left on the device while writing ${where}`, { cause: e, details: { file: where } });
+  return e;
+}
+
+export const TEMP_PREFIX = '.tmp-';
+
+export function tempPathFor(target: string): string {
+  return path.join(path.dirname(target), `${TEMP_PREFIX}${path.basename(target)}-${randomBytes(6).toString('hex')}`);
+}
+
+/** O_CREAT|O_EXCL|O_NOFOLLOW: a planted file or link at the temp name makes the open fail. */
+const EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try { await fh.sync(); } catch { /* some filesystems (FAT on some kernels) refuse directory fsync */ } finally { await fh.close(); }
+}
+
+export class AtomicFile {
+  private finished = false;
+  bytes = 0;
+
+  private constructor(readonly target: string, readonly temp: string, private readonly fh: FileHandle, private readonly opts: AtomicOptions) {}
+
+  static async open(target: string, opts: AtomicOptions = {}): Promise<AtomicFile> {
+    const temp = tempPathFor(target);
+    try {
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+      const fh = await fsp.open(temp, EXCLUSIVE, opts.mode ?? 0o644);
+      return new AtomicFile(target, temp, fh, opts);
+    } catch (e) {
+      throw diskFullError(e, target, opts.diskFull);
+    }
+  }
+
+  async write(b: Uint8Array): Promise<void> {
+    try {
+      let off = 0;
+      while (off < b.length) {
+        const { bytesWritten } = await this.fh.write(b, off, b.length - off);
+        off += bytesWritten;
+      }
+      this.bytes += b.length;
+    } catch (e) {
+      await this.abort();
+      throw diskFullError(e, this.target, this.opts.diskFull);
+    }
+  }
+
+  /** fsync → rename over the target (or `as`, in the same directory) → fsync the directory. */
+  async commit(as?: string): Promise<void> {
+    if (this.finished) throw new AirgapError('INTERNAL_BUG', `atomic file ${this.target} committed twice`);
+    try {
+      if (this.opts.mode !== undefined) await this.fh.chmod(this.opts.mode);
+      await this.fh.sync();
+      await this.fh.close();
+      this.finished = true;
+      const target = as ?? this.target;
+      await fsp.rename(this.temp, target);
+      await fsyncDir(path.dirname(target));
+    } catch (e) {
+      await this.abort();
+      throw diskFullError(e, this.target, this.opts.diskFull);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (!this.finished) {
+      this.finished = true;
+      await this.fh.close().catch(() => undefined);
+    }
+    await fsp.rm(this.temp, { force: true }).catch(() => undefined);
+  }
+}
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicOptions | number = {}): Promise<void> {
+  const o = typeof opts === 'number' ? { mode: opts } : opts;
+  const f = await AtomicFile.open(target, o);
+  await f.write(typeof data === 'string' ? Buffer.from(data) : data);
+  await f.commit();
+}
+
+/**
+ * Streams `source` into `target` atomically; `through` sees every chunk before it is written (a
+ * hash, a size check) and may throw to abort. Returns the byte count.
+ */
+export async function streamToFileAtomic(target: string, source: Readable | AsyncIterable<Uint8Array>, opts: AtomicOptions & { through?: (b: Buffer) => void; beforeCommit?: () => void | Promise<void> } = {}): Promise<number> {
+  const f = await AtomicFile.open(target, opts);
+  try {
+    for await (const c of source) {
+      const b = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
+      opts.through?.(b);
+      await f.write(b);
+    }
+    await opts.beforeCommit?.();
+  } catch (e) {
+    await f.abort();
+    throw diskFullError(e, target, opts.diskFull);
+  }
+  await f.commit();
+  return f.bytes;
+}
+
+/** Copies a file atomically (read in 4 MiB pieces). */
+export async function copyFileAtomic(from: string, to: string, opts: AtomicOptions & { through?: (b: Buffer) => void } = {}): Promise<number> {
+  return streamToFileAtomic(to, createReadStream(from, { highWaterMark: 4 * 1024 * 1024 }), opts);
+}
+
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
