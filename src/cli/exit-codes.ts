@@ -2,19 +2,19 @@ import { ExitCode } from '../errors.js';
 
 const MEANING: Record<keyof typeof ExitCode, string> = {
   OK: 'success',
-  INTERNAL: 'internal error (a bug: please report it)',
+  INTERNAL: 'internal error (a bug)',
   USAGE: 'bad usage, options, profile or key',
   VERIFICATION_FAILED: 'bundle or media verification failed (signature, digest, size, unsafe entry)',
-  MEDIA_INCOMPLETE: 'media incomplete (missing chunk or file)',
-  REGISTRY: 'registry error (unreachable, refused credentials, not found, lock drift)',
+  MEDIA_INCOMPLETE: 'media incomplete (missing or truncated chunk)',
+  REGISTRY: 'registry error (unreachable, refused credentials, not found, digest or lock drift)',
   ENGINE: 'Docker engine or compose error',
   PREFLIGHT: 'preflight check failed',
-  INSTALL: 'install failed (services did not become healthy, ...)',
-  DISK_FULL: 'no space left on the device being written',
-  SMOKE_UNREACHABLE: 'smoke: log unreachable or TLS not trusted',
+  INSTALL: 'install failed (services not healthy; what it started was removed)',
+  DISK_FULL: 'no space left on the device being written (the bundle stays unsigned; rerun to resume)',
+  SMOKE_UNREACHABLE: 'smoke: log unreachable or its TLS certificate not trusted by the given CA',
   SMOKE_REJECTED: 'smoke: the log rejected the entry',
   SMOKE_PROOF_INVALID: 'smoke: an inclusion or consistency proof is invalid',
-  SMOKE_SIGNATURE_INVALID: 'smoke: a checkpoint or entry signature is invalid',
+  SMOKE_SIGNATURE_INVALID: 'smoke: a checkpoint, entry timestamp or log ID does not verify with the log key',
   INTERRUPTED: 'interrupted',
 };
 

@@ -14,7 +14,7 @@ import { parseProfile, type Profile } from '../bundle/profile.js';
 import { loadTrustedKeys } from '../bundle/signing.js';
 import { verifyBundleDir, type BundleVerifyResult } from '../bundle/verify-dir.js';
 import { connectEngine, projectContainers } from '../engine/docker.js';
-import type { Compose } from '../engine/compose.js';
+import { detectCompose, type Compose } from '../engine/compose.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
 import { composeProject, dataDirFor, instancePaths, validateInstanceName, type InstancePaths } from '../instance/layout.js';
 import { logTargetOf } from '../instance/log-target.js';
@@ -84,7 +84,8 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   const plan = await makePlan(o, verified);
   const pre = await preflight(o, plan);
   if (o.dryRun) return { mode: plan.mode, dryRun: true, state: plan.state, stack: plan.stack, preflight: pre.checks, imagesLoaded: [], imagesPresent: [] };
-  const compose = pre.compose as Compose;
+  // With --skip-check compose the check is not run, but a compose is still needed to start.
+  const compose = pre.compose ?? await detectCompose();
   const loaded = await loadProfileImages(plan.docker, verified.dir, verified.manifest, plan.images, o.progress);
   const snapshot = plan.existing ? await snapshotConfig(plan.paths) : new Map<string, Buffer>();
   const vars = await configure(o, plan);

@@ -132,7 +132,12 @@ export function failPreflight(checks: CheckResult[]): void {
   const failed = checks.filter((c) => c.status === 'failed');
   if (!failed.length) return;
   const faults = failed.map((c) => new AirgapError(`PREFLIGHT_${c.name.toUpperCase() as Uppercase<CheckName>}`, `${c.name}: ${c.message}`));
+  // An engine that cannot be reached is the cause to act on first (other checks may fail because of it).
+  if (failed.some((c) => c.name === 'engine')) {
+    const engine = faults.find((f) => f.code === 'PREFLIGHT_ENGINE')!;
+    if (faults.length === 1) throw new AirgapError('ENGINE_UNREACHABLE', engine.message);
+    throw new AggregateAirgapError('ENGINE_UNREACHABLE', 'preflight failed: the Docker engine is not usable (fix it first; other checks failed too):', faults);
+  }
   const only = faults.length === 1 ? faults[0]! : undefined;
-  if (only?.code === 'PREFLIGHT_ENGINE') throw new AirgapError('ENGINE_UNREACHABLE', only.message);
   throw new AggregateAirgapError(only?.code ?? 'PREFLIGHT_FAILED', `preflight failed (skip a check with --skip-check NAME):`, faults);
 }

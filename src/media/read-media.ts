@@ -95,6 +95,9 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
     await fsp.mkdir(opts.unpackTo, { recursive: true });
     target = await fsp.realpath(opts.unpackTo);
     staging = path.join(target, STAGING);
+    if ((await fsp.lstat(staging).catch(() => undefined))?.isSymbolicLink()) {
+      throw new AirgapError('MEDIA_UNSAFE_PATH', `${staging} is a symbolic link; remove it (unpack never writes through a link)`);
+    }
     const others = (await fsp.readdir(target)).filter((n) => n !== STAGING);
     if (others.length) throw new AirgapError('USAGE_OUT_NOT_EMPTY', `${target} is not empty (${others.slice(0, 3).join(', ')}); unpack writes to an empty directory`);
     let resumed = false;

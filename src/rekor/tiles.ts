@@ -3,7 +3,7 @@
  * hashes computed from the tiles a log publishes, so proofs can be built without the log's help.
  */
 import { AirgapError } from '../errors.js';
-import { HASH_SIZE, largestPowerOfTwoBelow, rfc6962NodeHash, type SubtreeHasher } from './merkle.js';
+import { bytesEqual, HASH_SIZE, largestPowerOfTwoBelow, rfc6962ConsistencyProof, rfc6962NodeHash, verifyRfc9162Consistency, type SubtreeHasher } from './merkle.js';
 
 export const TILE_WIDTH = 256;
 const TILE_HEIGHT = 8;
@@ -74,4 +74,22 @@ export class TiledTree {
     const k = largestPowerOfTwoBelow(n);
     return rfc6962NodeHash(await this.subtreeHash(start, start + k), await this.subtreeHash(start + k, end));
   };
+}
+
+/**
+ * Proves that checkpoint 2 extends checkpoint 1 from the log's own tiles: the tiles must hash to
+ * checkpoint 2's root, and the RFC 6962 consistency proof computed from them must verify between
+ * the two roots. Returns the proof's length.
+ */
+export async function verifyConsistencyFromTiles(
+  cp1: { size: number; rootHash: Uint8Array },
+  cp2: { size: number; rootHash: Uint8Array },
+  fetch: TileFetcher,
+): Promise<number> {
+  const tree = new TiledTree(cp2.size, fetch);
+  const root = await tree.subtreeHash(0, cp2.size);
+  if (!bytesEqual(root, cp2.rootHash)) throw new AirgapError('SMOKE_PROOF_TILES', `the tiles hash to a root that is not the checkpoint's (size ${cp2.size})`);
+  const proof = await rfc6962ConsistencyProof(cp1.size, cp2.size, tree.subtreeHash);
+  verifyRfc9162Consistency(cp1.size, cp2.size, proof, cp1.rootHash, cp2.rootHash);
+  return proof.length;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, ROOT } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
-import { inOffline, offlineDocker, projectContainerNames, runOffline } from '../helpers/offline.js';
+import { freeOfflinePort, inOffline, offlineDocker, projectContainerNames, runOffline } from '../helpers/offline.js';
 import { needRig, plainMirrors, rig } from '../helpers/rig.js';
 
 interface Handover { mode: string; url: string; caCert: string; logPublicKey: string; origin: string; logKeyId: string; project: string; export: string; treeId?: string; smoke: { ok: boolean; checks: Array<{ name: string; ok: boolean }>; entries: Array<{ logIndex: number }> } | null }
@@ -27,6 +27,8 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   let since: string;
   const dataDir = (i: string) => path.join(dir, 'data', i);
   const installed: string[] = [];
+  // Ports, chosen free in the offline namespace when the suite starts.
+  const port: Record<'dry' | 'v2' | 'v1' | 'tenant' | 'compose' | 'corrupt' | 'failing' | 'engine' | 'p1' | 'p2' | 'p3' | 'p4', number> = {} as never;
   const install = async (instance: string, extra: string[], b = bundle) => {
     installed.push(instance);
     return runOffline(needRig(), ['bundle', 'install', b, '--trust', key.pub, '--instance', instance, '--data-dir', dataDir(instance),
@@ -35,6 +37,11 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
 
   beforeAll(async () => {
     const r = needRig();
+    for (const k of ['dry', 'v2', 'v1', 'tenant', 'compose', 'corrupt', 'failing', 'engine', 'p1', 'p2', 'p3', 'p4'] as const) {
+      let p = freeOfflinePort(r);
+      while (Object.values(port).includes(p)) p = freeOfflinePort(r);
+      port[k] = p;
+    }
     since = String(Math.floor(Date.now() / 1000));
     dir = tempDir('install-test-');
     key = await makeSigningKey(dir);
@@ -85,7 +92,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   });
 
   it('--dry-run verifies and preflights, says what it would do, and starts nothing', async () => {
-    const res = await install(`${RUN}-dry`, ['--profile', 'rekor-v2', '--port', '13343', '--dry-run']);
+    const res = await install(`${RUN}-dry`, ['--profile', 'rekor-v2', '--port', String(port.dry), '--dry-run']);
     expect(res.exitCode, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout) as { dryRun: boolean; preflight: Array<{ name: string; status: string }> };
     expect(out.dryRun).toBe(true);
@@ -95,12 +102,12 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   });
 
   it('installs Rekor v2 from the transferred bundle and passes the smoke test', async () => {
-    const res = await install(V2, ['--profile', 'rekor-v2', '--port', '13443']);
+    const res = await install(V2, ['--profile', 'rekor-v2', '--port', String(port.v2)]);
     expect(res.exitCode, res.stderr).toBe(0);
     const h = json<Handover>(res);
     expect(h.mode).toBe('fresh');
-    expect(h.url).toBe(`https://${V2}.rekor.test:13443`);
-    expect(h.export).toBe(`export AEVUM_REKOR_URL=https://${V2}.rekor.test:13443`);
+    expect(h.url).toBe(`https://${V2}.rekor.test:${port.v2}`);
+    expect(h.export).toBe(`export AEVUM_REKOR_URL=https://${V2}.rekor.test:${port.v2}`);
     expect(h.smoke?.ok).toBe(true);
     expect(h.smoke?.checks.map((c) => c.name)).toContain("consistency between the two checkpoints, from the log's tiles");
   });
@@ -124,7 +131,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
 
   it('installs Rekor v1 (Trillian + MariaDB) and passes the smoke test; rekor-cli reads and verifies the same entries', async () => {
     const r = needRig();
-    const res = await install(V1, ['--profile', 'rekor-v1', '--port', '13444']);
+    const res = await install(V1, ['--profile', 'rekor-v1', '--port', String(port.v1)]);
     expect(res.exitCode, res.stderr).toBe(0);
     const h = json<Handover>(res);
     expect(h.smoke?.ok).toBe(true);
@@ -135,7 +142,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     expect(status.containers.map((c) => `${c.service}:${c.state}`).sort()).toEqual(
       ['mariadb:running', 'nginx:running', 'rekor:running', 'trillian-log-server:running', 'trillian-log-signer:running']);
     for (const e of h.smoke!.entries) {
-      const got = inOffline(r, r.rekorCli, ['--rekor_server', 'https://127.0.0.1:13444', 'get', '--log-index', String(e.logIndex), '--format', 'json'],
+      const got = inOffline(r, r.rekorCli, ['--rekor_server', `https://127.0.0.1:${port.v1}`, 'get', '--log-index', String(e.logIndex), '--format', 'json'],
         { SSL_CERT_FILE: h.caCert });
       expect(JSON.parse(got).LogIndex).toBe(e.logIndex);
     }
@@ -183,7 +190,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     installed.push(TENANT);
     const { execa } = await import('execa');
     const sh = await execa('/usr/bin/nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, path.join(bundle, 'install.sh'), '--trust', key.pub, '--profile', 'rekor-v2',
-      '--instance', TENANT, '--data-dir', dataDir(TENANT), '--hostname', `${TENANT}.rekor.test`, '--port', '13543', '--json', '--timeout', '180'],
+      '--instance', TENANT, '--data-dir', dataDir(TENANT), '--hostname', `${TENANT}.rekor.test`, '--port', String(port.tenant), '--json', '--timeout', '180'],
     { reject: false, env: { PATH: '/usr/bin:/bin', DOCKER_HOST: r.offlineDockerHost }, extendEnv: false });
     expect(sh.exitCode, String(sh.stderr)).toBe(0);
     const b = JSON.parse(String(sh.stdout)) as Handover;
@@ -201,25 +208,25 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       '--ca', path.join(dataDir(V2), 'tls/ca.crt'), '--log-key', path.join(dataDir(V2), 'log-public.pem'), '--origin', `${V2}.rekor.test`, ...extra];
 
     it('passes against the real log with explicit parameters', async () => {
-      const res = await runOffline(needRig(), smokeArgs(13443));
+      const res = await runOffline(needRig(), smokeArgs(port.v2));
       expect(res.exitCode, res.stdout + res.stderr).toBe(0);
     });
 
     it('a wrong log key: 13', async () => {
       const other = path.join(dir, 'other-log.pub');
       writeFileSync(other, execFileSync('openssl', ['pkey', '-pubout'], { input: execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519']) }));
-      const res = await runOffline(needRig(), [...smokeArgs(13443).slice(0, -6), '--log-key', other, '--origin', `${V2}.rekor.test`, '--ca', path.join(dataDir(V2), 'tls/ca.crt')]);
+      const res = await runOffline(needRig(), [...smokeArgs(port.v2).slice(0, -6), '--log-key', other, '--origin', `${V2}.rekor.test`, '--ca', path.join(dataDir(V2), 'tls/ca.crt')]);
       expect(res.exitCode, res.stdout).toBe(13);
     });
 
     it('a wrong origin: 13', async () => {
-      const res = await runOffline(needRig(), [...smokeArgs(13443).slice(0, -2), '--origin', 'someone-else.rekor.test']);
+      const res = await runOffline(needRig(), [...smokeArgs(port.v2).slice(0, -2), '--origin', 'someone-else.rekor.test']);
       expect(res.exitCode, res.stdout).toBe(13);
       expect(res.stderr).toContain('NOTE_ORIGIN_MISMATCH');
     });
 
     it('a TLS certificate the given CA did not issue: 10', async () => {
-      const res = await runOffline(needRig(), [...smokeArgs(13443), '--ca', needRig().tlsRegistryCa]);
+      const res = await runOffline(needRig(), [...smokeArgs(port.v2), '--ca', needRig().tlsRegistryCa]);
       expect(res.exitCode, res.stdout).toBe(10);
       expect(res.stderr).toContain('SMOKE_TLS');
     });
@@ -239,7 +246,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       });
       const viaProxy = async (mode: string, port: number) => {
         const proxy = spawn('/usr/bin/nsenter', [`--net=/var/run/netns/${needRig().offlineNetns}`, process.execPath, path.join(ROOT, 'test/helpers/tamper-proxy.mjs'),
-          String(port), '13443', proxyCert, proxyKey, path.join(dataDir(V2), 'tls/ca.crt'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+          String(port), String(port.v2), proxyCert, proxyKey, path.join(dataDir(V2), 'tls/ca.crt'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
         await new Promise<void>((resolve) => proxy.stdout.once('data', () => resolve()));
         try {
           return await runOffline(needRig(), smokeArgs(port));
@@ -249,24 +256,24 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       };
 
       it('an untouched relay passes (the proxy itself is sound)', async () => {
-        const res = await viaProxy('none', 13901);
+        const res = await viaProxy('none', port.p1);
         expect(res.exitCode, res.stdout + res.stderr).toBe(0);
       });
 
       it('a tampered inclusion proof: 12', async () => {
-        const res = await viaProxy('proof', 13902);
+        const res = await viaProxy('proof', port.p2);
         expect(res.exitCode, res.stdout).toBe(12);
         expect(res.stderr).toContain('MERKLE_INCLUSION_INVALID');
       });
 
       it('a tampered checkpoint signature: 13', async () => {
-        const res = await viaProxy('checkpoint-signature', 13903);
+        const res = await viaProxy('checkpoint-signature', port.p3);
         expect(res.exitCode, res.stdout).toBe(13);
         expect(res.stderr).toContain('NOTE_SIGNATURE_INVALID');
       });
 
       it('an entry the log rejects (its signature altered on the way): 11', async () => {
-        const res = await viaProxy('request', 13904);
+        const res = await viaProxy('request', port.p4);
         expect(res.exitCode, res.stdout).toBe(11);
         expect(res.stderr).toContain('SMOKE_REJECTED');
       });
@@ -285,14 +292,14 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     });
 
     it('a busy port is named', async () => {
-      const res = await install(`${RUN}-x2`, ['--profile', 'rekor-v2', '--port', '13443']);
+      const res = await install(`${RUN}-x2`, ['--profile', 'rekor-v2', '--port', String(port.v2)]);
       expect(res.exitCode).toBe(7);
-      expect(res.stderr).toContain('port 13443');
+      expect(res.stderr).toContain(`port ${port.v2}`);
       noContainers(`${RUN}-x2`);
     });
 
     it('--skip-check overrides one named check, and only that one', async () => {
-      const res = await install(`${RUN}-x7`, ['--profile', 'rekor-v2', '--port', '13443', '--skip-check', 'ports', '--dry-run']);
+      const res = await install(`${RUN}-x7`, ['--profile', 'rekor-v2', '--port', String(port.v2), '--skip-check', 'ports', '--dry-run']);
       expect(res.exitCode, res.stderr).toBe(0);
       const out = JSON.parse(res.stdout) as { preflight: Array<{ name: string; status: string }> };
       expect(out.preflight.find((c) => c.name === 'ports')?.status).toBe('skipped');
@@ -304,19 +311,27 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const bin = path.join(dir, 'bin-without-compose');
       mkdirSync(bin, { recursive: true });
       try { symlinkSync(process.execPath, path.join(bin, 'node')); } catch { /* exists */ }
-      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', key.pub, '--profile', 'rekor-v2', '--instance', `${RUN}-x3`, '--data-dir', dataDir(`${RUN}-x3`), '--port', '13643'],
+      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', key.pub, '--profile', 'rekor-v2', '--instance', `${RUN}-x3`, '--data-dir', dataDir(`${RUN}-x3`), '--port', String(port.compose)],
         { env: { PATH: bin } });
       expect(res.exitCode).toBe(7);
       expect(res.stderr).toContain('PREFLIGHT_COMPOSE');
       noContainers(`${RUN}-x3`);
     });
 
-    it('an engine that is down is named', async () => {
-      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', key.pub, '--profile', 'rekor-v2', '--instance', `${RUN}-x4`, '--data-dir', dataDir(`${RUN}-x4`)],
-        { env: { DOCKER_HOST: `unix://${dir}/no-engine.sock` } });
-      expect(res.exitCode).toBe(6);
+    it('an engine that is down is named (exit 6), on a free port', async () => {
+      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', key.pub, '--profile', 'rekor-v2', '--instance', `${RUN}-x4`,
+        '--data-dir', dataDir(`${RUN}-x4`), '--port', String(port.engine)], { env: { DOCKER_HOST: `unix://${dir}/no-engine.sock` } });
+      expect(res.exitCode, res.stderr).toBe(6);
       expect(res.stderr).toContain('ENGINE_UNREACHABLE');
       expect(res.stderr).toContain('no-engine.sock');
+    });
+
+    it('an engine that is down is still what the exit code says when the port is busy too (6, not 7)', async () => {
+      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', key.pub, '--profile', 'rekor-v2', '--instance', `${RUN}-x4`,
+        '--data-dir', dataDir(`${RUN}-x4`), '--port', String(port.v2)], { env: { DOCKER_HOST: `unix://${dir}/no-engine.sock` } });
+      expect(res.exitCode, res.stderr).toBe(6);
+      expect(res.stderr).toMatch(/error \[ENGINE_UNREACHABLE\]/);
+      expect(res.stderr).toContain(`port ${port.v2}`);
     });
 
     it('a corrupt image blob is named, and nothing is loaded or started', async () => {
@@ -327,17 +342,20 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const bytes = readFileSync(path.join(blobs, big.f));
       bytes[1000] = bytes[1000]! ^ 0xff;
       writeFileSync(path.join(blobs, big.f), bytes);
-      const res = await install(`${RUN}-x5`, ['--profile', 'rekor-v2', '--port', '13743'], copy);
+      const res = await install(`${RUN}-x5`, ['--profile', 'rekor-v2', '--port', String(port.corrupt)], copy);
       expect(res.exitCode).toBe(3);
       expect(res.stderr).toContain(`images/blobs/sha256/${big.f}: sha256 mismatch`);
       noContainers(`${RUN}-x5`);
     });
 
     it('a service that fails to start shows its logs and is removed', async () => {
-      const res = await install(`${RUN}-x6`, ['--profile', 'rekor-v2', '--port', '13843', '--checkpoint-interval', 'not-a-duration', '--timeout', '60']);
+      const res = await install(`${RUN}-x6`, ['--profile', 'rekor-v2', '--port', String(port.failing), '--checkpoint-interval', 'not-a-duration', '--timeout', '60']);
       expect(res.exitCode).toBe(8);
-      expect(res.stderr).toMatch(/INSTALL_(SERVICE_FAILED|TIMEOUT)/);
-      expect(res.stderr).toContain('rekor');
+      // The error names the rekor service and carries its own log lines (rekor-tiles refusing the
+      // flag), not just the project's name.
+      const error = res.stderr.slice(res.stderr.indexOf('error ['));
+      expect(error).toMatch(/^error \[INSTALL_(SERVICE_FAILED|TIMEOUT)\]: (service rekor stopped|services not healthy[\s\S]*last log lines of rekor:)/);
+      expect(error).toMatch(/checkpoint-interval[\s\S]*not-a-duration|not-a-duration[\s\S]*checkpoint-interval/);
       noContainers(`${RUN}-x6`);
     });
   });

@@ -34,3 +34,13 @@ export function projectContainerNames(r: Rig, project: string): string[] {
 }
 
 export { runCli };
+
+/**
+ * A TCP port nobody listens on inside the offline namespace (where installs publish theirs),
+ * chosen by the kernel; tests never assume a fixed port is free.
+ */
+export function freeOfflinePort(r: Rig): number {
+  const out = execFileSync('nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, process.execPath, '-e',
+    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close();})"], { encoding: 'utf8' });
+  return Number(out.trim());
+}

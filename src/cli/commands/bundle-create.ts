@@ -16,12 +16,18 @@ interface Args extends CommonArgs {
   registryCa: string[];
   insecureRegistry: string[];
   concurrency: number;
-  lock?: string;
-  noLock?: boolean;
+  /** A path, or false for --no-lock. */
+  lock?: string | false;
   nodeRuntime?: string;
   npmRegistry?: string;
   force: boolean;
   source: 'registry' | 'docker';
+}
+
+/** --lock FILE → that file; --no-lock → none; neither → the profile's lock file when it exists. */
+export function lockMode(lock: string | false | undefined): string {
+  if (lock === false) return 'none';
+  return lock ?? 'auto';
 }
 
 export const bundleCreateCommand = {
@@ -32,8 +38,7 @@ export const bundleCreateCommand = {
     .option('out', { type: 'string', demandOption: true, describe: 'bundle directory to write' })
     .option('key', { type: 'string', demandOption: true, describe: 'signing key from bundle keygen (encrypted PEM)' })
     .option('platform', { type: 'string', describe: 'platform of the offline host, e.g. linux/amd64 (default: this host\'s)' })
-    .option('lock', { type: 'string', describe: 'lock file to enforce (default: <profile>.lock.json when it exists)' })
-    .option('no-lock', { type: 'boolean', describe: 'ignore lock files' })
+    .option('lock', { type: 'string', describe: 'lock file to enforce (default: <profile>.lock.json when it exists); --no-lock ignores lock files' })
     .option('node-runtime', { type: 'string', describe: 'Node.js binary for the target platform (default: this one, when platforms match)' })
     .option('source', { choices: ['registry', 'docker'] as const, default: 'registry' as const, describe: 'registry: pull daemonless (default); docker: pull with the local engine (its credentials) and export' })
     .option('npm-registry', { type: 'string', describe: 'npm registry (or internal mirror) for the Node runtime of another platform (default https://registry.npmjs.org)' })
@@ -49,7 +54,7 @@ export const bundleCreateCommand = {
       signingKey,
       ...(args.platform ? { platform: parsePlatform(args.platform) } : {}),
       access: await registryAccessFrom(args),
-      lock: args.noLock ? 'none' : args.lock ?? 'auto',
+      lock: lockMode(args.lock),
       ...(args.nodeRuntime ? { nodeRuntime: args.nodeRuntime } : {}),
       ...(args.npmRegistry ? { npmRegistry: args.npmRegistry } : {}),
       force: args.force,

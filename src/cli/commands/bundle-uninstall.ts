@@ -18,7 +18,8 @@ export const bundleUninstallCommand = {
   builder: (y) => typed<Args>(withCommon(y)
     .option('instance', { type: 'string', demandOption: true, describe: 'instance name' })
     .option('data-dir', { type: 'string', describe: 'the instance directory, if not the default' })
-    .option('purge', { type: 'boolean', default: false, describe: 'also delete the log\'s data, keys and TLS material (irreversible)' })),
+    .option('purge', { type: 'boolean', default: false, describe: 'also delete the log\'s data, keys and TLS material (irreversible)' })
+    .example('$0 bundle uninstall --instance tenant-b', 'containers removed; keys and log data kept for a reinstall')),
   handler: async (args) => {
     const state = await requireState(args.instance, args.dataDir);
     const compose = await detectCompose();

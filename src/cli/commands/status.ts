@@ -16,7 +16,8 @@ export const statusCommand = {
   describe: 'an instance\'s containers, their health, the tree size and the last checkpoint',
   builder: (y) => typed<Args>(withCommon(y)
     .option('instance', { type: 'string', default: 'default', describe: 'instance name' })
-    .option('data-dir', { type: 'string', describe: 'the instance directory, if not the default' })),
+    .option('data-dir', { type: 'string', describe: 'the instance directory, if not the default' })
+    .example('$0 status --instance default --json', 'containers, health, tree size and the verified checkpoint')),
   handler: async (args) => {
     const state = await requireState(args.instance, args.dataDir);
     const containers = await projectContainers(connectEngine(), state.project);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AggregateAirgapError } from '../../../src/errors.js';
+import { AggregateAirgapError, type AirgapError } from '../../../src/errors.js';
 import { signDetached } from '../../../src/bundle/signing.js';
 import { verifyBundleDir } from '../../../src/bundle/verify-dir.js';
 import { packBundle } from '../../../src/media/pack.js';
@@ -204,28 +204,89 @@ function craftMedia(extra: Array<{ path: string; type?: string; body?: Buffer; s
   return media;
 }
 
+/** Every entry under dir (relative path → kind), links not followed. */
+function walkAll(dir: string, base = dir, out = new Map<string, string>()): Map<string, string> {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    const st = lstatSync(full);
+    const kind = st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'special';
+    out.set(path.relative(base, full), kind);
+    if (kind === 'dir') walkAll(full, base, out);
+  }
+  return out;
+}
+
 describe('when the archive holds unsafe entries (even under a valid signature)', () => {
-  const cases: Array<[string, Parameters<typeof craftMedia>[0], string]> = [
-    ['path traversal', [{ path: '../escaped', body: Buffer.from('x') }], 'MEDIA_UNSAFE_PATH'],
-    ['an absolute path', [{ path: '/tmp/rekor-airgap-absolute', body: Buffer.from('x') }], 'MEDIA_UNSAFE_PATH'],
-    ['a symbolic link out of the bundle', [{ path: 'images/evil', type: '2', linkname: '/etc/passwd' }], 'MEDIA_UNSAFE_ENTRY'],
-    ['a hard link', [{ path: 'images/hard', type: '1', linkname: 'install.sh' }], 'MEDIA_UNSAFE_ENTRY'],
-    ['a character device', [{ path: 'images/dev', type: '3' }], 'MEDIA_UNSAFE_ENTRY'],
-    ['a FIFO', [{ path: 'images/fifo', type: '6' }], 'MEDIA_UNSAFE_ENTRY'],
-    ['a duplicate entry', [{ path: 'install.sh', body: Buffer.from('#!/bin/sh\nrm -rf /\n') }], 'MEDIA_DUPLICATE_ENTRY'],
-    ['a file the manifest does not list', [{ path: 'images/extra', body: Buffer.from('x') }], 'MEDIA_UNLISTED_ENTRY'],
+  const HOSTILE = Buffer.from('HOSTILE-ENTRY-BODY\n');
+  // The absolute path points into the test's own directory, so a write there would be seen.
+  const cases: Array<[string, (parent: string) => Parameters<typeof craftMedia>[0], string, string]> = [
+    ['path traversal', () => [{ path: '../escaped', body: HOSTILE }], 'MEDIA_UNSAFE_PATH', 'escaped'],
+    ['deeper path traversal', () => [{ path: 'images/../../escaped2', body: HOSTILE }], 'MEDIA_UNSAFE_PATH', 'escaped2'],
+    ['an absolute path', (parent) => [{ path: `${parent}/absolute-escaped`, body: HOSTILE }], 'MEDIA_UNSAFE_PATH', 'absolute-escaped'],
+    ['a symbolic link out of the bundle', () => [{ path: 'images/evil', type: '2', linkname: '/etc/passwd' }], 'MEDIA_UNSAFE_ENTRY', 'evil'],
+    ['a hard link', () => [{ path: 'images/hard', type: '1', linkname: 'install.sh' }], 'MEDIA_UNSAFE_ENTRY', 'hard'],
+    ['a character device', () => [{ path: 'images/dev', type: '3' }], 'MEDIA_UNSAFE_ENTRY', 'dev'],
+    ['a FIFO', () => [{ path: 'images/fifo', type: '6' }], 'MEDIA_UNSAFE_ENTRY', 'fifo'],
+    ['a duplicate entry', () => [{ path: 'install.sh', body: HOSTILE }], 'MEDIA_DUPLICATE_ENTRY', '(none)'],
+    ['a file the manifest does not list', () => [{ path: 'images/extra', body: HOSTILE }], 'MEDIA_UNLISTED_ENTRY', 'extra'],
   ];
-  for (const [what, extra, code] of cases) {
-    it(`${what} is named (${code}) and nothing is extracted`, async () => {
-      const media = craftMedia(extra);
-      const to = fresh('out');
+  for (const [what, extra, code, name] of cases) {
+    it(`${what} is named (${code}); nothing is extracted, in the staging directory or anywhere beside --to`, async () => {
+      const parent = fresh('parent');
+      mkdirSync(parent);
+      const media = craftMedia(extra(parent));
+      const to = path.join(parent, 'out');
       const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }));
       expect(f.messages.some((m) => m.startsWith(code)), f.messages.join('\n')).toBe(true);
+      // Nothing was committed into --to.
       expect(isEmptyOrAbsent(to)).toBe(true);
-      expect(existsSync(path.join(path.dirname(to), 'escaped'))).toBe(false);
-      expect(existsSync('/tmp/rekor-airgap-absolute')).toBe(false);
+      // The whole parent of --to, staging included: only --to and what lies under it; no link,
+      // device or FIFO; no file named after the hostile entry; no file holding its bytes.
+      const all = walkAll(parent);
+      for (const [rel, kind] of all) {
+        expect(rel === 'out' || rel.startsWith(`out${path.sep}`), `${rel} was written beside --to`).toBe(true);
+        expect(kind === 'file' || kind === 'dir', `${rel} is a ${kind}`).toBe(true);
+        expect(path.basename(rel), `${rel} is the hostile entry`).not.toBe(name);
+        if (kind === 'file') expect(readFileSync(path.join(parent, rel)).includes(HOSTILE), `${rel} holds the hostile bytes`).toBe(false);
+      }
+      // The staging directory was looked at (the legitimate files were staged there).
+      expect([...all.keys()].some((rel) => rel.includes('.rekor-airgap-unpack'))).toBe(true);
     });
   }
+
+  it('a staging directory that is a symbolic link is never written through', async () => {
+    const parent = fresh('parent');
+    mkdirSync(parent);
+    const elsewhere = path.join(parent, 'elsewhere');
+    mkdirSync(elsewhere);
+    const to = path.join(parent, 'out');
+    mkdirSync(to);
+    symlinkSync(elsewhere, path.join(to, '.rekor-airgap-unpack'));
+    const media = await pack(10_000_000);
+    const e = await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true }).then(() => undefined, (x: AirgapError) => x);
+    expect(e?.code).toBe('MEDIA_UNSAFE_PATH');
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it('a staged directory replaced by a link is refused at the moment of writing', async () => {
+    const parent = fresh('parent');
+    mkdirSync(parent);
+    const elsewhere = path.join(parent, 'elsewhere');
+    mkdirSync(elsewhere);
+    const to = path.join(parent, 'out');
+    const media = await pack(10_000_000);
+    // A resumable staging tree (its state names this index) in which a directory became a link.
+    const staging = path.join(to, '.rekor-airgap-unpack');
+    mkdirSync(path.join(staging, 'files'), { recursive: true });
+    const indexSha256 = createHash('sha256').update(readFileSync(path.join(media, 'transfer-index.json'))).digest('hex');
+    writeFileSync(path.join(staging, 'state.json'), JSON.stringify({ indexSha256, chunks: {}, files: {} }));
+    symlinkSync(elsewhere, path.join(staging, 'files', 'images'));
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true }));
+    expect(f.messages.join('\n')).toMatch(/MEDIA_UNSAFE_PATH: refusing to write "images\/[^"]+" under .*: .*images is a symbolic link/);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(isEmptyOrAbsent(to)).toBe(true);
+  });
 
   it('an entry whose size disagrees with the manifest is named', async () => {
     const files = bundle.files;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { AirgapError } from '../../../src/errors.js';
 import { memorySubtreeHasher, rfc6962ConsistencyProof, rfc6962LeafHash, verifyRfc9162Consistency } from '../../../src/rekor/merkle.js';
-import { encodeTileIndex, TiledTree, tilePath } from '../../../src/rekor/tiles.js';
+import { encodeTileIndex, TiledTree, tilePath, verifyConsistencyFromTiles } from '../../../src/rekor/tiles.js';
 
 describe('tlog-tiles paths (c2sp.org/tlog-tiles)', () => {
   it('encodes indices in groups of three digits with x prefixes', () => {
@@ -75,5 +76,49 @@ describe('TiledTree', () => {
     t0[40] = t0[40]! ^ 1;
     const tree = new TiledTree(300, async (p) => tiles.get(p)!);
     expect(Buffer.from(await tree.subtreeHash(0, 300))).not.toEqual(Buffer.from(await memorySubtreeHasher(leaves)(0, 300)));
+  });
+});
+
+describe("the smoke test's consistency step, from the log's tiles (verifyConsistencyFromTiles)", () => {
+  const leaves = Array.from({ length: 600 }, (_, i) => rfc6962LeafHash(new Uint8Array([i & 0xff, i >> 8, 7])));
+  const mem = memorySubtreeHasher(leaves);
+  const checkpoint = async (size: number) => ({ size, rootHash: await mem(0, size) });
+  const fetchFrom = (tiles: Map<string, Uint8Array>) => async (p: string) => {
+    const t = tiles.get(p);
+    if (!t) throw new Error(`no tile ${p}`);
+    return t;
+  };
+
+  it('passes for an honest log that grew from 300 to 600 entries', async () => {
+    const n = await verifyConsistencyFromTiles(await checkpoint(300), await checkpoint(600), fetchFrom(publish(leaves)));
+    expect(n).toBeGreaterThan(0);
+  });
+
+  it('a tampered tile (one bit of one hash, in any tile the check reads) is refused (exit 12)', async () => {
+    const read: string[] = [];
+    const honest = publish(leaves);
+    await verifyConsistencyFromTiles(await checkpoint(300), await checkpoint(600), async (p) => { read.push(p); return fetchFrom(honest)(p); });
+    expect(read.length).toBeGreaterThanOrEqual(3);
+    for (const path of new Set(read)) {
+      const tiles = publish(leaves);
+      const t = tiles.get(path)!;
+      t[t.length - 1] = t[t.length - 1]! ^ 1;
+      // A tile under the new root fails the root check; one only the old subtree reads makes a
+      // proof that does not verify.
+      const e = await verifyConsistencyFromTiles(await checkpoint(300), await checkpoint(600), fetchFrom(tiles)).then(() => undefined, (x: AirgapError) => x);
+      expect(['SMOKE_PROOF_TILES', 'MERKLE_CONSISTENCY_INVALID'], path).toContain(e?.code);
+      expect(e!.exitCode).toBe(12);
+    }
+  });
+
+  it('an older checkpoint the tiles do not extend (a fork) is refused: MERKLE_CONSISTENCY_INVALID', async () => {
+    const forked = { size: 300, rootHash: new Uint8Array(await mem(0, 300)) };
+    forked.rootHash[0] = forked.rootHash[0]! ^ 1;
+    await expect(verifyConsistencyFromTiles(forked, await checkpoint(600), fetchFrom(publish(leaves)))).rejects.toMatchObject({ code: 'MERKLE_CONSISTENCY_INVALID' });
+  });
+
+  it('tiles of another log (same size, other leaves) are refused', async () => {
+    const other = publish(leaves.map((l, i) => (i === 450 ? rfc6962LeafHash(new Uint8Array([9, 9, 9])) : l)));
+    await expect(verifyConsistencyFromTiles(await checkpoint(300), await checkpoint(600), fetchFrom(other))).rejects.toMatchObject({ code: 'SMOKE_PROOF_TILES' });
   });
 });
