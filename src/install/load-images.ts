@@ -51,7 +51,9 @@ export async function loadProfileImages(docker: Docker, bundleDir: string, manif
     for (const e of entries) {
       yield tarFileHeader(e.name, e.size, 0o644, 0);
       const v = new VerifyingStream({ digest: `sha256:${e.sha256}`, size: e.size, what: e.file, code: 'BUNDLE_FILE_DIGEST_MISMATCH' });
-      const src = createReadStream(e.file, { highWaterMark: 1024 * 1024 }).pipe(v);
+      const file = createReadStream(e.file, { highWaterMark: 1024 * 1024 });
+      file.on('error', (err) => v.destroy(err));
+      const src = file.pipe(v);
       for await (const b of src) {
         progress.addBytes((b as Buffer).length);
         yield b as Buffer;

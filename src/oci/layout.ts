@@ -53,8 +53,7 @@ export class OciLayoutWriter {
   /** Streams a blob in, verified against its descriptor, atomically. */
   async putBlob(desc: { digest: string; size: number }, source: Readable, onBytes?: (n: number) => void): Promise<void> {
     const verify = new VerifyingStream({ digest: desc.digest, size: desc.size, what: `blob ${desc.digest}` });
-    if (onBytes) verify.on('data', (c: Buffer) => onBytes(c.length));
-    await streamToFileAtomic(this.blobPath(desc.digest), source.pipe(verify), {});
+    await streamToFileAtomic(this.blobPath(desc.digest), source, { transforms: [verify], ...(onBytes ? { through: (b: Buffer) => onBytes(b.length) } : {}) });
   }
 
   /** A blob of unknown digest: hashed while written, named by its digest at commit. */

@@ -7,7 +7,8 @@ import { constants, createReadStream, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { AirgapError, type ErrorCode } from '../errors.js';
 
 /** What a full disk becomes, per caller (bundle writes and media writes report it differently). */
@@ -105,17 +106,25 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
 }
 
 /**
- * Streams `source` into `target` atomically; `through` sees every chunk before it is written (a
- * hash, a size check) and may throw to abort. Returns the byte count.
+ * Streams `source` through `transforms` (a verifying stream, ...) into `target` atomically, with
+ * stream.pipeline, so an error anywhere (a digest mismatch at the end included) aborts the write.
+ * `through` sees every chunk before it is written. Returns the byte count.
  */
-export async function streamToFileAtomic(target: string, source: Readable | AsyncIterable<Uint8Array>, opts: AtomicOptions & { through?: (b: Buffer) => void; beforeCommit?: () => void | Promise<void> } = {}): Promise<number> {
+export async function streamToFileAtomic(
+  target: string,
+  source: Readable | AsyncIterable<Uint8Array>,
+  opts: AtomicOptions & { transforms?: Transform[]; through?: (b: Buffer) => void; beforeCommit?: () => void | Promise<void> } = {},
+): Promise<number> {
   const f = await AtomicFile.open(target, opts);
   try {
-    for await (const c of source) {
-      const b = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
-      opts.through?.(b);
-      await f.write(b);
-    }
+    const stages = [source, ...(opts.transforms ?? [])] as unknown as [NodeJS.ReadableStream];
+    await pipeline(...stages, async (chunks: AsyncIterable<string | Buffer>) => {
+      for await (const c of chunks) {
+        const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
+        opts.through?.(b);
+        await f.write(b);
+      }
+    });
     await opts.beforeCommit?.();
   } catch (e) {
     await f.abort();

@@ -7,6 +7,8 @@ import { json, runCli, CLI, ROOT } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { needRig, plainMirrors, rig } from '../helpers/rig.js';
 import { startRegistryProxy } from '../helpers/registry-proxy.js';
+import { runCli as runApp } from '../../src/cli/app.js';
+import { bufferIo } from '../../src/cli/output.js';
 
 interface Manifest {
   images: Array<{ ref: string; digest: string; manifestDigest: string; layoutManifestDigest: string; configDigest: string; platform: string }>;
@@ -332,6 +334,13 @@ describe.skipIf(!rig)('bundle create', () => {
       expect(res.stderr).toContain('BUNDLE_LOCK_DRIFT');
       expect(res.stderr).toContain(fake);
       expect(res.stderr).toContain(real);
+      // --no-lock ignores that (drifted) lock file: run in-process, through the app factory.
+      const io = bufferIo();
+      const code = await runApp(['bundle', 'create', '--quiet', '--profile', path.join(prof, 'rekor-v2.yaml'), '--out', path.join(dir, 'no-lock'),
+        '--key', key.key, '--passphrase-file', key.passphraseFile, '--no-lock', ...plainMirrors(r)], io);
+      expect(code, io.stderr()).toBe(0);
+      const built = JSON.parse(readFileSync(path.join(dir, 'no-lock', 'bundle.json'), 'utf8')) as Manifest;
+      expect(built.images.find((i) => i.ref === 'ghcr.io/sigstore/rekor-tiles/posix:v2.3.0')?.digest).toBe(real);
     });
 
     it('an interrupted create is never signed, and a rerun resumes it', async () => {
