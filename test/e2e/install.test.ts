@@ -244,12 +244,12 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
         execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', path.join(dataDir(V2), 'tls/ca.crt'), '-CAkey', path.join(dataDir(V2), 'secrets/ca.key'),
           '-CAcreateserial', '-days', '1', '-extfile', ext, '-out', proxyCert], { stdio: 'pipe' });
       });
-      const viaProxy = async (mode: string, port: number) => {
+      const viaProxy = async (mode: string, listen: number) => {
         const proxy = spawn('/usr/bin/nsenter', [`--net=/var/run/netns/${needRig().offlineNetns}`, process.execPath, path.join(ROOT, 'test/helpers/tamper-proxy.mjs'),
-          String(port), String(port.v2), proxyCert, proxyKey, path.join(dataDir(V2), 'tls/ca.crt'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+          String(listen), String(port.v2), proxyCert, proxyKey, path.join(dataDir(V2), 'tls/ca.crt'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
         await new Promise<void>((resolve) => proxy.stdout.once('data', () => resolve()));
         try {
-          return await runOffline(needRig(), smokeArgs(port));
+          return await runOffline(needRig(), smokeArgs(listen));
         } finally {
           proxy.kill();
         }
