@@ -116,19 +116,26 @@ export async function streamToFileAtomic(
   opts: AtomicOptions & { transforms?: Transform[]; through?: (b: Buffer) => void; beforeCommit?: () => void | Promise<void> } = {},
 ): Promise<number> {
   const f = await AtomicFile.open(target, opts);
+  // Node 20's pipeline reports a failing destination function as ABORT_ERR; keep the real cause.
+  let sinkError: unknown;
   try {
     const stages = [source, ...(opts.transforms ?? [])] as unknown as [NodeJS.ReadableStream];
     await pipeline(...stages, async (chunks: AsyncIterable<string | Buffer>) => {
-      for await (const c of chunks) {
-        const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
-        opts.through?.(b);
-        await f.write(b);
+      try {
+        for await (const c of chunks) {
+          const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
+          opts.through?.(b);
+          await f.write(b);
+        }
+      } catch (e) {
+        sinkError ??= e;
+        throw e;
       }
     });
     await opts.beforeCommit?.();
   } catch (e) {
     await f.abort();
-    throw diskFullError(e, target, opts.diskFull);
+    throw diskFullError(sinkError ?? e, target, opts.diskFull);
   }
   await f.commit();
   return f.bytes;

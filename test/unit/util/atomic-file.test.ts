@@ -95,3 +95,17 @@ describe('atomic writes', () => {
     expect(diskFullError(eacces, '/m/x')).toBe(eacces);
   });
 });
+
+describe('the cause of a failed streamed write', () => {
+  it('is the destination\'s own error (a full disk), not the pipeline\'s abort', async () => {
+    const dir = tempDir('atomic-');
+    const data = Array.from({ length: 50 }, () => Buffer.alloc(65536, 1));
+    let n = 0;
+    const p = streamToFileAtomic(path.join(dir, 'f'), Readable.from(data), {
+      diskFull: 'MEDIA_WRITE_DISK_FULL',
+      through: () => { if (++n === 3) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }); },
+    });
+    await expect(p).rejects.toMatchObject({ code: 'MEDIA_WRITE_DISK_FULL' });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
