@@ -153,6 +153,7 @@ export const ERROR_EXIT = {
   PREFLIGHT_MEMORY: E.PREFLIGHT,
   PREFLIGHT_CLOCK: E.PREFLIGHT,
 
+  INSTALL_DOWNGRADE_REFUSED: E.INSTALL,
   INSTALL_KEY_CHANGED: E.INSTALL,
   INSTALL_KEY_UNREADABLE: E.INSTALL,
   INSTALL_NO_INSTANCE: E.INSTALL,
@@ -229,14 +230,54 @@ export class AirgapError extends Error {
   }
 }
 
+/** How many faults an error message shows; the rest are counted. */
+const FAULTS_SHOWN = 50;
+
 /** Several independent faults found in one pass (a media check reports all at once). */
 export class AggregateAirgapError extends AirgapError {
   readonly faults: readonly AirgapError[];
+  /** Faults found beyond those kept (see FaultList). */
+  readonly more: number;
 
-  constructor(code: ErrorCode, message: string, faults: readonly AirgapError[]) {
-    super(code, `${message}\n${faults.map((f) => `  - ${f.message}`).join('\n')}`, {
-      details: { faults: faults.map((f) => ({ code: f.code, message: f.message })) },
+  constructor(code: ErrorCode, message: string, faults: readonly AirgapError[] | FaultList) {
+    const list = faults instanceof FaultList ? faults.kept : faults;
+    const more = (faults instanceof FaultList ? faults.dropped : 0) + Math.max(0, list.length - FAULTS_SHOWN);
+    const shown = list.slice(0, FAULTS_SHOWN);
+    super(code, `${message}\n${shown.map((f) => `  - ${f.message}`).join('\n')}${more ? `\n  ... and ${more} more` : ''}`, {
+      details: { faults: list.map((f) => ({ code: f.code, message: f.message })), more },
     });
-    this.faults = faults;
+    this.faults = list;
+    this.more = more;
+  }
+}
+
+/**
+ * Faults collected in one pass, bounded: past `cap` they are only counted, so a hostile input
+ * with a million bad entries costs a counter, not gigabytes.
+ */
+export class FaultList {
+  readonly kept: AirgapError[] = [];
+  dropped = 0;
+
+  constructor(readonly cap = 1000) {}
+
+  push(f: AirgapError): void {
+    if (this.kept.length < this.cap) this.kept.push(f);
+    else this.dropped++;
+  }
+
+  get length(): number {
+    return this.kept.length + this.dropped;
+  }
+
+  some(pred: (f: AirgapError) => boolean): boolean {
+    return this.kept.some(pred);
+  }
+
+  /** Puts the faults matching `first` ahead of the others (stable). */
+  prioritize(first: (f: AirgapError) => boolean): void {
+    const a = this.kept.filter(first);
+    const b = this.kept.filter((f) => !first(f));
+    this.kept.splice(0, this.kept.length, ...a, ...b);
   }
 }

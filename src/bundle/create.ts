@@ -36,6 +36,8 @@ export interface CreateOptions {
   signingKey: KeyObject;
   platform?: Platform;
   access: RegistryAccess;
+  /** Release number for every profile of this bundle (default: each profile's `release:`). */
+  release?: number;
   /** Lock file to enforce; 'auto' = `<profile>.lock.json` when it exists; 'none' = ignore. */
   lock?: string;
   nodeRuntime?: string;
@@ -203,6 +205,7 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
     tool: { name: 'rekor-airgap', version: TOOL_VERSION },
     platform: formatPlatform(platform),
     profiles: profiles.map((p) => p.name),
+    releases: Object.fromEntries(profiles.map((p) => [p.name, opts.release ?? p.release])),
     images,
     files,
   };

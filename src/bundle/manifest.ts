@@ -40,8 +40,17 @@ export interface BundleManifest {
   tool: { name: 'rekor-airgap'; version: string };
   platform: string;
   profiles: string[];
+  /**
+   * Release number of each profile in this bundle: it only goes up, and an install refuses a lower
+   * one than it already runs (rollback protection). Absent in bundles made before it existed (0).
+   */
+  releases?: Record<string, number>;
   images: BundleImage[];
   files: BundleFile[];
+}
+
+export function releaseOf(m: BundleManifest, profile: string): number {
+  return m.releases?.[profile] ?? 0;
 }
 
 export function serializeManifest(m: BundleManifest): string {
@@ -49,6 +58,9 @@ export function serializeManifest(m: BundleManifest): string {
 }
 
 
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** Parses untrusted bundle.json text into a manifest, or a BUNDLE_MANIFEST_INVALID error naming the field. */
 export function parseManifest(text: string, file: string): BundleManifest {
   let m: BundleManifest;
   try {
@@ -57,16 +69,34 @@ export function parseManifest(text: string, file: string): BundleManifest {
     throw new AirgapError('BUNDLE_MANIFEST_INVALID', `${file} is not valid JSON`, { cause: e });
   }
   const bad = (what: string): never => { throw new AirgapError('BUNDLE_MANIFEST_INVALID', `${file}: ${what}`); };
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObj(m)) return bad('not a JSON object');
   if (m.formatVersion !== BUNDLE_FORMAT_VERSION) bad(`formatVersion ${String(m.formatVersion)} is not supported (expected ${BUNDLE_FORMAT_VERSION})`);
   if (!Array.isArray(m.files) || !Array.isArray(m.images) || !Array.isArray(m.profiles)) bad('files, images and profiles must be lists');
+  if (typeof m.createdAt !== 'string' || typeof m.platform !== 'string') bad('createdAt and platform must be strings');
+  for (const p of m.profiles) if (typeof p !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(p)) bad(`profile ${JSON.stringify(p)} is not a profile name`);
+  if (m.releases !== undefined) {
+    if (!isObj(m.releases)) bad('releases must be an object');
+    for (const [k, v] of Object.entries(m.releases)) if (!Number.isSafeInteger(v) || (v as number) < 0) bad(`release of ${k} must be a whole number`);
+  }
   const seen = new Set<string>();
-  for (const f of m.files) {
+  for (const f of m.files as unknown[]) {
+    if (!isObj(f)) return bad('a file entry is not an object');
     if (typeof f.path !== 'string' || !isSafeRelativePath(f.path)) bad(`file path ${JSON.stringify(f.path)} is not a safe relative path`);
-    if (seen.has(f.path)) bad(`file ${f.path} is listed twice`);
-    seen.add(f.path);
-    if (!Number.isSafeInteger(f.size) || f.size < 0) bad(`file ${f.path} has a bad size`);
-    if (typeof f.sha256 !== 'string' || !/^[a-f0-9]{64}$/.test(f.sha256)) bad(`file ${f.path} has a bad sha256`);
+    const p = f.path as string;
+    if (seen.has(p)) bad(`file ${p} is listed twice`);
+    seen.add(p);
+    if (!Number.isSafeInteger(f.size) || (f.size as number) < 0) bad(`file ${p} has a bad size`);
+    if (typeof f.sha256 !== 'string' || !/^[a-f0-9]{64}$/.test(f.sha256)) bad(`file ${p} has a bad sha256`);
+  }
+  for (const i of m.images as unknown[]) {
+    if (!isObj(i)) return bad('an image entry is not an object');
+    for (const k of ['name', 'ref', 'platform', 'source'] as const) if (typeof i[k] !== 'string') bad(`image ${JSON.stringify(i.ref)}: ${k} must be a string`);
+    for (const k of ['digest', 'manifestDigest', 'layoutManifestDigest', 'configDigest'] as const) {
+      if (typeof i[k] !== 'string' || !DIGEST.test(i[k] as string)) bad(`image ${JSON.stringify(i.ref)}: ${k} must be a sha256 digest`);
+    }
+    if (!Number.isSafeInteger(i.size) || (i.size as number) < 0) bad(`image ${JSON.stringify(i.ref)}: bad size`);
+    if (!Array.isArray(i.profiles) || !i.profiles.every((x) => typeof x === 'string')) bad(`image ${JSON.stringify(i.ref)}: profiles must be a list of names`);
   }
   return m;
 }
-

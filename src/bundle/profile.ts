@@ -30,6 +30,8 @@ export interface Profile {
   description: string;
   /** The stack module (src/stacks/) that runs this profile. */
   kind: string;
+  /** Release number: raised with every change of pins; installs never go down (see README). */
+  release: number;
   images: ProfileImage[];
   templates: string[];
   ports: { https: number };
@@ -70,6 +72,7 @@ export function parseProfile(text: string, file: string): Profile {
   need(d && typeof d === 'object', file, 'the document', 'must be a mapping');
   need(typeof d.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(d.name), file, 'name', 'must be lowercase letters, digits and dashes');
   need(typeof d.kind === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(d.kind), file, 'kind', 'must name a stack module (e.g. rekor-v2, rekor-v1)');
+  need(d.release === undefined || (Number.isSafeInteger(d.release) && (d.release as number) >= 0), file, 'release', 'must be a whole number');
   need(Array.isArray(d.images) && d.images.length > 0, file, 'images', 'must be a non-empty list');
   const images = (d.images as Array<Record<string, unknown>>).map((img, i) => {
     need(typeof img?.name === 'string' && typeof img?.ref === 'string', file, `images[${i}]`, 'needs name and ref');
@@ -93,6 +96,7 @@ export function parseProfile(text: string, file: string): Profile {
     name: d.name as string,
     description: typeof d.description === 'string' ? d.description : '',
     kind: d.kind as string,
+    release: (d.release ?? 0) as number,
     images,
     templates: (d.templates as unknown[]).map(String),
     ports: { https: ports.https as number },

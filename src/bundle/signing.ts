@@ -63,20 +63,41 @@ export async function loadSigningKey(file: string, passphrase: string): Promise<
   return key;
 }
 
+const MAX_KEY_FILE = 64 * 1024;
+
+/**
+ * Trusted keys are exactly what `bundle keygen` makes: an SPKI "PUBLIC KEY" PEM of an ECDSA P-256
+ * key. A certificate, a private key, an RSA or Ed25519 key is refused, naming the file.
+ */
+export function parseTrustedKey(pem: string, file: string): KeyObject {
+  const blocks = [...pem.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1]);
+  if (blocks.length !== 1 || blocks[0] !== 'PUBLIC KEY') {
+    throw new AirgapError('KEY_INVALID', `the trusted key ${file} must hold one "PUBLIC KEY" PEM block (found: ${blocks.join(', ') || 'none'}); pass the .pub file bundle keygen wrote`);
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: pem, format: 'pem' });
+  } catch (e) {
+    throw new AirgapError('KEY_INVALID', `the trusted key ${file} is not a readable PEM public key`, { cause: e });
+  }
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new AirgapError('KEY_WRONG_TYPE', `the trusted key ${file} is ${key.asymmetricKeyType === 'ec' ? `ECDSA ${key.asymmetricKeyDetails?.namedCurve}` : key.asymmetricKeyType}, not ECDSA P-256`);
+  }
+  return key;
+}
+
 export async function loadTrustedKeys(files: readonly string[]): Promise<Array<{ file: string; key: KeyObject }>> {
   if (files.length === 0) throw new AirgapError('USAGE_NO_TRUST', 'no trusted key: pass --trust PUB.pem (repeatable)');
   return Promise.all(files.map(async (file) => {
     let pem: string;
     try {
+      const st = await fsp.stat(file);
+      if (!st.isFile() || st.size > MAX_KEY_FILE) throw new Error(st.isFile() ? `${st.size} bytes is too large for a key` : 'not a regular file');
       pem = await fsp.readFile(file, 'utf8');
     } catch (e) {
       throw new AirgapError('KEY_UNREADABLE', `cannot read the trusted key ${file}: ${(e as Error).message}`, { cause: e });
     }
-    try {
-      return { file, key: createPublicKey(pem) };
-    } catch (e) {
-      throw new AirgapError('KEY_INVALID', `the trusted key ${file} is not a PEM public key`, { cause: e });
-    }
+    return { file, key: parseTrustedKey(pem, file) };
   }));
 }
 
@@ -93,8 +114,11 @@ export function signDetached(data: Uint8Array, key: KeyObject): string {
 export function checkDetached(data: Uint8Array, sigText: string, key: KeyObject): boolean {
   const trimmed = sigText.trim();
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed)) return false;
+  const der = Buffer.from(trimmed, 'base64');
   try {
-    return cryptoVerify('sha256', data, key, Buffer.from(trimmed, 'base64'));
+    // ECDSA signatures are malleable: (r, n - s) verifies too. Only the low-S form we make is taken.
+    if (p256.Signature.fromBytes(der, 'der').hasHighS()) return false;
+    return cryptoVerify('sha256', data, key, der);
   } catch {
     return false;
   }

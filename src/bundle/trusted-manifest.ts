@@ -1,7 +1,6 @@
 /** Reading bundle.json only after its detached signature holds under a trusted key. */
-import { promises as fsp } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import { AirgapError } from '../errors.js';
+import { readRegularFile, SMALL_JSON_LIMIT } from '../util/bounded-read.js';
 import { bundlePath } from './layout.js';
 import { parseManifest, type BundleManifest } from './manifest.js';
 import { verifyDetachedWithAnyKey } from './signing.js';
@@ -14,17 +13,7 @@ export function trustManifestBytes(text: Buffer, sig: string, keys: TrustedKeys,
 }
 
 export async function readTrustedManifest(dir: string, keys: TrustedKeys): Promise<{ manifest: BundleManifest; text: Buffer; signedBy: string }> {
-  let text: Buffer;
-  let sig: string;
-  try {
-    text = await fsp.readFile(bundlePath.manifest(dir));
-  } catch (e) {
-    throw new AirgapError('BUNDLE_MANIFEST_MISSING', `${bundlePath.manifest(dir)} is missing: ${dir} is not a bundle (or its create did not finish)`, { cause: e });
-  }
-  try {
-    sig = await fsp.readFile(bundlePath.signature(dir), 'utf8');
-  } catch (e) {
-    throw new AirgapError('BUNDLE_SIGNATURE_MISSING', `${bundlePath.signature(dir)} is missing: the bundle is not signed`, { cause: e });
-  }
+  const text = await readRegularFile(bundlePath.manifest(dir), SMALL_JSON_LIMIT, 'BUNDLE_MANIFEST_MISSING', `bundle manifest (is ${dir} a finished bundle?)`);
+  const sig = (await readRegularFile(bundlePath.signature(dir), 64 * 1024, 'BUNDLE_SIGNATURE_MISSING', 'bundle signature')).toString('utf8');
   return { ...trustManifestBytes(text, sig, keys, bundlePath.manifest(dir)), text };
 }

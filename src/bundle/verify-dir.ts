@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { AggregateAirgapError, AirgapError } from '../errors.js';
+import { AggregateAirgapError, AirgapError, FaultList } from '../errors.js';
 import { hashFile } from '../oci/digest.js';
 import type { Progress } from '../util/progress.js';
 import { listFiles } from '../util/walk.js';
@@ -51,7 +51,7 @@ export async function readVerifiedFile(dir: string, manifest: BundleManifest, re
 
 export async function verifyBundleDir(dir: string, keys: TrustedKeys, progress?: Progress): Promise<BundleVerifyResult> {
   const { manifest, signedBy, text } = await readTrustedManifest(dir, keys);
-  const faults: AirgapError[] = [];
+  const faults = new FaultList();
   const total = manifest.files.reduce((a, f) => a + f.size, 0);
   progress?.startBytes('verifying files', total);
   for (const f of manifest.files) {

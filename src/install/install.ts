@@ -9,7 +9,7 @@ import os from 'node:os';
 import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
 import { bundleRel } from '../bundle/layout.js';
-import type { BundleImage, BundleManifest } from '../bundle/manifest.js';
+import { releaseOf, type BundleImage, type BundleManifest } from '../bundle/manifest.js';
 import { parseProfile, type Profile } from '../bundle/profile.js';
 import { loadTrustedKeys } from '../bundle/signing.js';
 import { verifyBundleDir, type BundleVerifyResult } from '../bundle/verify-dir.js';
@@ -29,6 +29,7 @@ import { allServices, type Stack, type StartContext } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
 import { prepareInstanceDirs, renderedFilesVars, renderTemplates, restoreConfig, snapshotConfig, type TemplateSource } from './configure.js';
 import { loadProfileImages } from './load-images.js';
+import { checkRelease } from './release-guard.js';
 import { failPreflight, runPreflight, type CheckResult } from './preflight.js';
 
 export interface InstallOptions {
@@ -49,6 +50,8 @@ export interface InstallOptions {
   skipChecks: string[];
   dryRun: boolean;
   smoke: boolean;
+  /** Install a bundle whose release is lower than one this instance has run. */
+  allowDowngrade?: boolean;
   progress: Progress;
 }
 
@@ -134,6 +137,9 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
     throw new AirgapError('INSTALL_PROFILE_MISMATCH', `instance ${o.instance} runs ${existing.profile}; this install is ${profile.name} (use another --instance)`);
   }
   const mode: InstallMode = !existing ? 'fresh' : existing.bundle.manifestSha256 === verified.manifestSha256 ? 'rerun' : 'upgrade';
+  const release = releaseOf(manifest, profile.name);
+  const releases = checkRelease(o.instance, existing?.highestRelease ?? 0, release, o.allowDowngrade === true);
+  if (releases.downgrade) o.progress.warn(`installing release ${release} over release ${existing?.highestRelease} (--allow-downgrade)`);
   const hostname = o.hostname ?? existing?.hostname ?? os.hostname();
   const origin = o.origin ?? existing?.origin ?? hostname;
   if (existing && existing.origin !== origin) {
@@ -147,7 +153,7 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
     instance: o.instance, profile: profile.name, kind: stack.kind, project: composeProject(o.instance), dataDir, hostname, origin,
     httpsPort: port, bindAddress, url: `https://${hostname}:${port}`, stack: { ...(existing?.stack ?? {}) },
     logPublicKeyPem: existing?.logPublicKeyPem ?? '', logKeyId: existing?.logKeyId ?? '',
-    bundle: { createdAt: manifest.createdAt, manifestSha256: verified.manifestSha256 },
+    bundle: { createdAt: manifest.createdAt, manifestSha256: verified.manifestSha256, release }, highestRelease: releases.highest,
     images: Object.fromEntries(images.map((i) => [i.name, { ref: i.ref, configDigest: i.configDigest }])),
     installedAt: existing?.installedAt ?? now, updatedAt: now,
   };

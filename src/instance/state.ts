@@ -25,7 +25,9 @@ export interface InstanceState {
   logPublicKeyPem: string;
   /** Hex of the log's 32-byte key ID. */
   logKeyId: string;
-  bundle: { createdAt: string; manifestSha256: string };
+  bundle: { createdAt: string; manifestSha256: string; release: number };
+  /** The highest bundle release this instance has run (an install never goes below it by default). */
+  highestRelease: number;
   images: Record<string, { ref: string; configDigest: string }>;
   installedAt: string;
   updatedAt: string;
@@ -44,7 +46,8 @@ export async function readState(dataDir: string): Promise<InstanceState | undefi
   if (!raw || typeof raw !== 'object' || typeof raw.instance !== 'string') throw new AirgapError('INSTALL_STATE_CORRUPT', `${file} is not an instance state`);
   const { smoke, treeId, ...rest } = raw as Record<string, unknown> & { smoke?: string; treeId?: string };
   const stack = (rest.stack as Record<string, string> | undefined) ?? (typeof treeId === 'string' ? { treeId } : {});
-  return { ...(rest as unknown as InstanceState), kind: (rest.kind as string | undefined) ?? smoke ?? '', stack };
+  const st = rest as unknown as InstanceState;
+  return { ...st, kind: (rest.kind as string | undefined) ?? smoke ?? '', stack, highestRelease: st.highestRelease ?? 0, bundle: { ...st.bundle, release: st.bundle?.release ?? 0 } };
 }
 
 export async function writeState(state: InstanceState): Promise<void> {

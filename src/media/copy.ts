@@ -12,6 +12,7 @@ import { AirgapError } from '../errors.js';
 import { verifyDetachedWithAnyKey } from '../bundle/signing.js';
 import { hashFile } from '../oci/digest.js';
 import { copyFileAtomic } from '../util/atomic-file.js';
+import { readRegularFile, SMALL_JSON_LIMIT } from '../util/bounded-read.js';
 import type { TrustedKeys } from '../bundle/trusted-manifest.js';
 import type { Progress } from '../util/progress.js';
 import { parseIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG } from './transfer-index.js';
@@ -27,8 +28,8 @@ export interface CopyResult {
 }
 
 export async function copyMedia(fromDir: string, toDir: string, keys: TrustedKeys, progress: Progress): Promise<CopyResult> {
-  const indexText = await fsp.readFile(path.join(fromDir, TRANSFER_INDEX)).catch(() => { throw new AirgapError('MEDIA_INDEX_MISSING', `${fromDir} has no ${TRANSFER_INDEX}: pack the bundle first`); });
-  const sig = await fsp.readFile(path.join(fromDir, TRANSFER_INDEX_SIG), 'utf8').catch(() => { throw new AirgapError('MEDIA_INDEX_SIGNATURE_MISSING', `${fromDir} has no ${TRANSFER_INDEX_SIG}`); });
+  const indexText = await readRegularFile(path.join(fromDir, TRANSFER_INDEX), SMALL_JSON_LIMIT, 'MEDIA_INDEX_MISSING', 'transfer index (pack the bundle first)');
+  const sig = (await readRegularFile(path.join(fromDir, TRANSFER_INDEX_SIG), 64 * 1024, 'MEDIA_INDEX_SIGNATURE_MISSING', 'transfer index signature')).toString('utf8');
   verifyDetachedWithAnyKey(indexText, sig, keys, path.join(fromDir, TRANSFER_INDEX));
   const index = parseIndex(indexText.toString('utf8'), path.join(fromDir, TRANSFER_INDEX));
   await fsp.mkdir(toDir, { recursive: true });

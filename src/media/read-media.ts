@@ -12,14 +12,17 @@ import { createHash } from 'node:crypto';
 import { WorkerHasher } from '../util/hash-worker.js';
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { AggregateAirgapError, AirgapError, type ErrorCode } from '../errors.js';
+import { AggregateAirgapError, AirgapError, FaultList, type ErrorCode } from '../errors.js';
 import { BundleLayout } from '../bundle/layout.js';
 import type { BundleFile, BundleManifest } from '../bundle/manifest.js';
 import { verifyDetachedWithAnyKey } from '../bundle/signing.js';
 import { trustManifestBytes, type TrustedKeys } from '../bundle/trusted-manifest.js';
+import { verifyBundleDir } from '../bundle/verify-dir.js';
+import { hashFile } from '../oci/digest.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { AtomicFile, fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import { safeFilePath } from '../util/safe-path.js';
+import { readRegularFile, SMALL_JSON_LIMIT } from '../util/bounded-read.js';
 import type { Progress } from '../util/progress.js';
 import { checkEntry } from './entry-policy.js';
 import { parseTar, type TarEntrySink } from '../util/tar.js';
@@ -39,7 +42,6 @@ export interface ReadMediaResult {
   manifest: BundleManifest;
   signedBy: string;
   chunksVerified: number;
-  chunksSkipped: number;
   filesWritten: number;
   filesSkipped: number;
   unpackedTo?: string;
@@ -55,11 +57,7 @@ interface UnpackState {
 }
 
 async function readSmall(file: string, code: ErrorCode, what: string): Promise<Buffer> {
-  try {
-    return await fsp.readFile(file);
-  } catch (e) {
-    throw new AirgapError(code, `${what} ${file} is missing or unreadable`, { cause: e });
-  }
+  return readRegularFile(file, SMALL_JSON_LIMIT, code, what);
 }
 
 export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult> {
@@ -72,11 +70,12 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   const indexSha256 = createHash('sha256').update(indexText).digest('hex');
 
   // 2. Structure: every chunk present with its size, nothing extra.
-  const faults: AirgapError[] = [];
+  const faults = new FaultList();
   const stats = new Map<number, { size: number; mtimeMs: number }>();
   for (const c of index.chunks) {
-    const st = await fsp.stat(path.join(dir, c.name)).catch(() => undefined);
-    if (!st) faults.push(new AirgapError('MEDIA_CHUNK_MISSING', `chunk ${c.index} missing: ${c.name}`));
+    const st = await fsp.lstat(path.join(dir, c.name)).catch(() => undefined);
+    if (st && !st.isFile()) faults.push(new AirgapError('MEDIA_UNSAFE_ENTRY', `chunk ${c.index} (${c.name}) is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; refused`));
+    else if (!st) faults.push(new AirgapError('MEDIA_CHUNK_MISSING', `chunk ${c.index} missing: ${c.name}`));
     else if (st.size !== c.size) faults.push(new AirgapError('MEDIA_CHUNK_SIZE_MISMATCH', `chunk ${c.index} (${c.name}): size ${st.size} expected ${c.size}${st.size < c.size ? ' (truncated)' : ''}`));
     else stats.set(c.index, { size: st.size, mtimeMs: st.mtimeMs });
   }
@@ -117,7 +116,6 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
 
   // 3. One pass over the chunks.
   let chunksVerified = 0;
-  let chunksSkipped = 0;
   const present = index.chunks.filter((c) => stats.has(c.index));
   const total = present.reduce((a, c) => a + c.size, 0);
   opts.progress.startBytes(target ? 'verifying and unpacking' : 'verifying', total);
@@ -127,17 +125,12 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   async function* joined(): AsyncGenerator<Buffer> {
     for (const c of present) {
       const st = stats.get(c.index)!;
-      const prev = state.chunks[c.name];
-      const trusted = opts.resume && prev && prev.size === st.size && prev.mtimeMs === st.mtimeMs && prev.sha256 === c.sha256;
-      const hash = trusted ? undefined : hasher.start();
+      // Every chunk is hashed, on a resume too: size and mtime prove nothing about the bytes.
+      const hash = hasher.start();
       for await (const b of createReadStream(path.join(dir, c.name), { highWaterMark: 1024 * 1024 })) {
-        await hash?.update(b as Buffer);
+        await hash.update(b as Buffer);
         opts.progress.addBytes((b as Buffer).length);
         yield b as Buffer;
-      }
-      if (!hash) {
-        chunksSkipped++;
-        continue;
       }
       pendingChunkChecks.push(hash.digest().then((got) => {
         if (got !== c.sha256) {
@@ -198,8 +191,10 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
           const f = verdict;
           const hash = createHash('sha256');
           const dest = staging ? await safeFilePath(path.join(staging, 'files'), f.path) : undefined;
+          // A file staged by an earlier run is kept only if its bytes still hash to the manifest's.
           const skipWrite = dest !== undefined && state.files[f.path] === f.sha256
-            && (await fsp.lstat(dest).then((s) => s.isFile() && s.size === f.size, () => false));
+            && (await fsp.lstat(dest).then((s) => s.isFile() && s.size === f.size, () => false))
+            && (await hashFile(dest).then((x) => x.sha256 === f.sha256, () => false));
           const out = dest && !skipWrite ? await AtomicFile.open(dest, { mode: h.mode & 0o111 ? 0o755 : 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' }) : undefined;
           return {
             write: async (b) => { hash.update(b); if (out) await out.write(b); },
@@ -233,7 +228,7 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   } finally {
     await hasher.close();
   }
-  faults.sort((a, b) => (a.code === 'MEDIA_CHUNK_DIGEST_MISMATCH' ? 0 : 1) - (b.code === 'MEDIA_CHUNK_DIGEST_MISMATCH' ? 0 : 1));
+  faults.prioritize((f) => f.code === 'MEDIA_CHUNK_DIGEST_MISMATCH');
   opts.progress.endBytes();
   await saveState();
 
@@ -258,7 +253,15 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
     await writeFileAtomic(path.join(target, BundleLayout.SIGNATURE), signatureText!);
     await writeFileAtomic(path.join(target, BundleLayout.MANIFEST), manifestText!);
     await fsp.rm(staging, { recursive: true, force: true });
+    // Verified once more where it now lies, before it is called done: what was checked in
+    // staging is what the bundle directory holds. If not, nothing of it stays.
+    try {
+      await verifyBundleDir(target, opts.keys);
+    } catch (e) {
+      for (const f of [...manifest.files.map((x) => x.path), BundleLayout.MANIFEST, BundleLayout.SIGNATURE]) await fsp.rm(path.join(target, f), { force: true });
+      throw e;
+    }
     unpackedTo = target;
   }
-  return { index, manifest, signedBy, chunksVerified, chunksSkipped, filesWritten, filesSkipped, ...(unpackedTo ? { unpackedTo } : {}) };
+  return { index, manifest, signedBy, chunksVerified, filesWritten, filesSkipped, ...(unpackedTo ? { unpackedTo } : {}) };
 }

@@ -28,10 +28,21 @@ export function basicHeader(c: Credential): string {
 /** Fetches a bearer token for `scope` from the challenge's realm. */
 export async function fetchBearerToken(
   challenge: Challenge, scope: string, credential: Credential | undefined, ca: string | Buffer | undefined, host: string,
+  plainAllowed: (hostPort: string) => boolean = () => false,
 ): Promise<string> {
   const realm = challenge.params.realm;
   if (!realm) throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer challenge without a realm`);
-  const url = new URL(realm);
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch (e) {
+    throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm that is not a URL: ${JSON.stringify(realm).slice(0, 200)}`, { cause: e });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm with scheme ${url.protocol}`);
+  // Credentials never travel in clear, except to a host where plain HTTP is allowed.
+  if (url.protocol === 'http:' && !plainAllowed(url.host)) {
+    throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${host} sent a token realm on plain HTTP (${url.host}); credentials go over HTTP only to loopback or a host given with --insecure-registry`);
+  }
   if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
   url.searchParams.set('scope', challenge.params.scope ?? scope);
   const res = await httpRequest(url, { headers: credential ? { authorization: basicHeader(credential) } : {}, ca });

@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { AirgapError, type HttpErrorDomain } from '../errors.js';
 import { asStreamBroken } from './retry.js';
@@ -28,9 +29,17 @@ export interface HttpResponse {
   body: Readable;
 }
 
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+/**
+ * Loopback means an IP literal in 127.0.0.0/8, ::1, or the name `localhost` — never a name that
+ * merely starts with "127." (127.attacker.example).
+ */
+export function isLoopbackHost(hostPort: string): boolean {
+  let h = hostPort;
+  const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(h);
+  if (v6) h = v6[1]!;
+  else if ((h.match(/:/g) ?? []).length === 1) h = h.replace(/:\d+$/, '');
+  if (h === 'localhost' || h === '::1') return true;
+  return net.isIPv4(h) && h.split('.')[0] === '127';
 }
 
 export async function httpRequest(url: URL, opts: HttpOptions = {}): Promise<HttpResponse> {
@@ -41,7 +50,9 @@ export async function httpRequest(url: URL, opts: HttpOptions = {}): Promise<Htt
     if ([301, 302, 303, 307, 308].includes(res.status) && res.headers.location) {
       res.body.resume();
       const next = new URL(res.headers.location, current);
-      if (next.host !== current.host) {
+      // Credentials follow the origin (scheme, host and port): an https → http hop on the same
+      // host, or any other origin, gets none.
+      if (next.origin !== current.origin) {
         const { authorization: _drop, Authorization: _drop2, ...rest } = headers;
         headers = rest;
       }

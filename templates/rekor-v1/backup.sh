@@ -3,6 +3,8 @@
 # database, the log signing key and its password, the tree ID, TLS material and configuration.
 #   ./backup.sh OUT.tar.gz
 set -eu
+# The archive holds the signing key, the CA key and passwords: readable by root only, from its first byte.
+umask 077
 OUT=${1:?usage: backup.sh OUT.tar.gz}
 DATA='{{ paths.dataDir }}'
 COMPOSE_FILE='{{ paths.compose }}'

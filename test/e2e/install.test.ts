@@ -170,8 +170,8 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   it('an upgrade to a newer bundle keeps the log key and every entry', async () => {
     const r = needRig();
     const newer = path.join(dir, 'newer');
-    const c = await runCli(['bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--out', newer, '--key', key.key, '--passphrase-file', key.passphraseFile, ...plainMirrors(r)],
-      { env: { SOURCE_DATE_EPOCH: String(Math.floor(Date.now() / 1000) - 60) } });
+    const c = await runCli(['bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--out', newer, '--key', key.key, '--passphrase-file', key.passphraseFile,
+      '--release', '2', ...plainMirrors(r)], { env: { SOURCE_DATE_EPOCH: String(Math.floor(Date.now() / 1000) - 60) } });
     expect(c.exitCode, c.stderr).toBe(0);
     const before = json<{ log: { size: number; rootHex: string } }>(await runOffline(r, ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']));
     const first = JSON.parse(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8'));
@@ -183,6 +183,17 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     expect(h.smoke?.ok).toBe(true);
     // The smoke test after the upgrade added entries on top of the old tree: the first new entry's index is the old size.
     expect(h.smoke!.entries[0]!.logIndex).toBe(before.log.size);
+  });
+
+  it('the older bundle (release 1), validly signed, is refused over release 2: no rollback', async () => {
+    const r = needRig();
+    const before = readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8');
+    const res = await install(V2, [], bundle);
+    expect(res.exitCode, res.stderr).toBe(8);
+    expect(res.stderr).toMatch(/error \[INSTALL_DOWNGRADE_REFUSED\]: instance \S+ has run release 2; this bundle is release 1/);
+    expect(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8')).toBe(before);
+    const status = json<{ containers: Array<{ state: string }> }>(await runOffline(r, ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']));
+    expect(status.containers.every((c) => c.state === 'running')).toBe(true);
   });
 
   it('a second tenant, installed with the bundle\'s own install.sh (its Node runtime, not this one), runs beside the first; both pass the smoke test', async () => {

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { AirgapError } from '../../errors.js';
 import { createBundle } from '../../bundle/create.js';
 import { loadSigningKey, readPassphrase } from '../../bundle/signing.js';
 import { parsePlatform } from '../../registry/platform.js';
@@ -21,7 +22,13 @@ interface Args extends CommonArgs {
   nodeRuntime?: string;
   npmRegistry?: string;
   force: boolean;
+  release?: number;
   source: 'registry' | 'docker';
+}
+
+function checkRelease(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new AirgapError('USAGE_INVALID', `--release ${n}: a whole number, 0 or more`);
+  return n;
 }
 
 /** --lock FILE → that file; --no-lock → none; neither → the profile's lock file when it exists. */
@@ -42,6 +49,7 @@ export const bundleCreateCommand = {
     .option('node-runtime', { type: 'string', describe: 'Node.js binary for the target platform (default: this one, when platforms match)' })
     .option('source', { choices: ['registry', 'docker'] as const, default: 'registry' as const, describe: 'registry: pull daemonless (default); docker: pull with the local engine (its credentials) and export' })
     .option('npm-registry', { type: 'string', describe: 'npm registry (or internal mirror) for the Node runtime of another platform (default https://registry.npmjs.org)' })
+    .option('release', { type: 'number', describe: 'release number of this bundle (default: the profile\'s release:); installs never go to a lower one' })
     .option('force', { type: 'boolean', default: false, describe: 'rebuild over a complete bundle at --out' })
     .example('$0 bundle create --profile rekor-v2 --out ./bundle --key ./bundle-signing.key --mirror ghcr.io=mirror.internal:5000', '')),
   handler: async (args) => {
@@ -58,6 +66,7 @@ export const bundleCreateCommand = {
       ...(args.nodeRuntime ? { nodeRuntime: args.nodeRuntime } : {}),
       ...(args.npmRegistry ? { npmRegistry: args.npmRegistry } : {}),
       force: args.force,
+      ...(args.release !== undefined ? { release: checkRelease(args.release) } : {}),
       source: args.source,
       progress,
     });

@@ -22,7 +22,7 @@ export const bundleUnpackCommand = {
   handler: async (args) => {
     const keys = await loadTrustedKeys(args.trust);
     const r = await readMedia({ mediaDir: args.path, keys, progress: progressFor(args), unpackTo: args.to, resume: args.resume });
-    printResult(args, { ok: true, to: r.unpackedTo, signedBy: r.signedBy, chunksVerified: r.chunksVerified, chunksSkipped: r.chunksSkipped, filesWritten: r.filesWritten, filesSkipped: r.filesSkipped },
-      `unpacked into ${r.unpackedTo}: ${r.manifest.files.length} files (${r.filesSkipped} kept from an earlier run), ${r.index.chunks.length} chunks verified (${r.chunksSkipped} already verified)`);
+    printResult(args, { ok: true, to: r.unpackedTo, signedBy: r.signedBy, chunksVerified: r.chunksVerified, filesWritten: r.filesWritten, filesSkipped: r.filesSkipped },
+      `unpacked into ${r.unpackedTo}: ${r.manifest.files.length} files (${r.filesSkipped} kept from an earlier run), ${r.index.chunks.length} chunks verified`);
   },
 } satisfies CommandModule<object, Args>;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, lstatSync, statSync, utimesSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AggregateAirgapError, type AirgapError } from '../../../src/errors.js';
@@ -314,9 +314,52 @@ describe('resume', () => {
     expect(isEmptyOrAbsent(to)).toBe(true);
     copyFileSync(good, chunk);
     const r = await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true });
-    expect(r.chunksSkipped).toBeGreaterThan(0);
+    expect(r.chunksVerified).toBe(readdirSync(media).filter((f) => f.startsWith('bundle.tar.')).length);
     expect(r.filesSkipped).toBeGreaterThan(0);
     await verifyBundleDir(to, keysOf(key));
+  });
+
+  it('a staged file edited in place (same size) between runs is re-hashed, rewritten, and never committed as it was', async () => {
+    const media = await pack(100_000);
+    const chunk = path.join(media, 'bundle.tar.004');
+    const good = path.join(root, `good-${n++}`);
+    copyFileSync(chunk, good);
+    const b = readFileSync(chunk);
+    b[99_000] = b[99_000]! ^ 0xff;
+    writeFileSync(chunk, b);
+    const to = fresh('out');
+    await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }));
+    const staged = path.join(to, '.rekor-airgap-unpack', 'files', 'images/blobs/sha256/aaaa');
+    const edited = readFileSync(staged);
+    edited[10] = edited[10]! ^ 0xff;
+    writeFileSync(staged, edited);
+    copyFileSync(good, chunk);
+    const r = await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true });
+    expect(r.filesWritten).toBeGreaterThan(0);
+    expect(readFileSync(path.join(to, 'images/blobs/sha256/aaaa'))).toEqual(bundle.files['images/blobs/sha256/aaaa']);
+    await verifyBundleDir(to, keysOf(key));
+  });
+
+  it('chunks are hashed again on a resume (an edited chunk with its old size and mtime is caught)', async () => {
+    const media = await pack(100_000);
+    const to = fresh('out');
+    const bad = path.join(media, 'bundle.tar.004');
+    const b0 = readFileSync(bad);
+    b0[5] = b0[5]! ^ 0xff;
+    writeFileSync(bad, b0);
+    await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }));
+    // Another chunk, verified by the first run, is edited keeping size and mtime.
+    const other = path.join(media, 'bundle.tar.001');
+    const st = statSync(other);
+    const b1 = readFileSync(other);
+    b1[7] = b1[7]! ^ 0xff;
+    writeFileSync(other, b1);
+    utimesSync(other, st.atime, st.mtime);
+    b0[5] = b0[5]! ^ 0xff;
+    writeFileSync(bad, b0);
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true }));
+    expect(f.messages.join('\n')).toContain('chunk 1 (bundle.tar.001): sha256 mismatch');
+    expect(isEmptyOrAbsent(to)).toBe(true);
   });
 });
 

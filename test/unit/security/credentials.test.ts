@@ -1,0 +1,86 @@
+/**
+ * Hardening 5: credentials follow the origin (scheme + host + port), never go over plain HTTP
+ * except to a host where the rules allow it, and "loopback" means an IP literal or localhost.
+ */
+import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchBearerToken, parseChallenge } from '../../../src/registry/auth.js';
+import { httpRequest, isLoopbackHost } from '../../../src/util/http.js';
+import { tempDir } from '../../helpers/fixtures.js';
+
+describe('loopback is an IP literal in 127/8, ::1 or localhost', () => {
+  it.each([
+    ['127.0.0.1:5000', true], ['127.1.2.3', true], ['localhost:80', true], ['[::1]:5000', true], ['::1', true],
+    ['127.attacker.example', false], ['127.attacker.example:5000', false], ['localhost.attacker.example', false],
+    ['128.0.0.1', false], ['registry.internal:5000', false], ['[::2]:5000', false], ['127.0.0.1.nip.io', false],
+  ])('%s → %s', (h, want) => {
+    expect(isLoopbackHost(h)).toBe(want);
+  });
+});
+
+describe('a bearer realm on plain HTTP', () => {
+  const cred = { username: 'alice', password: 's3cret', source: 'test' };
+  it('never receives credentials unless plain HTTP is allowed for that exact host', async () => {
+    const ch = parseChallenge('Bearer realm="http://tokens.attacker.example/token",service="x"');
+    await expect(fetchBearerToken(ch, 'repository:a:pull', cred, undefined, 'registry.example', () => false))
+      .rejects.toMatchObject({ code: 'REGISTRY_PLAIN_HTTP_REFUSED' });
+  });
+  it('a realm that is not a URL, or not http(s), is a coded error', async () => {
+    for (const realm of ['not a url', 'file:///etc/passwd', 'ftp://x/token']) {
+      await expect(fetchBearerToken(parseChallenge(`Bearer realm="${realm}"`), 's', cred, undefined, 'r', () => true))
+        .rejects.toMatchObject({ code: 'REGISTRY_AUTH_CHALLENGE' });
+    }
+  });
+});
+
+describe('redirects keep credentials only within one origin', () => {
+  let plain: http.Server;
+  let tls: https.Server;
+  let plainPort = 0;
+  let tlsPort = 0;
+  let ca = '';
+  const got: Array<{ server: string; auth: string | undefined }> = [];
+
+  beforeAll(async () => {
+    const dir = tempDir('tls-');
+    const key = path.join(dir, 'k.pem');
+    const cert = path.join(dir, 'c.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
+      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.77'], { stdio: 'pipe' });
+    ca = readFileSync(cert, 'utf8');
+    plain = http.createServer((req, res) => { got.push({ server: 'http', auth: req.headers.authorization }); res.writeHead(200).end('ok'); });
+    // Default ports on a loopback address of their own: https://127.0.0.77 and http://127.0.0.77
+    // have the same host string, only the scheme (and so the origin) differs.
+    await new Promise<void>((r) => plain.listen(80, '127.0.0.77', r));
+    plainPort = (plain.address() as AddressInfo).port;
+    tls = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      got.push({ server: 'https', auth: req.headers.authorization });
+      const to = new URL(req.url!, 'https://x').searchParams.get('to');
+      if (to) res.writeHead(302, { location: to }).end();
+      else res.writeHead(200).end('ok');
+    });
+    await new Promise<void>((r) => tls.listen(443, '127.0.0.77', r));
+    tlsPort = (tls.address() as AddressInfo).port;
+  });
+  afterAll(() => { plain.close(); tls.close(); });
+
+  it('an https → http redirect on the same host drops Authorization', async () => {
+    got.length = 0;
+    expect([tlsPort, plainPort]).toEqual([443, 80]);
+    const res = await httpRequest(new URL(`https://127.0.0.77/v2/?to=${encodeURIComponent('http://127.0.0.77/v2/')}`), { headers: { authorization: 'Basic c2VjcmV0' }, ca });
+    res.body.resume();
+    expect(got).toEqual([{ server: 'https', auth: 'Basic c2VjcmV0' }, { server: 'http', auth: undefined }]);
+  });
+
+  it('a redirect within the same origin keeps it', async () => {
+    got.length = 0;
+    const res = await httpRequest(new URL(`https://127.0.0.77/a?to=${encodeURIComponent('https://127.0.0.77/b')}`), { headers: { authorization: 'Bearer t' }, ca });
+    res.body.resume();
+    expect(got).toEqual([{ server: 'https', auth: 'Bearer t' }, { server: 'https', auth: 'Bearer t' }]);
+  });
+});
