@@ -78,13 +78,6 @@ async function prepareOut(out: string, force: boolean): Promise<void> {
   await fsp.rm(bundlePath.signature(out), { force: true });
 }
 
-async function copyTree(from: string, to: string): Promise<void> {
-  await fsp.mkdir(to, { recursive: true });
-  for (const rel of await listFiles(from)) {
-    const src = path.join(from, rel);
-    await copyFileAtomic(src, path.join(to, rel), { mode: (await fsp.stat(src)).mode & 0o777 });
-  }
-}
 
 async function writeInstaller(out: string, platform: Platform, nodeRuntime: string | undefined, npmRegistry: string | undefined, ca: string | undefined): Promise<void> {
   const root = packageRoot();
@@ -116,6 +109,8 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
   if (opts.profiles.length === 0) throw new AirgapError('USAGE_NO_PROFILE', 'no profile: pass --profile NAME (repeatable)');
   const profiles: Profile[] = [];
   for (const p of opts.profiles) profiles.push(await loadProfile(p));
+  // Before anything is pulled: each profile's templates are where they must be.
+  const templateDirs = new Map(profiles.map((p) => [p.name, templatesDirFor(p)]));
   const out = path.resolve(opts.out);
   await prepareOut(out, opts.force ?? false);
 
@@ -182,7 +177,10 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
   for (const p of profiles) {
     await copyFileAtomic(p.file, bundlePath.profile(out, p.name), { mode: 0o644 });
     await fsp.rm(bundlePath.templates(out, p.name), { recursive: true, force: true });
-    await copyTree(templatesDirFor(p), bundlePath.templates(out, p.name));
+    for (const t of p.templates) {
+      const src = path.join(templateDirs.get(p.name)!, t);
+      await copyFileAtomic(src, path.join(bundlePath.templates(out, p.name), t), { mode: (await fsp.stat(src)).mode & 0o777 });
+    }
     for (const a of p.artifacts) {
       progress.step(`fetching artifact ${a.name}`);
       const data = await fetchArtifact(a, opts.access.mirrors, opts.access.ca);

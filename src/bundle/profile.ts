@@ -118,11 +118,19 @@ export async function loadProfile(nameOrPath: string): Promise<Profile> {
   return parseProfile(text, file);
 }
 
-/** A profile's templates: templates/<profile>/ beside its bundles/ directory, else the package's. */
+/**
+ * A profile's templates: `templates/<name>/` beside the profile's `bundles/` directory (a custom
+ * profile given as a path brings its own), else the package's. Every template the profile lists
+ * must be there; the error says where they were looked for.
+ */
 export function templatesDirFor(profile: Profile): string {
   const beside = path.join(path.dirname(path.dirname(profile.file)), 'templates', profile.name);
-  if (existsSync(beside)) return beside;
   const root = packageRoot();
-  if (!root) throw new AirgapError('PROFILE_TEMPLATES_MISSING', `no templates for profile ${profile.name} (looked in ${beside})`);
-  return path.join(root, 'templates', profile.name);
+  const inPackage = root ? path.join(root, 'templates', profile.name) : undefined;
+  const dir = existsSync(beside) ? beside : inPackage && existsSync(inPackage) ? inPackage : undefined;
+  const where = [beside, ...(inPackage && inPackage !== beside ? [inPackage] : [])].join(' or ');
+  if (!dir) throw new AirgapError('PROFILE_TEMPLATES_MISSING', `no templates for profile ${profile.name} in ${profile.file}: put them in ${where}`);
+  const missing = profile.templates.filter((t) => !existsSync(path.join(dir, t)));
+  if (missing.length) throw new AirgapError('PROFILE_TEMPLATES_MISSING', `profile ${profile.name} lists ${missing.join(', ')}, missing from ${dir}`);
+  return dir;
 }

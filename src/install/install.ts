@@ -50,6 +50,8 @@ export interface InstallOptions {
   skipChecks: string[];
   dryRun: boolean;
   smoke: boolean;
+  /** Keep the generated TLS CA's private key in the instance's secrets. */
+  keepCaKey?: boolean;
   /** Install a bundle whose release is lower than one this instance has run. */
   allowDowngrade?: boolean;
   progress: Progress;
@@ -190,7 +192,7 @@ async function configure(o: InstallOptions, plan: Plan): Promise<TemplateVars> {
   state.logPublicKeyPem = configured.logKey.publicPem;
   state.logKeyId = Buffer.from(logKeyId(state.origin, configured.logKey.publicKey)).toString('hex');
   await ensureTls(paths, {
-    hostname: state.hostname, instance: o.instance,
+    hostname: state.hostname, instance: o.instance, keepCaKey: o.keepCaKey === true,
     ...(o.tlsCert ? { certFile: o.tlsCert } : {}), ...(o.tlsKey ? { keyFile: o.tlsKey } : {}), ...(o.tlsCa ? { caFile: o.tlsCa } : {}),
   });
   const vars: TemplateVars = {

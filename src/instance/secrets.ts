@@ -74,6 +74,8 @@ export interface TlsOptions {
   certFile?: string;
   keyFile?: string;
   caFile?: string;
+  /** Keep the generated CA's private key (to issue more certificates later); by default it is discarded. */
+  keepCaKey?: boolean;
 }
 
 /** A generated CA and server certificate, kept on rerun; or the operator's, copied in. */
@@ -89,7 +91,8 @@ export async function ensureTls(p: InstancePaths, o: TlsOptions): Promise<{ gene
   }
   if ((await exists(p.serverCert)) && (await exists(p.serverKey)) && (await exists(p.caCert))) return { generated: false };
   const t = await generateTls(o.hostname, o.instance);
-  await writeSecret(p.caKey, t.caKeyPem);
+  // The CA signs this one certificate; without its key on the host, a break-in cannot mint more.
+  if (o.keepCaKey) await writeSecret(p.caKey, t.caKeyPem);
   await writeFileAtomic(p.caCert, t.caCertPem, 0o644);
   await writeFileAtomic(p.serverCert, t.certPem, 0o644);
   await writeSecret(p.serverKey, t.keyPem);

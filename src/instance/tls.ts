@@ -7,6 +7,8 @@ import 'reflect-metadata';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints, id_ce_nameConstraints } from '@peculiar/asn1-x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -30,6 +32,23 @@ async function pkcs8Pem(key: CryptoKey): Promise<string> {
   return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
 }
 
+/** Certificates live 825 days; the CA no longer than the certificate it was made for. */
+export const TLS_LIFETIME_DAYS = 825;
+
+/**
+ * The CA may only vouch for the instance's own names: DNS subtrees for the hostname and
+ * localhost, the IP addresses as /32 (or /128). A stolen CA key cannot mint a certificate for any
+ * other name a client would accept.
+ */
+export function nameConstraintsExtension(names: Array<{ type: 'dns' | 'ip'; value: string }>): x509.Extension {
+  const permitted = names.map((n) => new GeneralSubtree({
+    base: new GeneralName(n.type === 'dns' ? { dNSName: n.value } : { iPAddress: `${n.value}/${isIP(n.value) === 4 ? 32 : 128}` }),
+  }));
+  const value = AsnConvert.serialize(new NameConstraints({ permittedSubtrees: new GeneralSubtrees(permitted) }));
+  return new x509.Extension(id_ce_nameConstraints, true, value);
+}
+
+
 export function sanNames(hostname: string): Array<{ type: 'dns' | 'ip'; value: string }> {
   const names = new Map<string, 'dns' | 'ip'>();
   for (const n of [hostname, 'localhost', '127.0.0.1']) names.set(n, isIP(n) ? 'ip' : 'dns');
@@ -39,16 +58,18 @@ export function sanNames(hostname: string): Array<{ type: 'dns' | 'ip'; value: s
 export async function generateTls(hostname: string, instance: string, now = new Date()): Promise<TlsMaterial> {
   const subtle = webcrypto.subtle as unknown as SubtleCrypto;
   const notBefore = new Date(now.getTime() - 5 * 60_000);
+  const notAfter = new Date(now.getTime() + TLS_LIFETIME_DAYS * 86_400_000);
   const caKeys = await subtle.generateKey(ALG, true, ['sign', 'verify']) as CryptoKeyPair;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=rekor-airgap CA for ${instance}`,
     notBefore,
-    notAfter: new Date(now.getTime() + 10 * 365 * 86_400_000),
+    notAfter,
     signingAlgorithm: ALG,
     keys: caKeys,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
+      nameConstraintsExtension(sanNames(hostname)),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
@@ -59,7 +80,7 @@ export async function generateTls(hostname: string, instance: string, now = new 
     subject: `CN=${hostname}`,
     issuer: ca.subject,
     notBefore,
-    notAfter: new Date(now.getTime() + 2 * 365 * 86_400_000),
+    notAfter,
     signingAlgorithm: ALG,
     publicKey: keys.publicKey,
     signingKey: caKeys.privateKey,

@@ -156,7 +156,10 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
       const seen = new Set<string>();
       let position = 0;
       try {
-        await parseTar(stream, async (h): Promise<TarEntrySink | null> => {
+        // A view without return(): when the parse fails, for-await must not close the chunk
+        // stream, which the drain below reads on so every chunk is still hashed.
+        const view: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => ({ next: () => stream.next() }) };
+        await parseTar(view, async (h): Promise<TarEntrySink | null> => {
           const pos = position++;
           // The first two entries are the manifest and its signature, checked against the index.
           if (pos === 0 || pos === 1) {

@@ -49,6 +49,7 @@ export function serializeIndex(index: TransferIndex): string {
   return canonicalJson(index);
 }
 
+/** Parses untrusted transfer-index.json text, or MEDIA_INDEX_INVALID naming what is wrong. */
 export function parseIndex(text: string, file: string): TransferIndex {
   let v: TransferIndex;
   try {
@@ -57,12 +58,21 @@ export function parseIndex(text: string, file: string): TransferIndex {
     throw new AirgapError('MEDIA_INDEX_INVALID', `${file} is not valid JSON`, { cause: e });
   }
   const bad = (why: string): never => { throw new AirgapError('MEDIA_INDEX_INVALID', `${file}: ${why}`); };
-  if (v.kind !== 'rekor-airgap-transfer' || v.formatVersion !== 1) bad('not a rekor-airgap transfer index (version 1)');
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObj(v) || v.kind !== 'rekor-airgap-transfer' || v.formatVersion !== 1) return bad('not a rekor-airgap transfer index (version 1)');
   if (!Array.isArray(v.chunks) || v.chunks.length === 0) bad('no chunks');
-  v.chunks.forEach((c, i) => {
-    if (c.index !== i || c.name !== chunkName(i, v.chunks.length)) bad(`chunk ${i} is named ${c.name}, expected ${chunkName(i, v.chunks.length)}`);
-    if (!Number.isSafeInteger(c.size) || c.size <= 0 || !/^[a-f0-9]{64}$/.test(c.sha256)) bad(`chunk ${i} has a bad size or sha256`);
+  if (v.chunks.length > 100_000) bad(`${v.chunks.length} chunks is more than this tool takes`);
+  if (!isObj(v.archive) || !Number.isSafeInteger(v.archive.size) || v.archive.size <= 0) bad('archive.size is missing');
+  if (!Number.isSafeInteger(v.chunkSize) || v.chunkSize <= 0) bad('chunkSize is missing');
+  let total = 0;
+  (v.chunks as unknown[]).forEach((c, i) => {
+    if (!isObj(c)) return bad(`chunk ${i} is not an object`);
+    if (c.index !== i || c.name !== chunkName(i, v.chunks.length)) bad(`chunk ${i} is named ${JSON.stringify(c.name)}, expected ${chunkName(i, v.chunks.length)}`);
+    if (!Number.isSafeInteger(c.size) || (c.size as number) <= 0 || typeof c.sha256 !== 'string' || !/^[a-f0-9]{64}$/.test(c.sha256)) bad(`chunk ${i} has a bad size or sha256`);
+    total += c.size as number;
+    return undefined;
   });
-  if (!/^[a-f0-9]{64}$/.test(v.bundle?.manifestSha256 ?? '')) bad('bundle.manifestSha256 is missing');
+  if (total !== v.archive.size) bad(`the chunks add up to ${total} bytes, the archive is ${v.archive.size}`);
+  if (!isObj(v.bundle) || typeof v.bundle.manifestSha256 !== 'string' || !/^[a-f0-9]{64}$/.test(v.bundle.manifestSha256)) bad('bundle.manifestSha256 is missing');
   return v;
 }

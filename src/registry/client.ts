@@ -104,6 +104,10 @@ export class RegistryClient {
 
   /** GET a manifest by tag or digest; verifies the digest when the reference is one. */
   async manifest(repo: string, reference: string): Promise<FetchedManifest> {
+    // A digest reference is checked against what arrives; only sha256 can be checked here.
+    if (/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:/.test(reference) && !/^sha256:[a-f0-9]{64}$/.test(reference)) {
+      throw new AirgapError('REF_INVALID', `${repo}@${reference}: only sha256 digests can be verified; refusing to fetch it unchecked`);
+    }
     return this.withRetry(async () => {
       const url = new URL(`${await this.base()}/${repo}/manifests/${reference}`);
       const res = await this.authorized(url, repo, { accept: MANIFEST_ACCEPT });

@@ -6,9 +6,10 @@
 import { AirgapError } from '../errors.js';
 import { asStreamBroken, withRetry } from '../util/retry.js';
 import type { OciLayoutWriter } from '../oci/layout.js';
-import { isIndexType, isManifestType, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../oci/media-types.js';
+import { isIndexType, isManifestType, type Descriptor, type ImageManifest, type Platform } from '../oci/media-types.js';
 import { mapLimit } from '../util/pool.js';
 import { toOciManifest } from '../oci/convert.js';
+import { parseImageConfigPlatform, parseImageIndex, parseImageManifest } from '../oci/manifest-parse.js';
 import type { RegistryClient } from './client.js';
 import { formatPlatform, selectPlatform } from './platform.js';
 
@@ -34,14 +35,6 @@ export interface PullOptions {
   onTotal?: (bytes: number) => void;
 }
 
-function parseJson<T>(bytes: Buffer, what: string): T {
-  try {
-    return JSON.parse(bytes.toString('utf8')) as T;
-  } catch (e) {
-    throw new AirgapError('REGISTRY_BAD_MANIFEST', `${what} is not valid JSON`, { cause: e });
-  }
-}
-
 export async function pullImage(
   client: RegistryClient, repo: string, reference: string, displayRef: string, layout: OciLayoutWriter, opts: PullOptions,
 ): Promise<PulledImage> {
@@ -49,7 +42,7 @@ export async function pullImage(
   let manifestBytes = top.bytes;
   let manifestDesc: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
   if (isIndexType(top.mediaType)) {
-    const index = parseJson<ImageIndex>(top.bytes, `index of ${displayRef}`);
+    const index = parseImageIndex(top.bytes, `index of ${displayRef}`);
     const chosen = selectPlatform(index, opts.platform, displayRef);
     const m = await client.manifest(repo, chosen.digest);
     manifestBytes = m.bytes;
@@ -57,12 +50,9 @@ export async function pullImage(
   } else if (!isManifestType(top.mediaType)) {
     throw new AirgapError('REGISTRY_UNSUPPORTED_MANIFEST', `${displayRef}: unsupported manifest type ${top.mediaType || '(none)'} (Docker schema 2 and OCI are supported)`);
   }
-  const manifest = parseJson<ImageManifest>(manifestBytes, `manifest of ${displayRef}`);
-  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) {
-    throw new AirgapError('REGISTRY_BAD_MANIFEST', `manifest of ${displayRef} has no config or layers`);
-  }
+  const manifest = parseImageManifest(manifestBytes, `manifest of ${displayRef}`);
   const config = await client.blobBytes(repo, manifest.config.digest);
-  const configJson = parseJson<{ os?: string; architecture?: string; variant?: string }>(config, `config of ${displayRef}`);
+  const configJson = parseImageConfigPlatform(config, `config of ${displayRef}`);
   const platform = formatPlatform({ os: configJson.os ?? 'unknown', architecture: configJson.architecture ?? 'unknown', ...(configJson.variant ? { variant: configJson.variant } : {}) });
   if (!isIndexType(top.mediaType) && (configJson.os !== opts.platform.os || configJson.architecture !== opts.platform.architecture)) {
     throw new AirgapError('REGISTRY_PLATFORM_NOT_FOUND', `${displayRef} is a single-platform image for ${platform}, not ${formatPlatform(opts.platform)}`, { details: { available: [platform] } });

@@ -13,10 +13,15 @@ export class CheckRun {
       this.checks.push({ name, ok: true, detail });
       return value;
     } catch (e) {
-      const err = e instanceof AirgapError ? e : new AirgapError('SMOKE_INTERNAL', `${name}: ${(e as Error).message}`, { cause: e });
-      this.checks.push({ name, ok: false, detail: err.message, code: err.code });
-      this.failure = err;
-      throw err;
+      throw this.record(name, e);
     }
+  }
+
+  /** Records a failed check; an uncoded error is a bug in this tool (SMOKE_INTERNAL). */
+  record(name: string, e: unknown): AirgapError {
+    const err = e instanceof AirgapError ? e : new AirgapError('SMOKE_INTERNAL', `${name}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    this.checks.push({ name, ok: false, detail: err.message, code: err.code });
+    this.failure = err;
+    return err;
   }
 }

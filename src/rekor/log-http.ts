@@ -30,15 +30,26 @@ export async function logRequest(ep: LogEndpoint, method: 'GET' | 'POST', path: 
     headers: body ? { 'content-type': 'application/json', 'content-length': String(body.length), accept: 'application/json' } : { accept: '*/*' },
     ...(body ? { body } : {}),
   });
-  return { status: res.status, headers: res.headers, body: await readAll(res.body, 32 * 1024 * 1024) };
+  return { status: res.status, headers: res.headers, body: await readAll(res.body, 32 * 1024 * 1024, 'SMOKE') };
 }
 
-export function parseJsonBody<T>(res: LogResponse, what: string): T {
+/** A JSON object from the log (not null, not a list), or SMOKE_BAD_RESPONSE. */
+export function parseJsonBody<T extends object>(res: LogResponse, what: string): Partial<T> {
+  let v: unknown;
   try {
-    return JSON.parse(res.body.toString('utf8')) as T;
+    v = JSON.parse(res.body.toString('utf8'));
   } catch (e) {
     throw new AirgapError('SMOKE_BAD_RESPONSE', `${what}: the log answered HTTP ${res.status} with a body that is not JSON: ${res.body.toString('utf8').slice(0, 200)}`, { cause: e });
   }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what}: the log answered HTTP ${res.status} with JSON that is not an object`);
+  return v as Partial<T>;
+}
+
+/** A list from the log, or SMOKE_BAD_RESPONSE (absent is an empty list). */
+export function decodeList(v: unknown, what: string): unknown[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} is not a list`);
+  return v;
 }
 
 export function decodeB64(s: unknown, what: string): Uint8Array {

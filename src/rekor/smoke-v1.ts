@@ -8,7 +8,7 @@
 import { createHash, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
 import { CheckRun } from './checks.js';
-import { decodeB64, decodeInt, logRequest, parseJsonBody, type LogEndpoint } from './log-http.js';
+import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, type LogEndpoint } from './log-http.js';
 import { bytesEqual, rfc6962LeafHash, verifyRfc9162Consistency, verifyRfc9162Inclusion } from './merkle.js';
 import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
 import type { SmokeReport } from './report.js';
@@ -33,6 +33,7 @@ interface V1Entry {
 }
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+const isObject = (x: unknown): x is object => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function hexBytes(s: unknown, what: string): Uint8Array {
   if (typeof s !== 'string' || !/^([0-9a-f]{2})*$/i.test(s)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} is not hex`);
@@ -59,10 +60,11 @@ async function submit(run: CheckRun, o: SmokeV1Options, label: string) {
   const [uuid, entry] = await run.step(`${label}: submit`, async () => {
     const res = await logRequest({ ...o.endpoint, timeoutMs: Math.max(o.endpoint.timeoutMs ?? 0, 60_000) }, 'POST', '/api/v1/log/entries', request);
     if (res.status !== 201) throw new AirgapError('SMOKE_REJECTED', `POST /api/v1/log/entries answered HTTP ${res.status}, expected 201: ${res.body.toString('utf8').slice(0, 300)}`);
-    const map = parseJsonBody<Record<string, V1Entry>>(res, 'the new entry');
-    const [id, e] = Object.entries(map)[0] ?? [];
-    if (!id || !e) throw new AirgapError('SMOKE_BAD_RESPONSE', 'the log answered 201 without an entry');
-    return [[id, e] as const, `HTTP 201, log index ${e.logIndex}, uuid ${id}`];
+    const map = parseJsonBody<Record<string, unknown>>(res, 'the new entry');
+    const [id, e] = isObject(map) ? Object.entries(map)[0] ?? [] : [];
+    if (!id || !isObject(e)) throw new AirgapError('SMOKE_BAD_RESPONSE', 'the log answered 201 without an entry object');
+    const entry = e as V1Entry;
+    return [[id, entry] as const, `HTTP 201, log index ${String(entry.logIndex)}, uuid ${id}`];
   });
   const body = await run.step(`${label}: body carries our digest and key`, () => {
     const bytes = decodeB64(entry.body, 'body');
@@ -88,7 +90,7 @@ async function verifyEntry(run: CheckRun, o: SmokeV1Options, s: Awaited<ReturnTy
     if (!verify('sha256', payload, o.logKey, sig)) throw new AirgapError('SMOKE_SIGNATURE_SET', 'the signed entry timestamp does not verify with the log key');
     return [undefined, `integrated at ${new Date(decodeInt(e.integratedTime, 'integratedTime') * 1000).toISOString()}`];
   });
-  const p = e.verification?.inclusionProof;
+  const p = isObject(e.verification) && isObject(e.verification.inclusionProof) ? e.verification.inclusionProof : undefined;
   if (!p) throw new AirgapError('SMOKE_PROOF_MISSING', 'the entry has no inclusion proof');
   const note = String(p.checkpoint ?? '');
   const cp = await run.step(`${label}: signed checkpoint (origin, key, signature)`, () => {
@@ -98,7 +100,8 @@ async function verifyEntry(run: CheckRun, o: SmokeV1Options, s: Awaited<ReturnTy
     return [c, `${c.origin}, size ${c.size}`];
   });
   const treeIndex = decodeInt(p.logIndex, 'inclusionProof.logIndex');
-  const hashes = (p.hashes ?? []).map((h, i) => hexBytes(h, `inclusionProof.hashes[${i}]`));
+  if (p.hashes !== undefined && !Array.isArray(p.hashes)) throw new AirgapError('SMOKE_BAD_RESPONSE', 'inclusionProof.hashes is not a list');
+  const hashes = decodeList(p.hashes, 'inclusionProof.hashes').map((h, i) => hexBytes(h, `inclusionProof.hashes[${i}]`));
   await run.step(`${label}: inclusion proof against the checkpoint`, () => {
     if (decodeInt(p.treeSize, 'treeSize') !== cp.size || !bytesEqual(hexBytes(p.rootHash, 'rootHash'), cp.rootHash)) {
       throw new AirgapError('SMOKE_PROOF_CHECKPOINT', `the proof's tree (size ${p.treeSize}) is not the signed checkpoint's (size ${cp.size})`);
@@ -155,7 +158,8 @@ export async function smokeV1(o: SmokeV1Options): Promise<SmokeReport> {
     });
     report.ok = true;
   } catch (e) {
-    if (!run.failure) throw e;
+    // A fault outside a named step (a malformed answer between steps) fails the run the same way.
+    if (!run.failure) run.record('response from the log', e);
   }
   return report;
 }

@@ -8,7 +8,7 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
 import { CheckRun } from './checks.js';
-import { decodeB64, decodeInt, logRequest, parseJsonBody, type LogEndpoint } from './log-http.js';
+import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, type LogEndpoint } from './log-http.js';
 import { bytesEqual, rfc6962ConsistencyProof, rfc6962LeafHash, verifyRfc9162Consistency, verifyRfc9162Inclusion } from './merkle.js';
 import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
 import type { SmokeReport } from './report.js';
@@ -84,7 +84,7 @@ async function submit(run: CheckRun, o: SmokeV2Options, label: string): Promise<
     index: decodeInt(p.logIndex, 'inclusionProof.logIndex'),
     size: decodeInt(p.treeSize, 'inclusionProof.treeSize'),
     root: decodeB64(p.rootHash, 'inclusionProof.rootHash'),
-    hashes: (p.hashes ?? []).map((h, i) => decodeB64(h, `inclusionProof.hashes[${i}]`)),
+    hashes: decodeList(p.hashes, 'inclusionProof.hashes').map((h, i) => decodeB64(h, `inclusionProof.hashes[${i}]`)),
   };
   return { logIndex, body, proof, envelope: String(p.checkpoint?.envelope ?? ''), digestB64: b64(digest), entry };
 }
@@ -162,7 +162,8 @@ export async function smokeV2(o: SmokeV2Options): Promise<SmokeReport> {
     });
     report.ok = true;
   } catch (e) {
-    if (!run.failure) throw e;
+    // A fault outside a named step (a malformed answer between steps) fails the run the same way.
+    if (!run.failure) run.record('response from the log', e);
   }
   return report;
 }

@@ -102,7 +102,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   });
 
   it('installs Rekor v2 from the transferred bundle and passes the smoke test', async () => {
-    const res = await install(V2, ['--profile', 'rekor-v2', '--port', String(port.v2)]);
+    const res = await install(V2, ['--profile', 'rekor-v2', '--port', String(port.v2), '--keep-ca-key']);
     expect(res.exitCode, res.stderr).toBe(0);
     const h = json<Handover>(res);
     expect(h.mode).toBe('fresh');
@@ -188,7 +188,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   it('the older bundle (release 1), validly signed, is refused over release 2: no rollback', async () => {
     const r = needRig();
     const before = readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8');
-    const res = await install(V2, [], bundle);
+    const res = await install(V2, ['--profile', 'rekor-v2'], bundle);
     expect(res.exitCode, res.stderr).toBe(8);
     expect(res.stderr).toMatch(/error \[INSTALL_DOWNGRADE_REFUSED\]: instance \S+ has run release 2; this bundle is release 1/);
     expect(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8')).toBe(before);

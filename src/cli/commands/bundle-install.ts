@@ -24,6 +24,7 @@ interface Args extends CommonArgs {
   dryRun: boolean;
   smoke: boolean;
   allowDowngrade: boolean;
+  keepCaKey: boolean;
 }
 
 export const bundleInstallCommand = {
@@ -45,6 +46,7 @@ export const bundleInstallCommand = {
     .option('timeout', { coerce: lastValue, type: 'number', default: 300, describe: 'seconds to wait for the services to become healthy' })
     .option('skip-check', { type: 'string', array: true, default: [] as string[], choices: [...CHECK_NAMES], describe: 'skip one preflight check (repeatable)' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'verify and preflight only; print what would be done' })
+    .option('keep-ca-key', { type: 'boolean', default: false, describe: 'keep the generated TLS CA\'s private key in the instance\'s secrets (by default it is discarded once the server certificate is made)' })
     .option('allow-downgrade', { type: 'boolean', default: false, describe: 'install a bundle whose release is lower than one this instance has run (refused by default)' })
     .option('smoke', { type: 'boolean', default: true, describe: 'run the smoke test after start (--no-smoke to skip)' })
     .example('$0 bundle install ./bundle --trust bundle-signing.pub --hostname rekor.site.internal', '')
@@ -52,7 +54,7 @@ export const bundleInstallCommand = {
   handler: async (args) => {
     const r = await installBundle({
       bundleDir: args.bundle, trust: args.trust, instance: args.instance, checkpointInterval: args.checkpointInterval,
-      timeoutSec: args.timeout, skipChecks: args.skipCheck, dryRun: args.dryRun, smoke: args.smoke, allowDowngrade: args.allowDowngrade, progress: progressFor(args),
+      timeoutSec: args.timeout, skipChecks: args.skipCheck, dryRun: args.dryRun, smoke: args.smoke, allowDowngrade: args.allowDowngrade, keepCaKey: args.keepCaKey, progress: progressFor(args),
       ...(args.profile ? { profile: args.profile } : {}), ...(args.dataDir ? { dataDir: args.dataDir } : {}),
       ...(args.hostname ? { hostname: args.hostname } : {}), ...(args.origin ? { origin: args.origin } : {}),
       ...(args.port ? { port: args.port } : {}), ...(args.bind ? { bindAddress: args.bind } : {}),

@@ -80,7 +80,7 @@ describe('options with a --no- form', () => {
 
   // Every boolean option, with the required arguments of its command.
   const BOOLEANS: Array<[string[], string[]]> = [
-    [['bundle', 'install', './b'], ['smoke', 'dry-run', 'allow-downgrade', 'json', 'quiet']],
+    [['bundle', 'install', './b'], ['smoke', 'dry-run', 'allow-downgrade', 'keep-ca-key', 'json', 'quiet']],
     [['bundle', 'create', '--out', 'o', '--key', 'k'], ['force', 'json', 'quiet']],
     [['bundle', 'unpack', './m', '--to', 't'], ['resume', 'json', 'quiet']],
     [['bundle', 'uninstall', '--instance', 'a'], ['purge', 'json', 'quiet']],

@@ -300,6 +300,24 @@ describe('when the archive holds unsafe entries (even under a valid signature)',
   });
 });
 
+describe('when the archive cannot be parsed', () => {
+  it('every chunk after the parse failure is still hashed, so a second damaged chunk is named too', async () => {
+    const media = await pack(100_000);
+    const first = path.join(media, 'bundle.tar.000');
+    const b0 = readFileSync(first);
+    b0[0] = 0x01; // the first header's name, and so its checksum: the tar parse fails at once
+    writeFileSync(first, b0);
+    const later = path.join(media, 'bundle.tar.004');
+    const b4 = readFileSync(later);
+    b4[500] = b4[500]! ^ 0xff;
+    writeFileSync(later, b4);
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }));
+    const all = f.messages.join('\n');
+    expect(all).toContain('chunk 0 (bundle.tar.000): sha256 mismatch');
+    expect(all).toContain('chunk 4 (bundle.tar.004): sha256 mismatch');
+  });
+});
+
 describe('resume', () => {
   it('after a bad chunk is replaced, a resumed unpack finishes and keeps what was verified', async () => {
     const media = await pack(100_000);

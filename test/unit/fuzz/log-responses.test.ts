@@ -1,0 +1,79 @@
+/**
+ * The smoke tests against a log that answers anything: arbitrary and mutated entries, checkpoints
+ * and tiles. Each run ends in a failed report whose failed check carries a coded error — never a
+ * crash, never SMOKE_INTERNAL (a bug), never a pass.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smokeV1 } from '../../../src/rekor/smoke-v1.js';
+import { smokeV2 } from '../../../src/rekor/smoke-v2.js';
+import { fc, jsonValue, mutatedJson, RUNS, SEED } from '../../helpers/fuzz.js';
+
+let server: http.Server;
+let url = '';
+let answer: (method: string, path: string) => { status: number; body: string | Buffer } = () => ({ status: 500, body: '' });
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const a = answer(req.method ?? 'GET', new URL(req.url ?? '/', 'http://x').pathname);
+      res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => { server.close(); });
+
+const b64 = (n: number) => Buffer.alloc(n, 3).toString('base64');
+const ENTRY_V2 = {
+  logIndex: '3', logId: { keyId: b64(32) }, kindVersion: { kind: 'hashedrekord', version: '0.0.2' },
+  inclusionProof: { logIndex: '3', rootHash: b64(32), treeSize: '4', hashes: [b64(32), b64(32)], checkpoint: { envelope: 'rekor.test\n4\nAAAA\n\n— rekor.test AAAAAA==\n' } },
+  canonicalizedBody: Buffer.from('{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{}}').toString('base64'),
+};
+const ENTRY_V1 = {
+  '24296fb24b8ad77a': {
+    body: Buffer.from('{}').toString('base64'), integratedTime: 1, logID: 'ab'.repeat(32), logIndex: 3,
+    verification: { inclusionProof: { checkpoint: 'x', hashes: ['ab'.repeat(32)], logIndex: 3, rootHash: 'cd'.repeat(32), treeSize: 4 }, signedEntryTimestamp: b64(70) },
+  },
+};
+
+const logKey = generateKeyPairSync('ed25519').publicKey;
+const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+const params = { numRuns: Math.max(20, Math.floor(RUNS / 5)), ...(SEED !== undefined ? { seed: SEED } : {}) };
+
+function expectCodedFailure(report: { ok: boolean; checks: Array<{ ok: boolean; code?: string; detail: string }> }): void {
+  expect(report.ok).toBe(false);
+  const failed = report.checks.find((c) => !c.ok);
+  expect(failed?.code, failed?.detail).toBeDefined();
+  expect(failed?.code, failed?.detail).not.toBe('SMOKE_INTERNAL');
+}
+
+describe('Rekor v2 smoke test against arbitrary answers', () => {
+  const body = fc.oneof(mutatedJson(ENTRY_V2), jsonValue.map((v) => JSON.stringify(v)), fc.string());
+  it('entries, checkpoints and tiles', async () => {
+    await fc.assert(fc.asyncProperty(body, fc.constantFrom(200, 201, 201, 400, 409, 503), fc.string({ maxLength: 200 }), fc.uint8Array({ maxLength: 200 }),
+      async (entry, status, checkpoint, tile) => {
+        answer = (method, path) => {
+          if (path === '/healthz') return { status: 200, body: '{"status":"SERVING"}' };
+          if (method === 'POST') return { status, body: entry };
+          if (path === '/checkpoint') return { status: 200, body: checkpoint };
+          return { status: 200, body: Buffer.from(tile) };
+        };
+        expectCodedFailure(await smokeV2({ endpoint: { url, ca: '', timeoutMs: 5000 }, logKey, origin: 'rekor.test', instance: 'fuzz' }));
+      }), params);
+  });
+});
+
+describe('Rekor v1 smoke test against arbitrary answers', () => {
+  const body = fc.oneof(mutatedJson(ENTRY_V1), jsonValue.map((v) => JSON.stringify(v)));
+  it('entries, tree heads and proofs', async () => {
+    await fc.assert(fc.asyncProperty(body, jsonValue, async (entry, other) => {
+      answer = (method) => (method === 'POST' ? { status: 201, body: entry } : { status: 200, body: JSON.stringify(other) });
+      expectCodedFailure(await smokeV1({ endpoint: { url, ca: '', timeoutMs: 5000 }, logKey: ecKey, hostname: 'rekor.test', instance: 'fuzz' }));
+    }), params);
+  });
+});
