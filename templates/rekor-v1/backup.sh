@@ -12,7 +12,12 @@ PROJECT='{{ project }}'
 compose() { if docker compose version >/dev/null 2>&1; then docker compose -p "$PROJECT" -f "$COMPOSE_FILE" "$@"; else docker-compose -p "$PROJECT" -f "$COMPOSE_FILE" "$@"; fi; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-compose exec -T mariadb sh -c 'exec mariadb-dump --single-transaction -uroot -p"$(cat /run/secrets/db-root-password)" trillian' >"$TMP/trillian.sql"
+# A MariaDB client inside the container; the root password goes through a 0600 defaults file
+# there, never onto a command line (where ps would show it).
+dbrun() { compose exec -T mariadb sh -c 'umask 077; f=$(mktemp); printf "[client]\nuser=root\npassword=%s\n" "$(cat /run/secrets/db-root-password)" >"$f"; p=$1; shift; "$p" --defaults-extra-file="$f" "$@"; rc=$?; rm -f "$f"; exit $rc' sh "$@"; }
+tree_size() { dbrun mariadb -N -B trillian -e 'SELECT COALESCE(MAX(TreeSize), 0) FROM TreeHead'; }
+dbrun mariadb-dump --single-transaction trillian >"$TMP/trillian.sql"
+tree_size >"$TMP/tree-size"
 tar -C "$DATA" -cf "$TMP/files.tar" {{ backup.paths }}
-tar -C "$TMP" -czf "$OUT" trillian.sql files.tar
+tar -C "$TMP" -czf "$OUT" trillian.sql tree-size files.tar
 echo "backup written to $OUT"

@@ -4,8 +4,8 @@
  * smoke test, cross-checked by rekor-cli and a Go checker built on golang.org/x/mod/sumdb/note and
  * transparency-dev/merkle; then rerun, upgrade, a second tenant, and every bad input.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, rmSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, rmSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, ROOT } from '../helpers/cli.js';
@@ -212,6 +212,89 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const s = await runOffline(r, ['smoke', '--instance', i, '--data-dir', dataDir(i)]);
       expect(s.exitCode, `${i}: ${s.stdout}${s.stderr}`).toBe(0);
     }
+  });
+
+  describe('the deployed stack is hardened', () => {
+    const offlineSh = (cmd: string, args: string[]) => {
+      const r = needRig();
+      return spawnSync('nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, cmd, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: r.offlineDockerHost } });
+    };
+    const containerOf = (instance: string, service: string) => offlineDocker(needRig(), 'ps', '-q', '--filter', `label=com.docker.compose.project=rekor-airgap-${instance}`,
+      '--filter', `label=com.docker.compose.service=${service}`).trim();
+
+    it('nginx limits writes per client (429) and refuses large bodies (413)', () => {
+      const ca = path.join(dataDir(V2), 'tls/ca.crt');
+      const flood = offlineSh(process.execPath, [path.join(ROOT, 'test/helpers/flood.mjs'), `https://${V2}.rekor.test:${port.v2}/api/v2/log/entries`, ca, '80', '10']);
+      const seen = JSON.parse(flood.stdout) as Record<string, number>;
+      expect(seen['429'] ?? 0, flood.stdout).toBeGreaterThan(0);
+      expect(seen['400'] ?? 0, flood.stdout).toBeGreaterThan(0);
+      const big = offlineSh(process.execPath, [path.join(ROOT, 'test/helpers/flood.mjs'), `https://${V2}.rekor.test:${port.v2}/api/v2/log/entries`, ca, '1', String(2 * 1024 * 1024)]);
+      expect(JSON.parse(big.stdout)).toEqual({ 413: 1 });
+    });
+
+    it("the log server is on an internal network only: no published port; another tenant's nginx cannot reach it, its own can", () => {
+      const r = needRig();
+      const rekor = containerOf(V2, 'rekor');
+      const nets = JSON.parse(offlineDocker(r, 'inspect', '--format', '{{json .NetworkSettings.Networks}}', rekor)) as Record<string, { IPAddress: string }>;
+      expect(Object.keys(nets)).toEqual([`rekor-airgap-${V2}_backend`]);
+      expect(JSON.parse(offlineDocker(r, 'network', 'inspect', '--format', '{{json .Internal}}', `rekor-airgap-${V2}_backend`))).toBe(true);
+      expect(offlineDocker(r, 'port', rekor).trim()).toBe('');
+      const ip = Object.values(nets)[0]!.IPAddress;
+      const probe = (instance: string) => spawnSync('/usr/bin/docker', ['-H', r.offlineDockerHost, 'exec', containerOf(instance, 'nginx'),
+        'curl', '-sS', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', `http://${ip}:3000/healthz`], { encoding: 'utf8' });
+      expect(probe(V2).stdout).toBe('200');
+      const other = probe(TENANT);
+      expect(other.status).not.toBe(0);
+      expect(other.stdout).not.toBe('200');
+    });
+
+    it('the v1 backup is 0600 from its first byte, carries the tree size, and never shows the database password to ps', async () => {
+      const out = path.join(dir, 'v1-backup.tar.gz');
+      const password = readFileSync(path.join(dataDir(V1), 'secrets/db-root-password'), 'utf8').trim();
+      // Sample every process's command line (the host sees the containers' processes) while the backup runs.
+      let sawPassword = '';
+      let samples = 0;
+      const timer = setInterval(() => {
+        samples++;
+        for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+          try {
+            const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+            if (cmd.includes(password)) sawPassword = cmd.replace(/\0/g, ' ');
+          } catch { /* gone */ }
+        }
+      }, 5);
+      const { execa } = await import('execa');
+      const b = await execa('nsenter', [`--net=/var/run/netns/${needRig().offlineNetns}`, path.join(dataDir(V1), 'scripts/backup.sh'), out],
+        { reject: false, env: { ...process.env, DOCKER_HOST: needRig().offlineDockerHost } });
+      clearInterval(timer);
+      expect(b.exitCode, String(b.stderr)).toBe(0);
+      expect(samples).toBeGreaterThan(3);
+      expect(sawPassword).toBe('');
+      expect(statSync(out).mode & 0o777).toBe(0o600);
+      const listing = execFileSync('tar', ['-tzf', out], { encoding: 'utf8' });
+      expect(listing.split('\n')).toEqual(expect.arrayContaining(['trillian.sql', 'tree-size', 'files.tar']));
+    });
+
+    it('restore refuses a tree smaller than the live one, for v1 and v2, and changes nothing', async () => {
+      const r = needRig();
+      for (const [instance, kind] of [[V1, 'v1'], [V2, 'v2']] as const) {
+        const archive = path.join(dir, `${kind}-early.tar.gz`);
+        const run = (script: string, arg: string) => spawnSync('nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, path.join(dataDir(instance), 'scripts', script), arg],
+          { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: r.offlineDockerHost } });
+        const b = run('backup.sh', archive);
+        expect(b.status, b.stderr).toBe(0);
+        expect(statSync(archive).mode & 0o777).toBe(0o600);
+        // More entries after the backup: the live log is now larger.
+        const smoke = await runOffline(r, ['smoke', '--instance', instance, '--data-dir', dataDir(instance), '--quiet']);
+        expect(smoke.exitCode, smoke.stderr).toBe(0);
+        const before = json<{ log: { size: number } }>(await runOffline(r, ['status', '--instance', instance, '--data-dir', dataDir(instance), '--json']));
+        const res = run('restore.sh', archive);
+        expect(res.status, `${kind}: ${res.stdout}${res.stderr}`).not.toBe(0);
+        expect(res.stderr).toMatch(/refusing: the backup's tree \(\d+( entries)?\) is smaller than the live log's/);
+        const after = json<{ log: { size: number } }>(await runOffline(r, ['status', '--instance', instance, '--data-dir', dataDir(instance), '--json']));
+        expect(after.log.size).toBe(before.log.size);
+      }
+    });
   });
 
   describe('the smoke test fails, each way with its own exit code', () => {

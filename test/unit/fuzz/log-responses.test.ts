@@ -77,3 +77,72 @@ describe('Rekor v1 smoke test against arbitrary answers', () => {
     }), params);
   });
 });
+
+/** Leaf paths that differ between two JSON documents (["(not JSON)"] when either is not JSON). */
+function changedFields(a: Buffer, b: Buffer): string[] {
+  let x: unknown;
+  let y: unknown;
+  try { x = JSON.parse(a.toString('utf8')); y = JSON.parse(b.toString('utf8')); } catch { return ['(not JSON)']; }
+  const out: string[] = [];
+  const walk = (p: string, u: unknown, v: unknown) => {
+    if (u && v && typeof u === 'object' && typeof v === 'object' && Array.isArray(u) === Array.isArray(v)) {
+      for (const k of new Set([...Object.keys(u), ...Object.keys(v)])) walk(p ? `${p}.${k}` : k, (u as Record<string, unknown>)[k], (v as Record<string, unknown>)[k]);
+    } else if (JSON.stringify(u) !== JSON.stringify(v)) out.push(p || '(root)');
+  };
+  walk('', x, y);
+  return out;
+}
+
+describe('Rekor v2 smoke test against an honest log that tampers with one answer', () => {
+  const origin = 'rekor.fuzz.internal';
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+
+  it('untampered, the smoke test passes every check (the stand-in log is honest)', async () => {
+    const { MiniTilesLog } = await import('../../helpers/mini-tiles-log.js');
+    const log = new MiniTilesLog(origin, privateKey, publicKey, 300);
+    await log.start();
+    try {
+      const r = await smokeV2({ endpoint: { url: log.url, ca: '', timeoutMs: 5000 }, logKey: publicKey, origin, instance: 'fuzz' });
+      expect(r.checks.filter((c) => !c.ok)).toEqual([]);
+      expect(r.ok).toBe(true);
+    } finally {
+      log.close();
+    }
+  });
+
+  it('one answer changed anywhere (a byte flipped, or a JSON field replaced): a coded failure, or a pass only when nothing checked changed', async () => {
+    const { MiniTilesLog } = await import('../../helpers/mini-tiles-log.js');
+    await fc.assert(fc.asyncProperty(fc.nat({ max: 12 }), fc.nat(), fc.integer({ min: 1, max: 255 }), fc.option(jsonValue, { nil: undefined }), fc.nat({ max: 600 }),
+      async (which, at, xor, replacement, preload) => {
+        const log = new MiniTilesLog(origin, privateKey, publicKey, preload);
+        let changed: { path: string; fields: string[] } | undefined;
+        log.tamper = (n, _method, path, a) => {
+          if (n !== which || a.body.length === 0) return a;
+          let body = Buffer.from(a.body);
+          if (replacement !== undefined && body[0] === 0x7b) {
+            const obj = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+            const keys = Object.keys(obj);
+            obj[keys[at % keys.length]!] = replacement;
+            body = Buffer.from(JSON.stringify(obj));
+          } else {
+            body[at % body.length] = body[at % body.length]! ^ xor;
+          }
+          if (!body.equals(a.body)) changed = { path, fields: changedFields(a.body, body) };
+          return { status: a.status, body };
+        };
+        await log.start();
+        try {
+          const r = await smokeV2({ endpoint: { url: log.url, ca: '', timeoutMs: 5000 }, logKey: publicKey, origin, instance: 'fuzz' });
+          if (!r.ok) expectCodedFailure(r);
+          else if (changed) {
+            // What the smoke test reports but does not rely on: the health text, the entry's
+            // kindVersion.version label.
+            const harmless = changed.path === '/healthz' || (changed.fields.length > 0 && changed.fields.every((f) => f === 'kindVersion.version'));
+            expect(harmless, `passed with ${changed.path} changed in ${changed.fields.join(', ') || 'its bytes'}`).toBe(true);
+          }
+        } finally {
+          log.close();
+        }
+      }), { ...params, numRuns: Math.max(30, Math.floor(RUNS / 3)) });
+  });
+});
