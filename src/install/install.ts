@@ -91,7 +91,7 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   if (o.dryRun) return { mode: plan.mode, dryRun: true, state: plan.state, stack: plan.stack, preflight: pre.checks, imagesLoaded: [], imagesPresent: [] };
   // With --skip-check compose the check is not run, but a compose is still needed to start.
   const compose = pre.compose ?? await detectCompose();
-  const loaded = await loadProfileImages(plan.docker, verified.dir, verified.manifest, plan.images, o.progress);
+  const loaded = await loadProfileImages(plan.docker, verified.dir, verified.manifest, plan.images, o.progress, verified.readFile);
   const snapshot = plan.existing ? await snapshotConfig(plan.paths) : new Map<string, Buffer>();
   const vars = await configure(o, plan);
   let smoke: SmokeReport | undefined;

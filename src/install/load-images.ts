@@ -4,22 +4,26 @@
  * (it was verified moments ago; this closes the gap between check and use). Images already
  * present with the right ID are skipped. Afterwards every image ID must equal its config digest.
  */
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
-import { bundlePath, BundleLayout } from '../bundle/layout.js';
+import { BundleLayout } from '../bundle/layout.js';
 import type { BundleImage, BundleManifest } from '../bundle/manifest.js';
 import { VerifyingStream } from '../oci/digest.js';
 import { dockerArchiveEntry, DOCKER_ARCHIVE_MANIFEST } from '../oci/docker-archive.js';
 import { blobRelPath } from '../oci/layout.js';
-import type { ImageManifest } from '../oci/media-types.js';
+import { parseImageManifest } from '../oci/manifest-parse.js';
 import { imageId, loadImages } from '../engine/docker.js';
 import type { Progress } from '../util/progress.js';
 import { TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
 
-export async function loadProfileImages(docker: Docker, bundleDir: string, manifest: BundleManifest, images: BundleImage[], progress: Progress): Promise<{ loaded: string[]; present: string[] }> {
+export async function loadProfileImages(
+  docker: Docker, bundleDir: string, manifest: BundleManifest, images: BundleImage[], progress: Progress,
+  /** A listed file's verified bytes (the image manifests are read through it). */
+  readVerified: (rel: string) => Promise<Buffer>,
+): Promise<{ loaded: string[]; present: string[] }> {
   const need: Array<{ img: BundleImage; layers: string[] }> = [];
   const present: string[] = [];
   for (const img of images) {
@@ -27,7 +31,8 @@ export async function loadProfileImages(docker: Docker, bundleDir: string, manif
       present.push(img.ref);
       continue;
     }
-    const m = JSON.parse(await fsp.readFile(path.join(bundlePath.images(bundleDir), blobRelPath(img.layoutManifestDigest)), 'utf8')) as ImageManifest;
+    const rel = `${BundleLayout.IMAGES_DIR}/${blobRelPath(img.layoutManifestDigest)}`;
+    const m = parseImageManifest(await readVerified(rel), rel);
     need.push({ img, layers: m.layers.map((l) => l.digest) });
   }
   if (need.length === 0) return { loaded: [], present };

@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Progress } from '../util/progress.js';
 import { ChunkedWriter } from './chunked-writer.js';
 import { BLOCK, TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
-import { ARCHIVE_NAME, serializeIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type TransferIndex } from './transfer-index.js';
+import { ARCHIVE_NAME, CHUNK_NAME_RE, serializeIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type TransferIndex } from './transfer-index.js';
 
 export interface PackOptions {
   bundleDir: string;
@@ -23,6 +23,23 @@ export interface PackOptions {
   chunkSize: number;
   signingKey: KeyObject;
   progress: Progress;
+}
+
+/**
+ * Pack writes to an empty directory. What an interrupted pack left there (chunk files and its own
+ * temp files, all regular files, and no index: never a finished medium) is removed, so a rerun
+ * completes. Anything else — a finished medium, another file, a link, a dot file that is not ours
+ * — is in the way, and named.
+ */
+async function clearInterruptedPack(out: string): Promise<void> {
+  const existing = await fsp.readdir(out);
+  if (!existing.length) return;
+  const ours = (n: string) => CHUNK_NAME_RE.test(n) || n === TRANSFER_INDEX_SIG || /^\.tmp-(bundle\.tar(\.\d{3,})?|transfer-index\.json(\.sig)?)-[0-9a-f]+$/.test(n);
+  const regular = await Promise.all(existing.map((n) => fsp.lstat(path.join(out, n)).then((st) => st.isFile(), () => false)));
+  if (existing.includes(TRANSFER_INDEX) || !existing.every((n, i) => ours(n) && regular[i])) {
+    throw new AirgapError('USAGE_OUT_NOT_EMPTY', `${out} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); pack writes to an empty directory`);
+  }
+  for (const n of existing) await fsp.rm(path.join(out, n), { force: true });
 }
 
 export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
@@ -55,9 +72,7 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
 
   const out = path.resolve(opts.outDir);
   await fsp.mkdir(out, { recursive: true });
-  // Dot files count: a planted `.tmp-…` link is as much in the way as a chunk.
-  const existing = await fsp.readdir(out);
-  if (existing.length) throw new AirgapError('USAGE_OUT_NOT_EMPTY', `${out} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); pack writes to an empty directory`);
+  await clearInterruptedPack(out);
   const writeArchive = async (writer: ChunkedWriter): Promise<void> => {
     for (const e of entries) {
       await writer.write(tarFileHeader(e.path, e.size, e.mode, mtime));
@@ -110,7 +125,8 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
     },
   };
   const text = serializeIndex(index);
-  await writeFileAtomic(path.join(out, TRANSFER_INDEX), text);
+  // The signature first, the index last: a medium with an index is a finished one.
   await writeFileAtomic(path.join(out, TRANSFER_INDEX_SIG), signDetached(Buffer.from(text), opts.signingKey));
+  await writeFileAtomic(path.join(out, TRANSFER_INDEX), text);
   return index;
 }

@@ -45,3 +45,23 @@ describe('a custom profile given as a path (--profile ./mine.yaml)', () => {
     }
   });
 });
+
+describe('time of check, time of use (hardening 1)', () => {
+  it('a template swapped after verification is refused when it is read for use, naming it', async () => {
+    const { syntheticBundle, testKey } = await import('../../helpers/synthetic-bundle.js');
+    const { verifyBundleDir } = await import('../../../src/bundle/verify-dir.js');
+    const dir = tempDir('toctou-');
+    const key = testKey(dir, 'k');
+    const b = syntheticBundle(path.join(dir, 'bundle'), key.privateKey);
+    const verified = await verifyBundleDir(b.dir, [{ file: key.pubFile, key: key.publicKey }]);
+    expect(await verified.readFile('templates/rekor-v2/compose.yaml')).toEqual(b.files['templates/rekor-v2/compose.yaml']);
+    // Whoever can write to the bundle directory swaps the template for a privileged one.
+    const evil = Buffer.alloc(b.files['templates/rekor-v2/compose.yaml']!.length, 0x20);
+    evil.write('services: {x: {privileged: true, volumes: ["/:/host"]}}\n');
+    writeFileSync(path.join(b.dir, 'templates/rekor-v2/compose.yaml'), evil);
+    await expect(verified.readFile('templates/rekor-v2/compose.yaml')).rejects.toMatchObject({
+      code: 'BUNDLE_FILE_DIGEST_MISMATCH', message: expect.stringContaining('templates/rekor-v2/compose.yaml changed after verification'),
+    });
+    await expect(verified.readFile('not/listed.yaml')).rejects.toMatchObject({ code: 'BUNDLE_FILE_MISSING' });
+  });
+});
