@@ -164,11 +164,11 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
 
 /** Preflight: engine, compose, disk, ports, memory, clock. Fails before anything is loaded. */
 async function preflight(o: InstallOptions, plan: Plan) {
+  // A port held by this instance's own containers is not busy: a rerun, an upgrade, or a rerun
+  // after an install that was killed before it wrote its state (its containers kept running).
   let ownPorts: number[] = [];
-  if (plan.existing) {
-    const running = await projectContainers(plan.docker, plan.state.project).catch(() => []);
-    if (running.some((c) => c.state === 'running')) ownPorts = [plan.existing.httpsPort];
-  }
+  const running = await projectContainers(plan.docker, plan.state.project).catch(() => []);
+  if (running.some((c) => c.state === 'running')) ownPorts = [...new Set([plan.state.httpsPort, ...(plan.existing ? [plan.existing.httpsPort] : [])])];
   const pre = await runPreflight({
     docker: plan.docker, dataDir: plan.state.dataDir, bindAddress: plan.state.bindAddress, ports: [plan.state.httpsPort], ownPorts,
     imageBytes: plan.images.reduce((a, i) => a + i.size, 0), minMemory: plan.stack.minMemoryBytes,

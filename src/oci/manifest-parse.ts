@@ -15,7 +15,7 @@ function fail(what: string, why: string): never {
   throw new AirgapError('REGISTRY_BAD_MANIFEST', `${what}: ${why}`);
 }
 
-function json(bytes: Uint8Array, what: string): Obj {
+function jsonObject(bytes: Uint8Array, what: string): Obj {
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -23,6 +23,11 @@ function json(bytes: Uint8Array, what: string): Obj {
     throw new AirgapError('REGISTRY_BAD_MANIFEST', `${what} is not valid JSON`, { cause: e });
   }
   if (!isObj(v)) fail(what, 'not a JSON object');
+  return v;
+}
+
+function json(bytes: Uint8Array, what: string): Obj {
+  const v = jsonObject(bytes, what);
   if (v.schemaVersion !== 2) fail(what, `schemaVersion ${JSON.stringify(v.schemaVersion)} is not 2`);
   return v;
 }
@@ -65,13 +70,7 @@ export function parseImageManifest(bytes: Uint8Array, what: string): ImageManife
 
 /** The platform fields of an image config (os, architecture, variant); missing ones are "unknown". */
 export function parseImageConfigPlatform(bytes: Uint8Array, what: string): { os: string; architecture: string; variant?: string } {
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (e) {
-    throw new AirgapError('REGISTRY_BAD_MANIFEST', `${what} is not valid JSON`, { cause: e });
-  }
-  if (!isObj(v)) fail(what, 'not a JSON object');
+  const v = jsonObject(bytes, what);
   const s = (x: unknown) => (typeof x === 'string' ? x : undefined);
   const variant = s(v.variant);
   return { os: s(v.os) ?? 'unknown', architecture: s(v.architecture) ?? 'unknown', ...(variant ? { variant } : {}) };

@@ -318,8 +318,8 @@ describe('when the archive cannot be parsed', () => {
   });
 });
 
-describe('resume', () => {
-  it('after a bad chunk is replaced, a resumed unpack finishes and keeps what was verified', async () => {
+/** Media with chunk 4 damaged, unpacked once (and failing); the good chunk is kept aside. */
+async function failedFirstUnpack(): Promise<{ media: string; chunk: string; good: string; to: string }> {
     const media = await pack(100_000);
     const chunk = path.join(media, 'bundle.tar.004');
     const good = path.join(root, `good-${n++}`);
@@ -329,6 +329,12 @@ describe('resume', () => {
     writeFileSync(chunk, b);
     const to = fresh('out');
     await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }));
+  return { media, chunk, good, to };
+}
+
+describe('resume', () => {
+  it('after a bad chunk is replaced, a resumed unpack finishes and keeps what was verified', async () => {
+    const { media, chunk, good, to } = await failedFirstUnpack();
     expect(isEmptyOrAbsent(to)).toBe(true);
     copyFileSync(good, chunk);
     const r = await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true });
@@ -338,15 +344,7 @@ describe('resume', () => {
   });
 
   it('a staged file edited in place (same size) between runs is re-hashed, rewritten, and never committed as it was', async () => {
-    const media = await pack(100_000);
-    const chunk = path.join(media, 'bundle.tar.004');
-    const good = path.join(root, `good-${n++}`);
-    copyFileSync(chunk, good);
-    const b = readFileSync(chunk);
-    b[99_000] = b[99_000]! ^ 0xff;
-    writeFileSync(chunk, b);
-    const to = fresh('out');
-    await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }));
+    const { media, chunk, good, to } = await failedFirstUnpack();
     const staged = path.join(to, '.rekor-airgap-unpack', 'files', 'images/blobs/sha256/aaaa');
     const edited = readFileSync(staged);
     edited[10] = edited[10]! ^ 0xff;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AirgapError } from '../../../src/errors.js';
+import { publishTiles } from '../../helpers/mini-tiles-log.js';
 import { memorySubtreeHasher, rfc6962ConsistencyProof, rfc6962LeafHash, verifyRfc9162Consistency } from '../../../src/rekor/merkle.js';
 import { encodeTileIndex, TiledTree, tilePath, verifyConsistencyFromTiles } from '../../../src/rekor/tiles.js';
 
@@ -12,40 +13,8 @@ describe('tlog-tiles paths (c2sp.org/tlog-tiles)', () => {
   });
 });
 
-/** Publishes a tree as tiles in memory, the way a tiles log lays them out. */
-function publish(leaves: Uint8Array[]): Map<string, Uint8Array> {
-  const tiles = new Map<string, Uint8Array>();
-  let level = leaves;
-  for (let L = 0; level.length > 0; L++) {
-    for (let t = 0; t * 256 < level.length; t++) {
-      const slice = level.slice(t * 256, t * 256 + 256);
-      const buf = new Uint8Array(slice.length * 32);
-      slice.forEach((h, i) => buf.set(h, i * 32));
-      tiles.set(tilePath(L, t, slice.length), buf);
-    }
-    // next level: hashes of complete 256-wide subtrees
-    const next: Uint8Array[] = [];
-    for (let t = 0; (t + 1) * 256 <= level.length; t++) {
-      let row = level.slice(t * 256, (t + 1) * 256);
-      while (row.length > 1) {
-        const up: Uint8Array[] = [];
-        for (let i = 0; i < row.length; i += 2) {
-          const b = new Uint8Array(65); b[0] = 1; b.set(row[i]!, 1); b.set(row[i + 1]!, 33);
-          up.push(new Uint8Array(sha256Node(b)));
-        }
-        row = up;
-      }
-      next.push(row[0]!);
-    }
-    level = next;
-  }
-  return tiles;
-}
-
-import { createHash } from 'node:crypto';
-function sha256Node(b: Uint8Array): Buffer {
-  return createHash('sha256').update(b).digest();
-}
+/** The tree as tiles in memory, the way a tiles log lays them out. */
+const publish = publishTiles;
 
 describe('TiledTree', () => {
   for (const size of [1, 7, 256, 257, 1000, 65_536 + 300]) {
