@@ -4,7 +4,8 @@
  * fails verification by name), a rerun completes and verifies, no container of the failed attempt
  * is left beyond the instance's own, and a running log's data is untouched.
  *
- * KILL_RUNS kills per command (default 3; install 2). A long run: KILL_RUNS=50 npm run test:kill9.
+ * KILL_RUNS kills per command (default 3; install 2, or KILL_INSTALL_RUNS). A long run:
+ * KILL_RUNS=50 npm run test:kill9.
  * KILL_SEED replays a run (the seed is printed).
  */
 import { spawn } from 'node:child_process';
@@ -20,7 +21,7 @@ import { syntheticBundle } from '../helpers/synthetic-bundle.js';
 import { TiledTree } from '../../src/rekor/tiles.js';
 
 const RUNS = Number(process.env.KILL_RUNS ?? 3);
-const INSTALL_RUNS = Number(process.env.KILL_RUNS ?? 2);
+const INSTALL_RUNS = Number(process.env.KILL_INSTALL_RUNS ?? process.env.KILL_RUNS ?? 2);
 const SEED = Number(process.env.KILL_SEED ?? Date.now() % 1_000_000);
 process.stderr.write(`kill -9 suite: KILL_SEED=${SEED}, ${RUNS} kills per command\n`);
 
