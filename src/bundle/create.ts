@@ -4,6 +4,7 @@
  * sign it. The bundle directory carries an "incomplete" marker until the signature is written, so
  * an interrupted run is never mistaken for a bundle and a rerun resumes (verified blobs are kept).
  */
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
@@ -79,7 +80,7 @@ async function prepareOut(out: string, force: boolean): Promise<void> {
 }
 
 
-async function writeInstaller(out: string, platform: Platform, nodeRuntime: string | undefined, npmRegistry: string | undefined, ca: string | undefined): Promise<void> {
+async function writeInstaller(out: string, platform: Platform, nodeRuntime: string | undefined, npmRegistry: string | undefined, ca: string | undefined, known: Map<string, { size: number; sha256: string }>): Promise<void> {
   const root = packageRoot();
   const js = root ? path.join(root, 'dist', 'installer', 'rekor-airgap.mjs') : undefined;
   if (!js || !(await exists(js))) {
@@ -87,7 +88,10 @@ async function writeInstaller(out: string, platform: Platform, nodeRuntime: stri
   }
   await copyFileAtomic(js, bundlePath.installerJs(out), { mode: 0o644 });
   const runtime = await resolveNodeRuntime({ platform, explicit: nodeRuntime, npmRegistry, ca });
-  await copyFileAtomic(runtime, bundlePath.nodeRuntime(out), { mode: 0o755 });
+  // The runtime (~100 MiB) is hashed while it is copied, not read a second time for bundle.json.
+  const h = createHash('sha256');
+  const size = await copyFileAtomic(runtime, bundlePath.nodeRuntime(out), { mode: 0o755, through: (b) => h.update(b) });
+  known.set(BundleLayout.NODE_RUNTIME, { size, sha256: h.digest('hex') });
   await copyFileAtomic(path.join(root!, 'templates', 'install.sh'), bundlePath.installSh(out), { mode: 0o755 });
 }
 
@@ -188,14 +192,24 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
     }
   }
   progress.step('adding the installer and a Node.js runtime');
-  await writeInstaller(out, platform, opts.nodeRuntime, opts.npmRegistry, opts.access.ca);
+  const known = new Map<string, { size: number; sha256: string }>();
+  await writeInstaller(out, platform, opts.nodeRuntime, opts.npmRegistry, opts.access.ca, known);
 
-  progress.step('hashing every file');
+  progress.step('listing every file');
   const files: BundleFile[] = [];
   const rels = await listFiles(out, (rel) => UNLISTED_FILES.has(rel) || rel === BundleLayout.INCOMPLETE_MARKER);
   for (const rel of rels) {
-    const h = await hashFile(path.join(out, rel));
-    files.push({ path: rel, size: h.size, sha256: h.sha256 });
+    // An image blob's name is its SHA-256, checked as it was written (or, kept from an earlier
+    // run, checked again then); unreferenced blobs were removed. Other files are hashed now,
+    // unless hashed while they were written.
+    const blob = /^images\/blobs\/sha256\/([a-f0-9]{64})$/.exec(rel);
+    const done = known.get(rel);
+    if (blob) files.push({ path: rel, size: (await fsp.stat(path.join(out, rel))).size, sha256: blob[1]! });
+    else if (done) files.push({ path: rel, ...done });
+    else {
+      const h = await hashFile(path.join(out, rel));
+      files.push({ path: rel, size: h.size, sha256: h.sha256 });
+    }
   }
   const manifest: BundleManifest = {
     formatVersion: BUNDLE_FORMAT_VERSION,

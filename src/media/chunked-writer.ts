@@ -1,32 +1,34 @@
 /**
- * Writes one byte stream as numbered chunk files of a fixed size, hashing each as it goes. Each
+ * Writes one byte stream as numbered chunk files of a fixed size, hashing each as it goes (on a
+ * worker thread). Each
  * chunk is an atomic file: created exclusively beside its final name (never through a link),
  * fsynced and renamed when complete.
  */
-import { createHash, type Hash } from 'node:crypto';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
+import type { WorkerHasher } from '../util/hash-worker.js';
 import { chunkName, type ChunkEntry } from './transfer-index.js';
 
 export class ChunkedWriter {
   private index = 0;
   private file: AtomicFile | undefined;
-  private hash: Hash | undefined;
+  private hash: ReturnType<WorkerHasher['start']> | undefined;
   private written = 0;
   readonly chunks: ChunkEntry[] = [];
 
-  constructor(private readonly dir: string, private readonly chunkSize: number, private readonly count: number) {}
+  /** Chunk hashes are computed by `hasher` on another core while this one reads and writes. */
+  constructor(private readonly dir: string, private readonly chunkSize: number, private readonly count: number, private readonly hasher: WorkerHasher) {}
 
   private async open(): Promise<void> {
     this.file = await AtomicFile.open(path.join(this.dir, chunkName(this.index, this.count)), { mode: 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' });
-    this.hash = createHash('sha256');
+    this.hash = this.hasher.start();
     this.written = 0;
   }
 
   private async close(): Promise<void> {
     await this.file!.commit();
-    this.chunks.push({ index: this.index, name: chunkName(this.index, this.count), size: this.written, sha256: this.hash!.digest('hex') });
+    this.chunks.push({ index: this.index, name: chunkName(this.index, this.count), size: this.written, sha256: await this.hash!.digest() });
     this.file = undefined;
     this.index++;
   }
@@ -37,7 +39,7 @@ export class ChunkedWriter {
       if (!this.file) await this.open();
       const n = Math.min(buf.length - off, this.chunkSize - this.written);
       const part = buf.subarray(off, off + n);
-      this.hash!.update(part);
+      await this.hash!.update(part);
       await this.file!.write(part);
       this.written += n;
       off += n;

@@ -14,6 +14,7 @@ import { signDetached } from '../bundle/signing.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Progress } from '../util/progress.js';
 import { ChunkedWriter } from './chunked-writer.js';
+import { WorkerHasher } from '../util/hash-worker.js';
 import { BLOCK, TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
 import { ARCHIVE_NAME, CHUNK_NAME_RE, serializeIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type TransferIndex } from './transfer-index.js';
 
@@ -98,7 +99,8 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
     }
     await writer.write(TAR_END);
   };
-  const writer = new ChunkedWriter(out, opts.chunkSize, count);
+  const hasher = new WorkerHasher();
+  const writer = new ChunkedWriter(out, opts.chunkSize, count, hasher);
   opts.progress.startBytes('packing', total);
   let chunks;
   try {
@@ -109,6 +111,8 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
     await writer.abort();
     for (const c of writer.chunks) await fsp.rm(path.join(out, c.name), { force: true });
     throw e;
+  } finally {
+    await hasher.close();
   }
   opts.progress.endBytes();
   const index: TransferIndex = {

@@ -2,8 +2,10 @@
  * Verifies packed media, and optionally unpacks it, in one streaming pass:
  *   1. the transfer index's signature (nothing else is read until it holds);
  *   2. every chunk: present, its size, no strays (cheap, before any hashing);
- *   3. the chunks joined as one stream: each chunk's SHA-256, and inside, bundle.json against the
- *      index, its signature, then every entry against the signed manifest (type, path, size, SHA-256).
+ *   3. the chunks joined as one stream, each byte hashed once: bundle.json against the index, its
+ *      signature, then every entry against the signed manifest — its header byte for byte, its
+ *      content's SHA-256 (files spread over two cores), zero padding, the end marker. Chunk hashes
+ *      are computed only when something failed, to name the damaged chunk.
  * Unpacking writes into a staging directory that becomes the bundle only when everything verified;
  * a failed run leaves nothing in the target, and `resume` keeps what was verified.
  * Every fault is collected and reported at once.
@@ -25,7 +27,7 @@ import { safeFilePath } from '../util/safe-path.js';
 import { readRegularFile, SMALL_JSON_LIMIT } from '../util/bounded-read.js';
 import type { Progress } from '../util/progress.js';
 import { checkEntry } from './entry-policy.js';
-import { parseTar, type TarEntrySink } from '../util/tar.js';
+import { parseTar, tarFileHeader, type TarEntrySink } from '../util/tar.js';
 import { CHUNK_NAME_RE, parseIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type TransferIndex } from './transfer-index.js';
 
 export interface ReadMediaOptions {
@@ -114,58 +116,51 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   }
   const saveState = async () => { if (staging) await writeFileAtomic(path.join(staging, STATE), canonicalJson(state)); };
 
-  // 3. One pass over the chunks.
+  // 3. One pass over the chunks, hashing each byte once. Every byte of the archive is a header,
+  // a file's content, padding or the end marker: headers are compared with the ones the signed
+  // manifest implies, contents are hashed against it (files spread over two cores), padding and
+  // the end must be zero, and the chunk sizes are the signed index's. So the chunks are verified
+  // completely without hashing them; their own hashes are computed only to name a damaged chunk.
   let chunksVerified = 0;
   const present = index.chunks.filter((c) => stats.has(c.index));
   const total = present.reduce((a, c) => a + c.size, 0);
   opts.progress.startBytes(target ? 'verifying and unpacking' : 'verifying', total);
-  // Chunks are hashed on a second core (worker thread) while this one parses and hashes files.
   const hasher = new WorkerHasher();
-  const pendingChunkChecks: Array<Promise<void>> = [];
   async function* joined(): AsyncGenerator<Buffer> {
     for (const c of present) {
-      const st = stats.get(c.index)!;
-      // Every chunk is hashed, on a resume too: size and mtime prove nothing about the bytes.
-      const hash = hasher.start();
       for await (const b of createReadStream(path.join(dir, c.name), { highWaterMark: 1024 * 1024 })) {
-        await hash.update(b as Buffer);
         opts.progress.addBytes((b as Buffer).length);
         yield b as Buffer;
       }
-      pendingChunkChecks.push(hash.digest().then((got) => {
-        if (got !== c.sha256) {
-          faults.push(new AirgapError('MEDIA_CHUNK_DIGEST_MISMATCH', `chunk ${c.index} (${c.name}): sha256 mismatch, expected ${c.sha256}, got ${got}`));
-        } else {
-          chunksVerified++;
-          state.chunks[c.name] = { ...st, sha256: c.sha256 };
-        }
-      }));
     }
   }
+  // Bytes given to each core: a file goes to the one with less work queued.
+  let onMain = 0;
+  let onWorker = 0;
+  const mtime = Math.floor(Date.parse(index.bundle.createdAt) / 1000) || 0;
+  const sameHeader = (raw: Buffer, name: string, size: number) =>
+    raw.equals(tarFileHeader(name, size, 0o644, mtime)) || raw.equals(tarFileHeader(name, size, 0o755, mtime));
 
   let manifest: BundleManifest | undefined;
   let manifestText: Buffer | undefined;
   let signatureText: Buffer | undefined;
   let filesWritten = 0;
   let filesSkipped = 0;
-  const stream = joined();
   try {
     if (!structural) {
       let manifestBytes: Buffer | undefined;
       let listed = new Map<string, BundleFile>();
       const seen = new Set<string>();
       let position = 0;
+      const pendingFileChecks: Array<Promise<void>> = [];
       try {
-        // A view without return(): when the parse fails, for-await must not close the chunk
-        // stream, which the drain below reads on so every chunk is still hashed.
-        const view: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => ({ next: () => stream.next() }) };
-        await parseTar(view, async (h): Promise<TarEntrySink | null> => {
+        await parseTar(joined(), async (h): Promise<TarEntrySink | null> => {
           const pos = position++;
           // The first two entries are the manifest and its signature, checked against the index.
           if (pos === 0 || pos === 1) {
             const want = pos === 0 ? BundleLayout.MANIFEST : BundleLayout.SIGNATURE;
-            if (h.path !== want || h.type !== '0' || h.size > 64 * 1024 * 1024) {
-              throw new AirgapError('MEDIA_MANIFEST_MISSING', `archive entry ${pos} is ${JSON.stringify(h.path)}, expected ${want}`);
+            if (h.path !== want || h.type !== '0' || h.size > 64 * 1024 * 1024 || !sameHeader(h.raw, want, h.size)) {
+              throw new AirgapError('MEDIA_MANIFEST_MISSING', `archive entry ${pos} is ${JSON.stringify(h.path)}, expected ${want} with the header bundle pack writes`);
             }
             const parts: Buffer[] = [];
             return {
@@ -192,42 +187,74 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
             return null;
           }
           const f = verdict;
-          const hash = createHash('sha256');
+          if (!sameHeader(h.raw, f.path, f.size)) {
+            faults.push(new AirgapError('MEDIA_UNSAFE_ENTRY', `${f.path}: its tar header is not the one bundle pack writes for it`));
+            return null;
+          }
           const dest = staging ? await safeFilePath(path.join(staging, 'files'), f.path) : undefined;
           // A file staged by an earlier run is kept only if its bytes still hash to the manifest's.
           const skipWrite = dest !== undefined && state.files[f.path] === f.sha256
             && (await fsp.lstat(dest).then((s) => s.isFile() && s.size === f.size, () => false))
             && (await hashFile(dest).then((x) => x.sha256 === f.sha256, () => false));
           const out = dest && !skipWrite ? await AtomicFile.open(dest, { mode: h.mode & 0o111 ? 0o755 : 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' }) : undefined;
+          const useWorker = onWorker < onMain;
+          if (useWorker) onWorker += f.size; else onMain += f.size;
+          const local = useWorker ? undefined : createHash('sha256');
+          const remote = useWorker ? hasher.start() : undefined;
+          const settle = async (got: string) => {
+            if (got !== f.sha256) {
+              faults.push(new AirgapError('MEDIA_FILE_DIGEST_MISMATCH', `${f.path}: sha256 mismatch, expected ${f.sha256}, got ${got}`));
+              await out?.abort();
+              return;
+            }
+            if (skipWrite) { filesSkipped++; return; }
+            if (out) {
+              await out.commit();
+              state.files[f.path] = f.sha256;
+              filesWritten++;
+              if (filesWritten % 50 === 0) await saveState();
+            }
+          };
           return {
-            write: async (b) => { hash.update(b); if (out) await out.write(b); },
+            write: async (b) => {
+              if (local) local.update(b); else await remote!.update(b);
+              if (out) await out.write(b);
+            },
             end: async () => {
-              const got = hash.digest('hex');
-              if (got !== f.sha256) {
-                faults.push(new AirgapError('MEDIA_FILE_DIGEST_MISMATCH', `${f.path}: sha256 mismatch, expected ${f.sha256}, got ${got}`));
-                await out?.abort();
-                return;
-              }
-              if (skipWrite) { filesSkipped++; return; }
-              if (out) {
-                await out.commit();
-                state.files[f.path] = f.sha256;
-                filesWritten++;
-                if (filesWritten % 50 === 0) await saveState();
-              }
+              if (local) await settle(local.digest('hex'));
+              // The worker's answer arrives later; the parse goes on meanwhile.
+              else pendingFileChecks.push(remote!.digest().then(settle));
             },
           };
-        });
+        }, { strict: true });
       } catch (e) {
         faults.push(e instanceof AirgapError ? e : new AirgapError('MEDIA_TAR_CORRUPT', `archive unreadable: ${(e as Error).message}`));
       }
+      await Promise.all(pendingFileChecks);
       if (manifest) {
         for (const f of manifest.files) if (!seen.has(f.path)) faults.push(new AirgapError('MEDIA_FILE_MISSING', `${f.path}: listed in bundle.json but not in the archive`));
       }
     }
-    // Drain: every present chunk is hashed, even after a fault, so all faults are reported.
-    for await (const _ of stream) { /* hashing */ }
-    await Promise.all(pendingChunkChecks);
+    if (faults.length === 0 && manifest) {
+      chunksVerified = present.length;
+    } else {
+      // Something is wrong: hash every present chunk, on both cores, to name the damaged ones.
+      const check = async (c: (typeof present)[number], useWorker: boolean) => {
+        let got: string;
+        if (useWorker) {
+          const h = hasher.start();
+          for await (const b of createReadStream(path.join(dir, c.name), { highWaterMark: 1024 * 1024 })) await h.update(b as Buffer);
+          got = await h.digest();
+        } else {
+          got = (await hashFile(path.join(dir, c.name))).sha256;
+        }
+        if (got !== c.sha256) faults.push(new AirgapError('MEDIA_CHUNK_DIGEST_MISMATCH', `chunk ${c.index} (${c.name}): sha256 mismatch, expected ${c.sha256}, got ${got}`));
+        else chunksVerified++;
+      };
+      for (let i = 0; i < present.length; i += 2) {
+        await Promise.all(present.slice(i, i + 2).map((c, k) => check(c, k === 1)));
+      }
+    }
   } finally {
     await hasher.close();
   }

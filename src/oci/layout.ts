@@ -77,7 +77,9 @@ export class OciLayoutWriter {
   async putBytes(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
     const digest = sha256Digest(bytes);
     const file = this.blobPath(digest);
-    if (!(await exists(file))) await writeFileAtomic(file, bytes);
+    // A blob kept from an earlier run is used only if it holds exactly these bytes.
+    const kept = await fsp.readFile(file).catch(() => undefined);
+    if (!kept || !Buffer.from(bytes).equals(kept)) await writeFileAtomic(file, bytes);
     return { mediaType, digest, size: bytes.length };
   }
 

@@ -14,6 +14,8 @@ export interface TarEntryHeader {
   /** ustar typeflag: '0' file, '1' hard link, '2' symlink, '3'/'4' devices, '5' dir, '6' fifo, ... */
   type: string;
   linkname: string;
+  /** The 512 header bytes as read. */
+  raw: Buffer;
 }
 
 function writeOctal(buf: Buffer, value: number, offset: number, length: number): void {
@@ -81,6 +83,7 @@ export function parseTarHeader(h: Buffer): TarEntryHeader | null {
     mode: readOctal(h, 100, 8, 'mode'),
     type: typeByte === 0 ? '0' : String.fromCharCode(typeByte),
     linkname: readString(h, 157, 100),
+    raw: Buffer.from(h),
   };
 }
 
@@ -93,22 +96,46 @@ export interface TarEntrySink {
  * Parses a tar stream. For each entry `onEntry` returns a sink for its bytes (or null to skip them).
  * Stops at the end-of-archive blocks; a stream that ends inside an entry is MEDIA_TAR_TRUNCATED.
  */
-export async function parseTar(source: AsyncIterable<Buffer>, onEntry: (h: TarEntryHeader) => Promise<TarEntrySink | null> | TarEntrySink | null): Promise<void> {
+export interface ParseTarOptions {
+  /**
+   * Every byte accounted for: padding must be zero, and the archive must end with exactly two zero
+   * blocks and nothing after them (what `bundle pack` writes).
+   */
+  strict?: boolean;
+}
+
+export async function parseTar(
+  source: AsyncIterable<Buffer>,
+  onEntry: (h: TarEntryHeader) => Promise<TarEntrySink | null> | TarEntrySink | null,
+  opts: ParseTarOptions = {},
+): Promise<void> {
   let pending: Buffer = Buffer.alloc(0);
-  let state: { kind: 'header' } | { kind: 'body'; left: number; pad: number; sink: TarEntrySink | null } = { kind: 'header' };
+  let state: { kind: 'header' } | { kind: 'body'; left: number; pad: number; sink: TarEntrySink | null; path: string } = { kind: 'header' };
   let ended = false;
+  /** Bytes after the first zero block (strict: exactly one more zero block). */
+  let trailing = 0;
+  const zero = (b: Buffer) => b.every((x) => x === 0);
   for await (const chunk of source) {
-    if (ended) continue;
+    if (ended) {
+      if (opts.strict && !zero(chunk)) throw new AirgapError('MEDIA_TAR_CORRUPT', 'bytes that are not zero after the end-of-archive marker');
+      trailing += chunk.length;
+      continue;
+    }
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     for (;;) {
       if (state.kind === 'header') {
         if (pending.length < BLOCK) break;
         const h = parseTarHeader(pending.subarray(0, BLOCK));
         pending = pending.subarray(BLOCK);
-        if (!h) { ended = true; break; }
+        if (!h) {
+          ended = true;
+          if (opts.strict && !zero(pending)) throw new AirgapError('MEDIA_TAR_CORRUPT', 'bytes that are not zero after the end-of-archive marker');
+          trailing = pending.length;
+          break;
+        }
         const sink = await onEntry(h);
         const bodySize = h.type === '0' ? h.size : 0;
-        state = { kind: 'body', left: bodySize, pad: (BLOCK - (bodySize % BLOCK)) % BLOCK, sink };
+        state = { kind: 'body', left: bodySize, pad: (BLOCK - (bodySize % BLOCK)) % BLOCK, sink, path: h.path };
         if (bodySize === 0) { await sink?.end(); state = { kind: 'header' }; }
         continue;
       }
@@ -121,10 +148,12 @@ export async function parseTar(source: AsyncIterable<Buffer>, onEntry: (h: TarEn
         if (state.left > 0) break;
       }
       if (pending.length < state.pad) break;
+      if (opts.strict && !zero(pending.subarray(0, state.pad))) throw new AirgapError('MEDIA_TAR_CORRUPT', `the padding after ${JSON.stringify(state.path)} is not zero`);
       pending = pending.subarray(state.pad);
       await state.sink?.end();
       state = { kind: 'header' };
     }
   }
   if (!ended) throw new AirgapError('MEDIA_TAR_TRUNCATED', 'the archive ends before its end-of-archive marker');
+  if (opts.strict && trailing !== BLOCK) throw new AirgapError('MEDIA_TAR_CORRUPT', `the end-of-archive marker is ${trailing + BLOCK} bytes, expected ${2 * BLOCK}`);
 }

@@ -300,6 +300,67 @@ describe('when the archive holds unsafe entries (even under a valid signature)',
   });
 });
 
+/** The medium's chunks as one buffer, and a way to write an edited one back over them. */
+function joinedChunks(media: string): { bytes: Buffer; writeBack(b: Buffer): void } {
+  const names = readdirSync(media).filter((f) => f.startsWith('bundle.tar')).sort();
+  const parts = names.map((f) => readFileSync(path.join(media, f)));
+  return {
+    bytes: Buffer.concat(parts),
+    writeBack: (b) => {
+      let off = 0;
+      names.forEach((f, i) => { writeFileSync(path.join(media, f), b.subarray(off, off + parts[i]!.length)); off += parts[i]!.length; });
+    },
+  };
+}
+
+/** Offset of the tar header of `name` in the joined archive. */
+function headerAt(bytes: Buffer, name: string): number {
+  for (let off = 0; off < bytes.length; off += 512) if (bytes.toString('utf8', off, off + name.length) === name && bytes[off + name.length] === 0) return off;
+  throw new Error(`no header for ${name}`);
+}
+
+describe('every byte of the archive is accounted for, though chunks are not hashed on the good path', () => {
+  it('a good medium: every chunk counts as verified', async () => {
+    const media = await pack(100_000);
+    const r = await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress });
+    expect(r.chunksVerified).toBe(readdirSync(media).filter((f) => f.startsWith('bundle.tar.')).length);
+  });
+
+  it('a header field the parser ignores (owner uid), changed with a valid checksum, is caught and its chunk named', async () => {
+    const media = await pack(100_000);
+    const j = joinedChunks(media);
+    const off = headerAt(j.bytes, 'install.sh');
+    j.bytes.write('0001750\0', off + 108, 8, 'ascii');
+    j.bytes.fill(0x20, off + 148, off + 156);
+    let sum = 0;
+    for (let i = off; i < off + 512; i++) sum += j.bytes[i]!;
+    j.bytes.write(sum.toString(8).padStart(6, '0') + '\0 ', off + 148, 8, 'ascii');
+    j.writeBack(j.bytes);
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }));
+    expect(f.messages.join('\n')).toContain('install.sh: its tar header is not the one bundle pack writes for it');
+    expect(f.messages.join('\n')).toMatch(/chunk \d+ \(bundle\.tar\.\d{3}\): sha256 mismatch/);
+  });
+
+  it('a byte in the padding after a file is caught', async () => {
+    const media = await pack(100_000);
+    const j = joinedChunks(media);
+    const off = headerAt(j.bytes, 'install.sh');
+    j.bytes[off + 512 + 120 + 5] = 0x41; // install.sh is 120 bytes: its padding follows
+    j.writeBack(j.bytes);
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }));
+    expect(f.messages.join('\n')).toContain('the padding after "install.sh" is not zero');
+  });
+
+  it('a byte after the end-of-archive marker is caught', async () => {
+    const media = await pack(100_000);
+    const j = joinedChunks(media);
+    j.bytes[j.bytes.length - 3] = 0x01;
+    j.writeBack(j.bytes);
+    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }));
+    expect(f.messages.join('\n')).toContain('after the end-of-archive marker');
+  });
+});
+
 describe('when the archive cannot be parsed', () => {
   it('every chunk after the parse failure is still hashed, so a second damaged chunk is named too', async () => {
     const media = await pack(100_000);

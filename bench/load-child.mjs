@@ -1,0 +1,14 @@
+// Loads a bundle's images into the engine at DOCKER_HOST the way bundle install does (verified
+// blobs streamed as a docker-archive), for the benchmark. node bench/load-child.mjs BUNDLE_DIR
+import path from 'node:path';
+const root = path.resolve(import.meta.dirname, '..');
+const { connectEngine } = await import(path.join(root, 'dist/engine/docker.js'));
+const { loadProfileImages } = await import(path.join(root, 'dist/install/load-images.js'));
+const { readVerifiedFile } = await import(path.join(root, 'dist/bundle/verify-dir.js'));
+const { parseManifest } = await import(path.join(root, 'dist/bundle/manifest.js'));
+const { silentProgress } = await import(path.join(root, 'dist/util/progress.js'));
+const { readFileSync } = await import('node:fs');
+const dir = path.resolve(process.argv[2]);
+const manifest = parseManifest(readFileSync(path.join(dir, 'bundle.json'), 'utf8'), 'bundle.json');
+const r = await loadProfileImages(connectEngine(), dir, manifest, manifest.images, silentProgress, (rel) => readVerifiedFile(dir, manifest, rel));
+console.log(JSON.stringify(r));
