@@ -11,13 +11,13 @@ import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
 import { BundleLayout } from '../bundle/layout.js';
 import type { BundleImage, BundleManifest } from '../bundle/manifest.js';
-import { VerifyingStream } from '../oci/digest.js';
 import { dockerArchiveEntry, DOCKER_ARCHIVE_MANIFEST } from '../oci/docker-archive.js';
 import { blobRelPath } from '../oci/layout.js';
 import { parseImageManifest } from '../oci/manifest-parse.js';
 import { imageId, loadImages } from '../engine/docker.js';
 import type { Progress } from '../util/progress.js';
 import { TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
+import { WorkerHasher } from '../util/hash-worker.js';
 
 export async function loadProfileImages(
   docker: Docker, bundleDir: string, manifest: BundleManifest, images: BundleImage[], progress: Progress,
@@ -55,19 +55,33 @@ export async function loadProfileImages(
     yield tarPadding(mj.length);
     for (const e of entries) {
       yield tarFileHeader(e.name, e.size, 0o644, 0);
-      const v = new VerifyingStream({ digest: `sha256:${e.sha256}`, size: e.size, what: e.file, code: 'BUNDLE_FILE_DIGEST_MISMATCH' });
-      const file = createReadStream(e.file, { highWaterMark: 1024 * 1024 });
-      file.on('error', (err) => v.destroy(err));
-      const src = file.pipe(v);
-      for await (const b of src) {
-        progress.addBytes((b as Buffer).length);
-        yield b as Buffer;
+      // Re-hashed as it streams (on the second core, so this one only moves bytes): a blob changed
+      // since verification fails the load before the end of the archive, so nothing is loaded.
+      const hash = hasher.start();
+      let seen = 0;
+      for await (const b of createReadStream(e.file, { highWaterMark: 4 * 1024 * 1024 })) {
+        const buf = b as Buffer;
+        seen += buf.length;
+        if (seen > e.size) break;
+        await hash.update(buf);
+        progress.addBytes(buf.length);
+        yield buf;
+      }
+      const got = await hash.digest();
+      if (seen !== e.size || got !== e.sha256) {
+        throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.file}: ${seen !== e.size ? `size ${seen} expected ${e.size}` : `sha256 mismatch, expected ${e.sha256}, got ${got}`} (changed since the bundle was verified)`);
       }
       yield tarPadding(e.size);
     }
     yield TAR_END;
   }
-  const loaded = await loadImages(docker, Readable.from(tar()));
+  const hasher = new WorkerHasher();
+  let loaded: string[];
+  try {
+    loaded = await loadImages(docker, Readable.from(tar()));
+  } finally {
+    await hasher.close();
+  }
   progress.endBytes();
   for (const n of need) {
     const id = await imageId(docker, n.img.ref);
