@@ -12,8 +12,8 @@ import { detectCompose, type Compose } from '../engine/compose.js';
 import { engineInfo, type EngineInfo } from '../engine/docker.js';
 import { formatBytes } from '../util/progress.js';
 
-export const CHECK_NAMES = ['engine', 'compose', 'disk', 'ports', 'memory', 'clock'] as const;
-export type CheckName = (typeof CHECK_NAMES)[number];
+import type { CheckName } from './check-names.js';
+export { CHECK_NAMES, type CheckName } from './check-names.js';
 
 export interface CheckResult {
   name: CheckName;

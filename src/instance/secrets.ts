@@ -8,7 +8,6 @@ import { promises as fsp } from 'node:fs';
 import { AirgapError } from '../errors.js';
 import { exists, writeFileAtomic } from '../util/atomic-file.js';
 import type { InstancePaths } from './layout.js';
-import { generateTls } from './tls.js';
 
 export async function writeSecret(file: string, data: string, uid?: number): Promise<void> {
   await writeFileAtomic(file, data, 0o600);
@@ -90,6 +89,8 @@ export async function ensureTls(p: InstancePaths, o: TlsOptions): Promise<{ gene
     return { generated: false };
   }
   if ((await exists(p.serverCert)) && (await exists(p.serverKey)) && (await exists(p.caCert))) return { generated: false };
+  // Loaded when needed: the X.509 library is heavy, and most commands never make a certificate.
+  const { generateTls } = await import('./tls.js');
   const t = await generateTls(o.hostname, o.instance);
   // The CA signs this one certificate; without its key on the host, a break-in cannot mint more.
   if (o.keepCaKey) await writeSecret(p.caKey, t.caKeyPem);

@@ -26,11 +26,22 @@ export class ChunkedWriter {
     this.written = 0;
   }
 
+  /** The previous chunk's commit (fsync, rename), overlapping with writing the next one. */
+  private committing: Promise<void> = Promise.resolve();
+
   private async close(): Promise<void> {
-    await this.file!.commit();
-    this.chunks.push({ index: this.index, name: chunkName(this.index, this.count), size: this.written, sha256: await this.hash!.digest() });
+    const file = this.file!;
+    const entry = { index: this.index, name: chunkName(this.index, this.count), size: this.written, sha256: await this.hash!.digest() };
     this.file = undefined;
     this.index++;
+    const previous = this.committing;
+    this.committing = (async () => {
+      await previous;
+      await file.commit();
+      this.chunks.push(entry);
+    })();
+    // At most one commit in flight: the one before this must be done before more is written.
+    await previous;
   }
 
   async write(buf: Buffer): Promise<void> {
@@ -49,12 +60,14 @@ export class ChunkedWriter {
 
   async finish(): Promise<ChunkEntry[]> {
     if (this.file) await this.close();
+    await this.committing;
     if (this.chunks.length !== this.count) throw new AirgapError('MEDIA_INTERNAL', `wrote ${this.chunks.length} chunks, expected ${this.count}`);
     return this.chunks;
   }
 
   /** Removes the chunk being written (after a failure). */
   async abort(): Promise<void> {
+    await this.committing.catch(() => undefined);
     await this.file?.abort();
     this.file = undefined;
   }

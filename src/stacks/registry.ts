@@ -3,8 +3,10 @@ import { AirgapError } from '../errors.js';
 import { rekorV1Stack } from './rekor-v1.js';
 import { rekorV2Stack } from './rekor-v2.js';
 import type { Stack } from './stack.js';
+import { STACK_KINDS } from './kinds.js';
 
 const STACKS: readonly Stack[] = [rekorV2Stack, rekorV1Stack];
+if (STACKS.map((s) => s.kind).join() !== STACK_KINDS.join()) throw new AirgapError('INTERNAL_BUG', 'stacks/kinds.ts and stacks/registry.ts disagree');
 
 export function stackKinds(): string[] {
   return STACKS.map((s) => s.kind);

@@ -8,8 +8,34 @@ import { Worker } from 'node:worker_threads';
 const WORKER_CODE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
+const fs = require('node:fs');
 const hashes = new Map();
+let buf;
+function hashRanges(ranges) {
+  const h = createHash('sha256');
+  buf = buf || Buffer.alloc(4 * 1024 * 1024);
+  for (const r of ranges) {
+    const fd = fs.openSync(r.file, 'r');
+    try {
+      for (let done = 0; done < r.length;) {
+        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, r.length - done), r.offset + done);
+        if (n === 0) return 'short read';
+        h.update(buf.subarray(0, n));
+        done += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return h.digest('hex');
+}
 parentPort.on('message', (m) => {
+  if (m.op === 'ranges') {
+    let hex;
+    try { hex = hashRanges(m.ranges); } catch (e) { hex = 'error: ' + e.message; }
+    parentPort.postMessage({ id: m.id, hex });
+    return;
+  }
   if (m.op === 'start') hashes.set(m.id, createHash('sha256'));
   else if (m.op === 'data') { hashes.get(m.id).update(m.data); parentPort.postMessage({ ack: m.data.length }); }
   else if (m.op === 'end') { const h = hashes.get(m.id); hashes.delete(m.id); parentPort.postMessage({ id: m.id, hex: h.digest('hex') }); }
@@ -54,6 +80,15 @@ export class WorkerHasher {
         this.worker.postMessage({ op: 'end', id });
       }),
     };
+  }
+
+  /** SHA-256 of byte ranges of files, read by the worker itself (each byte read once, there). */
+  hashRanges(ranges: ReadonlyArray<{ file: string; offset: number; length: number }>): Promise<string> {
+    const id = this.next++;
+    return new Promise<string>((resolve) => {
+      this.waiting.set(id, resolve);
+      this.worker.postMessage({ op: 'ranges', id, ranges });
+    });
   }
 
   async close(): Promise<void> {

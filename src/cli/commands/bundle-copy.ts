@@ -1,6 +1,5 @@
 import type { CommandModule } from 'yargs';
 import { loadTrustedKeys } from '../../bundle/signing.js';
-import { copyMedia } from '../../media/copy.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { typed, withCommon, withTrust } from '../options.js';
 
@@ -18,6 +17,7 @@ export const bundleCopyCommand = {
     .positional('to', { type: 'string', demandOption: true, describe: 'directory on the mounted medium' })
     .example('$0 bundle copy ./packed /media/usb --trust bundle-signing.pub', '')),
   handler: async (args) => {
+    const { copyMedia } = await import('../../media/copy.js');
     const r = await copyMedia(args.from, args.to, await loadTrustedKeys(args.trust), progressFor(args));
     printResult(args, r, `copied ${r.copied.length} files to ${args.to} and read each back (${r.skipped.length} already there and intact)`);
   },

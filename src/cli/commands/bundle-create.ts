@@ -1,8 +1,5 @@
 import type { CommandModule } from 'yargs';
 import { AirgapError } from '../../errors.js';
-import { createBundle } from '../../bundle/create.js';
-import { loadProfile } from '../../bundle/profile.js';
-import { stackFor } from '../../stacks/registry.js';
 import { loadSigningKey, readPassphrase } from '../../bundle/signing.js';
 import { parsePlatform } from '../../registry/platform.js';
 import { formatBytes } from '../../util/progress.js';
@@ -55,6 +52,9 @@ export const bundleCreateCommand = {
     .option('force', { type: 'boolean', default: false, describe: 'rebuild over a complete bundle at --out' })
     .example('$0 bundle create --profile rekor-v2 --out ./bundle --key ./bundle-signing.key --mirror ghcr.io=mirror.internal:5000', '')),
   handler: async (args) => {
+    const { createBundle } = await import('../../bundle/create.js');
+    const { loadProfile } = await import('../../bundle/profile.js');
+    const { stackFor } = await import('../../stacks/registry.js');
     // Every profile must name a stack this tool can install.
     for (const p of args.profile) stackFor((await loadProfile(p)).kind);
     const passphrase = await readPassphrase(args.passphraseFile);

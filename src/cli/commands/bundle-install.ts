@@ -1,7 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { installBundle } from '../../install/install.js';
-import { CHECK_NAMES } from '../../install/preflight.js';
-import { handoverText, handoverJson } from '../handover.js';
+import { CHECK_NAMES } from '../../install/check-names.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon, withTrust } from '../options.js';
 
@@ -52,6 +50,8 @@ export const bundleInstallCommand = {
     .example('$0 bundle install ./bundle --trust bundle-signing.pub --hostname rekor.site.internal', '')
     .example('./install.sh --trust bundle-signing.pub --instance tenant-b --port 4443', 'from the bundle itself')),
   handler: async (args) => {
+    const { installBundle } = await import('../../install/install.js');
+    const { handoverText, handoverJson } = await import('../handover.js');
     const r = await installBundle({
       bundleDir: args.bundle, trust: args.trust, instance: args.instance, checkpointInterval: args.checkpointInterval,
       timeoutSec: args.timeout, skipChecks: args.skipCheck, dryRun: args.dryRun, smoke: args.smoke, allowDowngrade: args.allowDowngrade, keepCaKey: args.keepCaKey, progress: progressFor(args),

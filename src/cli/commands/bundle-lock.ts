@@ -1,7 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { lockPathFor, writeLock } from '../../bundle/lock.js';
-import { loadProfile } from '../../bundle/profile.js';
-import { RegistryPool } from '../../bundle/registry-source.js';
 import { parseImageRef } from '../../ref/image-ref.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { registryAccessFrom, typed, withCommon, withRegistry } from '../options.js';
@@ -23,6 +20,9 @@ export const bundleLockCommand = {
     .option('out', { type: 'string', describe: 'lock file path (default: next to the profile; one profile only)' })
     .example('$0 bundle lock --profile rekor-v2 --mirror ghcr.io=mirror.internal:5000', 'pins every image of the profile by digest in bundles/rekor-v2.lock.json')),
   handler: async (args) => {
+    const { lockPathFor, writeLock } = await import('../../bundle/lock.js');
+    const { loadProfile } = await import('../../bundle/profile.js');
+    const { RegistryPool } = await import('../../bundle/registry-source.js');
     const access = await registryAccessFrom(args);
     const pool = new RegistryPool(access);
     const progress = progressFor(args);

@@ -1,6 +1,5 @@
 import type { CommandModule } from 'yargs';
 import { loadSigningKey, readPassphrase } from '../../bundle/signing.js';
-import { packBundle } from '../../media/pack.js';
 import { DEFAULT_CHUNK_SIZE, parseSize } from '../../media/transfer-index.js';
 import { formatBytes } from '../../util/progress.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
@@ -26,6 +25,7 @@ export const bundlePackCommand = {
     .option('key', { type: 'string', demandOption: true, describe: 'signing key (the one that signed the bundle)' })
     .example('$0 bundle pack ./bundle --out /media/usb --key ./bundle-signing.key', '')),
   handler: async (args) => {
+    const { packBundle } = await import('../../media/pack.js');
     const signingKey = await loadSigningKey(args.key, await readPassphrase(args.passphraseFile));
     const chunkSize = args.single ? Number.MAX_SAFE_INTEGER : args.chunkSize ? parseSize(args.chunkSize) : DEFAULT_CHUNK_SIZE;
     const index = await packBundle({ bundleDir: args.bundle, outDir: args.out, chunkSize, signingKey, progress: progressFor(args) });

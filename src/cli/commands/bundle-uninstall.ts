@@ -1,8 +1,5 @@
 import { promises as fsp } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { detectCompose } from '../../engine/compose.js';
-import { instancePaths } from '../../instance/layout.js';
-import { requireState } from '../../instance/state.js';
 import { printResult, type CommonArgs } from '../output.js';
 import { typed, withCommon } from '../options.js';
 
@@ -21,6 +18,9 @@ export const bundleUninstallCommand = {
     .option('purge', { type: 'boolean', default: false, describe: 'also delete the log\'s data, keys and TLS material (irreversible)' })
     .example('$0 bundle uninstall --instance tenant-b', 'containers removed; keys and log data kept for a reinstall')),
   handler: async (args) => {
+    const { detectCompose } = await import('../../engine/compose.js');
+    const { instancePaths } = await import('../../instance/layout.js');
+    const { requireState } = await import('../../instance/state.js');
     const state = await requireState(args.instance, args.dataDir);
     const compose = await detectCompose();
     await compose.run(state.project, instancePaths(state.dataDir).compose, ['down', '--remove-orphans', '--timeout', '10']);

@@ -1,6 +1,5 @@
 import type { CommandModule } from 'yargs';
 import { loadTrustedKeys } from '../../bundle/signing.js';
-import { readMedia } from '../../media/read-media.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { typed, withCommon, withTrust } from '../options.js';
 
@@ -20,6 +19,7 @@ export const bundleUnpackCommand = {
     .option('resume', { type: 'boolean', default: false, describe: 'keep chunks and files verified by an earlier, failed unpack into --to' })
     .example('$0 bundle unpack /media/usb --to /srv/bundle --trust bundle-signing.pub', '')),
   handler: async (args) => {
+    const { readMedia } = await import('../../media/read-media.js');
     const keys = await loadTrustedKeys(args.trust);
     const r = await readMedia({ mediaDir: args.path, keys, progress: progressFor(args), unpackTo: args.to, resume: args.resume });
     printResult(args, { ok: true, to: r.unpackedTo, signedBy: r.signedBy, chunksVerified: r.chunksVerified, filesWritten: r.filesWritten, filesSkipped: r.filesSkipped },

@@ -2,8 +2,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadTrustedKeys } from '../../bundle/signing.js';
-import { verifyBundleDir } from '../../bundle/verify-dir.js';
-import { readMedia } from '../../media/read-media.js';
 import { TRANSFER_INDEX } from '../../media/transfer-index.js';
 import { formatBytes } from '../../util/progress.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
@@ -21,6 +19,8 @@ export const bundleVerifyCommand = {
     .positional('path', { type: 'string', demandOption: true, describe: 'media directory (with transfer-index.json) or bundle directory (with bundle.json)' })
     .example('$0 bundle verify /media/usb --trust bundle-signing.pub', '')),
   handler: async (args) => {
+    const { verifyBundleDir } = await import('../../bundle/verify-dir.js');
+    const { readMedia } = await import('../../media/read-media.js');
     const keys = await loadTrustedKeys(args.trust);
     const progress = progressFor(args);
     if (existsSync(path.join(args.path, TRANSFER_INDEX))) {

@@ -1,13 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { STACK_KINDS } from '../../stacks/kinds.js';
 import { AirgapError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
-import { logTargetOf } from '../../instance/log-target.js';
-import { requireState } from '../../instance/state.js';
 import type { SmokeReport } from '../../rekor/report.js';
-import { smokeFailure } from '../../rekor/smoke.js';
 import type { LogTarget } from '../../rekor/target.js';
-import { stackFor, stackKinds } from '../../stacks/registry.js';
 import { type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon } from '../options.js';
 
@@ -41,12 +38,16 @@ export const smokeCommand = {
     .option('ca', { coerce: lastValue, type: 'string', describe: 'the only CA certificate (PEM) trusted for the log' })
     .option('log-key', { coerce: lastValue, type: 'string', describe: 'the log\'s public key (PEM)' })
     .option('origin', { coerce: lastValue, type: 'string', describe: 'checkpoint origin (v2) or hostname (v1) of the log' })
-    .option('kind', { coerce: lastValue, choices: stackKinds(), default: 'rekor-v2', describe: 'which stack serves the log at --url' })
+    .option('kind', { coerce: lastValue, choices: [...STACK_KINDS], default: 'rekor-v2', describe: 'which stack serves the log at --url' })
     .option('connect-to', { coerce: lastValue, type: 'string', describe: 'connect to this address instead of resolving the URL\'s host' })
     .option('output', { coerce: lastValue, type: 'string', describe: 'also write the JSON record to this file' })
     .example('$0 smoke --instance default --json', '')
     .example('$0 smoke --url https://rekor.site.internal:3443 --ca ca.crt --log-key log.pub --origin rekor.site.internal', '')),
   handler: async (args) => {
+    const { logTargetOf } = await import('../../instance/log-target.js');
+    const { requireState } = await import('../../instance/state.js');
+    const { smokeFailure } = await import('../../rekor/smoke.js');
+    const { stackFor } = await import('../../stacks/registry.js');
     let target: LogTarget;
     let kind = args.kind;
     if (args.url) {

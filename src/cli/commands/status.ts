@@ -1,8 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { connectEngine, projectContainers } from '../../engine/docker.js';
-import { logTargetOf } from '../../instance/log-target.js';
-import { requireState } from '../../instance/state.js';
-import { stackFor } from '../../stacks/registry.js';
 import { printResult, type CommonArgs } from '../output.js';
 import { typed, withCommon } from '../options.js';
 
@@ -19,6 +15,10 @@ export const statusCommand = {
     .option('data-dir', { type: 'string', describe: 'the instance directory, if not the default' })
     .example('$0 status --instance default --json', 'containers, health, tree size and the verified checkpoint')),
   handler: async (args) => {
+    const { connectEngine, projectContainers } = await import('../../engine/docker.js');
+    const { logTargetOf } = await import('../../instance/log-target.js');
+    const { requireState } = await import('../../instance/state.js');
+    const { stackFor } = await import('../../stacks/registry.js');
     const state = await requireState(args.instance, args.dataDir);
     const containers = await projectContainers(connectEngine(), state.project);
     const head = await stackFor(state.kind).readHead(await logTargetOf(state)).catch((e: Error) => ({ error: e.message }));
