@@ -122,11 +122,22 @@ export async function streamToFileAtomic(
     const stages = [source, ...(opts.transforms ?? [])] as unknown as [NodeJS.ReadableStream];
     await pipeline(...stages, async (chunks: AsyncIterable<string | Buffer>) => {
       try {
+        // Network reads arrive in ~64 KiB pieces: they are gathered into 1 MiB writes.
+        const batch = Buffer.allocUnsafe(1024 * 1024);
+        let used = 0;
         for await (const c of chunks) {
           const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
           opts.through?.(b);
-          await f.write(b);
+          if (b.length >= batch.length) {
+            if (used) { await f.write(batch.subarray(0, used)); used = 0; }
+            await f.write(b);
+            continue;
+          }
+          if (used + b.length > batch.length) { await f.write(batch.subarray(0, used)); used = 0; }
+          b.copy(batch, used);
+          used += b.length;
         }
+        if (used) await f.write(batch.subarray(0, used));
       } catch (e) {
         sinkError ??= e;
         throw e;
