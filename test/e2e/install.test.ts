@@ -232,6 +232,14 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       expect(JSON.parse(big.stdout)).toEqual({ 413: 1 });
     });
 
+    it("rekor-tiles itself refuses bodies over 1 MiB (behind nginx's own limit), answering 'too large'", () => {
+      const r = needRig();
+      const probe = spawnSync('/usr/bin/docker', ['-H', r.offlineDockerHost, 'exec', '-i', containerOf(V2, 'nginx'), 'curl', '-sS', '-m', '20', '-X', 'POST',
+        '-H', 'content-type: application/json', '--data-binary', '@-', 'http://rekor:3000/api/v2/log/entries'],
+      { input: Buffer.alloc(2 * 1024 * 1024, 0x20), encoding: 'utf8' });
+      expect(probe.stdout + probe.stderr).toMatch(/too large/i);
+    });
+
     it("the log server is on an internal network only: no published port; another tenant's nginx cannot reach it, its own can", () => {
       const r = needRig();
       const rekor = containerOf(V2, 'rekor');
