@@ -6,7 +6,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// Long runs (npm run fuzz) take minutes per property.
+vi.setConfig({ testTimeout: 600_000 });
 import { smokeV1 } from '../../../src/rekor/smoke-v1.js';
 import { smokeV2 } from '../../../src/rekor/smoke-v2.js';
 import { fc, jsonValue, mutatedJson, RUNS, SEED } from '../../helpers/fuzz.js';

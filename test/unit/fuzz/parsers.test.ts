@@ -3,7 +3,10 @@
  * coded error — never a TypeError, never a hang, never unbounded allocation.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { describe, it } from 'vitest';
+import { describe, it, vi } from 'vitest';
+
+// Long runs (npm run fuzz) take minutes per property.
+vi.setConfig({ testTimeout: 600_000 });
 import { parseManifest } from '../../../src/bundle/manifest.js';
 import { parseProfile } from '../../../src/bundle/profile.js';
 import { parseIndex } from '../../../src/media/transfer-index.js';

@@ -5,7 +5,10 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// Long runs (npm run fuzz) take minutes per property.
+vi.setConfig({ testTimeout: 600_000 });
 import { fastVerify } from '../../../src/media/fast-verify.js';
 import { packBundle } from '../../../src/media/pack.js';
 import { parseIndex } from '../../../src/media/transfer-index.js';
