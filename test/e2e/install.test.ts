@@ -5,7 +5,7 @@
  * transparency-dev/merkle; then rerun, upgrade, a second tenant, and every bad input.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, rmSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, statSync } from 'node:fs';
+import { cpSync, existsSync, rmSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, ROOT } from '../helpers/cli.js';
@@ -28,7 +28,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   const dataDir = (i: string) => path.join(dir, 'data', i);
   const installed: string[] = [];
   // Ports, chosen free in the offline namespace when the suite starts.
-  const port: Record<'dry' | 'v2' | 'v1' | 'tenant' | 'compose' | 'corrupt' | 'failing' | 'engine' | 'p1' | 'p2' | 'p3' | 'p4', number> = {} as never;
+  const port: Record<'dry' | 'v2' | 'v1' | 'tenant' | 'compose' | 'corrupt' | 'failing' | 'engine' | 'toctou' | 'p1' | 'p2' | 'p3' | 'p4', number> = {} as never;
   const install = async (instance: string, extra: string[], b = bundle) => {
     installed.push(instance);
     return runOffline(needRig(), ['bundle', 'install', b, '--trust', key.pub, '--instance', instance, '--data-dir', dataDir(instance),
@@ -37,7 +37,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
 
   beforeAll(async () => {
     const r = needRig();
-    for (const k of ['dry', 'v2', 'v1', 'tenant', 'compose', 'corrupt', 'failing', 'engine', 'p1', 'p2', 'p3', 'p4'] as const) {
+    for (const k of ['dry', 'v2', 'v1', 'tenant', 'compose', 'corrupt', 'failing', 'engine', 'toctou', 'p1', 'p2', 'p3', 'p4'] as const) {
       let p = freeOfflinePort(r);
       while (Object.values(port).includes(p)) p = freeOfflinePort(r);
       port[k] = p;
@@ -434,6 +434,32 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       expect(res.exitCode, res.stderr).toBe(6);
       expect(res.stderr).toMatch(/error \[ENGINE_UNREACHABLE\]/);
       expect(res.stderr).toContain(`port ${port.v2}`);
+    });
+
+    it('a template swapped after verification (time of check, time of use) is refused, and nothing runs it', async () => {
+      const r = needRig();
+      const copy = path.join(dir, 'toctou-bundle');
+      cpSync(bundle, copy, { recursive: true });
+      const compose = path.join(copy, 'templates/rekor-v2/compose.yaml');
+      const evil = readFileSync(compose, 'utf8').replace('pull_policy: never', 'pull_policy: never\n    privileged: true');
+      const instance = `${RUN}-x8`;
+      installed.push(instance);
+      // Whoever can write to the bundle directory waits for "bundle verified" and swaps the template.
+      const child = spawn('/usr/bin/nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, process.execPath, path.join(ROOT, 'dist/cli/main.js'), 'bundle', 'install', copy,
+        '--trust', key.pub, '--profile', 'rekor-v2', '--instance', instance, '--data-dir', dataDir(instance), '--hostname', `${instance}.rekor.test`,
+        '--port', String(port.toctou), '--timeout', '120'], { env: { ...process.env, DOCKER_HOST: r.offlineDockerHost }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      let swapped = false;
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!swapped && stderr.includes('bundle verified')) { writeFileSync(compose, evil); swapped = true; }
+      });
+      const code = await new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
+      expect(swapped, stderr).toBe(true);
+      expect(code, stderr).toBe(3);
+      expect(stderr).toContain('templates/rekor-v2/compose.yaml changed after verification');
+      noContainers(instance);
+      expect(existsSync(path.join(dataDir(instance), 'config/compose.yaml')) ? readFileSync(path.join(dataDir(instance), 'config/compose.yaml'), 'utf8') : '').not.toContain('privileged');
     });
 
     it('a corrupt image blob is named, and nothing is loaded or started', async () => {
