@@ -25,7 +25,8 @@ const why = new Map();
 for (const f of files) {
   const from = folderOf(f);
   const text = readFileSync(f, 'utf8');
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+['"](\.[^'"]+)['"]/g)) {
+  // Static imports and re-exports, and dynamic import('...') (a lazy dependency is still one).
+  for (const m of text.matchAll(/(?:(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+|\bimport\(\s*)['"](\.[^'"]+)['"]/g)) {
     const target = path.resolve(path.dirname(f), m[1]);
     const to = folderOf(target);
     if (to === from || to === '.' ) continue;
