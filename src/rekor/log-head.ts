@@ -1,6 +1,6 @@
 /** The latest verified checkpoint of a log: tiles' /checkpoint (v2) or /api/v1/log (v1). */
 import { AirgapError } from '../errors.js';
-import { logRequest, parseJsonBody } from './log-http.js';
+import { logRequest, parseJsonBody, show } from './log-http.js';
 import { verifyCheckpointSignedByLogKey } from './note.js';
 import { logPublicKey, type LogTarget } from './target.js';
 
@@ -24,6 +24,6 @@ export async function readApiV1Head(t: LogTarget): Promise<LogHead> {
   const res = await logRequest(t.endpoint, 'GET', '/api/v1/log');
   const info = parseJsonBody<{ signedTreeHead?: string; treeID?: string }>(res, 'GET /api/v1/log');
   const note = info.signedTreeHead ?? '';
-  const cp = verifyCheckpointSignedByLogKey(note, `${t.origin} - ${info.treeID}`, logPublicKey(t), t.origin);
+  const cp = verifyCheckpointSignedByLogKey(note, `${t.origin} - ${show(info.treeID)}`, logPublicKey(t), t.origin);
   return { size: cp.size, rootHex: Buffer.from(cp.rootHash).toString('hex'), checkpoint: note };
 }

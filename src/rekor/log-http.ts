@@ -62,3 +62,14 @@ export function decodeInt(s: unknown, what: string): number {
   if (!Number.isSafeInteger(n)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} is not a whole number: ${JSON.stringify(s)}`);
   return n;
 }
+
+/** An untrusted value for a message: never throws (an object may have no usable toString). */
+export function show(v: unknown): string {
+  if (typeof v === 'string') return v.slice(0, 200);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
+  try {
+    return (JSON.stringify(v) ?? typeof v).slice(0, 200);
+  } catch {
+    return `(a ${typeof v})`;
+  }
+}

@@ -33,7 +33,11 @@ function decodeBase64Strict(s: string, code: ErrorCode, what: string): Uint8Arra
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) {
     throw new AirgapError(code, `${what} is not valid base64`);
   }
-  return new Uint8Array(Buffer.from(s, 'base64'));
+  const bytes = Buffer.from(s, 'base64');
+  // Canonical only: unused low bits of the last character must be zero, so one signature has one
+  // spelling (a changed note is never accepted as the same note).
+  if (bytes.toString('base64') !== s) throw new AirgapError(code, `${what} is not canonical base64`);
+  return new Uint8Array(bytes);
 }
 
 /** C2SP signed-note: splits a note into its text and signature lines. */

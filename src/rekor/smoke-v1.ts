@@ -8,7 +8,7 @@
 import { createHash, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
 import { CheckRun } from './checks.js';
-import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, type LogEndpoint } from './log-http.js';
+import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, show, type LogEndpoint } from './log-http.js';
 import { bytesEqual, rfc6962LeafHash, verifyRfc9162Consistency, verifyRfc9162Inclusion } from './merkle.js';
 import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
 import type { SmokeReport } from './report.js';
@@ -64,7 +64,7 @@ async function submit(run: CheckRun, o: SmokeV1Options, label: string) {
     const [id, e] = isObject(map) ? Object.entries(map)[0] ?? [] : [];
     if (!id || !isObject(e)) throw new AirgapError('SMOKE_BAD_RESPONSE', 'the log answered 201 without an entry object');
     const entry = e as V1Entry;
-    return [[id, entry] as const, `HTTP 201, log index ${String(entry.logIndex)}, uuid ${id}`];
+    return [[id, entry] as const, `HTTP 201, log index ${show(entry.logIndex)}, uuid ${id}`];
   });
   const body = await run.step(`${label}: body carries our digest and key`, () => {
     const bytes = decodeB64(entry.body, 'body');
@@ -81,18 +81,19 @@ async function verifyEntry(run: CheckRun, o: SmokeV1Options, s: Awaited<ReturnTy
   const logIndex = decodeInt(e.logIndex, 'logIndex');
   await run.step(`${label}: log ID is the installed log key`, () => {
     const want = Buffer.from(logKeyId(o.hostname, o.logKey)).toString('hex');
-    if (e.logID !== want) throw new AirgapError('SMOKE_SIGNATURE_LOG_ID', `the entry's log ID ${e.logID} is not the installed key's ${want}`);
+    if (e.logID !== want) throw new AirgapError('SMOKE_SIGNATURE_LOG_ID', `the entry's log ID ${show(e.logID)} is not the installed key's ${want}`);
     return [undefined, want];
   });
   await run.step(`${label}: signed entry timestamp`, () => {
-    const payload = setPayload({ body: String(e.body), integratedTime: decodeInt(e.integratedTime, 'integratedTime'), logID: String(e.logID), logIndex });
+    const payload = setPayload({ body: typeof e.body === 'string' ? e.body : show(e.body), integratedTime: decodeInt(e.integratedTime, 'integratedTime'), logID: typeof e.logID === 'string' ? e.logID : show(e.logID), logIndex });
     const sig = decodeB64(e.verification?.signedEntryTimestamp, 'signedEntryTimestamp');
     if (!verify('sha256', payload, o.logKey, sig)) throw new AirgapError('SMOKE_SIGNATURE_SET', 'the signed entry timestamp does not verify with the log key');
-    return [undefined, `integrated at ${new Date(decodeInt(e.integratedTime, 'integratedTime') * 1000).toISOString()}`];
+    const at = new Date(decodeInt(e.integratedTime, 'integratedTime') * 1000);
+    return [undefined, `integrated at ${Number.isNaN(at.getTime()) ? `${show(e.integratedTime)} (not a date)` : at.toISOString()}`];
   });
   const p = isObject(e.verification) && isObject(e.verification.inclusionProof) ? e.verification.inclusionProof : undefined;
   if (!p) throw new AirgapError('SMOKE_PROOF_MISSING', 'the entry has no inclusion proof');
-  const note = String(p.checkpoint ?? '');
+  const note = typeof p.checkpoint === 'string' ? p.checkpoint : '';
   const cp = await run.step(`${label}: signed checkpoint (origin, key, signature)`, () => {
     const origin = note.split('\n')[0] ?? '';
     if (!origin.startsWith(`${o.hostname} - `)) throw new AirgapError('NOTE_ORIGIN_MISMATCH', `checkpoint origin ${JSON.stringify(origin)} is not "${o.hostname} - <tree ID>"`);
@@ -104,7 +105,7 @@ async function verifyEntry(run: CheckRun, o: SmokeV1Options, s: Awaited<ReturnTy
   const hashes = decodeList(p.hashes, 'inclusionProof.hashes').map((h, i) => hexBytes(h, `inclusionProof.hashes[${i}]`));
   await run.step(`${label}: inclusion proof against the checkpoint`, () => {
     if (decodeInt(p.treeSize, 'treeSize') !== cp.size || !bytesEqual(hexBytes(p.rootHash, 'rootHash'), cp.rootHash)) {
-      throw new AirgapError('SMOKE_PROOF_CHECKPOINT', `the proof's tree (size ${p.treeSize}) is not the signed checkpoint's (size ${cp.size})`);
+      throw new AirgapError('SMOKE_PROOF_CHECKPOINT', `the proof's tree (size ${show(p.treeSize)}) is not the signed checkpoint's (size ${cp.size})`);
     }
     verifyRfc9162Inclusion(treeIndex, cp.size, rfc6962LeafHash(s.body), hashes, cp.rootHash);
     return [undefined, `leaf ${treeIndex} in tree of ${cp.size}, ${hashes.length} hashes`];
@@ -120,7 +121,7 @@ export async function smokeV1(o: SmokeV1Options): Promise<SmokeReport> {
       const res = await logRequest(o.endpoint, 'GET', '/api/v1/log');
       if (res.status !== 200) throw new AirgapError('SMOKE_UNREACHABLE', `GET /api/v1/log answered HTTP ${res.status}`);
       const info = parseJsonBody<{ treeSize?: number; treeID?: string }>(res, 'GET /api/v1/log');
-      return [undefined, `tree ${info.treeID}, size ${info.treeSize}`];
+      return [undefined, `tree ${show(info.treeID)}, size ${show(info.treeSize)}`];
     });
     const first = await submit(run, o, 'entry 1');
     const v1 = await verifyEntry(run, o, first, 'entry 1');

@@ -8,7 +8,7 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
 import { CheckRun } from './checks.js';
-import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, type LogEndpoint } from './log-http.js';
+import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, show, type LogEndpoint } from './log-http.js';
 import { bytesEqual, rfc6962ConsistencyProof, rfc6962LeafHash, verifyRfc9162Consistency, verifyRfc9162Inclusion } from './merkle.js';
 import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
 import type { SmokeReport } from './report.js';
@@ -62,7 +62,7 @@ async function submit(run: CheckRun, o: SmokeV2Options, label: string): Promise<
       throw new AirgapError('SMOKE_REJECTED', `POST /api/v2/log/entries answered HTTP ${res.status}, expected 201: ${res.body.toString('utf8').slice(0, 300)}`);
     }
     const e = parseJsonBody<TransparencyLogEntry>(res, 'the new entry');
-    return [e, `HTTP 201, log index ${e.logIndex ?? '?'}`];
+    return [e, `HTTP 201, log index ${show(e.logIndex)}`];
   });
   const body = await run.step(`${label}: canonicalized body carries our digest and key`, () => {
     const bytes = decodeB64(entry.canonicalizedBody, 'canonicalizedBody');
@@ -74,8 +74,8 @@ async function submit(run: CheckRun, o: SmokeV2Options, label: string): Promise<
     walk(parsed);
     if (!strings.has(b64(digest))) throw new AirgapError('SMOKE_BODY_MISMATCH', `the entry's body does not carry our digest ${b64(digest)}`);
     if (!strings.has(b64(spki))) throw new AirgapError('SMOKE_BODY_MISMATCH', 'the entry\'s body does not carry our public key');
-    if (entry.kindVersion?.kind !== 'hashedrekord') throw new AirgapError('SMOKE_BODY_MISMATCH', `entry kind is ${entry.kindVersion?.kind}, expected hashedrekord`);
-    return [bytes, `hashedrekord ${entry.kindVersion?.version ?? ''} with digest ${b64(digest)}`];
+    if (entry.kindVersion?.kind !== 'hashedrekord') throw new AirgapError('SMOKE_BODY_MISMATCH', `entry kind is ${show(entry.kindVersion?.kind)}, expected hashedrekord`);
+    return [bytes, `hashedrekord ${show(entry.kindVersion?.version ?? '')} with digest ${b64(digest)}`];
   });
   const logIndex = decodeInt(entry.logIndex, 'logIndex');
   const p = entry.inclusionProof;

@@ -139,8 +139,8 @@ describe('Rekor v2 smoke test against an honest log that tampers with one answer
           if (!r.ok) expectCodedFailure(r);
           else if (changed) {
             // What the smoke test reports but does not rely on: the health text, the entry's
-            // kindVersion.version label.
-            const harmless = changed.path === '/healthz' || (changed.fields.length > 0 && changed.fields.every((f) => f === 'kindVersion.version'));
+            // kindVersion label other than its kind (its version, or a stray key beside it).
+            const harmless = changed.path === '/healthz' || (changed.fields.length > 0 && changed.fields.every((f) => f.startsWith('kindVersion.') && f !== 'kindVersion.kind'));
             expect(harmless, `passed with ${changed.path} changed in ${changed.fields.join(', ') || 'its bytes'}`).toBe(true);
           }
         } finally {

@@ -91,3 +91,21 @@ describe('checkpoints', () => {
     expectCode(() => parseCheckpointBody('o\n12\n'), 'NOTE_CHECKPOINT_MALFORMED');
   });
 });
+
+describe('when a signature is spelled in non-canonical base64', () => {
+  it('the note is refused, though the signature bytes decode the same', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { formatCheckpointBody, signNote, verifyCheckpointSignedByLogKey } = await import('../../../src/rekor/note.js');
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const note = signNote(formatCheckpointBody({ origin: 'o.example', size: 3, rootHash: new Uint8Array(32).fill(1), extensions: [] }), 'o.example', privateKey);
+    expect(verifyCheckpointSignedByLogKey(note, 'o.example', publicKey).size).toBe(3);
+    // 4-byte key hash + 64-byte signature = 68 bytes: the last base64 character before "=" carries
+    // 2 unused bits. Setting them spells the same bytes differently.
+    const m = /([A-Za-z0-9+/])=\n$/.exec(note)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const twin = alphabet[alphabet.indexOf(m[1]!) ^ 1]!;
+    const other = note.slice(0, m.index) + twin + '=\n';
+    expect(Buffer.from(other.trim().split(' ').pop()!, 'base64')).toEqual(Buffer.from(note.trim().split(' ').pop()!, 'base64'));
+    expect(() => verifyCheckpointSignedByLogKey(other, 'o.example', publicKey)).toThrow(expect.objectContaining({ message: expect.stringContaining('not canonical base64') }));
+  });
+});
