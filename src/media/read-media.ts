@@ -55,7 +55,6 @@ const STATE = 'state.json';
 
 interface UnpackState {
   indexSha256: string;
-  chunks: Record<string, { size: number; mtimeMs: number; sha256: string }>;
   files: Record<string, string>;
 }
 
@@ -74,13 +73,13 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
 
   // 2. Structure: every chunk present with its size, nothing extra.
   const faults = new FaultList();
-  const stats = new Map<number, { size: number; mtimeMs: number }>();
+  const whole = new Set<number>();
   for (const c of index.chunks) {
     const st = await fsp.lstat(path.join(dir, c.name)).catch(() => undefined);
     if (st && !st.isFile()) faults.push(new AirgapError('MEDIA_UNSAFE_ENTRY', `chunk ${c.index} (${c.name}) is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; refused`));
     else if (!st) faults.push(new AirgapError('MEDIA_CHUNK_MISSING', `chunk ${c.index} missing: ${c.name}`));
     else if (st.size !== c.size) faults.push(new AirgapError('MEDIA_CHUNK_SIZE_MISMATCH', `chunk ${c.index} (${c.name}): size ${st.size} expected ${c.size}${st.size < c.size ? ' (truncated)' : ''}`));
-    else stats.set(c.index, { size: st.size, mtimeMs: st.mtimeMs });
+    else whole.add(c.index);
   }
   const names = new Set(index.chunks.map((c) => c.name));
   for (const n of await fsp.readdir(dir)) {
@@ -90,7 +89,7 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
 
   // Staging for unpack.
   let staging: string | undefined;
-  let state: UnpackState = { indexSha256, chunks: {}, files: {} };
+  let state: UnpackState = { indexSha256, files: {} };
   let target: string | undefined;
   if (opts.unpackTo) {
     // The operator's --to may itself be reached through a link; below it, nothing is followed.
@@ -123,7 +122,7 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   // the end must be zero, and the chunk sizes are the signed index's. So the chunks are verified
   // completely without hashing them; their own hashes are computed only to name a damaged chunk.
   let chunksVerified = 0;
-  const present = index.chunks.filter((c) => stats.has(c.index));
+  const present = index.chunks.filter((c) => whole.has(c.index));
   const total = present.reduce((a, c) => a + c.size, 0);
   opts.progress.startBytes(target ? 'verifying and unpacking' : 'verifying', total);
   const hasher = new WorkerHasher();
