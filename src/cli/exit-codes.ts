@@ -15,6 +15,9 @@ const MEANING: Record<keyof typeof ExitCode, string> = {
   SMOKE_REJECTED: 'smoke: the log rejected the entry',
   SMOKE_PROOF_INVALID: 'smoke: an inclusion or consistency proof is invalid',
   SMOKE_SIGNATURE_INVALID: 'smoke: a checkpoint, entry timestamp or log ID does not verify with the log key',
+  LOG_FORK: 'fork: the log served a checkpoint that is smaller than, or not consistent with, one it signed before',
+  BACKUP: 'backup or restore failed (archive corrupt, wrong passphrase, refused restore, hook failed)',
+  UPGRADE_ROLLED_BACK: 'upgrade failed and was rolled back (previous images, configuration and data are running again)',
   INTERRUPTED: 'interrupted',
 };
 

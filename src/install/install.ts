@@ -18,6 +18,7 @@ import { detectCompose, type Compose } from '../engine/compose.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
 import { composeProject, dataDirFor, instancePaths, validateInstanceName, type InstancePaths } from '../instance/layout.js';
 import { logTargetOf } from '../instance/log-target.js';
+import { observeLog } from '../instance/observe.js';
 import type { TemplateVars } from '../instance/render.js';
 import { ensureTls } from '../instance/secrets.js';
 import { readState, writeState, type InstanceState } from '../instance/state.js';
@@ -236,9 +237,12 @@ async function start(o: InstallOptions, plan: Plan, compose: Compose, vars: Temp
 /** Prove: the stack's end-to-end smoke test against the running log. */
 async function prove(o: InstallOptions, plan: Plan): Promise<SmokeReport> {
   o.progress.step('smoke test: submitting entries and verifying proofs and checkpoints');
-  const report = await plan.stack.smoke(await logTargetOf(plan.state));
+  const target = await logTargetOf(plan.state);
+  const report = await plan.stack.smoke(target);
   const failure = smokeFailure(report);
   if (failure) throw failure;
+  const seen = await observeLog(plan.state, plan.stack, target);
+  o.progress.step(`checkpoint history: size ${seen.head.size} kept (${seen.history})`);
   return report;
 }
 

@@ -29,6 +29,12 @@ export function instancePaths(dataDir: string) {
     log: path.join(dataDir, 'log'),
     db: path.join(dataDir, 'db'),
     scripts: path.join(dataDir, 'scripts'),
+    checkpoints: path.join(dataDir, 'checkpoints'),
+    templates: path.join(dataDir, 'templates'),
+    tool: path.join(dataDir, 'tool'),
+    toolNode: path.join(dataDir, 'tool', 'node'),
+    toolJs: path.join(dataDir, 'tool', 'rekor-airgap.mjs'),
+    backupPassphrase: path.join(dataDir, 'secrets', 'backup-passphrase'),
   };
 }
 export type InstancePaths = ReturnType<typeof instancePaths>;

@@ -1,7 +1,9 @@
 /** The latest verified checkpoint of a log: tiles' /checkpoint (v2) or /api/v1/log (v1). */
 import { AirgapError } from '../errors.js';
 import { logRequest, parseJsonBody, show } from './log-http.js';
+import { verifyRfc9162Consistency } from './merkle.js';
 import { verifyCheckpointSignedByLogKey } from './note.js';
+import { verifyConsistencyFromTiles } from './tiles.js';
 import { logPublicKey, type LogTarget } from './target.js';
 
 export interface LogHead {
@@ -26,4 +28,31 @@ export async function readApiV1Head(t: LogTarget): Promise<LogHead> {
   const note = info.signedTreeHead ?? '';
   const cp = verifyCheckpointSignedByLogKey(note, `${t.origin} - ${show(info.treeID)}`, logPublicKey(t), t.origin);
   return { size: cp.size, rootHex: Buffer.from(cp.rootHash).toString('hex'), checkpoint: note };
+}
+
+function hexRoot(h: LogHead): Uint8Array {
+  return new Uint8Array(Buffer.from(h.rootHex, 'hex'));
+}
+
+/** Rekor v2: `to` extends `from`, proved from the log's own hash tiles. */
+export async function proveTilesConsistency(t: LogTarget, from: LogHead, to: LogHead): Promise<void> {
+  if (from.size === 0) return;
+  await verifyConsistencyFromTiles({ size: from.size, rootHash: hexRoot(from) }, { size: to.size, rootHash: hexRoot(to) }, async (path) => {
+    const res = await logRequest(t.endpoint, 'GET', `/${path}`);
+    if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `GET /${path} answered HTTP ${res.status}`);
+    return new Uint8Array(res.body);
+  });
+}
+
+/** Rekor v1: `to` extends `from`, proved by the proof the log serves (/api/v1/log/proof). */
+export async function proveApiV1Consistency(t: LogTarget, from: LogHead, to: LogHead): Promise<void> {
+  if (from.size === 0) return;
+  const res = await logRequest(t.endpoint, 'GET', `/api/v1/log/proof?firstSize=${from.size}&lastSize=${to.size}`);
+  const proof = parseJsonBody<{ hashes?: unknown; rootHash?: unknown }>(res, 'GET /api/v1/log/proof');
+  const list = Array.isArray(proof.hashes) ? proof.hashes : [];
+  const hashes = list.map((h, i) => {
+    if (typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)) throw new AirgapError('SMOKE_BAD_RESPONSE', `consistency proof hashes[${i}] is not a SHA-256 hex`);
+    return new Uint8Array(Buffer.from(h, 'hex'));
+  });
+  verifyRfc9162Consistency(from.size, to.size, hashes, hexRoot(from), hexRoot(to));
 }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { ensureDbPasswords, ensureEcdsaLogKey } from '../instance/secrets.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { readApiV1Head } from '../rekor/log-head.js';
+import { proveApiV1Consistency, readApiV1Head } from '../rekor/log-head.js';
 import { smokeV1 } from '../rekor/smoke-v1.js';
 import { logPublicKey } from '../rekor/target.js';
 import { NONROOT_UID } from './container-user.js';
@@ -46,6 +46,7 @@ export const rekorV1Stack: Stack = {
   ],
   smoke: (t) => smokeV1({ endpoint: t.endpoint, logKey: logPublicKey(t), hostname: t.origin, instance: t.label }),
   readHead: readApiV1Head,
+  proveConsistency: proveApiV1Consistency,
   backup: { pauseServices: ['rekor', 'trillian-log-server', 'trillian-log-signer'], paths: ['secrets', 'tls', 'config', 'state'] },
   handover: (s) => (s.stack.treeId ? [['Trillian tree', s.stack.treeId]] : []),
 };

@@ -3,7 +3,7 @@
  * proxies the write API and serves the tiles read-only as the read API. Ed25519 log key.
  */
 import { ensureEd25519LogKey } from '../instance/secrets.js';
-import { readTilesHead } from '../rekor/log-head.js';
+import { proveTilesConsistency, readTilesHead } from '../rekor/log-head.js';
 import { smokeV2 } from '../rekor/smoke-v2.js';
 import { logPublicKey } from '../rekor/target.js';
 import { NONROOT_UID } from './container-user.js';
@@ -22,6 +22,7 @@ export const rekorV2Stack: Stack = {
   phases: [{ services: ['rekor', 'nginx'] }],
   smoke: (t) => smokeV2({ endpoint: t.endpoint, logKey: logPublicKey(t), origin: t.origin, instance: t.label }),
   readHead: readTilesHead,
+  proveConsistency: proveTilesConsistency,
   backup: { pauseServices: ['rekor'], paths: ['log', 'secrets', 'tls', 'config', 'state'] },
   handover: () => [],
 };

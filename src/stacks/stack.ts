@@ -84,6 +84,8 @@ export interface Stack {
   smoke(t: LogTarget): Promise<SmokeReport>;
   /** The log's current verified checkpoint. */
   readHead(t: LogTarget): Promise<LogHead>;
+  /** Proves that checkpoint `to` extends `from` with the log's own proofs; throws when not. */
+  proveConsistency(t: LogTarget, from: LogHead, to: LogHead): Promise<void>;
   backup: BackupSpec;
   /** Extra lines of the hand-over (label, value), e.g. the Trillian tree. */
   handover(state: InstanceState): Array<[string, string]>;

@@ -50,12 +50,13 @@ export const smokeCommand = {
     const { stackFor } = await import('../../stacks/registry.js');
     let target: LogTarget;
     let kind = args.kind;
+    let state: Awaited<ReturnType<typeof requireState>> | undefined;
     if (args.url) {
       if (!args.ca || !args.logKey || !args.origin) throw new AirgapError('USAGE_SMOKE_TARGET', '--url needs --ca, --log-key and --origin');
       const read = (f: string, what: string) => fsp.readFile(f, 'utf8').catch((e: Error) => { throw new AirgapError('USAGE_UNREADABLE', `cannot read ${what} ${f}: ${e.message}`); });
       target = { endpoint: { url: args.url, ca: await read(args.ca, '--ca'), connectAddress: args.connectTo }, logKeyPem: await read(args.logKey, '--log-key'), origin: args.origin, label: 'external' };
     } else {
-      const state = await requireState(args.instance ?? 'default', args.dataDir);
+      state = await requireState(args.instance ?? 'default', args.dataDir);
       kind = state.kind;
       target = await logTargetOf(state);
       if (args.connectTo) target.endpoint.connectAddress = args.connectTo;
@@ -66,5 +67,11 @@ export const smokeCommand = {
     args.io.out(args.json ? json : smokeText(report));
     const failure = smokeFailure(report);
     if (failure) throw failure;
+    if (state) {
+      // The checkpoint the test ended on joins the instance's history (a fork fails here, loudly).
+      const { observeLog } = await import('../../instance/observe.js');
+      const seen = await observeLog(state, stackFor(kind), target);
+      if (!args.json) args.io.err(`checkpoint history: size ${seen.head.size} ${seen.history === 'known' ? 'already kept' : 'kept, consistent with the history'}`);
+    }
   },
 } satisfies CommandModule<object, Args>;

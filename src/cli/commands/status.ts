@@ -21,7 +21,11 @@ export const statusCommand = {
     const { stackFor } = await import('../../stacks/registry.js');
     const state = await requireState(args.instance, args.dataDir);
     const containers = await projectContainers(connectEngine(), state.project);
-    const head = await stackFor(state.kind).readHead(await logTargetOf(state)).catch((e: Error) => ({ error: e.message }));
+    const { observeLog } = await import('../../instance/observe.js');
+    const { AirgapError } = await import('../../errors.js');
+    // A fork is not "unreachable": it fails status with its own exit code.
+    const head = await observeLog(state, stackFor(state.kind), await logTargetOf(state)).then((o) => o.head)
+      .catch((e: Error) => { if (e instanceof AirgapError && e.code === 'LOG_FORK') throw e; return { error: e.message }; });
     printResult(args, { instance: state.instance, profile: state.profile, url: state.url, origin: state.origin, containers, log: head },
       [`instance ${state.instance} (${state.profile}) at ${state.url}, origin ${state.origin}`,
         ...containers.map((c) => `  ${c.service.padEnd(22)} ${c.state}${c.health ? ` (${c.health})` : ''}`),
