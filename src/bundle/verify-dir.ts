@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AggregateAirgapError, AirgapError, FaultList } from '../errors.js';
 import { hashFile } from '../oci/digest.js';
+import { copyFileAtomic } from '../util/atomic-file.js';
 import type { Progress } from '../util/progress.js';
 import { listFiles } from '../util/walk.js';
 import { BundleLayout, UNLISTED_FILES } from './layout.js';
@@ -27,6 +28,8 @@ export interface BundleVerifyResult {
    * manifest; the caller uses these bytes, never the file again.
    */
   readFile(rel: string): Promise<Buffer>;
+  /** Copies a listed file of any size to `to` (atomically), checking it against the signed manifest. */
+  copyFile(rel: string, to: string, mode: number): Promise<void>;
 }
 
 const SMALL_FILE_LIMIT = 64 * 1024 * 1024;
@@ -47,6 +50,19 @@ export async function readVerifiedFile(dir: string, manifest: BundleManifest, re
     throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${rel} changed after verification: sha256 ${got}, the signed bundle.json says ${entry.sha256}`);
   }
   return bytes;
+}
+
+export async function copyVerifiedFile(dir: string, manifest: BundleManifest, rel: string, to: string, mode: number): Promise<void> {
+  const entry = manifest.files.find((f) => f.path === rel);
+  if (!entry) throw new AirgapError('BUNDLE_FILE_MISSING', `${rel} is not listed in the signed bundle.json of ${dir}`);
+  const hash = createHash('sha256');
+  await copyFileAtomic(path.join(dir, rel), to, {
+    mode, through: (b) => hash.update(b),
+    beforeCommit: () => {
+      const got = hash.digest('hex');
+      if (got !== entry.sha256) throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${rel} changed after verification: sha256 ${got}, the signed bundle.json says ${entry.sha256}`);
+    },
+  });
 }
 
 export async function verifyBundleDir(dir: string, keys: TrustedKeys, progress?: Progress): Promise<BundleVerifyResult> {
@@ -90,5 +106,6 @@ export async function verifyBundleDir(dir: string, keys: TrustedKeys, progress?:
     dir, manifest, signedBy, files: manifest.files.length, bytes: total,
     manifestSha256: createHash('sha256').update(text).digest('hex'),
     readFile: (rel) => readVerifiedFile(dir, manifest, rel),
+    copyFile: (rel, to, mode) => copyVerifiedFile(dir, manifest, rel, to, mode),
   };
 }

@@ -5,6 +5,7 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { AirgapError, ExitCode, type ExitCodeValue } from '../errors.js';
 import { TOOL_VERSION } from '../util/package-root.js';
+import { backupCommand, restoreCommand } from './commands/backup.js';
 import { bundleCommand } from './commands/bundle.js';
 import { smokeCommand } from './commands/smoke.js';
 import { statusCommand } from './commands/status.js';
@@ -21,6 +22,8 @@ export function buildApp(argv: string[], io: Io, opts: AppOptions = {}): Argv {
     .command(bundleCommand(opts))
     .command(guarded(smokeCommand as unknown as CommandModule, opts))
     .command(guarded(statusCommand as unknown as CommandModule, opts))
+    .command(backupCommand(opts))
+    .command(guarded(restoreCommand as unknown as CommandModule, opts))
     .demandCommand(1, 'name a command')
     .strict()
     .recommendCommands()

@@ -1,3 +1,4 @@
+import { backupUnitName } from '../instance/schedule-files.js';
 import { instancePaths } from '../instance/layout.js';
 import type { InstanceState } from '../instance/state.js';
 import { stackFor } from '../stacks/registry.js';
@@ -21,7 +22,10 @@ export function handoverText(s: InstanceState): string {
     `  origin:         ${s.origin}`,
     `  log key ID:     ${s.logKeyId}`,
     ...stackFor(s.kind).handover(s).map(([label, value]) => `  ${`${label}:`.padEnd(16)}${value}`),
-    `  backup:         ${p.scripts}/backup.sh OUT.tar.gz`,
+    `  backup:         ${p.scripts}/backup.sh --out FILE.tar   (restore: ${p.scripts}/restore.sh FILE.tar)`,
+    `  daily backups:  put a passphrase in ${p.backupPassphrase} (0600, keep a copy off this host), then`,
+    `                  cp ${p.config}/${backupUnitName(s.instance)}.{service,timer} /etc/systemd/system/ && systemctl enable --now ${backupUnitName(s.instance)}.timer`,
+    `                  (or: cp ${p.config}/${backupUnitName(s.instance)}.cron /etc/cron.d/${backupUnitName(s.instance)})`,
     '',
     `export AEVUM_REKOR_URL=${s.url}`,
   ].join('\n');

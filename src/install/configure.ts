@@ -83,3 +83,30 @@ export async function restoreConfig(snap: Map<string, Buffer>): Promise<void> {
     if (st) await fsp.chown(file, st.uid, st.gid);
   }
 }
+
+/** The instance's own copy of its profile's templates (`templates/`), for a restore to render. */
+export async function keepTemplates(p: InstancePaths, names: readonly string[], src: TemplateSource): Promise<void> {
+  await fsp.mkdir(p.templates, { recursive: true, mode: 0o755 });
+  for (const name of names) {
+    checkTemplateName(name);
+    await writeFileAtomic(path.join(p.templates, name), await src.read(name), 0o644);
+  }
+}
+
+/** Templates kept in the instance by `keepTemplates`. */
+export function instanceTemplates(p: InstancePaths, profile: string): TemplateSource {
+  return {
+    profile,
+    read: async (name) => {
+      checkTemplateName(name);
+      return fsp.readFile(path.join(p.templates, name)).catch((e: Error) => {
+        throw new AirgapError('RESTORE_FAILED', `the instance has no copy of template ${name} (${e.message}); it was installed by an older rekor-airgap — install the bundle again first`);
+      });
+    },
+  };
+}
+
+/** Names of the templates an instance keeps. */
+export async function keptTemplateNames(p: InstancePaths): Promise<string[]> {
+  return (await fsp.readdir(p.templates).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
+}

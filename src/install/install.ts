@@ -18,17 +18,21 @@ import { detectCompose, type Compose } from '../engine/compose.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
 import { composeProject, dataDirFor, instancePaths, validateInstanceName, type InstancePaths } from '../instance/layout.js';
 import { logTargetOf } from '../instance/log-target.js';
-import { observeLog } from '../instance/observe.js';
+import { observeLog } from '../stacks/observe.js';
 import type { TemplateVars } from '../instance/render.js';
 import { ensureTls } from '../instance/secrets.js';
 import { readState, writeState, type InstanceState } from '../instance/state.js';
 import { logKeyId } from '../rekor/note.js';
+import type { LogHead } from '../rekor/log-head.js';
 import type { SmokeReport } from '../rekor/report.js';
 import { smokeFailure } from '../rekor/smoke.js';
 import { stackFor } from '../stacks/registry.js';
 import { allServices, type Stack, type StartContext } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
-import { prepareInstanceDirs, renderedFilesVars, renderTemplates, restoreConfig, snapshotConfig, type TemplateSource } from './configure.js';
+import { keepTemplates, restoreConfig, snapshotConfig, type TemplateSource } from './configure.js';
+import { configureInstance, startStack, type DeployContext } from './deploy.js';
+import { installToolFromBundle } from '../instance/tool.js';
+import { putPreUpgradeCopyBack, takePreUpgradeCopy } from './upgrade-copy.js';
 import { loadProfileImages } from './load-images.js';
 import { checkRelease } from './release-guard.js';
 import { failPreflight, runPreflight, type CheckResult } from './preflight.js';
@@ -94,12 +98,20 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   const compose = pre.compose ?? await detectCompose();
   const loaded = await loadProfileImages(plan.docker, verified.dir, verified.manifest, plan.images, o.progress, verified.readFile);
   const snapshot = plan.existing ? await snapshotConfig(plan.paths) : new Map<string, Buffer>();
-  const vars = await configure(o, plan);
+  // An upgrade: the old checkpoint joins the history (the new release must prove it extends it),
+  // then the instance is stopped and copied as it is, for a rollback.
+  let preUpgrade: { copy: string; head?: LogHead } | undefined;
+  if (plan.mode === 'upgrade' && plan.existing) preUpgrade = await prepareUpgrade(o, plan, compose);
   let smoke: SmokeReport | undefined;
   try {
-    await start(o, plan, compose, vars);
+    const vars = await configure(o, plan);
+    await startStack(deployContext(o, plan), vars, { compose, docker: plan.docker, timeoutMs: o.timeoutSec * 1000 });
     smoke = o.smoke ? await prove(o, plan) : undefined;
+    const seen = await observeLog(plan.state, plan.stack, await logTargetOf(plan.state));
+    if (preUpgrade?.head) o.progress.step(`upgrade kept the log: size ${preUpgrade.head.size} → ${seen.head.size}, consistent (same key, same origin)`);
+    if (preUpgrade) o.progress.step(`the instance as it was before the upgrade stays in ${preUpgrade.copy} until the next upgrade (remove it once satisfied)`);
   } catch (e) {
+    if (preUpgrade) throw await rollBackUpgrade(compose, plan, preUpgrade, e, o.progress);
     await rollback(compose, plan, snapshot, o.progress);
     throw e;
   }
@@ -156,6 +168,7 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
     instance: o.instance, profile: profile.name, kind: stack.kind, project: composeProject(o.instance), dataDir, hostname, origin,
     httpsPort: port, bindAddress, url: `https://${hostname}:${port}`, stack: { ...(existing?.stack ?? {}) },
     logPublicKeyPem: existing?.logPublicKeyPem ?? '', logKeyId: existing?.logKeyId ?? '',
+    checkpointInterval: o.checkpointInterval,
     bundle: { createdAt: manifest.createdAt, manifestSha256: verified.manifestSha256, release }, highestRelease: releases.highest,
     images: Object.fromEntries(images.map((i) => [i.name, { ref: i.ref, configDigest: i.configDigest }])),
     installedAt: existing?.installedAt ?? now, updatedAt: now,
@@ -180,58 +193,34 @@ async function preflight(o: InstallOptions, plan: Plan) {
   return pre;
 }
 
-/** Configure: directories, the stack's keys and secrets, TLS, rendered configuration. */
-async function configure(o: InstallOptions, plan: Plan): Promise<TemplateVars> {
+/** Configure: directories, the stack's keys and secrets, TLS, rendered configuration, the tool. */
+function deployContext(o: InstallOptions, plan: Plan): DeployContext {
   const { paths, stack, state, profile, verified } = plan;
-  o.progress.step(`configuring instance ${o.instance} in ${paths.dataDir}`);
-  await prepareInstanceDirs(paths, stack.directories);
-  const artifacts = new Map(profile.artifacts.map((a) => [a.name, () => verified.readFile(bundleRel.artifact(a.name))]));
-  const configured = await stack.configure({ paths, state, artifacts });
-  if (plan.existing?.logPublicKeyPem && plan.existing.logPublicKeyPem !== configured.logKey.publicPem) {
-    throw new AirgapError('INSTALL_KEY_CHANGED', `the log signing key in ${paths.logSigner} is not the one instance ${o.instance} was installed with`);
-  }
-  state.logPublicKeyPem = configured.logKey.publicPem;
-  state.logKeyId = Buffer.from(logKeyId(state.origin, configured.logKey.publicKey)).toString('hex');
-  await ensureTls(paths, {
-    hostname: state.hostname, instance: o.instance, keepCaKey: o.keepCaKey === true,
-    ...(o.tlsCert ? { certFile: o.tlsCert } : {}), ...(o.tlsKey ? { keyFile: o.tlsKey } : {}), ...(o.tlsCa ? { caFile: o.tlsCa } : {}),
-  });
-  const vars: TemplateVars = {
-    instance: o.instance, project: state.project, hostname: state.hostname, origin: state.origin,
-    https_port: state.httpsPort, bind_address: state.bindAddress, checkpoint_interval: o.checkpointInterval,
+  return {
+    stack, paths, state, templates: templateSource(plan), templateNames: profile.templates,
     images: Object.fromEntries(plan.images.map((i) => [i.name, i.ref])),
-    paths: { ...paths },
-    files: renderedFilesVars(stack, paths, profile.templates),
-    backup: { pause_services: stack.backup.pauseServices.join(' '), paths: stack.backup.paths.map((k) => paths[k].slice(paths.dataDir.length + 1)).join(' ') },
-    ...configured.vars,
+    artifacts: new Map(profile.artifacts.map((a) => [a.name, () => verified.readFile(bundleRel.artifact(a.name))])),
+    tls: {
+      keepCaKey: o.keepCaKey === true,
+      ...(o.tlsCert ? { certFile: o.tlsCert } : {}), ...(o.tlsKey ? { keyFile: o.tlsKey } : {}), ...(o.tlsCa ? { caFile: o.tlsCa } : {}),
+    },
+    ...(plan.existing?.logPublicKeyPem ? { expectedLogKeyPem: plan.existing.logPublicKeyPem } : {}),
+    progress: o.progress,
   };
-  const deferred = new Set(stack.phases.flatMap((p) => p.templates ?? []));
-  await renderTemplates(templateSource(plan), stack, paths, vars, profile.templates.filter((t) => !deferred.has(t)));
+}
+
+async function configure(o: InstallOptions, plan: Plan): Promise<TemplateVars> {
+  o.progress.step(`configuring instance ${o.instance} in ${plan.paths.dataDir}`);
+  const vars = await configureInstance(deployContext(o, plan));
+  // The instance keeps its templates (a restore renders them again for a new name or port) and
+  // the tool (its backup.sh, restore.sh and timer run it).
+  await keepTemplates(plan.paths, plan.profile.templates, templateSource(plan));
+  await installToolFromBundle(plan.paths, plan.verified);
   return vars;
 }
 
 function templateSource(plan: Plan): TemplateSource {
   return { profile: plan.profile.name, read: (name) => plan.verified.readFile(bundleRel.template(plan.profile.name, name)) };
-}
-
-/** Start: the stack's phases in order, each waited healthy; then the whole project. */
-async function start(o: InstallOptions, plan: Plan, compose: Compose, vars: TemplateVars): Promise<void> {
-  const { state, paths, stack } = plan;
-  const timeoutMs = o.timeoutSec * 1000;
-  const ctx: StartContext = {
-    compose, docker: plan.docker, project: state.project, paths, state, vars, timeoutMs, progress: o.progress,
-    saveState: () => writeState(state),
-  };
-  for (const phase of stack.phases) {
-    await phase.before?.(ctx);
-    if (phase.templates?.length) await renderTemplates(templateSource(plan), stack, paths, vars, phase.templates);
-    o.progress.step(`starting ${phase.services.join(', ')} (${compose.kind === 'v1' ? 'docker-compose' : 'docker compose'}, project ${state.project})`);
-    await compose.run(state.project, paths.compose, ['up', '-d', ...phase.services]);
-    await waitHealthy(plan.docker, state.project, [...phase.services], timeoutMs, o.progress);
-  }
-  await compose.run(state.project, paths.compose, ['up', '-d', '--remove-orphans']);
-  await waitHealthy(plan.docker, state.project, allServices(stack), timeoutMs, o.progress);
-  await writeState(state);
 }
 
 /** Prove: the stack's end-to-end smoke test against the running log. */
@@ -241,9 +230,42 @@ async function prove(o: InstallOptions, plan: Plan): Promise<SmokeReport> {
   const report = await plan.stack.smoke(target);
   const failure = smokeFailure(report);
   if (failure) throw failure;
-  const seen = await observeLog(plan.state, plan.stack, target);
-  o.progress.step(`checkpoint history: size ${seen.head.size} kept (${seen.history})`);
   return report;
+}
+
+async function prepareUpgrade(o: InstallOptions, plan: Plan, compose: Compose): Promise<{ copy: string; head?: LogHead }> {
+  const existing = plan.existing!;
+  let head: LogHead | undefined;
+  const running = await projectContainers(plan.docker, existing.project).catch(() => []);
+  if (running.some((c) => c.state === 'running')) {
+    o.progress.step(`recording the checkpoint of release ${existing.bundle.release} before the upgrade`);
+    head = (await observeLog(existing, stackFor(existing.kind))).head;
+    o.progress.step(`  tree size ${head.size}, root ${head.rootHex}`);
+  } else {
+    o.progress.warn(`instance ${existing.instance} is not running: its checkpoint cannot be recorded before the upgrade; the history's largest checkpoint is what the new release must extend`);
+  }
+  const copy = await takePreUpgradeCopy(compose, existing, plan.paths, o.progress);
+  return { copy, ...(head ? { head } : {}) };
+}
+
+/** A failed upgrade: the previous release's images, configuration and data, running again. */
+async function rollBackUpgrade(compose: Compose, plan: Plan, pre: { copy: string; head?: LogHead }, cause: unknown, progress: Progress): Promise<AirgapError> {
+  const existing = plan.existing!;
+  const why = cause instanceof AirgapError ? `[${cause.code}] ${cause.message}` : (cause as Error).message;
+  progress.step(`upgrade failed (${why}); rolling back to release ${existing.bundle.release} with the data as it was`);
+  try {
+    await compose.run(plan.state.project, plan.paths.compose, ['down', '--remove-orphans', '--timeout', '10']).catch(() => undefined);
+    await putPreUpgradeCopyBack(pre.copy, plan.paths);
+    await compose.run(existing.project, plan.paths.compose, ['up', '-d', '--remove-orphans']);
+    await waitHealthy(plan.docker, existing.project, allServices(stackFor(existing.kind)), 300_000, progress);
+    const back = await observeLog(existing, stackFor(existing.kind));
+    return new AirgapError('UPGRADE_ROLLED_BACK',
+      `the upgrade to release ${plan.state.bundle.release} failed: ${why}\nRolled back: release ${existing.bundle.release} (${Object.values(existing.images).map((i) => i.ref).join(', ')}) runs again on the data as it was before the upgrade; its log serves tree size ${back.head.size}, root ${back.head.rootHex}.`,
+      { cause });
+  } catch (e) {
+    return new AirgapError('INSTALL_SERVICE_FAILED',
+      `the upgrade failed (${why}) and so did the rollback: ${(e as Error).message}. The data as it was before the upgrade is in ${pre.copy}`, { cause });
+  }
 }
 
 async function rollback(compose: Compose, plan: Plan, snapshot: Map<string, Buffer>, progress: Progress): Promise<void> {

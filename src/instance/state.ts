@@ -20,6 +20,8 @@ export interface InstanceState {
   httpsPort: number;
   bindAddress: string;
   url: string;
+  /** rekor-tiles' checkpoint interval (a Go duration). */
+  checkpointInterval: string;
   /** Facts a stack keeps (e.g. `treeId`). */
   stack: Record<string, string>;
   logPublicKeyPem: string;
@@ -47,7 +49,7 @@ export async function readState(dataDir: string): Promise<InstanceState | undefi
   const { smoke, treeId, ...rest } = raw as Record<string, unknown> & { smoke?: string; treeId?: string };
   const stack = (rest.stack as Record<string, string> | undefined) ?? (typeof treeId === 'string' ? { treeId } : {});
   const st = rest as unknown as InstanceState;
-  return { ...st, kind: (rest.kind as string | undefined) ?? smoke ?? '', stack, highestRelease: st.highestRelease ?? 0, bundle: { ...st.bundle, release: st.bundle?.release ?? 0 } };
+  return { ...st, checkpointInterval: st.checkpointInterval ?? '2s', kind: (rest.kind as string | undefined) ?? smoke ?? '', stack, highestRelease: st.highestRelease ?? 0, bundle: { ...st.bundle, release: st.bundle?.release ?? 0 } };
 }
 
 export async function writeState(state: InstanceState): Promise<void> {

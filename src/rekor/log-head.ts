@@ -3,7 +3,7 @@ import { AirgapError } from '../errors.js';
 import { logRequest, parseJsonBody, show } from './log-http.js';
 import { verifyRfc9162Consistency } from './merkle.js';
 import { verifyCheckpointSignedByLogKey } from './note.js';
-import { verifyConsistencyFromTiles } from './tiles.js';
+import { rederiveTreeFromTiles, verifyConsistencyFromTiles } from './tiles.js';
 import { logPublicKey, type LogTarget } from './target.js';
 
 export interface LogHead {
@@ -24,8 +24,12 @@ export async function readTilesHead(t: LogTarget): Promise<LogHead> {
 /** Rekor v1: the signed tree head of GET /api/v1/log (origin `<hostname> - <tree ID>`). */
 export async function readApiV1Head(t: LogTarget): Promise<LogHead> {
   const res = await logRequest(t.endpoint, 'GET', '/api/v1/log');
-  const info = parseJsonBody<{ signedTreeHead?: string; treeID?: string }>(res, 'GET /api/v1/log');
-  const note = info.signedTreeHead ?? '';
+  return apiV1HeadOf(parseJsonBody<{ signedTreeHead?: string; treeID?: string }>(res, 'GET /api/v1/log'), t);
+}
+
+/** The verified head in an answer of GET /api/v1/log, however it was fetched. */
+export function apiV1HeadOf(info: { signedTreeHead?: unknown; treeID?: unknown }, t: Pick<LogTarget, 'logKeyPem' | 'origin'>): LogHead {
+  const note = typeof info.signedTreeHead === 'string' ? info.signedTreeHead : '';
   const cp = verifyCheckpointSignedByLogKey(note, `${t.origin} - ${show(info.treeID)}`, logPublicKey(t), t.origin);
   return { size: cp.size, rootHex: Buffer.from(cp.rootHash).toString('hex'), checkpoint: note };
 }
@@ -34,14 +38,24 @@ function hexRoot(h: LogHead): Uint8Array {
   return new Uint8Array(Buffer.from(h.rootHex, 'hex'));
 }
 
-/** Rekor v2: `to` extends `from`, proved from the log's own hash tiles. */
-export async function proveTilesConsistency(t: LogTarget, from: LogHead, to: LogHead): Promise<void> {
-  if (from.size === 0) return;
-  await verifyConsistencyFromTiles({ size: from.size, rootHash: hexRoot(from) }, { size: to.size, rootHash: hexRoot(to) }, async (path) => {
+function tileFetcher(t: LogTarget) {
+  return async (path: string) => {
     const res = await logRequest(t.endpoint, 'GET', `/${path}`);
     if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `GET /${path} answered HTTP ${res.status}`);
     return new Uint8Array(res.body);
-  });
+  };
+}
+
+/** Rekor v2: every entry bundle and hash tile the log serves re-derives `head`'s root. */
+export async function auditTilesTree(t: LogTarget, head: LogHead): Promise<string> {
+  const r = await rederiveTreeFromTiles({ size: head.size, rootHash: hexRoot(head) }, tileFetcher(t));
+  return `${r.leaves} entries in ${r.entryBundles} entry bundles re-derive the root ${head.rootHex}`;
+}
+
+/** Rekor v2: `to` extends `from`, proved from the log's own hash tiles. */
+export async function proveTilesConsistency(t: LogTarget, from: LogHead, to: LogHead): Promise<void> {
+  if (from.size === 0) return;
+  await verifyConsistencyFromTiles({ size: from.size, rootHash: hexRoot(from) }, { size: to.size, rootHash: hexRoot(to) }, tileFetcher(t));
 }
 
 /** Rekor v1: `to` extends `from`, proved by the proof the log serves (/api/v1/log/proof). */

@@ -35,13 +35,18 @@ export async function logRequest(ep: LogEndpoint, method: 'GET' | 'POST', path: 
 
 /** A JSON object from the log (not null, not a list), or SMOKE_BAD_RESPONSE. */
 export function parseJsonBody<T extends object>(res: LogResponse, what: string): Partial<T> {
+  return parseJsonText<T>(res.body.toString('utf8'), `${what}: the log answered HTTP ${res.status}`);
+}
+
+/** A JSON object from the log, or SMOKE_BAD_RESPONSE. */
+export function parseJsonText<T extends object>(text: string, what: string): Partial<T> {
   let v: unknown;
   try {
-    v = JSON.parse(res.body.toString('utf8'));
+    v = JSON.parse(text);
   } catch (e) {
-    throw new AirgapError('SMOKE_BAD_RESPONSE', `${what}: the log answered HTTP ${res.status} with a body that is not JSON: ${res.body.toString('utf8').slice(0, 200)}`, { cause: e });
+    throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} with a body that is not JSON: ${text.slice(0, 200)}`, { cause: e });
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what}: the log answered HTTP ${res.status} with JSON that is not an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} with JSON that is not an object`);
   return v as Partial<T>;
 }
 

@@ -109,6 +109,16 @@ export function noteKeyHash(origin: string, key: KeyObject): Uint8Array {
   return logKeyId(origin, key).slice(0, 4);
 }
 
+/**
+ * The C2SP signed-note verifier key of an Ed25519 log key, `<name>+<hex key hash>+<base64(0x01 ||
+ * key)>`: what Go's note package, Tessera's tools and witnesses take to check the checkpoints.
+ */
+export function noteVerifierKey(name: string, key: KeyObject): string {
+  if (key.asymmetricKeyType !== 'ed25519') throw new AirgapError('NOTE_UNSUPPORTED_KEY', 'a note verifier key is defined here for Ed25519 log keys only');
+  const hash = Buffer.from(noteKeyHash(name, key)).toString('hex');
+  return `${name}+${hash}+${Buffer.concat([Buffer.from([ALG_ED25519]), Buffer.from(ed25519Raw(key))]).toString('base64')}`;
+}
+
 function verifyRaw(key: KeyObject, message: Uint8Array, signature: Uint8Array): boolean {
   try {
     if (key.asymmetricKeyType === 'ed25519') return cryptoVerify(null, message, key, signature);

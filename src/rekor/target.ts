@@ -12,7 +12,7 @@ export interface LogTarget {
   label: string;
 }
 
-export function logPublicKey(t: LogTarget): KeyObject {
+export function logPublicKey(t: Pick<LogTarget, 'logKeyPem'>): KeyObject {
   try {
     return createPublicKey(t.logKeyPem);
   } catch (e) {

@@ -3,7 +3,7 @@
  * hashes computed from the tiles a log publishes, so proofs can be built without the log's help.
  */
 import { AirgapError } from '../errors.js';
-import { bytesEqual, HASH_SIZE, largestPowerOfTwoBelow, rfc6962ConsistencyProof, rfc6962NodeHash, verifyRfc9162Consistency, type SubtreeHasher } from './merkle.js';
+import { bytesEqual, HASH_SIZE, largestPowerOfTwoBelow, memorySubtreeHasher, rfc6962ConsistencyProof, rfc6962LeafHash, rfc6962NodeHash, verifyRfc9162Consistency, type SubtreeHasher } from './merkle.js';
 
 export const TILE_WIDTH = 256;
 const TILE_HEIGHT = 8;
@@ -92,4 +92,52 @@ export async function verifyConsistencyFromTiles(
   const proof = await rfc6962ConsistencyProof(cp1.size, cp2.size, tree.subtreeHash);
   verifyRfc9162Consistency(cp1.size, cp2.size, proof, cp1.rootHash, cp2.rootHash);
   return proof.length;
+}
+
+/** Path of entry bundle `index` holding `width` entries (tlog-tiles `tile/entries/...`). */
+export function entryBundlePath(index: number, width: number = TILE_WIDTH): string {
+  const base = `tile/entries/${encodeTileIndex(index)}`;
+  return width === TILE_WIDTH ? base : `${base}.p/${width}`;
+}
+
+/** The entries of an entry bundle: each a big-endian uint16 length and that many bytes. */
+export function parseEntryBundle(bytes: Uint8Array, expected: number, path: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let off = 0;
+  while (off < bytes.length) {
+    if (off + 2 > bytes.length) throw new AirgapError('SMOKE_TILE_SHORT', `entry bundle ${path} ends inside a length prefix`);
+    const n = (bytes[off]! << 8) | bytes[off + 1]!;
+    off += 2;
+    if (off + n > bytes.length) throw new AirgapError('SMOKE_TILE_SHORT', `entry bundle ${path} ends inside entry ${out.length}`);
+    out.push(bytes.subarray(off, off + n));
+    off += n;
+  }
+  if (out.length !== expected) throw new AirgapError('SMOKE_PROOF_TILES', `entry bundle ${path} holds ${out.length} entries, the tree needs ${expected}`);
+  return out;
+}
+
+export interface RederivedTree {
+  leaves: number;
+  entryBundles: number;
+}
+
+/**
+ * Re-derives a whole tree from what the log publishes: every entry of every entry bundle hashed as
+ * a leaf, the root of those leaves, and the root of the hash tiles — both must be the checkpoint's.
+ */
+export async function rederiveTreeFromTiles(cp: { size: number; rootHash: Uint8Array }, fetch: TileFetcher): Promise<RederivedTree> {
+  const leaves: Uint8Array[] = [];
+  const bundles = Math.ceil(cp.size / TILE_WIDTH);
+  for (let k = 0; k < bundles; k++) {
+    const width = Math.min(TILE_WIDTH, cp.size - k * TILE_WIDTH);
+    const p = entryBundlePath(k, width);
+    for (const e of parseEntryBundle(await fetch(p), width, p)) leaves.push(rfc6962LeafHash(e));
+  }
+  if (cp.size > 0) {
+    const fromEntries = await memorySubtreeHasher(leaves)(0, cp.size);
+    if (!bytesEqual(fromEntries, cp.rootHash)) throw new AirgapError('SMOKE_PROOF_TILES', `the entries hash to a root that is not the checkpoint's (size ${cp.size})`);
+    const fromTiles = await new TiledTree(cp.size, fetch).subtreeHash(0, cp.size);
+    if (!bytesEqual(fromTiles, cp.rootHash)) throw new AirgapError('SMOKE_PROOF_TILES', `the hash tiles hash to a root that is not the checkpoint's (size ${cp.size})`);
+  }
+  return { leaves: leaves.length, entryBundles: bundles };
 }

@@ -6,12 +6,37 @@
 import path from 'node:path';
 import { ensureDbPasswords, ensureEcdsaLogKey } from '../instance/secrets.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { proveApiV1Consistency, readApiV1Head } from '../rekor/log-head.js';
+import { AirgapError } from '../errors.js';
+import { apiV1HeadOf, proveApiV1Consistency, readApiV1Head, type LogHead } from '../rekor/log-head.js';
+import { parseJsonText } from '../rekor/log-http.js';
 import { smokeV1 } from '../rekor/smoke-v1.js';
 import { logPublicKey } from '../rekor/target.js';
 import { NONROOT_UID } from './container-user.js';
-import type { Stack } from './stack.js';
+import type { BackupContext, Stack } from './stack.js';
 import { createTree } from './trillian-tree.js';
+import { mariadbDump, mariadbQuery } from './mariadb-dump.js';
+
+/**
+ * The signed tree head once the log is quiet: nothing queued in Trillian, and two reads a moment
+ * apart agree. Read from inside the instance network (a one-off container of the nginx image,
+ * which has curl), as nginx, the only way in from outside, is stopped.
+ */
+async function quietApiV1Head(ctx: BackupContext): Promise<LogHead> {
+  const deadline = Date.now() + ctx.timeoutMs;
+  const read = async () => {
+    const r = await ctx.compose.run(ctx.project, ctx.paths.compose, ['run', '--rm', '--no-deps', '-T', '--entrypoint', 'curl', 'nginx', '-fsS', '--max-time', '10', 'http://rekor:3000/api/v1/log']);
+    return apiV1HeadOf(parseJsonText(r.stdout, 'GET /api/v1/log (inside the instance network)'), ctx.target);
+  };
+  let last = await read();
+  for (;;) {
+    const queued = Number(await mariadbQuery(ctx, 'mariadb', 'trillian', 'SELECT COUNT(*) FROM Unsequenced'));
+    await new Promise((r) => setTimeout(r, 1500));
+    const now = await read();
+    if (queued === 0 && now.size === last.size && now.rootHex === last.rootHex) return now;
+    if (Date.now() > deadline) throw new AirgapError('BACKUP_FAILED', `the log did not become quiet within ${ctx.timeoutMs / 1000} s (tree size ${last.size} → ${now.size}, ${queued} entries queued)`);
+    last = now;
+  }
+}
 
 export const rekorV1Stack: Stack = {
   kind: 'rekor-v1',
@@ -47,6 +72,13 @@ export const rekorV1Stack: Stack = {
   smoke: (t) => smokeV1({ endpoint: t.endpoint, logKey: logPublicKey(t), hostname: t.origin, instance: t.label }),
   readHead: readApiV1Head,
   proveConsistency: proveApiV1Consistency,
-  backup: { pauseServices: ['rekor', 'trillian-log-server', 'trillian-log-signer'], paths: ['secrets', 'tls', 'config', 'state'] },
+  // Clients are cut off (nginx stopped) while Trillian integrates what it has queued; the database
+  // is dumped in one transaction, and the checkpoint read from rekor-server inside the network.
+  backup: {
+    pauseServices: ['nginx'],
+    exclude: ['db'],
+    dumps: [mariadbDump('mariadb', 'trillian')],
+    pausedHead: quietApiV1Head,
+  },
   handover: (s) => (s.stack.treeId ? [['Trillian tree', s.stack.treeId]] : []),
 };

@@ -3,7 +3,7 @@
  * proxies the write API and serves the tiles read-only as the read API. Ed25519 log key.
  */
 import { ensureEd25519LogKey } from '../instance/secrets.js';
-import { proveTilesConsistency, readTilesHead } from '../rekor/log-head.js';
+import { auditTilesTree, proveTilesConsistency, readTilesHead } from '../rekor/log-head.js';
 import { smokeV2 } from '../rekor/smoke-v2.js';
 import { logPublicKey } from '../rekor/target.js';
 import { NONROOT_UID } from './container-user.js';
@@ -23,6 +23,10 @@ export const rekorV2Stack: Stack = {
   smoke: (t) => smokeV2({ endpoint: t.endpoint, logKey: logPublicKey(t), origin: t.origin, instance: t.label }),
   readHead: readTilesHead,
   proveConsistency: proveTilesConsistency,
-  backup: { pauseServices: ['rekor'], paths: ['log', 'secrets', 'tls', 'config', 'state'] },
+  auditTree: auditTilesTree,
+  // Writes pause with rekor-tiles stopped; nginx goes on serving the tiles and the checkpoint.
+  // Tessera's antispam index (Badger, with a 2 GiB sparse value log) is derived from the log: its
+  // follower rebuilds it from the entry bundles after a restore, so it is not copied.
+  backup: { pauseServices: ['rekor'], exclude: ['log/.state/antispam'], dumps: [] },
   handover: () => [],
 };

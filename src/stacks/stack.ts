@@ -58,12 +58,38 @@ export interface StartPhase {
   templates?: readonly string[];
 }
 
-/** What a consistent backup of the log needs (read by the rendered backup/restore scripts). */
+export interface BackupContext {
+  compose: Compose;
+  project: string;
+  paths: InstancePaths;
+  state: InstanceState;
+  target: LogTarget;
+  timeoutMs: number;
+  progress: Progress;
+}
+
+/** A database saved by a dump (a consistent snapshot taken while it runs), not by copying its files. */
+export interface DatabaseDump {
+  /** File name of the dump in the archive. */
+  name: string;
+  /** The service that runs the database (started alone, healthy, before the dump is loaded back). */
+  service: string;
+  dump(ctx: BackupContext, outFile: string): Promise<void>;
+  restore(ctx: BackupContext, inFile: string): Promise<void>;
+}
+
+/** What a consistent backup of the log needs. */
 export interface BackupSpec {
-  /** Services stopped while the files are copied (writes paused). */
+  /** Services stopped while the backup is taken (no writes reach the log). */
   pauseServices: readonly string[];
-  /** Instance paths copied whole. */
-  paths: readonly InstancePathName[];
+  /**
+   * Paths (relative to the instance directory) not copied: a live database saved by a dump
+   * instead, or an index the server rebuilds from the log by itself.
+   */
+  exclude: readonly string[];
+  dumps: readonly DatabaseDump[];
+  /** The checkpoint while paused, once the log is quiet (default: readHead through the instance URL). */
+  pausedHead?(ctx: BackupContext): Promise<LogHead>;
 }
 
 export interface Stack {
@@ -86,6 +112,8 @@ export interface Stack {
   readHead(t: LogTarget): Promise<LogHead>;
   /** Proves that checkpoint `to` extends `from` with the log's own proofs; throws when not. */
   proveConsistency(t: LogTarget, from: LogHead, to: LogHead): Promise<void>;
+  /** Re-derives the whole tree the log publishes and checks it against `head` (when the stack can). */
+  auditTree?(t: LogTarget, head: LogHead): Promise<string>;
   backup: BackupSpec;
   /** Extra lines of the hand-over (label, value), e.g. the Trillian tree. */
   handover(state: InstanceState): Array<[string, string]>;

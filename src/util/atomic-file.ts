@@ -153,7 +153,7 @@ export async function streamToFileAtomic(
 }
 
 /** Copies a file atomically (read in 4 MiB pieces). */
-export async function copyFileAtomic(from: string, to: string, opts: AtomicOptions & { through?: (b: Buffer) => void } = {}): Promise<number> {
+export async function copyFileAtomic(from: string, to: string, opts: AtomicOptions & { through?: (b: Buffer) => void; beforeCommit?: () => void | Promise<void> } = {}): Promise<number> {
   return streamToFileAtomic(to, createReadStream(from, { highWaterMark: 4 * 1024 * 1024 }), opts);
 }
 

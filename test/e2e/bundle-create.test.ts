@@ -63,7 +63,7 @@ describe.skipIf(!rig)('bundle create', () => {
   it('pulls every image of both profiles through the TLS + auth registry, recording upstream names', () => {
     expect(manifest.images.map((i) => i.ref).sort()).toEqual([
       'docker.io/library/mariadb:10.11', 'docker.io/library/nginx:1.22.1',
-      'ghcr.io/sigstore/rekor-tiles/posix:v2.3.0', 'ghcr.io/sigstore/rekor/rekor-server:v1.5.4',
+      'ghcr.io/sigstore/rekor-tiles/posix:v2.4.2', 'ghcr.io/sigstore/rekor/rekor-server:v1.6.1',
       'ghcr.io/sigstore/scaffolding/createtree:v1.7.3', 'ghcr.io/sigstore/scaffolding/trillian_log_server:v1.7.3',
       'ghcr.io/sigstore/scaffolding/trillian_log_signer:v1.7.3',
     ]);
@@ -323,11 +323,11 @@ describe.skipIf(!rig)('bundle create', () => {
       expect(lock.exitCode, lock.stderr).toBe(0);
       const lockFile = path.join(prof, 'rekor-v2.lock.json');
       const locked = JSON.parse(readFileSync(lockFile, 'utf8'));
-      const real = locked.images['ghcr.io/sigstore/rekor-tiles/posix:v2.3.0'].digest;
+      const real = locked.images['ghcr.io/sigstore/rekor-tiles/posix:v2.4.2'].digest;
       const ok = await create(path.join(dir, 'locked-ok'), ['--profile', path.join(prof, 'rekor-v2.yaml'), ...plainMirrors(r)]);
       expect(ok.exitCode, ok.stderr).toBe(0);
       const fake = `sha256:${'0'.repeat(64)}`;
-      locked.images['ghcr.io/sigstore/rekor-tiles/posix:v2.3.0'].digest = fake;
+      locked.images['ghcr.io/sigstore/rekor-tiles/posix:v2.4.2'].digest = fake;
       writeFileSync(lockFile, JSON.stringify(locked));
       const res = await create(path.join(dir, 'locked-drift'), ['--profile', path.join(prof, 'rekor-v2.yaml'), ...plainMirrors(r)]);
       expect(res.exitCode).toBe(5);
@@ -340,7 +340,7 @@ describe.skipIf(!rig)('bundle create', () => {
         '--key', key.key, '--passphrase-file', key.passphraseFile, '--no-lock', ...plainMirrors(r)], io);
       expect(code, io.stderr()).toBe(0);
       const built = JSON.parse(readFileSync(path.join(dir, 'no-lock', 'bundle.json'), 'utf8')) as Manifest;
-      expect(built.images.find((i) => i.ref === 'ghcr.io/sigstore/rekor-tiles/posix:v2.3.0')?.digest).toBe(real);
+      expect(built.images.find((i) => i.ref === 'ghcr.io/sigstore/rekor-tiles/posix:v2.4.2')?.digest).toBe(real);
     });
 
     it('an interrupted create is never signed, and a rerun resumes it', async () => {

@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, ROOT } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { freeOfflinePort, inOffline, offlineDocker, projectContainerNames, runOffline } from '../helpers/offline.js';
+import { startPostgres } from '../helpers/postgres.js';
 import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { noteVerifierKey } from '../helpers/note-key.js';
 
 interface Handover { mode: string; url: string; caCert: string; logPublicKey: string; origin: string; logKeyId: string; project: string; export: string; treeId?: string; smoke: { ok: boolean; checks: Array<{ name: string; ok: boolean }>; entries: Array<{ logIndex: number }> } | null }
 
@@ -28,7 +30,8 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   const dataDir = (i: string) => path.join(dir, 'data', i);
   const installed: string[] = [];
   // Ports, chosen free in the offline namespace when the suite starts.
-  const port: Record<'dry' | 'v2' | 'v1' | 'tenant' | 'compose' | 'corrupt' | 'failing' | 'engine' | 'toctou' | 'p1' | 'p2' | 'p3' | 'p4', number> = {} as never;
+  const port: Record<'dry' | 'v2' | 'v1' | 'tenant' | 'compose' | 'corrupt' | 'failing' | 'engine' | 'toctou' | 'p1' | 'p2' | 'p3' | 'p4' | 'rv2' | 'rv1' | 'rpg', number> = {} as never;
+  let backupPass: string;
   const install = async (instance: string, extra: string[], b = bundle) => {
     installed.push(instance);
     return runOffline(needRig(), ['bundle', 'install', b, '--trust', key.pub, '--instance', instance, '--data-dir', dataDir(instance),
@@ -37,7 +40,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
 
   beforeAll(async () => {
     const r = needRig();
-    for (const k of ['dry', 'v2', 'v1', 'tenant', 'compose', 'corrupt', 'failing', 'engine', 'toctou', 'p1', 'p2', 'p3', 'p4'] as const) {
+    for (const k of ['dry', 'v2', 'v1', 'tenant', 'compose', 'corrupt', 'failing', 'engine', 'toctou', 'p1', 'p2', 'p3', 'p4', 'rv2', 'rv1', 'rpg'] as const) {
       let p = freeOfflinePort(r);
       while (Object.values(port).includes(p)) p = freeOfflinePort(r);
       port[k] = p;
@@ -45,6 +48,8 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     since = String(Math.floor(Date.now() / 1000));
     dir = tempDir('install-test-');
     key = await makeSigningKey(dir);
+    backupPass = path.join(dir, 'backup-passphrase');
+    writeFileSync(backupPass, 'a long backup passphrase for the tests\n', { mode: 0o600 });
     const created = path.join(dir, 'created');
     const c = await runCli(['bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--profile', 'rekor-v1', '--out', created, '--key', key.key,
       '--passphrase-file', key.passphraseFile, ...plainMirrors(r)]);
@@ -171,7 +176,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     const r = needRig();
     const newer = path.join(dir, 'newer');
     const c = await runCli(['bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--out', newer, '--key', key.key, '--passphrase-file', key.passphraseFile,
-      '--release', '2', ...plainMirrors(r)], { env: { SOURCE_DATE_EPOCH: String(Math.floor(Date.now() / 1000) - 60) } });
+      '--release', '3', ...plainMirrors(r)], { env: { SOURCE_DATE_EPOCH: String(Math.floor(Date.now() / 1000) - 60) } });
     expect(c.exitCode, c.stderr).toBe(0);
     const before = json<{ log: { size: number; rootHex: string } }>(await runOffline(r, ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']));
     const first = JSON.parse(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8'));
@@ -185,12 +190,12 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     expect(h.smoke!.entries[0]!.logIndex).toBe(before.log.size);
   });
 
-  it('the older bundle (release 1), validly signed, is refused over release 2: no rollback', async () => {
+  it('the older bundle (release 2), validly signed, is refused over release 3: no rollback', async () => {
     const r = needRig();
     const before = readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8');
     const res = await install(V2, ['--profile', 'rekor-v2'], bundle);
     expect(res.exitCode, res.stderr).toBe(8);
-    expect(res.stderr).toMatch(/error \[INSTALL_DOWNGRADE_REFUSED\]: instance \S+ has run release 2; this bundle is release 1/);
+    expect(res.stderr).toMatch(/error \[INSTALL_DOWNGRADE_REFUSED\]: instance \S+ has run release 3; this bundle is release 2/);
     expect(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8')).toBe(before);
     const status = json<{ containers: Array<{ state: string }> }>(await runOffline(r, ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']));
     expect(status.containers.every((c) => c.state === 'running')).toBe(true);
@@ -256,8 +261,8 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       expect(other.stdout).not.toBe('200');
     });
 
-    it('the v1 backup is 0600 from its first byte, carries the tree size, and never shows the database password to ps', async () => {
-      const out = path.join(dir, 'v1-backup.tar.gz');
+    it('backup.sh runs the tool kept in the instance: the v1 archive is 0600 from its first byte, holds the dump, and ps never shows the database password', async () => {
+      const out = path.join(dir, 'v1-backup.tar');
       const password = readFileSync(path.join(dataDir(V1), 'secrets/db-root-password'), 'utf8').trim();
       // Sample every process's command line (the host sees the containers' processes) while the backup runs.
       let sawPassword = '';
@@ -272,36 +277,162 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
         }
       }, 5);
       const { execa } = await import('execa');
-      const b = await execa('nsenter', [`--net=/var/run/netns/${needRig().offlineNetns}`, path.join(dataDir(V1), 'scripts/backup.sh'), out],
+      const b = await execa('nsenter', [`--net=/var/run/netns/${needRig().offlineNetns}`, path.join(dataDir(V1), 'scripts/backup.sh'), '--out', out, '--passphrase-file', backupPass],
         { reject: false, env: { ...process.env, DOCKER_HOST: needRig().offlineDockerHost } });
       clearInterval(timer);
       expect(b.exitCode, String(b.stderr)).toBe(0);
+      expect(readFileSync(path.join(dataDir(V1), 'scripts/backup.sh'), 'utf8')).toContain(`${dataDir(V1)}/tool/node`);
       expect(samples).toBeGreaterThan(3);
       expect(sawPassword).toBe('');
       expect(statSync(out).mode & 0o777).toBe(0o600);
-      const listing = execFileSync('tar', ['-tzf', out], { encoding: 'utf8' });
-      expect(listing.split('\n')).toEqual(expect.arrayContaining(['trillian.sql', 'tree-size', 'files.tar']));
+      const listing = execFileSync('tar', ['-tf', out], { encoding: 'utf8' }).split('\n');
+      expect(listing).toEqual(expect.arrayContaining(['dump/trillian.sql', 'secrets.tar.age', 'backup.json', 'data/state.json']));
+      expect(listing.filter((f) => f.startsWith('data/secrets/') || f === 'data/tls/server.key')).toEqual([]);
+      expect(listing.at(-2)).toBe('backup.json');
     });
 
-    it('restore refuses a tree smaller than the live one, for v1 and v2, and changes nothing', async () => {
-      const r = needRig();
-      for (const [instance, kind] of [[V1, 'v1'], [V2, 'v2']] as const) {
-        const archive = path.join(dir, `${kind}-early.tar.gz`);
-        const run = (script: string, arg: string) => spawnSync('nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, path.join(dataDir(instance), 'scripts', script), arg],
-          { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: r.offlineDockerHost } });
-        const b = run('backup.sh', archive);
-        expect(b.status, b.stderr).toBe(0);
-        expect(statSync(archive).mode & 0o777).toBe(0o600);
-        // More entries after the backup: the live log is now larger.
-        const smoke = await runOffline(r, ['smoke', '--instance', instance, '--data-dir', dataDir(instance), '--quiet']);
+    for (const kind of ['v2', 'v1'] as const) {
+      it(`${kind}: backup, more entries, restore into a new instance — same checkpoint, tree re-derived, new entries consistent; a second restore over it would fork and is refused`, async () => {
+        const r = needRig();
+        const source = kind === 'v2' ? V2 : V1;
+        const restored = `${RUN}-r${kind}`;
+        installed.push(restored);
+        const archive = path.join(dir, `${kind}-backup.tar`);
+        const b = json<{ checkpoint: { size: number; rootHex: string } }>(await runOffline(r, ['backup', '--instance', source, '--data-dir', dataDir(source), '--out', archive, '--passphrase-file', backupPass, '--json', '--quiet']));
+        expect(b.checkpoint.size).toBeGreaterThan(0);
+        // The source log moves on after the backup.
+        const smoke = await runOffline(r, ['smoke', '--instance', source, '--data-dir', dataDir(source), '--quiet']);
         expect(smoke.exitCode, smoke.stderr).toBe(0);
-        const before = json<{ log: { size: number } }>(await runOffline(r, ['status', '--instance', instance, '--data-dir', dataDir(instance), '--json']));
-        const res = run('restore.sh', archive);
-        expect(res.status, `${kind}: ${res.stdout}${res.stderr}`).not.toBe(0);
-        expect(res.stderr).toMatch(/refusing: the backup's tree \(\d+( entries)?\) is smaller than the live log's/);
-        const after = json<{ log: { size: number } }>(await runOffline(r, ['status', '--instance', instance, '--data-dir', dataDir(instance), '--json']));
-        expect(after.log.size).toBe(before.log.size);
+        const res = await runOffline(r, ['restore', archive, '--instance', restored, '--data-dir', dataDir(restored), '--port', String(port[`r${kind}`]), '--passphrase-file', backupPass, '--json']);
+        expect(res.exitCode, res.stderr).toBe(0);
+        const out = json<{ served: { size: number; rootHex: string }; after: { size: number }; audit?: string; url: string }>(res);
+        expect(out.served).toEqual(b.checkpoint);
+        expect(out.after.size).toBeGreaterThan(b.checkpoint.size);
+        if (kind === 'v2') expect(out.audit).toContain(`${b.checkpoint.size} entries in`);
+        expect(out.url).toBe(`https://${source}.rekor.test:${port[`r${kind}`]}`);
+        // The restored instance is a working instance: status reads and records its checkpoint.
+        const st = json<{ log: { size: number } }>(await runOffline(r, ['status', '--instance', restored, '--data-dir', dataDir(restored), '--json']));
+        expect(st.log.size).toBe(out.after.size);
+        if (kind === 'v2') {
+          // Tessera's own fsck re-derives the restored log's tree from its tiles. It exits 0 even
+          // when it finds a fault, so its output is what is read.
+          const verifier = path.join(dir, 'log-verifier');
+          writeFileSync(verifier, noteVerifierKey(`${source}.rekor.test`, readFileSync(path.join(dataDir(restored), 'log-public.pem'), 'utf8')));
+          const fsck = spawnSync(r.tesseraFsck, ['--storage_url', `file://${dataDir(restored)}/log/`, '--public_key', verifier, '--ui=false'], { encoding: 'utf8' });
+          expect(fsck.stdout + fsck.stderr).toMatch(/Successfully fsck'd log with size \d+/);
+          expect(fsck.stdout + fsck.stderr).not.toContain('fsck failed');
+        }
+        // The same archive over the instance that has since grown: a fork, refused; nothing changes.
+        const again = await runOffline(r, ['restore', archive, '--instance', restored, '--data-dir', dataDir(restored), '--passphrase-file', backupPass]);
+        expect(again.exitCode).toBe(15);
+        expect(again.stderr).toContain('RESTORE_FORK_REFUSED');
+        expect(again.stderr).toMatch(new RegExp(`published a checkpoint of size ${out.after.size}; this backup holds only ${b.checkpoint.size} entries`));
+        const st2 = json<{ log: { size: number } }>(await runOffline(r, ['status', '--instance', restored, '--data-dir', dataDir(restored), '--json']));
+        expect(st2.log.size).toBe(out.after.size);
+      });
+    }
+
+    it('--force-fork restores the smaller tree, saying what clients will see; the abandoned checkpoint put back makes status report the fork (exit 14)', async () => {
+      const r = needRig();
+      const restored = `${RUN}-rv2`;
+      const archive = path.join(dir, 'v2-backup.tar');
+      const res = await runOffline(r, ['restore', archive, '--instance', restored, '--data-dir', dataDir(restored), '--passphrase-file', backupPass, '--force-fork']);
+      expect(res.exitCode, res.stderr).toBe(0);
+      expect(res.stderr).toMatch(/FORKS the log: entries \d+\.\.\d+ are gone/);
+      const history = path.join(dataDir(restored), 'checkpoints');
+      const abandoned = readdirSync(history).find((d) => d.startsWith('abandoned-'));
+      expect(abandoned).toBeDefined();
+      const notes = readdirSync(path.join(history, abandoned!)).sort();
+      // The largest checkpoint of the abandoned history, back where the tool reads it.
+      cpSync(path.join(history, abandoned!, notes.at(-1)!), path.join(history, notes.at(-1)!));
+      const st = await runOffline(r, ['status', '--instance', restored, '--data-dir', dataDir(restored)]);
+      expect(st.exitCode, st.stderr).toBe(14);
+      expect(st.stderr).toMatch(/LOG_FORK.*FORK: the log now serves a checkpoint of size \d+/);
+      rmSync(path.join(history, notes.at(-1)!));
+    });
+
+    it('a corrupted archive and a wrong passphrase are refused (exit 15); age -d opens the secrets with the passphrase', async () => {
+      const r = needRig();
+      const archive = path.join(dir, 'v2-backup.tar');
+      const damaged = path.join(dir, 'v2-damaged.tar');
+      const bytes = readFileSync(archive);
+      const at = bytes.indexOf(Buffer.from('data/log/checkpoint')) + 512 + 10;
+      bytes[at] = bytes[at]! ^ 0x20;
+      writeFileSync(damaged, bytes);
+      const bad = await runOffline(r, ['backup', 'verify', damaged, '--passphrase-file', backupPass]);
+      expect(bad.exitCode).toBe(15);
+      expect(bad.stderr).toMatch(/BACKUP_ARCHIVE_CORRUPT.*data\/log\/checkpoint is damaged/);
+      const wrong = path.join(dir, 'wrong-pass');
+      writeFileSync(wrong, 'not the passphrase at all\n');
+      const wp = await runOffline(r, ['restore', archive, '--instance', `${RUN}-never`, '--data-dir', dataDir(`${RUN}-never`), '--passphrase-file', wrong]);
+      expect(wp.exitCode).toBe(15);
+      expect(wp.stderr).toContain('BACKUP_PASSPHRASE_WRONG');
+      expect(existsSync(dataDir(`${RUN}-never`))).toBe(false);
+      // Without this tool: tar and Debian's age.
+      const x = path.join(dir, 'age-open');
+      mkdirSync(x);
+      execFileSync('tar', ['-xf', archive, '-C', x, 'secrets.tar.age']);
+      const opened = spawnSync('script', ['-qec', `age -d -o ${x}/secrets.tar ${x}/secrets.tar.age`, '/dev/null'], { input: `${readFileSync(backupPass, 'utf8').trim()}\n`, encoding: 'utf8' });
+      expect(opened.status, opened.stdout).toBe(0);
+      const names = execFileSync('tar', ['-tf', `${x}/secrets.tar`], { encoding: 'utf8' }).split('\n');
+      expect(names).toEqual(expect.arrayContaining(['secrets.json', 'secrets/log-signer.pem']));
+      expect(execFileSync('tar', ['-xOf', `${x}/secrets.tar`, 'secrets/log-signer.pem'], { encoding: 'utf8' })).toBe(readFileSync(path.join(dataDir(V2), 'secrets/log-signer.pem'), 'utf8'));
+    });
+
+    it('backup drill passes for both stacks and prints its figures', async () => {
+      const r = needRig();
+      for (const instance of [V2, V1]) {
+        const res = await runOffline(r, ['backup', 'drill', '--instance', instance, '--data-dir', dataDir(instance), '--passphrase-file', backupPass, '--json']);
+        expect(res.exitCode, res.stderr).toBe(0);
+        const d = json<{ ok: boolean; scratch: string; backup: { bytes: number; checkpoint: { size: number } }; restore: { served: { size: number } } }>(res);
+        expect(d.ok).toBe(true);
+        expect(d.restore.served.size).toBe(d.backup.checkpoint.size);
+        expect(projectContainerNames(r, `rekor-airgap-${d.scratch}`)).toEqual([]);
       }
+    });
+
+    it('a PostgreSQL hook puts the application store into the same archive and back: real rows round-trip', async () => {
+      const r = needRig();
+      const pg = startPostgres(tempDir('pg-'), 'aevum');
+      try {
+        pg.sql("CREATE TABLE records (id serial PRIMARY KEY, digest text NOT NULL); INSERT INTO records (digest) VALUES ('sha256:aa'), ('sha256:bb'), ('sha256:cc')");
+        const hook = path.join(ROOT, 'examples/hooks/postgresql.sh');
+        const archive = path.join(dir, 'v2-with-pg.tar');
+        const b = await runOffline(r, ['backup', '--instance', V2, '--data-dir', dataDir(V2), '--out', archive, '--passphrase-file', backupPass, '--with', hook, '--json', '--quiet'], { env: pg.env });
+        expect(b.exitCode, b.stderr).toBe(0);
+        expect(json<{ hooks: string[] }>(b).hooks).toEqual(['postgresql']);
+        expect(execFileSync('tar', ['-tf', archive], { encoding: 'utf8' })).toContain('hook/postgresql.out');
+        pg.sql("DELETE FROM records WHERE digest = 'sha256:bb'; INSERT INTO records (digest) VALUES ('sha256:zz')");
+        const restored = `${RUN}-rpg`;
+        installed.push(restored);
+        const res = await runOffline(r, ['restore', archive, '--instance', restored, '--data-dir', dataDir(restored), '--port', String(port.rpg), '--passphrase-file', backupPass, '--with', hook], { env: pg.env });
+        expect(res.exitCode, res.stderr).toBe(0);
+        expect(pg.sql('SELECT digest FROM records ORDER BY id')).toBe('sha256:aa\nsha256:bb\nsha256:cc');
+      } finally {
+        pg.stop();
+      }
+    });
+
+    it('the scheduled backup: the timer runs backup.sh into a dated directory, and --keep N keeps the N newest', async () => {
+      const r = needRig();
+      const service = readFileSync(path.join(dataDir(V2), `config/rekor-airgap-backup-${V2}.service`), 'utf8');
+      const exec = /^ExecStart=(.*)$/m.exec(service)![1]!;
+      expect(exec).toBe(`${dataDir(V2)}/scripts/backup.sh --out-dir /var/backups/rekor-airgap/${V2} --keep 14`);
+      expect(readFileSync(path.join(dataDir(V2), `config/rekor-airgap-backup-${V2}.timer`), 'utf8')).toContain('OnCalendar=');
+      expect(readFileSync(path.join(dataDir(V2), `config/rekor-airgap-backup-${V2}.cron`), 'utf8')).toContain(`root ${exec} >>`);
+      const outDir = path.join(dir, 'scheduled');
+      const env = { REKOR_AIRGAP_BACKUP_PASSPHRASE: readFileSync(backupPass, 'utf8').trim(), DOCKER_HOST: r.offlineDockerHost, PATH: process.env.PATH! };
+      const runs: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const b = spawnSync('nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, 'sh', '-c', exec.replace(`/var/backups/rekor-airgap/${V2}`, outDir).replace('--keep 14', '--keep 2')], { encoding: 'utf8', env });
+        expect(b.status, b.stderr).toBe(0);
+        runs.push(...readdirSync(outDir));
+        if (i < 2) await new Promise((res) => setTimeout(res, 1100));
+      }
+      const left = readdirSync(outDir).sort();
+      expect(left).toHaveLength(2);
+      expect(left.every((f) => new RegExp(`^${V2}-\\d{8}T\\d{6}Z\\.tar$`).test(f))).toBe(true);
+      expect([...new Set(runs)].sort().slice(-2)).toEqual(left);
     });
   });
 

@@ -17,6 +17,7 @@ export interface Rig {
   cosign: string;
   goChecker: string;
   goModCacheDownload: string;
+  tesseraFsck: string;
 }
 
 export const RIG_ENV = process.env.RIG_RUN ? `${process.env.RIG_RUN}/rig.env` : '/run/rekor-airgap-rig/rig.env';
@@ -41,6 +42,7 @@ function load(): Rig | undefined {
     cosign: env.RIG_COSIGN!,
     goChecker: env.RIG_GO_CHECKER!,
     goModCacheDownload: env.RIG_GOMODCACHE_DOWNLOAD!,
+    tesseraFsck: env.RIG_TESSERA_FSCK!,
   };
 }
 

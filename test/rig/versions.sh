@@ -1,8 +1,18 @@
 # Pinned versions of the upstream software the rig builds. Change here, and the cache rebuilds.
-REKOR_TILES_VERSION=v2.3.0
-REKOR_V1_VERSION=v1.5.4
+REKOR_TILES_VERSION=v2.4.2            # what bundles/rekor-v2.yaml pins (needs Go 1.27)
+# The module proxy here refuses two of v2.4.2's dependencies (fulcio v1.9.1: 403; goa v3.34.0,
+# which fulcio's log package needs: 403). The rig builds v2.4.2 in a throwaway module that
+# replaces them with the newest versions it serves. Both sit on the identity (Fulcio certificate)
+# path only; key-signed entries, storage (Tessera v1.0.4) and checkpoints are v2.4.2's own code.
+REKOR_TILES_REPLACES="github.com/sigstore/fulcio=github.com/sigstore/fulcio@v1.8.8 goa.design/goa/v3=goa.design/goa/v3@v3.30.0"
+REKOR_TILES_PREVIOUS_VERSION=v2.3.0   # upgrade tests start from it
+REKOR_V1_VERSION=v1.6.1               # what bundles/rekor-v1.yaml pins (needs Go 1.27)
+REKOR_V1_PREVIOUS_VERSION=v1.5.4      # upgrade tests start from it; its rekor-cli reads v1 logs in tests
 TRILLIAN_VERSION=v1.7.3
+TESSERA_VERSION=v1.0.4                # cmd/fsck: an independent check of a restored v2 log
 COSIGN_VERSION=v2.6.4
+# Modules whose go.mod says go 1.27: the go command fetches this toolchain from the module proxy.
+GO127_TOOLCHAIN=go1.27.3
 DEBIAN_SUITE=bookworm
 NGINX_TAG=1.22.1      # the nginx version Debian bookworm ships
 MARIADB_TAG=10.11     # the MariaDB series Debian bookworm ships

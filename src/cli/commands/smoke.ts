@@ -69,7 +69,7 @@ export const smokeCommand = {
     if (failure) throw failure;
     if (state) {
       // The checkpoint the test ended on joins the instance's history (a fork fails here, loudly).
-      const { observeLog } = await import('../../instance/observe.js');
+      const { observeLog } = await import('../../stacks/observe.js');
       const seen = await observeLog(state, stackFor(kind), target);
       if (!args.json) args.io.err(`checkpoint history: size ${seen.head.size} ${seen.history === 'known' ? 'already kept' : 'kept, consistent with the history'}`);
     }

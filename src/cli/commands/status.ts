@@ -21,7 +21,7 @@ export const statusCommand = {
     const { stackFor } = await import('../../stacks/registry.js');
     const state = await requireState(args.instance, args.dataDir);
     const containers = await projectContainers(connectEngine(), state.project);
-    const { observeLog } = await import('../../instance/observe.js');
+    const { observeLog } = await import('../../stacks/observe.js');
     const { AirgapError } = await import('../../errors.js');
     // A fork is not "unreachable": it fails status with its own exit code.
     const head = await observeLog(state, stackFor(state.kind), await logTargetOf(state)).then((o) => o.head)

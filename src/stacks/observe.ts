@@ -4,11 +4,11 @@
  */
 import type { LogHead } from '../rekor/log-head.js';
 import type { LogTarget } from '../rekor/target.js';
-import type { Stack } from '../stacks/stack.js';
-import { recordCheckpoint, type RecordOutcome } from './checkpoint-history.js';
-import { instancePaths } from './layout.js';
-import { logTargetOf } from './log-target.js';
-import type { InstanceState } from './state.js';
+import type { Stack } from './stack.js';
+import { recordCheckpoint, type RecordOutcome } from '../instance/checkpoint-history.js';
+import { instancePaths } from '../instance/layout.js';
+import { logTargetOf } from '../instance/log-target.js';
+import type { InstanceState } from '../instance/state.js';
 
 export interface Observed {
   head: LogHead;

@@ -1,0 +1,253 @@
+/**
+ * `rekor-airgap backup`: pause writes, copy the instance (the log's files or a dump of its
+ * database, keys, TLS, configuration, state, checkpoint history) into one archive with the
+ * checkpoint current at that moment, the secrets sealed with a passphrase; resume writes; keep the
+ * newest N archives of a directory. The rendered backup.sh and the backup timer run exactly this.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import { AirgapError } from '../errors.js';
+import { detectCompose, type Compose } from '../engine/compose.js';
+import { connectEngine } from '../engine/docker.js';
+import { waitHealthy } from '../engine/wait-healthy.js';
+import { readHistory, recordCheckpoint } from '../instance/checkpoint-history.js';
+import { instancePaths, type InstancePaths } from '../instance/layout.js';
+import { logTargetOf } from '../instance/log-target.js';
+import { observeLog } from '../stacks/observe.js';
+import { requireState, type InstanceState } from '../instance/state.js';
+import type { LogHead } from '../rekor/log-head.js';
+import { stackFor } from '../stacks/registry.js';
+import type { BackupContext, Stack } from '../stacks/stack.js';
+import { TEMP_PREFIX } from '../util/atomic-file.js';
+import type { Progress } from '../util/progress.js';
+import { TOOL_VERSION } from '../util/package-root.js';
+import { BackupArchiveWriter } from './archive.js';
+import { BACKUP_FORMAT, BACKUP_SECRETS, plainFilesDigestInput, type BackupDir, type BackupManifest } from './backup-manifest.js';
+import { hookArchivePath, resolveHooks, runHook } from './hooks.js';
+import { readBackupPassphrase } from './passphrase.js';
+import { sealSecrets, type SecretFile } from './secrets-envelope.js';
+
+export interface BackupOptions {
+  instance: string;
+  dataDir?: string;
+  out?: string;
+  outDir?: string;
+  keep?: number;
+  passphraseFile?: string;
+  hooks: string[];
+  timeoutSec: number;
+  progress: Progress;
+}
+
+export interface BackupResult {
+  file: string;
+  bytes: number;
+  files: number;
+  secrets: number;
+  checkpoint: { size: number; rootHex: string };
+  pausedSeconds: number;
+  seconds: number;
+  hooks: string[];
+  removed: string[];
+}
+
+/** Paths of an instance that never go into a backup: the tool copy and leftovers of writes. */
+function skipAlways(p: InstancePaths, rel: string): boolean {
+  const top = rel.split('/')[0]!;
+  return [p.tool, p.checkpoints].some((d) => path.relative(p.dataDir, d) === top) || path.basename(rel).startsWith(TEMP_PREFIX);
+}
+
+export function isSecretPath(p: InstancePaths, rel: string): boolean {
+  const full = path.join(p.dataDir, rel);
+  return full.startsWith(p.secrets + path.sep) || full === p.serverKey;
+}
+
+interface Walked {
+  files: Array<{ rel: string; st: Stats }>;
+  dirs: BackupDir[];
+}
+
+async function walkInstance(p: InstancePaths, excluded: readonly string[]): Promise<Walked> {
+  const out: Walked = { files: [], dirs: [] };
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await fsp.readdir(path.join(p.dataDir, rel), { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (skipAlways(p, r) || excluded.includes(r)) continue;
+      const st = await fsp.lstat(path.join(p.dataDir, r));
+      if (st.isDirectory()) {
+        out.dirs.push({ path: r, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+        await walk(r);
+      } else if (st.isFile()) {
+        out.files.push({ rel: r, st });
+      } else {
+        throw new AirgapError('BACKUP_FAILED', `${path.join(p.dataDir, r)} is not a regular file or directory; the instance directory holds only files`);
+      }
+    }
+  };
+  await walk('');
+  return out;
+}
+
+function archiveName(instance: string, at: Date): string {
+  return `${instance}-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.tar`;
+}
+
+/** Archives of this instance in a backup directory, oldest first. */
+export async function listArchives(dir: string, instance: string): Promise<string[]> {
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const re = new RegExp(`^${instance}-\\d{8}T\\d{6}Z\\.tar$`);
+  return names.filter((n) => re.test(n)).sort().map((n) => path.join(dir, n));
+}
+
+async function resolveOut(o: BackupOptions, at: Date): Promise<string> {
+  if (o.out && o.outDir) throw new AirgapError('USAGE_INVALID', 'pass --out FILE or --out-dir DIR, not both');
+  if (!o.out && !o.outDir) throw new AirgapError('USAGE_INVALID', 'pass --out FILE (one archive) or --out-dir DIR (dated archives, with --keep N)');
+  if (o.keep !== undefined && !o.outDir) throw new AirgapError('USAGE_INVALID', '--keep needs --out-dir');
+  let out: string;
+  if (o.outDir) {
+    await fsp.mkdir(o.outDir, { recursive: true, mode: 0o700 });
+    out = path.join(path.resolve(o.outDir), archiveName(o.instance, at));
+  } else {
+    out = path.resolve(o.out!);
+  }
+  if (await fsp.lstat(out).then(() => true, () => false)) throw new AirgapError('USAGE_OUT_EXISTS', `${out} already exists; refusing to overwrite a backup`);
+  return out;
+}
+
+export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
+  const started = Date.now();
+  const state = await requireState(o.instance, o.dataDir);
+  const p = instancePaths(state.dataDir);
+  const stack = stackFor(state.kind);
+  const passphrase = await readBackupPassphrase(o.passphraseFile, p.backupPassphrase);
+  const hooks = await resolveHooks(o.hooks);
+  const at = new Date();
+  const out = await resolveOut(o, at);
+  const compose = await detectCompose();
+  const target = await logTargetOf(state);
+  const ctx: BackupContext = { compose, project: state.project, paths: p, state, target, timeoutMs: o.timeoutSec * 1000, progress: o.progress };
+
+  // The log must be healthy and consistent with its history before its state is saved.
+  o.progress.step(`checking instance ${state.instance} before the backup`);
+  await observeLog(state, stack, target);
+
+  const staging = await fsp.mkdtemp(path.join(path.dirname(out), '.rekor-airgap-backup-'));
+  const writer = await BackupArchiveWriter.open(out);
+  let pausedAt = 0;
+  let pausedMs = 0;
+  let head: LogHead | undefined;
+  let secretsCount = 0;
+  try {
+    o.progress.step(`pausing writes (stopping ${stack.backup.pauseServices.join(', ')})`);
+    pausedAt = Date.now();
+    await compose.run(state.project, p.compose, ['stop', ...stack.backup.pauseServices]);
+    try {
+      head = await (stack.backup.pausedHead ? stack.backup.pausedHead(ctx) : stack.readHead(target));
+      o.progress.step(`log paused at tree size ${head.size}`);
+      const extra = await takeDumpsAndHooks(ctx, stack, hooks, staging, o);
+      const result = await writeArchive(writer, state, p, stack, head, extra, passphrase, o.progress);
+      secretsCount = result.secrets;
+    } finally {
+      o.progress.step(`resuming writes (starting ${stack.backup.pauseServices.join(', ')})`);
+      await compose.run(state.project, p.compose, ['start', ...stack.backup.pauseServices]);
+      pausedMs = Date.now() - pausedAt;
+      await waitHealthy(connectEngine(), state.project, [...stack.backup.pauseServices], ctx.timeoutMs, o.progress);
+    }
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  } finally {
+    await fsp.rm(staging, { recursive: true, force: true });
+  }
+  // The paused checkpoint joins the history (the log's own proof, now that it is reachable again).
+  await recordCheckpoint(p.checkpoints, head, (from, to) => stack.proveConsistency(target, from, to));
+  const removed = o.outDir && o.keep !== undefined ? await prune(o.outDir, state.instance, o.keep, out) : [];
+  o.progress.step(`backup written to ${out} (${writer.bytes} bytes)`);
+  return {
+    file: out, bytes: writer.bytes, files: writer.files.length, secrets: secretsCount, checkpoint: { size: head.size, rootHex: head.rootHex },
+    pausedSeconds: pausedMs / 1000, seconds: (Date.now() - started) / 1000, hooks: hooks.map((h) => h.name), removed,
+  };
+}
+
+interface Extra {
+  dumps: Array<{ name: string; file: string }>;
+  hooks: Array<{ name: string; file: string }>;
+}
+
+async function takeDumpsAndHooks(ctx: BackupContext, stack: Stack, hooks: Awaited<ReturnType<typeof resolveHooks>>, staging: string, o: BackupOptions): Promise<Extra> {
+  const extra: Extra = { dumps: [], hooks: [] };
+  for (const d of stack.backup.dumps) {
+    o.progress.step(`dumping ${d.name} (service ${d.service})`);
+    const file = path.join(staging, `dump-${d.name}`);
+    await d.dump(ctx, file);
+    extra.dumps.push({ name: d.name, file });
+  }
+  for (const h of hooks) {
+    o.progress.step(`running hook ${h.file} backup`);
+    const file = path.join(staging, `hook-${h.name}`);
+    await runHook(h, 'backup', { stdoutFile: file }, ctx.state.instance, ctx.timeoutMs * 20);
+    extra.hooks.push({ name: h.name, file });
+  }
+  return extra;
+}
+
+async function writeArchive(w: BackupArchiveWriter, state: InstanceState, p: InstancePaths, stack: Stack, head: LogHead, extra: Extra, passphrase: string, progress: Progress): Promise<{ secrets: number }> {
+  const excluded = stack.backup.exclude;
+  const walked = await walkInstance(p, excluded);
+  const secrets: SecretFile[] = [];
+  const total = walked.files.reduce((a, f) => a + (isSecretPath(p, f.rel) ? 0 : f.st.size), 0);
+  progress.startBytes('copying the instance', total);
+  for (const f of walked.files) {
+    const full = path.join(p.dataDir, f.rel);
+    if (isSecretPath(p, f.rel)) {
+      secrets.push({ path: f.rel, bytes: await fsp.readFile(full), mode: f.st.mode & 0o7777, uid: f.st.uid, gid: f.st.gid });
+      continue;
+    }
+    await w.addFile(`data/${f.rel}`, full, f.st);
+    progress.addBytes(f.st.size);
+  }
+  progress.endBytes();
+  const root = { mode: 0o600, uid: 0, gid: 0 };
+  const dumps: BackupManifest['dumps'] = [];
+  for (const d of extra.dumps) {
+    await w.addFile(`dump/${d.name}`, d.file, await fsp.stat(d.file));
+    dumps.push({ name: d.name, path: `dump/${d.name}` });
+  }
+  const hooks: BackupManifest['hooks'] = [];
+  for (const h of extra.hooks) {
+    await w.addFile(hookArchivePath(h.name), h.file, await fsp.stat(h.file));
+    hooks.push({ name: h.name, path: hookArchivePath(h.name) });
+  }
+  for (const k of await readHistory(p.checkpoints)) {
+    await w.addBytes(`checkpoints/${path.basename(k.file)}`, Buffer.from(k.checkpoint), { ...root, mode: 0o644 });
+  }
+  // Normalise the owner of every file written by the tool itself.
+  for (const f of w.files) if (!f.path.startsWith('data/')) Object.assign(f, { uid: root.uid, gid: root.gid });
+  progress.step(`sealing ${secrets.length} secret files with the passphrase (age, scrypt)`);
+  const plainDigest = createHash('sha256').update(plainFilesDigestInput(w.files)).digest('hex');
+  const sealed = await sealSecrets(secrets, plainDigest, passphrase);
+  const sealedSha = await w.addBytes(BACKUP_SECRETS, sealed, root, false);
+  const manifest: BackupManifest = {
+    format: BACKUP_FORMAT, createdAt: new Date().toISOString(), tool: TOOL_VERSION,
+    instance: state.instance, profile: state.profile, kind: state.kind, origin: state.origin, logKeyId: state.logKeyId,
+    checkpoint: { size: head.size, rootHex: head.rootHex, note: head.checkpoint },
+    files: w.files, dirs: walked.dirs,
+    secrets: { path: BACKUP_SECRETS, size: sealed.length, sha256: sealedSha, files: secrets.length },
+    hooks, dumps,
+  };
+  await w.finish(manifest);
+  return { secrets: secrets.length };
+}
+
+async function prune(dir: string, instance: string, keep: number, justWritten: string): Promise<string[]> {
+  if (!Number.isSafeInteger(keep) || keep < 1) throw new AirgapError('USAGE_INVALID', '--keep must be a whole number of at least 1');
+  const all = await listArchives(dir, instance);
+  const old = all.filter((f) => f !== justWritten).slice(0, Math.max(0, all.length - keep));
+  for (const f of old) await fsp.rm(f, { force: true });
+  return old;
+}
+
+export type { Compose };

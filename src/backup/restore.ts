@@ -1,0 +1,315 @@
+/**
+ * `rekor-airgap restore`: into a fresh instance (another host, disaster recovery, a drill) or over
+ * the existing one. Verify the whole archive and open its secrets → refuse a fork → put the files
+ * in place → load the database dumps → start → prove: the served checkpoint is the backup's, the
+ * published tree re-derives its root, and after a new entry the log is consistent with it. Until
+ * the proof holds nothing is final: a failure puts the previous instance back and starts it.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { AirgapError } from '../errors.js';
+import { loadTrustedKeys } from '../bundle/signing.js';
+import { verifyBundleDir } from '../bundle/verify-dir.js';
+import { detectCompose, type Compose } from '../engine/compose.js';
+import { connectEngine, imageId } from '../engine/docker.js';
+import { readHistory, largest, checkpointFileName, type KeptCheckpoint } from '../instance/checkpoint-history.js';
+import { composeProject, dataDirFor, instancePaths, validateInstanceName, type InstancePaths } from '../instance/layout.js';
+import { logTargetOf } from '../instance/log-target.js';
+import { observeLog } from '../stacks/observe.js';
+import { readState, writeState, type InstanceState } from '../instance/state.js';
+import { ensureTool, installToolFromBundle } from '../instance/tool.js';
+import { instanceTemplates, keptTemplateNames } from '../install/configure.js';
+import { configureInstance, startStack, type DeployContext } from '../install/deploy.js';
+import { loadProfileImages } from '../install/load-images.js';
+import type { LogHead } from '../rekor/log-head.js';
+import { smokeFailure } from '../rekor/smoke.js';
+import { stackFor } from '../stacks/registry.js';
+import type { BackupContext, Stack } from '../stacks/stack.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import type { Progress } from '../util/progress.js';
+import { readBackupArchive, dataRel } from './archive.js';
+import { plainFilesDigestInput, type BackupManifest } from './backup-manifest.js';
+import { hookArchivePath, resolveHooks, runHook } from './hooks.js';
+import { readBackupPassphrase } from './passphrase.js';
+import { openSecrets } from './secrets-envelope.js';
+
+export interface RestoreOptions {
+  file: string;
+  instance: string;
+  dataDir?: string;
+  /** HTTPS port of the restored instance (default: the backup's). */
+  port?: number;
+  passphraseFile?: string;
+  hooks: string[];
+  forceFork: boolean;
+  /** Load the images from this verified bundle (a host that never ran the instance). */
+  bundleDir?: string;
+  trust: string[];
+  /** Only verify the archive and open its secrets; change nothing. */
+  verifyOnly?: boolean;
+  timeoutSec: number;
+  progress: Progress;
+}
+
+export interface RestoreResult {
+  instance: string;
+  dataDir: string;
+  url: string;
+  verifyOnly: boolean;
+  backup: { createdAt: string; instance: string; size: number; rootHex: string; bytes: number; files: number };
+  served?: { size: number; rootHex: string };
+  audit?: string;
+  after?: { size: number; rootHex: string };
+  forked: boolean;
+  replaced: boolean;
+  hooks: string[];
+  seconds: number;
+}
+
+export function forkWarning(liveTop: LogHead, backupSize: number): string {
+  return `the log has published a checkpoint of size ${liveTop.size}; this backup holds only ${backupSize} entries. `
+    + `Restoring it FORKS the log: entries ${backupSize}..${liveTop.size - 1} are gone, new entries will get those indexes again, `
+    + 'and every client that saw the larger checkpoint (monitors, witnesses, the transparency.checkpoint records of your application) '
+    + 'will see a log that is not consistent with what it signed before — their checks fail and they must be told to trust the restored log anew.';
+}
+
+export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  validateInstanceName(o.instance);
+  const dataDir = dataDirFor(o.instance, o.dataDir);
+  const paths = instancePaths(dataDir);
+  const passphrase = await readBackupPassphrase(o.passphraseFile, paths.backupPassphrase);
+  const hooks = await resolveHooks(o.hooks);
+  if (!o.verifyOnly) await fsp.mkdir(path.dirname(dataDir), { recursive: true, mode: 0o755 });
+  const staging = o.verifyOnly ? '' : await fsp.mkdtemp(`${dataDir}.restore-`);
+  let done = false;
+  try {
+    o.progress.step(`verifying ${o.file}`);
+    const archive = await readBackupArchive(o.file, o.verifyOnly ? undefined : staging);
+    const m = archive.manifest;
+    const secrets = await openSecrets(archive.sealedSecrets, passphrase, o.file);
+    const binding = createHash('sha256').update(plainFilesDigestInput(m.files)).digest('hex');
+    if (binding !== secrets.plainFilesSha256) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${o.file}: the files are not the ones the sealed secrets vouch for (the archive was altered)`);
+    const stack = stackFor(m.kind);
+    o.progress.step(`archive verified: instance ${m.instance} (${m.profile}), tree size ${m.checkpoint.size}, ${m.files.length} files, ${secrets.files.length} secrets`);
+    const summary = { createdAt: m.createdAt, instance: m.instance, size: m.checkpoint.size, rootHex: m.checkpoint.rootHex, bytes: archive.bytes, files: m.files.length };
+    if (o.verifyOnly) {
+      done = true;
+      return { instance: o.instance, dataDir, url: '', verifyOnly: true, backup: summary, forked: false, replaced: false, hooks: [], seconds: (Date.now() - started) / 1000 };
+    }
+    const existing = await readState(dataDir);
+    const forked = await checkFork(o, m, existing, paths);
+    const backupState = JSON.parse(await fsp.readFile(path.join(staging, 'data', 'state.json'), 'utf8')) as InstanceState;
+    const state: InstanceState = {
+      ...(await readStateFrom(path.join(staging, 'data'), backupState)),
+      instance: o.instance, project: composeProject(o.instance), dataDir,
+      httpsPort: o.port ?? existing?.httpsPort ?? backupState.httpsPort,
+      updatedAt: new Date().toISOString(),
+    };
+    state.url = `https://${state.hostname}:${state.httpsPort}`;
+    const docker = connectEngine();
+    const compose = await detectCompose();
+    if (o.bundleDir) {
+      const verified = await verifyBundleDir(o.bundleDir, await loadTrustedKeys(o.trust), o.progress);
+      const images = verified.manifest.images.filter((i) => i.profiles.includes(m.profile));
+      await loadProfileImages(docker, verified.dir, verified.manifest, images, o.progress, verified.readFile);
+      await installToolFromBundle(instancePaths(path.join(staging, 'data')), verified);
+    }
+    const missing: string[] = [];
+    for (const [name, img] of Object.entries(state.images)) if (!(await imageId(docker, img.ref))) missing.push(`${name} (${img.ref})`);
+    if (missing.length) {
+      throw new AirgapError('RESTORE_IMAGES_MISSING', `the engine lacks the images of ${m.profile}: ${missing.join(', ')}; pass --bundle DIR --trust KEY.pub (the bundle this instance was installed from) to load them`);
+    }
+    const replaced = await putInPlace(o, m, secrets.files, staging, paths, existing, compose, forked);
+    try {
+      const result = await bringUp(o, m, stack, state, paths, staging, compose, docker, hooks);
+      if (replaced) await keepReplacedHistory(replaced, paths, forked);
+      if (replaced) await fsp.rm(replaced, { recursive: true, force: true });
+      done = true;
+      return {
+        instance: o.instance, dataDir, url: state.url, verifyOnly: false, backup: summary, ...result, forked, replaced: !!replaced,
+        hooks: hooks.map((h) => h.name), seconds: (Date.now() - started) / 1000,
+      };
+    } catch (e) {
+      await putBack(o, paths, state, replaced, existing, compose);
+      throw e;
+    }
+  } finally {
+    if (staging) await fsp.rm(staging, { recursive: true, force: true });
+    if (!done) o.progress.step('restore did not complete');
+  }
+}
+
+/** The state.json inside the archive, read the same way as an installed one (older shapes migrate). */
+async function readStateFrom(dir: string, fallback: InstanceState): Promise<InstanceState> {
+  return (await readState(dir)) ?? fallback;
+}
+
+/** A restore must not take the log below a checkpoint it has already published (unless forced). */
+async function checkFork(o: RestoreOptions, m: BackupManifest, existing: InstanceState | undefined, paths: InstancePaths): Promise<boolean> {
+  if (!existing) return false;
+  if (existing.logKeyId && existing.logKeyId !== m.logKeyId) {
+    throw new AirgapError('RESTORE_FAILED', `instance ${o.instance} holds another log (key ID ${existing.logKeyId}, the backup's is ${m.logKeyId}); uninstall it first, or restore under another --instance`);
+  }
+  const top = largest(await readHistory(paths.checkpoints));
+  if (!top) return false;
+  const smaller = top.size > m.checkpoint.size;
+  const otherRoot = top.size === m.checkpoint.size && top.rootHex !== m.checkpoint.rootHex;
+  if (!smaller && !otherRoot) return false;
+  const why = otherRoot ? `the log has published another root (${top.rootHex}) at the backup's size ${top.size}` : forkWarning(top, m.checkpoint.size);
+  if (!o.forceFork) {
+    throw new AirgapError('RESTORE_FORK_REFUSED', `refusing to restore ${o.file}: ${why} Pass --force-fork only if the published checkpoints are lost for good.`);
+  }
+  o.progress.warn(`--force-fork: ${why}`);
+  return true;
+}
+
+/** Moves the verified files into place (the old instance aside), with their owners and modes. */
+async function putInPlace(o: RestoreOptions, m: BackupManifest, secretFiles: Awaited<ReturnType<typeof openSecrets>>['files'], staging: string, paths: InstancePaths, existing: InstanceState | undefined, compose: Compose, forked: boolean): Promise<string | undefined> {
+  const stagedData = path.join(staging, 'data');
+  await fsp.mkdir(stagedData, { recursive: true, mode: 0o755 });
+  for (const d of m.dirs) {
+    const full = path.join(stagedData, d.path);
+    await fsp.mkdir(full, { recursive: true, mode: d.mode });
+  }
+  for (const f of m.files) {
+    const rel = dataRel(f.path);
+    if (!rel) continue;
+    const full = path.join(stagedData, rel);
+    await fsp.chmod(full, f.mode);
+    await fsp.chown(full, f.uid, f.gid);
+  }
+  for (const s of secretFiles) {
+    const full = path.join(stagedData, s.path);
+    await fsp.mkdir(path.dirname(full), { recursive: true, mode: 0o711 });
+    await writeFileAtomic(full, s.bytes, s.mode);
+    await fsp.chown(full, s.uid, s.gid);
+  }
+  // Directories last, deepest first: their modes may forbid writing into them.
+  for (const d of [...m.dirs].reverse()) {
+    const full = path.join(stagedData, d.path);
+    await fsp.chmod(full, d.mode);
+    await fsp.chown(full, d.uid, d.gid);
+  }
+  const history = path.join(stagedData, 'checkpoints');
+  await fsp.mkdir(history, { recursive: true, mode: 0o755 });
+  for (const f of m.files.filter((x) => x.path.startsWith('checkpoints/'))) {
+    await fsp.rename(path.join(staging, f.path), path.join(history, path.basename(f.path)));
+  }
+  // The backup's own checkpoint is part of its history.
+  await writeFileAtomic(path.join(history, checkpointFileName(m.checkpoint)), m.checkpoint.note, 0o644);
+  const keep = await ensureToolFrom(paths, stagedData);
+  if (!keep) o.progress.warn(`no single-file rekor-airgap to copy into ${paths.tool}: backup.sh and the timer need it (restore with --bundle, or run the bundle's installer)`);
+  let replaced: string | undefined;
+  if (existing) {
+    o.progress.step(`stopping instance ${existing.instance} (project ${existing.project}) to replace it${forked ? ' (forced fork)' : ''}`);
+    await compose.run(existing.project, instancePaths(existing.dataDir).compose, ['down', '--remove-orphans', '--timeout', '30']).catch(() => undefined);
+  }
+  if (await fsp.lstat(paths.dataDir).then(() => true, () => false)) {
+    replaced = `${paths.dataDir}.replaced-${Date.now()}`;
+    await fsp.rename(paths.dataDir, replaced);
+  }
+  await fsp.rename(stagedData, paths.dataDir);
+  return replaced;
+}
+
+/** The tool for the restored instance: the old instance's, the bundle's, or the running one. */
+async function ensureToolFrom(paths: InstancePaths, stagedData: string): Promise<boolean> {
+  const staged = instancePaths(stagedData);
+  if (await fsp.access(staged.toolJs).then(() => true, () => false)) return true;
+  for (const from of [paths.tool]) {
+    if (await fsp.access(path.join(from, 'rekor-airgap.mjs')).then(() => true, () => false)) {
+      await fsp.cp(from, staged.tool, { recursive: true, preserveTimestamps: true });
+      return true;
+    }
+  }
+  return ensureTool(staged);
+}
+
+interface BroughtUp {
+  served: { size: number; rootHex: string };
+  audit?: string;
+  after: { size: number; rootHex: string };
+}
+
+async function bringUp(o: RestoreOptions, m: BackupManifest, stack: Stack, state: InstanceState, paths: InstancePaths, staging: string, compose: Compose, docker: ReturnType<typeof connectEngine>, hooks: Awaited<ReturnType<typeof resolveHooks>>): Promise<BroughtUp> {
+  const timeoutMs = o.timeoutSec * 1000;
+  await writeState(state);
+  const d: DeployContext = {
+    stack, paths, state, templates: instanceTemplates(paths, state.profile), templateNames: await keptTemplateNames(paths),
+    images: Object.fromEntries(Object.entries(state.images).map(([k, v]) => [k, v.ref])),
+    artifacts: new Map(), tls: {}, expectedLogKeyPem: state.logPublicKeyPem, progress: o.progress,
+  };
+  if (!d.templateNames.length) throw new AirgapError('RESTORE_FAILED', `the backup has no templates/ (taken from an instance installed by an older rekor-airgap); install the bundle again, take a new backup`);
+  o.progress.step(`configuring instance ${state.instance} in ${paths.dataDir}`);
+  const vars = await configureInstance(d);
+  const target = await logTargetOf(state);
+  const ctx: BackupContext = { compose, project: state.project, paths, state, target, timeoutMs, progress: o.progress };
+  const dumpServices = [...new Set(stack.backup.dumps.map((x) => x.service))];
+  await startStack(d, vars, {
+    compose, docker, timeoutMs,
+    ...(m.dumps.length ? {
+      first: {
+        services: dumpServices,
+        run: async () => {
+          for (const dump of stack.backup.dumps) {
+            const entry = m.dumps.find((x) => x.name === dump.name);
+            if (!entry) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `the backup has no dump ${dump.name}`);
+            o.progress.step(`loading ${dump.name} into ${dump.service}`);
+            await dump.restore(ctx, path.join(staging, entry.path));
+          }
+        },
+      },
+    } : {}),
+  });
+  for (const h of hooks) {
+    const entry = m.hooks.find((x) => x.name === h.name);
+    if (!entry) throw new AirgapError('BACKUP_HOOK_FAILED', `the backup holds no output of a hook named ${h.name} (it has: ${m.hooks.map((x) => x.name).join(', ') || 'none'})`);
+    o.progress.step(`running hook ${h.file} restore`);
+    await runHook(h, 'restore', { stdinFile: path.join(staging, hookArchivePath(h.name)) }, state.instance, timeoutMs * 20);
+  }
+  for (const x of m.hooks) if (!hooks.some((h) => h.name === x.name)) o.progress.warn(`the backup holds the output of hook ${x.name}; pass --with HOOK to restore it`);
+
+  o.progress.step('proving the restored log');
+  const served = await stack.readHead(target);
+  if (served.size !== m.checkpoint.size || served.rootHex !== m.checkpoint.rootHex) {
+    throw new AirgapError('RESTORE_MISMATCH', `the restored log serves size ${served.size}, root ${served.rootHex}; the backup's checkpoint is size ${m.checkpoint.size}, root ${m.checkpoint.rootHex}`);
+  }
+  const audit = stack.auditTree ? await stack.auditTree(target, served) : undefined;
+  if (audit) o.progress.step(`  ${audit}`);
+  const report = await stack.smoke(target);
+  const failure = smokeFailure(report);
+  if (failure) throw failure;
+  const seen = await observeLog(state, stack, target);
+  // Explicitly from the backup's checkpoint too (the history's largest may be it already).
+  await stack.proveConsistency(target, { size: m.checkpoint.size, rootHex: m.checkpoint.rootHex, checkpoint: m.checkpoint.note }, seen.head);
+  o.progress.step(`  new entries added: size ${m.checkpoint.size} → ${seen.head.size}, consistent with the backup's checkpoint`);
+  return { served: { size: served.size, rootHex: served.rootHex }, ...(audit ? { audit } : {}), after: { size: seen.head.size, rootHex: seen.head.rootHex } };
+}
+
+/** A forced fork keeps the abandoned history for the record, out of the way of the new one. */
+async function keepReplacedHistory(replaced: string, paths: InstancePaths, forked: boolean): Promise<void> {
+  const old: KeptCheckpoint[] = await readHistory(instancePaths(replaced).checkpoints).catch(() => []);
+  if (!old.length) return;
+  const dir = path.join(paths.checkpoints, `${forked ? 'abandoned' : 'replaced'}-${new Date().toISOString().replace(/[-:.]/g, '')}`);
+  await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
+  for (const k of old) await fsp.copyFile(k.file, path.join(dir, path.basename(k.file)));
+}
+
+async function putBack(o: RestoreOptions, paths: InstancePaths, state: InstanceState, replaced: string | undefined, existing: InstanceState | undefined, compose: Compose): Promise<void> {
+  try {
+    o.progress.step(`restore failed: removing what it started (project ${state.project})`);
+    await compose.run(state.project, paths.compose, ['down', '--remove-orphans', '--timeout', '10']).catch(() => undefined);
+    await fsp.rm(paths.dataDir, { recursive: true, force: true });
+    if (replaced) {
+      await fsp.rename(replaced, paths.dataDir);
+      if (existing) {
+        o.progress.step(`putting instance ${existing.instance} back as it was`);
+        await compose.run(existing.project, instancePaths(existing.dataDir).compose, ['up', '-d', '--remove-orphans']);
+      }
+    }
+  } catch (e) {
+    o.progress.warn(`putting the previous instance back did not finish: ${(e as Error).message}${replaced ? ` (its files are in ${replaced})` : ''}`);
+  }
+}

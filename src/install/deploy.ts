@@ -1,0 +1,93 @@
+/**
+ * Bringing an instance's configuration and services up, shared by install, restore and upgrade:
+ * the stack's keys and secrets (made or reused), TLS, the rendered configuration, then the start
+ * phases in order, each waited healthy.
+ */
+import type Docker from 'dockerode';
+import type { Compose } from '../engine/compose.js';
+import { waitHealthy } from '../engine/wait-healthy.js';
+import { AirgapError } from '../errors.js';
+import type { InstancePaths } from '../instance/layout.js';
+import type { TemplateVars } from '../instance/render.js';
+import { ensureTls, type TlsOptions } from '../instance/secrets.js';
+import { writeState, type InstanceState } from '../instance/state.js';
+import { logKeyId } from '../rekor/note.js';
+import { allServices, type Stack, type StartContext } from '../stacks/stack.js';
+import type { Progress } from '../util/progress.js';
+import { writeScheduleFiles } from '../instance/schedule-files.js';
+import { prepareInstanceDirs, renderedFilesVars, renderTemplates, type TemplateSource } from './configure.js';
+
+export interface DeployContext {
+  stack: Stack;
+  paths: InstancePaths;
+  state: InstanceState;
+  /** The profile's templates (from the verified bundle, or the instance's kept copy). */
+  templates: TemplateSource;
+  templateNames: readonly string[];
+  /** Image references by profile image name. */
+  images: Record<string, string>;
+  artifacts: ReadonlyMap<string, () => Promise<Buffer>>;
+  tls: Omit<TlsOptions, 'hostname' | 'instance'>;
+  /** The log key the instance must keep (a rerun, an upgrade, a restore). */
+  expectedLogKeyPem?: string;
+  progress: Progress;
+}
+
+/** Directories, keys and secrets, TLS, the rendered configuration (all but deferred templates). */
+export async function configureInstance(d: DeployContext): Promise<TemplateVars> {
+  const { paths, stack, state } = d;
+  await prepareInstanceDirs(paths, stack.directories);
+  const configured = await stack.configure({ paths, state, artifacts: d.artifacts });
+  if (d.expectedLogKeyPem && d.expectedLogKeyPem !== configured.logKey.publicPem) {
+    throw new AirgapError('INSTALL_KEY_CHANGED', `the log signing key in ${paths.logSigner} is not the one instance ${state.instance} was installed with`);
+  }
+  state.logPublicKeyPem = configured.logKey.publicPem;
+  state.logKeyId = Buffer.from(logKeyId(state.origin, configured.logKey.publicKey)).toString('hex');
+  await ensureTls(paths, { hostname: state.hostname, instance: state.instance, ...d.tls });
+  const vars: TemplateVars = {
+    instance: state.instance, project: state.project, hostname: state.hostname, origin: state.origin,
+    https_port: state.httpsPort, bind_address: state.bindAddress, checkpoint_interval: state.checkpointInterval,
+    images: d.images,
+    paths: { ...paths },
+    files: renderedFilesVars(stack, paths, d.templateNames),
+    ...configured.vars,
+  };
+  const deferred = new Set(stack.phases.flatMap((p) => p.templates ?? []));
+  await renderTemplates(d.templates, stack, paths, vars, d.templateNames.filter((t) => !deferred.has(t)));
+  await writeScheduleFiles(paths, state.instance);
+  return vars;
+}
+
+export interface StartOptions {
+  compose: Compose;
+  docker: Docker;
+  timeoutMs: number;
+  /** Runs once the services named are healthy, before the stack's phases (a restore loads its dumps). */
+  first?: { services: readonly string[]; run: () => Promise<void> };
+}
+
+/** The stack's phases in order, each waited healthy; then the whole project; then the state. */
+export async function startStack(d: DeployContext, vars: TemplateVars, s: StartOptions): Promise<void> {
+  const { state, paths, stack, progress } = d;
+  const ctx: StartContext = {
+    compose: s.compose, docker: s.docker, project: state.project, paths, state, vars, timeoutMs: s.timeoutMs, progress,
+    saveState: () => writeState(state),
+  };
+  const tool = s.compose.kind === 'v1' ? 'docker-compose' : 'docker compose';
+  if (s.first) {
+    progress.step(`starting ${s.first.services.join(', ')} (${tool}, project ${state.project})`);
+    await s.compose.run(state.project, paths.compose, ['up', '-d', ...s.first.services]);
+    await waitHealthy(s.docker, state.project, [...s.first.services], s.timeoutMs, progress);
+    await s.first.run();
+  }
+  for (const phase of stack.phases) {
+    await phase.before?.(ctx);
+    if (phase.templates?.length) await renderTemplates(d.templates, stack, paths, vars, phase.templates);
+    progress.step(`starting ${phase.services.join(', ')} (${tool}, project ${state.project})`);
+    await s.compose.run(state.project, paths.compose, ['up', '-d', ...phase.services]);
+    await waitHealthy(s.docker, state.project, [...phase.services], s.timeoutMs, progress);
+  }
+  await s.compose.run(state.project, paths.compose, ['up', '-d', '--remove-orphans']);
+  await waitHealthy(s.docker, state.project, allServices(stack), s.timeoutMs, progress);
+  await writeState(state);
+}
