@@ -1,7 +1,10 @@
 /**
  * `rekor-airgap backup drill`: what an auditor asks for — a real backup, restored into a scratch
- * instance on this host, proved (same checkpoint, tree re-derived, new entries consistent), then
- * the scratch instance removed. Prints the figures; any failure fails the drill.
+ * instance on this host, proved, then the scratch instance removed. Prints the figures; any
+ * failure fails the drill. The proof is read-only (the served checkpoint is the backup's, and the
+ * whole tree re-derives its root): the scratch copy runs beside the live log under the same key,
+ * and an entry written there would make the key sign a checkpoint the live log never signed — a
+ * fork, which is what a transparency log must never show.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -52,7 +55,7 @@ export async function backupDrill(o: DrillOptions): Promise<DrillResult> {
     result.backup = await backupInstance({ instance: o.instance, ...(o.dataDir ? { dataDir: o.dataDir } : {}), out: path.join(work, 'drill.tar'), passphraseFile: passFile, hooks: o.hooks, timeoutSec: o.timeoutSec, progress: o.progress });
     const port = await freePort(state.bindAddress === '0.0.0.0' ? '127.0.0.1' : state.bindAddress);
     o.progress.step(`drill: restore into scratch instance ${scratch} (port ${port})`);
-    result.restore = await restoreInstance({ file: result.backup.file, instance: scratch, dataDir: scratchDir, port, passphraseFile: passFile, hooks: [], forceFork: false, trust: [], timeoutSec: o.timeoutSec, progress: o.progress });
+    result.restore = await restoreInstance({ file: result.backup.file, instance: scratch, dataDir: scratchDir, port, passphraseFile: passFile, hooks: [], forceFork: false, trust: [], write: false, timeoutSec: o.timeoutSec, progress: o.progress });
     result.ok = true;
   } catch (e) {
     const err = e as AirgapError;

@@ -48,6 +48,11 @@ export interface RestoreOptions {
   trust: string[];
   /** Only verify the archive and open its secrets; change nothing. */
   verifyOnly?: boolean;
+  /**
+   * Prove with a new entry (default). Off for a scratch copy that runs beside the live log: new
+   * entries there would be checkpoints signed with the live key that the live log never signed.
+   */
+  write?: boolean;
   timeoutSec: number;
   progress: Progress;
 }
@@ -230,7 +235,7 @@ async function ensureToolFrom(paths: InstancePaths, stagedData: string): Promise
 interface BroughtUp {
   served: { size: number; rootHex: string };
   audit?: string;
-  after: { size: number; rootHex: string };
+  after?: { size: number; rootHex: string };
 }
 
 async function bringUp(o: RestoreOptions, m: BackupManifest, stack: Stack, state: InstanceState, paths: InstancePaths, staging: string, compose: Compose, docker: ReturnType<typeof connectEngine>, hooks: Awaited<ReturnType<typeof resolveHooks>>): Promise<BroughtUp> {
@@ -278,6 +283,10 @@ async function bringUp(o: RestoreOptions, m: BackupManifest, stack: Stack, state
   }
   const audit = stack.auditTree ? await stack.auditTree(target, served) : undefined;
   if (audit) o.progress.step(`  ${audit}`);
+  if (o.write === false) {
+    await observeLog(state, stack, target);
+    return { served: { size: served.size, rootHex: served.rootHex }, ...(audit ? { audit } : {}) };
+  }
   const report = await stack.smoke(target);
   const failure = smokeFailure(report);
   if (failure) throw failure;

@@ -9,8 +9,11 @@ export interface Compose {
   kind: 'v2-plugin' | 'v1';
   version: string;
   run(project: string, file: string, args: string[], opts?: { timeoutMs?: number }): Promise<{ stdout: string; stderr: string }>;
-  /** Runs a command whose output goes to a file, or whose input comes from one (a database dump). */
-  stream(project: string, file: string, args: string[], io: { stdoutFile?: string; stdinFile?: string; timeoutMs?: number }): Promise<void>;
+  /**
+   * Runs a command whose output goes to a file (a database dump). Not for input: docker-compose v1
+   * never closes an exec's standard input.
+   */
+  stream(project: string, file: string, args: string[], io: { stdoutFile: string; timeoutMs?: number }): Promise<void>;
 }
 
 async function tryVersion(cmd: string, args: string[]): Promise<string | undefined> {
@@ -45,8 +48,7 @@ function make(kind: Compose['kind'], version: string, cmd: string, prefix: strin
     async stream(project, file, args, io) {
       const r = await execa(cmd, [...prefix, '-p', project, '-f', file, ...args], {
         reject: false, timeout: io.timeoutMs ?? 3_600_000, env: { COMPOSE_INTERACTIVE_NO_CLI: '1' },
-        ...(io.stdoutFile ? { stdout: { file: io.stdoutFile } } : {}),
-        ...(io.stdinFile ? { inputFile: io.stdinFile } : { stdin: 'ignore' as const }),
+        stdout: { file: io.stdoutFile }, stdin: 'ignore',
       });
       if (r.exitCode !== 0) {
         throw new AirgapError('COMPOSE_FAILED', `${cmd} ${[...prefix, ...args].join(' ')} (project ${project}) failed: ${String(r.stderr).trim().split('\n').slice(-8).join('\n')}`);

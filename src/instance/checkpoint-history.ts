@@ -75,12 +75,12 @@ export function forkError(seen: LogHead, kept: LogHead, why: string, cause?: unk
 export async function recordCheckpoint(dir: string, head: LogHead, prove: ConsistencyProver): Promise<RecordOutcome> {
   const history = await readHistory(dir);
   const top = largest(history);
+  const sameSize = history.filter((h) => h.size === head.size);
+  const other = sameSize.find((h) => h.rootHex !== head.rootHex);
+  if (other) throw forkError(head, other, 'the same size with another root than');
   if (top) {
     if (head.size < top.size) throw forkError(head, top, 'smaller than');
-    if (head.size === top.size) {
-      if (head.rootHex !== top.rootHex) throw forkError(head, top, 'the same size with another root than');
-      return 'known';
-    }
+    if (sameSize.length) return 'known';
     try {
       await prove(top, head);
     } catch (e) {

@@ -103,7 +103,8 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     expect(out.dryRun).toBe(true);
     expect(out.preflight.map((c) => `${c.name}:${c.status}`)).toEqual(['engine:ok', 'compose:ok', 'disk:ok', 'ports:ok', 'memory:ok', 'clock:ok']);
     expect(projectContainerNames(needRig(), `rekor-airgap-${RUN}-dry`)).toEqual([]);
-    expect(offlineDocker(needRig(), 'images', '-q', 'ghcr.io/sigstore/rekor-tiles/posix').trim()).toBe('');
+    const rekorRef = JSON.parse(readFileSync(path.join(bundle, 'bundle.json'), 'utf8')).images.find((i: { name: string; profiles: string[] }) => i.name === 'rekor' && i.profiles.includes('rekor-v2')).ref as string;
+    expect(offlineDocker(needRig(), 'images', '-q', rekorRef).trim()).toBe('');
   });
 
   it('installs Rekor v2 from the transferred bundle and passes the smoke test', async () => {
@@ -262,7 +263,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     });
 
     it('backup.sh runs the tool kept in the instance: the v1 archive is 0600 from its first byte, holds the dump, and ps never shows the database password', async () => {
-      const out = path.join(dir, 'v1-backup.tar');
+      const out = path.join(dir, 'v1-backup-sh.tar');
       const password = readFileSync(path.join(dataDir(V1), 'secrets/db-root-password'), 'utf8').trim();
       // Sample every process's command line (the host sees the containers' processes) while the backup runs.
       let sawPassword = '';

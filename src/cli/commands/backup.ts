@@ -38,7 +38,7 @@ const drillCommand = {
       ...(b ? [`  backup:  ${b.bytes} bytes, ${b.files} files + ${b.secrets} sealed secrets, tree size ${b.checkpoint.size}, writes paused ${b.pausedSeconds.toFixed(1)} s, ${b.seconds.toFixed(1)} s`] : []),
       ...(s ? [`  restore: scratch instance ${r.scratch}, served size ${s.served?.size} root ${s.served?.rootHex}, ${s.seconds.toFixed(1)} s`,
         ...(s.audit ? [`  audit:   ${s.audit}`] : []),
-        `  after:   new entries, size ${s.after?.size}, consistent with the backup's checkpoint`] : []),
+        '  (read-only proof: the scratch copy shares the live key, so it signs no new checkpoint)'] : []),
       ...(r.error ? [`  error [${r.error.code}]: ${r.error.message}`] : []),
       `  scratch instance ${r.scratch} removed`,
     ].join('\n'));
@@ -139,7 +139,7 @@ export const restoreCommand = {
       `  backup of ${r.backup.instance} taken ${r.backup.createdAt}: tree size ${r.backup.size}`,
       `  served checkpoint equals the backup's: size ${r.served?.size}, root ${r.served?.rootHex}`,
       ...(r.audit ? [`  ${r.audit}`] : []),
-      `  new entries: size ${r.after?.size}, consistent with the backup's checkpoint`,
+      ...(r.after ? [`  new entries: size ${r.after.size}, consistent with the backup's checkpoint`] : []),
       ...(r.hooks.length ? [`  hooks restored: ${r.hooks.join(', ')}`] : []),
     ].join('\n'));
   },

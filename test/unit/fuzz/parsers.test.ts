@@ -18,6 +18,9 @@ import { parseTarHeader, tarFileHeader } from '../../../src/util/tar.js';
 import { decodeB64, decodeInt, parseJsonBody } from '../../../src/rekor/log-http.js';
 import { verifyRfc9162Consistency, verifyRfc9162Inclusion } from '../../../src/rekor/merkle.js';
 import { formatCheckpointBody, parseCheckpointBody, parseSignedNote, signNote, verifyCheckpointSignedByLogKey } from '../../../src/rekor/note.js';
+import { parseBackupManifest } from '../../../src/backup/backup-manifest.js';
+import { headOfNote } from '../../../src/instance/checkpoint-history.js';
+import { parseEntryBundle } from '../../../src/rekor/tiles.js';
 import { fc, jsonValue, mutatedJson, onlyCoded, params } from '../../helpers/fuzz.js';
 
 const sha = 'a'.repeat(64);
@@ -35,11 +38,30 @@ const VALID_INDEX = {
 const VALID_OCI_INDEX = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha}`, size: 5, platform: { os: 'linux', architecture: 'amd64' } }] };
 const VALID_OCI_MANIFEST = { schemaVersion: 2, config: { mediaType: 'c', digest: `sha256:${sha}`, size: 1 }, layers: [{ mediaType: 'l', digest: `sha256:${sha}`, size: 2 }] };
 
+const VALID_BACKUP = {
+  format: 'rekor-airgap-backup/1', createdAt: 'x', tool: '0.1.0', instance: 'default', profile: 'rekor-v2', kind: 'rekor-v2', origin: 'log.example', logKeyId: sha,
+  checkpoint: { size: 3, rootHex: sha, note: 'n' },
+  files: [{ path: 'data/log/checkpoint', size: 3, sha256: sha, mode: 420, uid: 0, gid: 0 }, { path: 'hook/pg.out', size: 1, sha256: sha, mode: 384, uid: 0, gid: 0 }],
+  dirs: [{ path: 'log', mode: 493, uid: 65532, gid: 65532 }],
+  secrets: { path: 'secrets.tar.age', size: 9, sha256: sha, files: 2 }, hooks: [{ name: 'pg', path: 'hook/pg.out' }], dumps: [],
+};
+
 const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), jsonValue.map((v) => JSON.stringify(v)));
 
 describe('bundle.json (parseManifest)', () => {
   it('random text', () => fc.assert(fc.property(text, (t) => onlyCoded(() => parseManifest(t, 'b.json'), ['BUNDLE_MANIFEST_INVALID'])), params()));
   it('a valid manifest with one edit', () => fc.assert(fc.property(mutatedJson(VALID_MANIFEST), (t) => onlyCoded(() => parseManifest(t, 'b.json'), ['BUNDLE_MANIFEST_INVALID'])), params()));
+});
+
+describe('backup.json (parseBackupManifest)', () => {
+  const codes = ['BACKUP_ARCHIVE_CORRUPT', 'BACKUP_FORMAT_UNSUPPORTED'];
+  it('random text', () => fc.assert(fc.property(text, (t) => onlyCoded(() => parseBackupManifest(t), codes)), params()));
+  it('a valid manifest with one edit', () => fc.assert(fc.property(mutatedJson(VALID_BACKUP), (t) => onlyCoded(() => parseBackupManifest(t), codes)), params()));
+});
+
+describe('entry bundles and kept checkpoints', () => {
+  it('random entry bundles', () => fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 0, max: 256 }), (b, n) => onlyCoded(() => parseEntryBundle(b, n, 'tile/entries/000'), ['SMOKE_TILE_SHORT', 'SMOKE_PROOF_TILES'])), params()));
+  it('random checkpoint files', () => fc.assert(fc.property(fc.string({ maxLength: 600 }), (t) => onlyCoded(() => headOfNote(t), ['NOTE_MALFORMED', 'NOTE_CHECKPOINT_MALFORMED'])), params()));
 });
 
 describe('the transfer index (parseIndex)', () => {

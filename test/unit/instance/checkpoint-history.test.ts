@@ -61,6 +61,19 @@ describe('checkpoint history', () => {
     expect((await readHistory(dir)).map((k) => k.size)).toEqual([8]);
   });
 
+  it('a second root at a kept size is a fork, even when a larger checkpoint sits beside it', async () => {
+    const dir = path.join(tempDir(), 'checkpoints');
+    const good = memoryLog('a');
+    good.add(4);
+    await recordCheckpoint(dir, await good.head(), good.prove);
+    const other = memoryLog('b');
+    other.add(4);
+    // Another history's checkpoint of the same size, put beside the good one (a restored copy).
+    const o = await other.head();
+    await fsp.writeFile(path.join(dir, checkpointFileName(o)), o.checkpoint);
+    await expect(recordCheckpoint(dir, await good.head(), good.prove)).rejects.toMatchObject({ code: 'LOG_FORK' });
+  });
+
   it('calls a renamed or altered history file corrupt', async () => {
     const dir = path.join(tempDir(), 'checkpoints');
     const log = memoryLog('a');

@@ -91,3 +91,29 @@ describe("the smoke test's consistency step, from the log's tiles (verifyConsist
     await expect(verifyConsistencyFromTiles(await checkpoint(300), await checkpoint(600), fetchFrom(other))).rejects.toMatchObject({ code: 'SMOKE_PROOF_TILES' });
   });
 });
+
+describe('re-deriving a whole tree from its tiles', () => {
+  it('accepts what a log publishes, and names a changed entry', async () => {
+    const { createHash } = await import('node:crypto');
+    const { rederiveTreeFromTiles, entryBundlePath } = await import('../../../src/rekor/tiles.js');
+    const { rfc6962LeafHash, memorySubtreeHasher } = await import('../../../src/rekor/merkle.js');
+    const { publishTiles } = await import('../../helpers/mini-tiles-log.js');
+    for (const size of [1, 255, 256, 300, 600]) {
+      const entries = Array.from({ length: size }, (_, i) => createHash('sha256').update(`e${i}`).digest().subarray(0, 10 + (i % 7)));
+      const leaves = entries.map((e) => rfc6962LeafHash(e));
+      const files = publishTiles(leaves);
+      for (let k = 0; k * 256 < size; k++) {
+        const slice = entries.slice(k * 256, k * 256 + 256);
+        files.set(entryBundlePath(k, slice.length), Buffer.concat(slice.flatMap((e) => [Buffer.from([e.length >> 8, e.length & 0xff]), e])));
+      }
+      const root = await memorySubtreeHasher(leaves)(0, size);
+      const fetch = async (p: string) => { const b = files.get(p); if (!b) throw new Error(`no ${p}`); return b; };
+      expect(await rederiveTreeFromTiles({ size, rootHash: root }, fetch)).toEqual({ leaves: size, entryBundles: Math.ceil(size / 256) });
+      const last = entryBundlePath(Math.floor((size - 1) / 256), ((size - 1) % 256) + 1);
+      const bad = Buffer.from(files.get(last)!);
+      bad[bad.length - 1] = bad[bad.length - 1]! ^ 1;
+      const tampered = async (p: string) => (p === last ? bad : fetch(p));
+      await expect(rederiveTreeFromTiles({ size, rootHash: root }, tampered)).rejects.toMatchObject({ code: 'SMOKE_PROOF_TILES' });
+    }
+  });
+});
