@@ -70,4 +70,10 @@ offlineTool(['smoke', '--instance', 'demo', '--data-dir', path.join(work, 'site/
 
 say('offline host: status');
 offlineTool(['status', '--instance', 'demo', '--data-dir', path.join(work, 'site/data/demo')]);
+
+say('offline host: a backup (secrets sealed with a passphrase), and a drill that restores it into a scratch instance and proves it');
+const backupPass = path.join(work, 'site/data/demo/secrets/backup-passphrase');
+writeFileSync(backupPass, `${randomBytes(18).toString('base64')}\n`, { mode: 0o600 });
+offlineTool(['backup', '--instance', 'demo', '--data-dir', path.join(work, 'site/data/demo'), '--out', path.join(work, 'site/backup/demo.tar')]);
+offlineTool(['backup', 'drill', '--instance', 'demo', '--data-dir', path.join(work, 'site/data/demo')]);
 console.log(`\ndemo complete. The log keeps running on the air-gapped engine; remove it with:\n  DOCKER_HOST=${rig.RIG_OFFLINE_DOCKER_HOST} nsenter ${netns} node ${cli} bundle uninstall --instance demo --data-dir ${path.join(work, 'site/data/demo')} --purge`);

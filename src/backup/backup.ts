@@ -20,6 +20,7 @@ import type { LogHead } from '../rekor/log-head.js';
 import { stackFor } from '../stacks/registry.js';
 import type { BackupContext, Stack } from '../stacks/stack.js';
 import { TEMP_PREFIX } from '../util/atomic-file.js';
+import { onInterrupt } from '../util/interrupt.js';
 import type { Progress } from '../util/progress.js';
 import { TOOL_VERSION } from '../util/package-root.js';
 import { BackupArchiveWriter } from './archive.js';
@@ -112,6 +113,7 @@ async function resolveOut(o: BackupOptions, at: Date): Promise<string> {
     out = path.join(path.resolve(o.outDir), archiveName(o.instance, at));
   } else {
     out = path.resolve(o.out!);
+    await fsp.mkdir(path.dirname(out), { recursive: true, mode: 0o700 });
   }
   if (await fsp.lstat(out).then(() => true, () => false)) throw new AirgapError('USAGE_OUT_EXISTS', `${out} already exists; refusing to overwrite a backup`);
   return out;
@@ -143,6 +145,8 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
   try {
     o.progress.step(`pausing writes (stopping ${stack.backup.pauseServices.join(', ')})`);
     pausedAt = Date.now();
+    const resume = () => compose.run(state.project, p.compose, ['start', ...stack.backup.pauseServices]);
+    const undo = onInterrupt(`resuming writes of ${state.instance} (starting ${stack.backup.pauseServices.join(', ')})`, resume);
     await compose.run(state.project, p.compose, ['stop', ...stack.backup.pauseServices]);
     try {
       head = await (stack.backup.pausedHead ? stack.backup.pausedHead(ctx) : stack.readHead(target));
@@ -152,7 +156,8 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
       secretsCount = result.secrets;
     } finally {
       o.progress.step(`resuming writes (starting ${stack.backup.pauseServices.join(', ')})`);
-      await compose.run(state.project, p.compose, ['start', ...stack.backup.pauseServices]);
+      await resume();
+      undo();
       pausedMs = Date.now() - pausedAt;
       await waitHealthy(connectEngine(), state.project, [...stack.backup.pauseServices], ctx.timeoutMs, o.progress);
     }
@@ -162,6 +167,7 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
   } finally {
     await fsp.rm(staging, { recursive: true, force: true });
   }
+  if (!head) throw new AirgapError('INTERNAL_BUG', 'the backup ended without a checkpoint');
   // The paused checkpoint joins the history (the log's own proof, now that it is reachable again).
   await recordCheckpoint(p.checkpoints, head, (from, to) => stack.proveConsistency(target, from, to));
   const removed = o.outDir && o.keep !== undefined ? await prune(o.outDir, state.instance, o.keep, out) : [];

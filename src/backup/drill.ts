@@ -11,10 +11,11 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
 import { detectCompose } from '../engine/compose.js';
-import { instancePaths } from '../instance/layout.js';
+import { composeProject, instancePaths } from '../instance/layout.js';
 import { requireState } from '../instance/state.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { freePort } from '../util/free-port.js';
+import { onInterrupt } from '../util/interrupt.js';
 import type { Progress } from '../util/progress.js';
 import { backupInstance, type BackupResult } from './backup.js';
 import { readBackupPassphrase } from './passphrase.js';
@@ -50,6 +51,12 @@ export async function backupDrill(o: DrillOptions): Promise<DrillResult> {
   const passFile = path.join(work, 'passphrase');
   await writeFileAtomic(passFile, passphrase, 0o600);
   const result: DrillResult = { ok: false, instance: o.instance, scratch, seconds: 0 };
+  const removeScratch = async () => {
+    const compose = await detectCompose().catch(() => undefined);
+    await compose?.run(composeProject(scratch), instancePaths(scratchDir).compose, ['down', '--remove-orphans', '--volumes', '--timeout', '10']).catch(() => undefined);
+    await fsp.rm(work, { recursive: true, force: true });
+  };
+  const undo = onInterrupt(`removing the drill's scratch instance ${scratch}`, removeScratch);
   try {
     o.progress.step(`drill: backup of ${o.instance}`);
     result.backup = await backupInstance({ instance: o.instance, ...(o.dataDir ? { dataDir: o.dataDir } : {}), out: path.join(work, 'drill.tar'), passphraseFile: passFile, hooks: o.hooks, timeoutSec: o.timeoutSec, progress: o.progress });
@@ -62,9 +69,8 @@ export async function backupDrill(o: DrillOptions): Promise<DrillResult> {
     result.error = { code: err.code ?? 'INTERNAL_BUG', message: err.message };
   } finally {
     o.progress.step(`drill: removing scratch instance ${scratch}`);
-    const compose = await detectCompose().catch(() => undefined);
-    await compose?.run(`rekor-airgap-${scratch}`, instancePaths(scratchDir).compose, ['down', '--remove-orphans', '--volumes', '--timeout', '10']).catch(() => undefined);
-    await fsp.rm(work, { recursive: true, force: true });
+    await removeScratch();
+    undo();
     result.seconds = (Date.now() - started) / 1000;
   }
   return result;

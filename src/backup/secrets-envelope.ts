@@ -28,7 +28,10 @@ export interface OpenedSecrets {
 const INDEX = 'secrets.json';
 const MTIME = 0;
 
-export async function sealSecrets(files: readonly SecretFile[], plainFilesSha256: string, passphrase: string): Promise<Uint8Array> {
+/** age's default scrypt work factor (2^18): about a second here, on purpose. */
+export const SCRYPT_LOG_N = 18;
+
+export async function sealSecrets(files: readonly SecretFile[], plainFilesSha256: string, passphrase: string, scryptLogN = SCRYPT_LOG_N): Promise<Uint8Array> {
   const index = JSON.stringify({ plainFilesSha256, files: files.map((f) => ({ path: f.path, mode: f.mode, uid: f.uid, gid: f.gid, sha256: createHash('sha256').update(f.bytes).digest('hex') })) }, null, 2);
   const parts: Buffer[] = [];
   const add = (name: string, bytes: Buffer, mode: number) => parts.push(tarFileHeader(name, bytes.length, mode, MTIME), bytes, tarPadding(bytes.length));
@@ -37,6 +40,7 @@ export async function sealSecrets(files: readonly SecretFile[], plainFilesSha256
   parts.push(TAR_END);
   const e = new Encrypter();
   e.setPassphrase(passphrase);
+  e.setScryptWorkFactor(scryptLogN);
   return e.encrypt(new Uint8Array(Buffer.concat(parts)));
 }
 

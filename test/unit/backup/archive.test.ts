@@ -21,7 +21,8 @@ async function writeArchive(dir: string, files: Record<string, string>): Promise
     await w.addFile(`data/${rel}`, f, statSync(f));
   }
   const digest = createHash('sha256').update(plainFilesDigestInput(w.files)).digest('hex');
-  const sealed = await sealSecrets([{ path: 'secrets/key.pem', bytes: Buffer.from('KEY'), mode: 0o600, uid: 0, gid: 0 }], digest, PASS);
+  // A low scrypt work factor keeps the unit suite fast; backups use age's default (2^18).
+  const sealed = await sealSecrets([{ path: 'secrets/key.pem', bytes: Buffer.from('KEY'), mode: 0o600, uid: 0, gid: 0 }], digest, PASS, 10);
   const sha = await w.addBytes(BACKUP_SECRETS, sealed, { mode: 0o600, uid: 0, gid: 0 }, false);
   const manifest: BackupManifest = {
     format: BACKUP_FORMAT, createdAt: new Date().toISOString(), tool: 'test', instance: 'default', profile: 'rekor-v2', kind: 'rekor-v2', origin: 'log.example',
