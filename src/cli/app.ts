@@ -7,6 +7,7 @@ import { AirgapError, ExitCode, type ExitCodeValue } from '../errors.js';
 import { TOOL_VERSION } from '../util/package-root.js';
 import { backupCommand, restoreCommand } from './commands/backup.js';
 import { bundleCommand } from './commands/bundle.js';
+import { trustCommand } from './commands/trust.js';
 import { smokeCommand } from './commands/smoke.js';
 import { statusCommand } from './commands/status.js';
 import { exitCodesEpilogue } from './exit-codes.js';
@@ -24,6 +25,7 @@ export function buildApp(argv: string[], io: Io, opts: AppOptions = {}): Argv {
     .command(guarded(statusCommand as unknown as CommandModule, opts))
     .command(backupCommand(opts))
     .command(guarded(restoreCommand as unknown as CommandModule, opts))
+    .command(trustCommand(opts))
     .demandCommand(1, 'name a command')
     .strict()
     .recommendCommands()

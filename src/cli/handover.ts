@@ -8,9 +8,21 @@ export function handoverJson(s: InstanceState) {
   return {
     instance: s.instance, profile: s.profile, url: s.url, caCert: p.caCert, logPublicKey: p.logPublicKey,
     logPublicKeyPem: s.logPublicKeyPem, origin: s.origin, logKeyId: s.logKeyId, dataDir: s.dataDir, project: s.project,
+    trustedRoot: p.trustedRoot, signingConfig: p.signingConfig,
     ...s.stack,
     export: `export AEVUM_REKOR_URL=${s.url}`,
   };
+}
+
+/** What a developer's host needs to sign into this log and verify offline (cosign v3 flags). */
+export function clientGuide(s: InstanceState, f: { trustedRoot: string; signingConfig: string; caCert: string }): string {
+  return [
+    'On a client host (copy the three files there):',
+    `  export SSL_CERT_FILE=${f.caCert}      # TLS to the log: this CA, and only this one`,
+    `  export AEVUM_REKOR_URL=${s.url}`,
+    `  cosign sign-blob --key cosign.key --signing-config ${f.signingConfig} --trusted-root ${f.trustedRoot} --bundle blob.sigstore.json --yes BLOB`,
+    `  cosign verify-blob --key cosign.pub --trusted-root ${f.trustedRoot} --bundle blob.sigstore.json BLOB`,
+  ].join('\n');
 }
 
 export function handoverText(s: InstanceState): string {
@@ -21,6 +33,7 @@ export function handoverText(s: InstanceState): string {
     `  log public key: ${p.logPublicKey}`,
     `  origin:         ${s.origin}`,
     `  log key ID:     ${s.logKeyId}`,
+    `  client trust:   ${p.trustedRoot}, ${p.signingConfig}, ${p.trustCa}`,
     ...stackFor(s.kind).handover(s).map(([label, value]) => `  ${`${label}:`.padEnd(16)}${value}`),
     `  backup:         ${p.scripts}/backup.sh --out FILE.tar   (restore: ${p.scripts}/restore.sh FILE.tar)`,
     `  daily backups:  put a passphrase in ${p.backupPassphrase} (0600, keep a copy off this host), then`,

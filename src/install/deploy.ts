@@ -15,6 +15,7 @@ import { logKeyId } from '../rekor/note.js';
 import { allServices, type Stack, type StartContext } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
 import { writeScheduleFiles } from '../instance/schedule-files.js';
+import { writeTrustFiles } from '../instance/trust-files.js';
 import { prepareInstanceDirs, renderedFilesVars, renderTemplates, type TemplateSource } from './configure.js';
 
 export interface DeployContext {
@@ -55,6 +56,7 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
   const deferred = new Set(stack.phases.flatMap((p) => p.templates ?? []));
   await renderTemplates(d.templates, stack, paths, vars, d.templateNames.filter((t) => !deferred.has(t)));
   await writeScheduleFiles(paths, state.instance);
+  await writeTrustFiles(state, stack.apiVersion);
   return vars;
 }
 

@@ -12,6 +12,7 @@ import type { Stack } from './stack.js';
 export const rekorV2Stack: Stack = {
   kind: 'rekor-v2',
   title: 'Rekor v2 (rekor-tiles, POSIX tiles)',
+  apiVersion: 2,
   minMemoryBytes: 1024 ** 3,
   directories: [{ path: 'log', mode: 0o755, owner: NONROOT_UID }],
   secretsOwner: NONROOT_UID,

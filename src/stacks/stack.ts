@@ -95,6 +95,8 @@ export interface BackupSpec {
 export interface Stack {
   kind: string;
   title: string;
+  /** Rekor's major API version clients speak to it (signing_config.json). */
+  apiVersion: 1 | 2;
   /** Memory the engine's host needs for the stack. */
   minMemoryBytes: number;
   directories: readonly StackDirectory[];

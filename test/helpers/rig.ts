@@ -18,6 +18,8 @@ export interface Rig {
   goChecker: string;
   goModCacheDownload: string;
   tesseraFsck: string;
+  cosign3: string;
+  tsaServer: string;
 }
 
 export const RIG_ENV = process.env.RIG_RUN ? `${process.env.RIG_RUN}/rig.env` : '/run/rekor-airgap-rig/rig.env';
@@ -43,6 +45,8 @@ function load(): Rig | undefined {
     goChecker: env.RIG_GO_CHECKER!,
     goModCacheDownload: env.RIG_GOMODCACHE_DOWNLOAD!,
     tesseraFsck: env.RIG_TESSERA_FSCK!,
+    cosign3: env.RIG_COSIGN3!,
+    tsaServer: env.RIG_TSA_SERVER!,
   };
 }
 
