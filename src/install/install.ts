@@ -59,6 +59,8 @@ export interface InstallOptions {
   keepCaKey?: boolean;
   /** Install a bundle whose release is lower than one this instance has run. */
   allowDowngrade?: boolean;
+  /** Run a timestamp authority beside the log (kept on later installs once on). */
+  tsa?: boolean;
   progress: Progress;
 }
 
@@ -155,6 +157,7 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
   const release = releaseOf(manifest, profile.name);
   const releases = checkRelease(o.instance, existing?.highestRelease ?? 0, release, o.allowDowngrade === true);
   if (releases.downgrade) o.progress.warn(`installing release ${release} over release ${existing?.highestRelease} (--allow-downgrade)`);
+  if (o.tsa && !stack.timestampAuthority) throw new AirgapError('USAGE_INVALID', `--tsa: the ${stack.title} stack has no timestamp authority (rekor-v2 has)`);
   const hostname = o.hostname ?? existing?.hostname ?? os.hostname();
   const origin = o.origin ?? existing?.origin ?? hostname;
   if (existing && existing.origin !== origin) {
@@ -166,7 +169,7 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
   const now = new Date().toISOString();
   const state: InstanceState = {
     instance: o.instance, profile: profile.name, kind: stack.kind, project: composeProject(o.instance), dataDir, hostname, origin,
-    httpsPort: port, bindAddress, url: `https://${hostname}:${port}`, stack: { ...(existing?.stack ?? {}) },
+    httpsPort: port, bindAddress, url: `https://${hostname}:${port}`, stack: { ...(existing?.stack ?? {}), ...(o.tsa ? { tsa: 'on' } : {}) },
     logPublicKeyPem: existing?.logPublicKeyPem ?? '', logKeyId: existing?.logKeyId ?? '',
     checkpointInterval: o.checkpointInterval,
     bundle: { createdAt: manifest.createdAt, manifestSha256: verified.manifestSha256, release }, highestRelease: releases.highest,

@@ -42,6 +42,16 @@ export async function ensureEd25519LogKey(p: InstancePaths, uid: number): Promis
   return { publicKey, publicPem, created: true };
 }
 
+/** The timestamp authority's signer key (0600, the container user's) and chain, made once. */
+export async function ensureTsaMaterial(p: InstancePaths, instance: string, uid: number): Promise<void> {
+  if ((await exists(p.tsaSigner)) && (await exists(p.tsaChain))) return;
+  const { generateTsaMaterial } = await import('./tsa-cert.js');
+  const m = await generateTsaMaterial(instance);
+  await fsp.mkdir(p.tsa, { recursive: true, mode: 0o755 });
+  await writeSecret(p.tsaSigner, m.leafKeyPem, uid);
+  await writeFileAtomic(p.tsaChain, m.chainPem, 0o644);
+}
+
 /** Rekor v1: ECDSA P-256, PKCS#8 encrypted with a random password kept beside it. */
 export async function ensureEcdsaLogKey(p: InstancePaths, uid: number): Promise<LogKey & { password: string }> {
   const password = await ensurePassword(p.signerPassword);

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { signingConfig, trustedRoot, type LogFacts } from '../trust/client-trust.js';
+import { signingConfig, trustedRoot, type LogFacts, type TsaFacts } from '../trust/client-trust.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { instancePaths } from './layout.js';
@@ -29,10 +29,13 @@ export async function writeTrustFiles(state: InstanceState, apiVersion: 1 | 2, d
   const p = instancePaths(state.dataDir);
   const out = dir ?? p.trust;
   const facts = logFactsOf(state, apiVersion);
+  const tsas: TsaFacts[] = state.stack.tsa === 'on'
+    ? [{ url: state.url, chainPem: [await fsp.readFile(p.tsaChain, 'utf8')], validFrom: state.installedAt, commonName: `rekor-airgap TSA for ${state.instance}`, organization: 'rekor-airgap' }]
+    : [];
   const files = { trustedRoot: path.join(out, 'trusted_root.json'), signingConfig: path.join(out, 'signing_config.json'), caCert: path.join(out, 'ca.crt') };
   await fsp.mkdir(out, { recursive: true, mode: 0o755 });
-  await writeFileAtomic(files.trustedRoot, canonicalJson(trustedRoot(facts)), 0o644);
-  await writeFileAtomic(files.signingConfig, canonicalJson(signingConfig(facts)), 0o644);
+  await writeFileAtomic(files.trustedRoot, canonicalJson(trustedRoot(facts, tsas)), 0o644);
+  await writeFileAtomic(files.signingConfig, canonicalJson(signingConfig(facts, tsas)), 0o644);
   await writeFileAtomic(files.caCert, await fsp.readFile(p.caCert), 0o644);
   return files;
 }

@@ -18,16 +18,16 @@ export interface LogResponse {
   body: Buffer;
 }
 
-export async function logRequest(ep: LogEndpoint, method: 'GET' | 'POST', path: string, json?: unknown): Promise<LogResponse> {
+export async function logRequest(ep: LogEndpoint, method: 'GET' | 'POST', path: string, json?: unknown, raw?: { body: Buffer; contentType: string }): Promise<LogResponse> {
   const url = new URL(path.replace(/^\//, ''), ep.url.endsWith('/') ? ep.url : `${ep.url}/`);
-  const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
+  const body = raw ? raw.body : json === undefined ? undefined : Buffer.from(JSON.stringify(json));
   const res = await httpRequest(url, {
     method,
     ca: ep.ca,
     errorPrefix: 'SMOKE',
     timeoutMs: ep.timeoutMs ?? 60_000,
     ...(ep.connectAddress ? { connectAddress: ep.connectAddress } : {}),
-    headers: body ? { 'content-type': 'application/json', 'content-length': String(body.length), accept: 'application/json' } : { accept: '*/*' },
+    headers: body ? { 'content-type': raw?.contentType ?? 'application/json', 'content-length': String(body.length), accept: raw ? '*/*' : 'application/json' } : { accept: '*/*' },
     ...(body ? { body } : {}),
   });
   return { status: res.status, headers: res.headers, body: await readAll(res.body, 32 * 1024 * 1024, 'SMOKE') };

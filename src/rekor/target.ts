@@ -10,6 +10,8 @@ export interface LogTarget {
   origin: string;
   /** Names the test entries (an instance name, or "external"). */
   label: string;
+  /** The timestamp authority's chain (leaf first), when the instance runs one. */
+  tsaChainPem?: string;
 }
 
 export function logPublicKey(t: Pick<LogTarget, 'logKeyPem'>): KeyObject {

@@ -41,6 +41,7 @@ async function quietApiV1Head(ctx: BackupContext): Promise<LogHead> {
 export const rekorV1Stack: Stack = {
   kind: 'rekor-v1',
   title: 'Rekor v1 (rekor-server + Trillian + MariaDB)',
+  timestampAuthority: false,
   apiVersion: 1,
   minMemoryBytes: 2 * 1024 ** 3,
   directories: [{ path: 'db', mode: 0o755 }, { path: 'initdb', mode: 0o755 }],

@@ -2,7 +2,7 @@
  * Rekor v2: rekor-tiles with POSIX storage (tiles on a volume) behind nginx, which terminates TLS,
  * proxies the write API and serves the tiles read-only as the read API. Ed25519 log key.
  */
-import { ensureEd25519LogKey } from '../instance/secrets.js';
+import { ensureEd25519LogKey, ensureTsaMaterial } from '../instance/secrets.js';
 import { auditTilesTree, proveTilesConsistency, readTilesHead } from '../rekor/log-head.js';
 import { smokeV2 } from '../rekor/smoke-v2.js';
 import { logPublicKey } from '../rekor/target.js';
@@ -12,16 +12,21 @@ import type { Stack } from './stack.js';
 export const rekorV2Stack: Stack = {
   kind: 'rekor-v2',
   title: 'Rekor v2 (rekor-tiles, POSIX tiles)',
+  timestampAuthority: true,
   apiVersion: 2,
   minMemoryBytes: 1024 ** 3,
   directories: [{ path: 'log', mode: 0o755, owner: NONROOT_UID }],
   secretsOwner: NONROOT_UID,
   secretTemplates: [],
   async configure(ctx) {
-    return { logKey: await ensureEd25519LogKey(ctx.paths, NONROOT_UID), vars: {} };
+    const logKey = await ensureEd25519LogKey(ctx.paths, NONROOT_UID);
+    // The optional timestamp authority (install --tsa): its signer key and certificate chain.
+    const tsa = ctx.state.stack.tsa === 'on';
+    if (tsa) await ensureTsaMaterial(ctx.paths, ctx.state.instance, NONROOT_UID);
+    return { logKey, vars: { tsa: tsa ? 'on' : '' } };
   },
   phases: [{ services: ['rekor', 'nginx'] }],
-  smoke: (t) => smokeV2({ endpoint: t.endpoint, logKey: logPublicKey(t), origin: t.origin, instance: t.label }),
+  smoke: (t) => smokeV2({ endpoint: t.endpoint, logKey: logPublicKey(t), origin: t.origin, instance: t.label, ...(t.tsaChainPem ? { tsaChainPem: t.tsaChainPem } : {}) }),
   readHead: readTilesHead,
   proveConsistency: proveTilesConsistency,
   auditTree: auditTilesTree,
@@ -29,5 +34,5 @@ export const rekorV2Stack: Stack = {
   // Tessera's antispam index (Badger, with a 2 GiB sparse value log) is derived from the log: its
   // follower rebuilds it from the entry bundles after a restore, so it is not copied.
   backup: { pauseServices: ['rekor'], exclude: ['log/.state/antispam'], dumps: [] },
-  handover: () => [],
+  handover: (s) => (s.stack.tsa === 'on' ? [['timestamps', `${s.url}/api/v1/timestamp (RFC 3161)`]] : []),
 };

@@ -97,6 +97,8 @@ export interface Stack {
   title: string;
   /** Rekor's major API version clients speak to it (signing_config.json). */
   apiVersion: 1 | 2;
+  /** Whether the stack can run a timestamp authority beside the log (install --tsa). */
+  timestampAuthority: boolean;
   /** Memory the engine's host needs for the stack. */
   minMemoryBytes: number;
   directories: readonly StackDirectory[];

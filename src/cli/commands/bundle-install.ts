@@ -22,6 +22,7 @@ interface Args extends CommonArgs {
   dryRun: boolean;
   smoke: boolean;
   allowDowngrade: boolean;
+  tsa: boolean;
   keepCaKey: boolean;
 }
 
@@ -47,6 +48,7 @@ export const bundleInstallCommand = {
     .option('keep-ca-key', { type: 'boolean', default: false, describe: 'keep the generated TLS CA\'s private key in the instance\'s secrets (by default it is discarded once the server certificate is made)' })
     .option('allow-downgrade', { type: 'boolean', default: false, describe: 'install a bundle whose release is lower than one this instance has run (refused by default)' })
     .option('smoke', { type: 'boolean', default: true, describe: 'run the smoke test after start (--no-smoke to skip)' })
+    .option('tsa', { type: 'boolean', default: false, describe: 'also run a timestamp authority (RFC 3161, at URL/api/v1/timestamp) with a key and certificate chain the install makes; stays on for later installs' })
     .example('$0 bundle install ./bundle --trust bundle-signing.pub --hostname rekor.site.internal', '')
     .example('./install.sh --trust bundle-signing.pub --instance tenant-b --port 4443', 'from the bundle itself')),
   handler: async (args) => {
@@ -54,7 +56,7 @@ export const bundleInstallCommand = {
     const { handoverText, handoverJson } = await import('../handover.js');
     const r = await installBundle({
       bundleDir: args.bundle, trust: args.trust, instance: args.instance, checkpointInterval: args.checkpointInterval,
-      timeoutSec: args.timeout, skipChecks: args.skipCheck, dryRun: args.dryRun, smoke: args.smoke, allowDowngrade: args.allowDowngrade, keepCaKey: args.keepCaKey, progress: progressFor(args),
+      timeoutSec: args.timeout, skipChecks: args.skipCheck, dryRun: args.dryRun, smoke: args.smoke, allowDowngrade: args.allowDowngrade, keepCaKey: args.keepCaKey, tsa: args.tsa, progress: progressFor(args),
       ...(args.profile ? { profile: args.profile } : {}), ...(args.dataDir ? { dataDir: args.dataDir } : {}),
       ...(args.hostname ? { hostname: args.hostname } : {}), ...(args.origin ? { origin: args.origin } : {}),
       ...(args.port ? { port: args.port } : {}), ...(args.bind ? { bindAddress: args.bind } : {}),
