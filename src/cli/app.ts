@@ -8,6 +8,7 @@ import { TOOL_VERSION } from '../util/package-root.js';
 import { backupCommand, restoreCommand } from './commands/backup.js';
 import { bundleCommand } from './commands/bundle.js';
 import { trustCommand } from './commands/trust.js';
+import { logCommand } from './commands/log.js';
 import { smokeCommand } from './commands/smoke.js';
 import { statusCommand } from './commands/status.js';
 import { exitCodesEpilogue } from './exit-codes.js';
@@ -26,6 +27,7 @@ export function buildApp(argv: string[], io: Io, opts: AppOptions = {}): Argv {
     .command(backupCommand(opts))
     .command(guarded(restoreCommand as unknown as CommandModule, opts))
     .command(trustCommand(opts))
+    .command(logCommand(opts))
     .demandCommand(1, 'name a command')
     .strict()
     .recommendCommands()

@@ -6,6 +6,7 @@ import { ensureEd25519LogKey, ensureTsaMaterial } from '../instance/secrets.js';
 import { auditTilesTree, proveTilesConsistency, readTilesHead } from '../rekor/log-head.js';
 import { smokeV2 } from '../rekor/smoke-v2.js';
 import { logPublicKey } from '../rekor/target.js';
+import { findTilesEntries, readTilesEntry } from '../rekor/entry-reader.js';
 import { NONROOT_UID } from './container-user.js';
 import type { Stack } from './stack.js';
 
@@ -28,6 +29,8 @@ export const rekorV2Stack: Stack = {
   phases: [{ services: ['rekor', 'nginx'] }],
   smoke: (t) => smokeV2({ endpoint: t.endpoint, logKey: logPublicKey(t), origin: t.origin, instance: t.label, ...(t.tsaChainPem ? { tsaChainPem: t.tsaChainPem } : {}) }),
   readHead: readTilesHead,
+  readEntry: readTilesEntry,
+  findEntries: findTilesEntries,
   proveConsistency: proveTilesConsistency,
   auditTree: auditTilesTree,
   // Writes pause with rekor-tiles stopped; nginx goes on serving the tiles and the checkpoint.

@@ -9,6 +9,7 @@ import type { InstancePathName, InstancePaths } from '../instance/layout.js';
 import type { TemplateVars } from '../instance/render.js';
 import type { LogKey } from '../instance/secrets.js';
 import type { InstanceState } from '../instance/state.js';
+import type { LogEntry } from '../rekor/entry-reader.js';
 import type { LogHead } from '../rekor/log-head.js';
 import type { SmokeReport } from '../rekor/report.js';
 import type { LogTarget } from '../rekor/target.js';
@@ -116,6 +117,10 @@ export interface Stack {
   readHead(t: LogTarget): Promise<LogHead>;
   /** Proves that checkpoint `to` extends `from` with the log's own proofs; throws when not. */
   proveConsistency(t: LogTarget, from: LogHead, to: LogHead): Promise<void>;
+  /** One entry, proved into the log's current checkpoint. */
+  readEntry(t: LogTarget, index: number): Promise<LogEntry>;
+  /** Indexes of the entries whose signed digest is `digestHex`. */
+  findEntries(t: LogTarget, digestHex: string): Promise<number[]>;
   /** Re-derives the whole tree the log publishes and checks it against `head` (when the stack can). */
   auditTree?(t: LogTarget, head: LogHead): Promise<string>;
   backup: BackupSpec;

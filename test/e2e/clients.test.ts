@@ -146,6 +146,44 @@ describe.skipIf(!rig)('real clients against an installed log', () => {
     expect(n.status, n.stderr).not.toBe(0);
   });
 
+  it('log get returns the entry the smoke test wrote (by index, by digest, by its transparency.checkpoint record) and rejects a tampered tile', async () => {
+    const r = needRig();
+    const i = instances[0]!;
+    const recordFile = path.join(dir, 'record.json');
+    const sm = await runOffline(r, ['smoke', '--instance', i.name, '--data-dir', i.data, '--output', recordFile, '--quiet']);
+    expect(sm.exitCode, sm.stderr).toBe(0);
+    const record = JSON.parse(readFileSync(recordFile, 'utf8')).payload as { rekor_log_index: number; digest: string };
+    const byRecord = await runOffline(r, ['log', 'get', '--instance', i.name, '--data-dir', i.data, '--record', recordFile, '--json']);
+    expect(byRecord.exitCode, byRecord.stderr).toBe(0);
+    expect(json<{ logIndex: number; digest: string; record: { ok: boolean } }>(byRecord)).toMatchObject({ logIndex: record.rekor_log_index, digest: record.digest, record: { ok: true } });
+    const byDigest = json<Array<{ logIndex: number }>>(await runOffline(r, ['log', 'get', '--instance', i.name, '--data-dir', i.data, '--digest', record.digest, '--json']));
+    expect(byDigest.map((e) => e.logIndex)).toEqual([record.rekor_log_index]);
+    // A record whose digest is not the entry's is refused.
+    const forged = JSON.parse(readFileSync(recordFile, 'utf8'));
+    forged.payload.digest = `sha256:${'0'.repeat(64)}`;
+    writeFileSync(path.join(dir, 'forged.json'), JSON.stringify(forged));
+    const f = await runOffline(r, ['log', 'get', '--instance', i.name, '--data-dir', i.data, '--record', path.join(dir, 'forged.json')]);
+    expect(f.exitCode).toBe(12);
+    expect(f.stderr).toContain('SMOKE_BODY_MISMATCH');
+    // One byte of the entry bundle changed on the server's disk: the entry no longer proves into the checkpoint.
+    const st = json<{ log: { size: number } }>(await runOffline(r, ['status', '--instance', i.name, '--data-dir', i.data, '--json']));
+    const bundle = path.join(i.data, 'log/tile/entries', st.log.size >= 256 ? '000' : `000.p/${st.log.size}`);
+    const bytes = readFileSync(bundle);
+    const original = Buffer.from(bytes);
+    const at = bytes.indexOf(Buffer.from('"digest":"')) + 12;
+    bytes[at] = bytes[at]! ^ 0x01;
+    writeFileSync(bundle, bytes);
+    try {
+      const t = await runOffline(r, ['log', 'get', '--instance', i.name, '--data-dir', i.data, '--index', '0']);
+      expect(t.exitCode).toBe(12);
+      expect(t.stderr).toContain('MERKLE_INCLUSION_INVALID');
+    } finally {
+      writeFileSync(bundle, original);
+    }
+    const ok = await runOffline(r, ['log', 'get', '--instance', i.name, '--data-dir', i.data, '--index', '0']);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+  });
+
   it('the files equal what cosign trusted-root create and signing-config create write for the same log, where they overlap', () => {
     const i = instances[0]!;
     const state = JSON.parse(readFileSync(path.join(i.data, 'state.json'), 'utf8'));

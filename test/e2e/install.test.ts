@@ -154,6 +154,19 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     }
   });
 
+  it('log get on the v1 log: the smoke test\'s entry by its record, proved with the log\'s own proof', async () => {
+    const r = needRig();
+    const recordFile = path.join(dir, 'v1-record.json');
+    const sm = await runOffline(r, ['smoke', '--instance', V1, '--data-dir', dataDir(V1), '--output', recordFile, '--quiet']);
+    expect(sm.exitCode, sm.stderr).toBe(0);
+    const record = JSON.parse(readFileSync(recordFile, 'utf8')).payload as { rekor_log_index: number; digest: string };
+    const g = await runOffline(r, ['log', 'get', '--instance', V1, '--data-dir', dataDir(V1), '--record', recordFile, '--json']);
+    expect(g.exitCode, g.stderr).toBe(0);
+    expect(json<{ logIndex: number; digest: string; record: { ok: boolean } }>(g)).toMatchObject({ logIndex: record.rekor_log_index, digest: record.digest, record: { ok: true } });
+    const d = json<Array<{ logIndex: number }>>(await runOffline(r, ['log', 'get', '--instance', V1, '--data-dir', dataDir(V1), '--digest', record.digest, '--json']));
+    expect(d.map((e) => e.logIndex)).toContain(record.rekor_log_index);
+  });
+
   it('the air-gapped engine pulled nothing: its event log has no pull', () => {
     const r = needRig();
     const events = offlineDocker(r, 'events', '--since', since, '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.ID}}');

@@ -21,6 +21,8 @@ import { formatCheckpointBody, parseCheckpointBody, parseSignedNote, signNote, v
 import { parseBackupManifest } from '../../../src/backup/backup-manifest.js';
 import { headOfNote } from '../../../src/instance/checkpoint-history.js';
 import { parseEntryBundle } from '../../../src/rekor/tiles.js';
+import { parseCheckpointRecord } from '../../../src/rekor/record-check.js';
+import { describeBody } from '../../../src/rekor/entry-reader.js';
 import { fc, jsonValue, mutatedJson, onlyCoded, params } from '../../helpers/fuzz.js';
 
 const sha = 'a'.repeat(64);
@@ -62,6 +64,15 @@ describe('backup.json (parseBackupManifest)', () => {
 describe('entry bundles and kept checkpoints', () => {
   it('random entry bundles', () => fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 0, max: 256 }), (b, n) => onlyCoded(() => parseEntryBundle(b, n, 'tile/entries/000'), ['SMOKE_TILE_SHORT', 'SMOKE_PROOF_TILES'])), params()));
   it('random checkpoint files', () => fc.assert(fc.property(fc.string({ maxLength: 600 }), (t) => onlyCoded(() => headOfNote(t), ['NOTE_MALFORMED', 'NOTE_CHECKPOINT_MALFORMED'])), params()));
+});
+
+describe('transparency.checkpoint records and entry bodies', () => {
+  const VALID_RECORD = { event_type: 'transparency.checkpoint', payload: { rekor_log_index: 2, digest: `sha256:${sha}`, checkpoint: 'c', inclusion_proof: { log_index: 2, tree_size: 3, root_hash: sha, hashes: [sha], checkpoint: 'c' } } };
+  const VALID_BODY = { apiVersion: '0.0.2', kind: 'hashedrekord', spec: { hashedRekordV002: { data: { algorithm: 'SHA2_256', digest: Buffer.alloc(32).toString('base64') }, signature: { content: 'AA==', verifier: { publicKey: { rawBytes: 'AA==' } } } } } };
+  const codes = ['SMOKE_BAD_RESPONSE'];
+  it('random text as a record', () => fc.assert(fc.property(text, (t) => onlyCoded(() => parseCheckpointRecord(t), codes)), params()));
+  it('a valid record with one edit', () => fc.assert(fc.property(mutatedJson(VALID_RECORD), (t) => onlyCoded(() => parseCheckpointRecord(t), codes)), params()));
+  it('a valid entry body with one edit', () => fc.assert(fc.property(mutatedJson(VALID_BODY), (t) => onlyCoded(() => describeBody(Buffer.from(t)), codes)), params()));
 });
 
 describe('the transfer index (parseIndex)', () => {

@@ -1,0 +1,151 @@
+/**
+ * Reading one entry back from a log and proving it is in the log's current signed checkpoint —
+ * the counterpart of `rekor-cli get --log-index` for both stacks. Rekor v2: the entry comes from
+ * the entry bundles, its inclusion proof is computed from the hash tiles (nothing the server says
+ * about it is trusted). Rekor v1: GET /api/v1/log/entries?logIndex=N with its proof, checked.
+ */
+import { AirgapError } from '../errors.js';
+import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, show } from './log-http.js';
+import { readApiV1Head, readTilesHead, type LogHead } from './log-head.js';
+import { bytesEqual, rfc6962InclusionProof, rfc6962LeafHash, verifyRfc9162Inclusion } from './merkle.js';
+import { verifyCheckpointSignedByLogKey } from './note.js';
+import { logPublicKey, type LogTarget } from './target.js';
+import { entryBundlePath, parseEntryBundle, TiledTree, TILE_WIDTH } from './tiles.js';
+
+export interface LogEntry {
+  logIndex: number;
+  /** The entry's body as the log hashed it (the leaf). */
+  body: Buffer;
+  kind: string;
+  /** Hex SHA-256 of the signed artifact. */
+  digestHex: string;
+  /** The signer: a public key (PEM) or a certificate (PEM). */
+  verifier: string;
+  /** The checkpoint the inclusion was proved against. */
+  head: LogHead;
+  proofHashes: number;
+}
+
+function pem(label: string, derB64: string): string {
+  return `-----BEGIN ${label}-----\n${derB64.replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
+}
+
+function objectAt(v: unknown, path: string[]): Record<string, unknown> | undefined {
+  let cur: unknown = v;
+  for (const p of path) cur = cur && typeof cur === 'object' && !Array.isArray(cur) ? (cur as Record<string, unknown>)[p] : undefined;
+  return cur && typeof cur === 'object' && !Array.isArray(cur) ? (cur as Record<string, unknown>) : undefined;
+}
+
+/** What a hashedrekord body says: the digest and the verifier (v0.0.2 for v2, v0.0.1 for v1). */
+export function describeBody(body: Buffer): { kind: string; digestHex: string; verifier: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new AirgapError('SMOKE_BAD_RESPONSE', 'the entry body is not JSON');
+  }
+  const kind = `${show(objectAt(v, [])?.kind)} ${show(objectAt(v, [])?.apiVersion)}`;
+  const v2 = objectAt(v, ['spec', 'hashedRekordV002']);
+  if (v2) {
+    const digest = objectAt(v2, ['data'])?.digest;
+    const ver = objectAt(v2, ['signature', 'verifier']);
+    const key = objectAt(ver, ['publicKey'])?.rawBytes;
+    const cert = objectAt(ver, ['x509Certificate'])?.rawBytes;
+    if (typeof digest !== 'string') throw new AirgapError('SMOKE_BAD_RESPONSE', 'the hashedrekord has no digest');
+    return {
+      kind, digestHex: Buffer.from(decodeB64(digest, 'digest')).toString('hex'),
+      verifier: typeof key === 'string' ? pem('PUBLIC KEY', key) : typeof cert === 'string' ? pem('CERTIFICATE', cert) : '(none)',
+    };
+  }
+  const v1 = objectAt(v, ['spec']);
+  const value = objectAt(v1, ['data', 'hash'])?.value;
+  const content = objectAt(v1, ['signature', 'publicKey'])?.content;
+  if (typeof value !== 'string') throw new AirgapError('SMOKE_BAD_RESPONSE', `the entry (${kind}) has no hashedrekord digest`);
+  return { kind, digestHex: value, verifier: typeof content === 'string' ? Buffer.from(content, 'base64').toString('utf8') : '(none)' };
+}
+
+async function fetchTile(t: LogTarget, path: string): Promise<Uint8Array> {
+  const res = await logRequest(t.endpoint, 'GET', `/${path}`);
+  if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `GET /${path} answered HTTP ${res.status}`);
+  return new Uint8Array(res.body);
+}
+
+function rootOf(h: LogHead): Uint8Array {
+  return new Uint8Array(Buffer.from(h.rootHex, 'hex'));
+}
+
+/** Rekor v2: entry `index` from the entry bundles, proved into the current checkpoint from the tiles. */
+export async function readTilesEntry(t: LogTarget, index: number): Promise<LogEntry> {
+  const head = await readTilesHead(t);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= head.size) throw new AirgapError('USAGE_INVALID', `log index ${index} is not in the log (tree size ${head.size})`);
+  const k = Math.floor(index / TILE_WIDTH);
+  const width = Math.min(TILE_WIDTH, head.size - k * TILE_WIDTH);
+  const path = entryBundlePath(k, width);
+  const body = Buffer.from(parseEntryBundle(await fetchTile(t, path), width, path)[index % TILE_WIDTH]!);
+  const tree = new TiledTree(head.size, (p) => fetchTile(t, p));
+  const proof = await rfc6962InclusionProof(index, head.size, tree.subtreeHash);
+  verifyRfc9162Inclusion(index, head.size, rfc6962LeafHash(body), proof, rootOf(head));
+  return { logIndex: index, body, ...describeBody(body), head, proofHashes: proof.length };
+}
+
+/** Rekor v2: every entry whose signed digest is `digestHex` (a scan of the entry bundles). */
+export async function findTilesEntries(t: LogTarget, digestHex: string): Promise<number[]> {
+  const head = await readTilesHead(t);
+  const found: number[] = [];
+  for (let k = 0; k * TILE_WIDTH < head.size; k++) {
+    const width = Math.min(TILE_WIDTH, head.size - k * TILE_WIDTH);
+    const path = entryBundlePath(k, width);
+    parseEntryBundle(await fetchTile(t, path), width, path).forEach((e, i) => {
+      try {
+        if (describeBody(Buffer.from(e)).digestHex === digestHex) found.push(k * TILE_WIDTH + i);
+      } catch { /* not a hashedrekord */ }
+    });
+  }
+  return found;
+}
+
+/** Rekor v1: the entry at `index` with the proof the log serves, checked against its signed checkpoint. */
+export async function readApiV1Entry(t: LogTarget, index: number): Promise<LogEntry> {
+  const head = await readApiV1Head(t);
+  const res = await logRequest(t.endpoint, 'GET', `/api/v1/log/entries?logIndex=${index}`);
+  if (res.status === 404) throw new AirgapError('USAGE_INVALID', `log index ${index} is not in the log (tree size ${head.size})`);
+  const map = parseJsonBody<Record<string, unknown>>(res, `GET /api/v1/log/entries?logIndex=${index}`);
+  const e = Object.values(map)[0] as { body?: unknown; logIndex?: unknown; verification?: { inclusionProof?: { logIndex?: unknown; treeSize?: unknown; rootHash?: unknown; hashes?: unknown; checkpoint?: unknown } } } | undefined;
+  if (!e || typeof e !== 'object') throw new AirgapError('SMOKE_BAD_RESPONSE', 'the log answered without an entry');
+  if (decodeInt(e.logIndex, 'logIndex') !== index) throw new AirgapError('SMOKE_PROOF_INDEX', `asked for entry ${index}, got ${show(e.logIndex)}`);
+  const body = Buffer.from(decodeB64(e.body, 'body'));
+  const p = e.verification?.inclusionProof;
+  if (!p) throw new AirgapError('SMOKE_PROOF_MISSING', 'the entry has no inclusion proof');
+  const size = decodeInt(p.treeSize, 'treeSize');
+  const root = typeof p.rootHash === 'string' && /^[0-9a-f]{64}$/.test(p.rootHash) ? new Uint8Array(Buffer.from(p.rootHash, 'hex')) : undefined;
+  const hashes = decodeList(p.hashes, 'hashes').map((h, i) => {
+    if (typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)) throw new AirgapError('SMOKE_BAD_RESPONSE', `hashes[${i}] is not a SHA-256 hex`);
+    return new Uint8Array(Buffer.from(h, 'hex'));
+  });
+  if (!root) throw new AirgapError('SMOKE_BAD_RESPONSE', 'rootHash is not a SHA-256 hex');
+  // The proof's tree must be one the log signed: the current checkpoint, or the one it carries.
+  const note = typeof p.checkpoint === 'string' ? p.checkpoint : '';
+  const signedRoot = size === head.size ? rootOf(head) : (() => {
+    const cp = verifyCheckpointSignedByLogKey(note, head.checkpoint.split('\n')[0] ?? '', logPublicKey(t), t.origin);
+    return cp.size === size ? cp.rootHash : undefined;
+  })();
+  if (!signedRoot || !bytesEqual(signedRoot, root)) throw new AirgapError('SMOKE_PROOF_CHECKPOINT', `the proof's tree (size ${size}) is not a checkpoint the log signed`);
+  verifyRfc9162Inclusion(decodeInt(p.logIndex, 'inclusionProof.logIndex'), size, rfc6962LeafHash(body), hashes, root);
+  return { logIndex: index, body, ...describeBody(body), head, proofHashes: hashes.length };
+}
+
+/** Rekor v1: the indexes of entries whose signed digest is `digestHex` (the log's search index). */
+export async function findApiV1Entries(t: LogTarget, digestHex: string): Promise<number[]> {
+  const res = await logRequest(t.endpoint, 'POST', '/api/v1/index/retrieve', { hash: `sha256:${digestHex}` });
+  if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `POST /api/v1/index/retrieve answered HTTP ${res.status}`);
+  let uuids: unknown;
+  try { uuids = JSON.parse(res.body.toString('utf8')); } catch { throw new AirgapError('SMOKE_BAD_RESPONSE', 'the search index answered with something that is not JSON'); }
+  const found: number[] = [];
+  for (const u of decodeList(uuids, 'search results')) {
+    if (typeof u !== 'string' || !/^[0-9a-f]{64,80}$/.test(u)) throw new AirgapError('SMOKE_BAD_RESPONSE', 'the search index answered with something that is not an entry UUID');
+    const e = parseJsonBody<Record<string, { logIndex?: unknown }>>(await logRequest(t.endpoint, 'GET', `/api/v1/log/entries/${u}`), `GET /api/v1/log/entries/${u}`);
+    const first = Object.values(e)[0];
+    found.push(decodeInt(first?.logIndex, 'logIndex'));
+  }
+  return found.sort((a, b) => a - b);
+}
