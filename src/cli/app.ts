@@ -9,6 +9,7 @@ import { backupCommand, restoreCommand } from './commands/backup.js';
 import { bundleCommand } from './commands/bundle.js';
 import { trustCommand } from './commands/trust.js';
 import { logCommand } from './commands/log.js';
+import { doctorCommand } from './commands/doctor.js';
 import { smokeCommand } from './commands/smoke.js';
 import { statusCommand } from './commands/status.js';
 import { exitCodesEpilogue } from './exit-codes.js';
@@ -28,6 +29,7 @@ export function buildApp(argv: string[], io: Io, opts: AppOptions = {}): Argv {
     .command(guarded(restoreCommand as unknown as CommandModule, opts))
     .command(trustCommand(opts))
     .command(logCommand(opts))
+    .command(guarded(doctorCommand as unknown as CommandModule, opts))
     .demandCommand(1, 'name a command')
     .strict()
     .recommendCommands()

@@ -184,6 +184,62 @@ describe.skipIf(!rig)('real clients against an installed log', () => {
     expect(ok.exitCode, ok.stderr).toBe(0);
   });
 
+  it('doctor passes on the good instance, and names each injected fault: wrong CA, wrong port, log down, stale key', async () => {
+    const r = needRig();
+    const i = instances[0]!;
+    const state = JSON.parse(readFileSync(path.join(i.data, 'state.json'), 'utf8'));
+    const doctor = (url: string, trustDir: string, extra: string[] = []) => runOffline(r, ['doctor', '--url', url, '--trust-dir', trustDir, '--json', ...extra]);
+    const failedCheck = (res: { stdout: string }) => (JSON.parse(res.stdout) as { checks: Array<{ name: string; ok: boolean; detail: string; fix?: string }> }).checks.find((c) => !c.ok);
+    const good = await doctor(state.url, trust);
+    expect(good.exitCode, good.stdout + good.stderr).toBe(0);
+    const names = (JSON.parse(good.stdout) as { checks: Array<{ name: string; ok: boolean }> }).checks.map((c) => c.name);
+    expect(names).toEqual(expect.arrayContaining(['TLS: the certificate chains to the trusted CA and names the host', 'health', 'the current checkpoint is signed by the trusted key']));
+    expect(names.some((n) => n.startsWith('timestamp authority'))).toBe(true);
+    expect(names.some((n) => n.startsWith('a test submission'))).toBe(true);
+
+    // A CA that did not issue the log's certificate.
+    const otherCa = path.join(dir, 'doctor-other-ca');
+    mkdirSync(otherCa, { recursive: true });
+    for (const f of ['trusted_root.json', 'signing_config.json']) writeFileSync(path.join(otherCa, f), readFileSync(path.join(trust, f)));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(otherCa, 'ca.key'), '-out', path.join(otherCa, 'ca.crt'), '-subj', '/CN=another CA', '-days', '2'], { stdio: 'ignore' });
+    const ca = await doctor(state.url, otherCa, ['--no-write']);
+    expect(ca.exitCode).toBe(10);
+    expect(failedCheck(ca)).toMatchObject({ name: 'TLS: the certificate chains to the trusted CA and names the host', fix: expect.stringContaining('not issued by the CA given') });
+
+    // A port nothing listens on.
+    const port = await doctor(`https://localhost:${freeOfflinePort(r)}`, trust, ['--no-write']);
+    expect(port.exitCode).toBe(10);
+    expect(failedCheck(port)).toMatchObject({ name: expect.stringMatching(/^TCP: /), detail: expect.stringContaining('connection refused') });
+
+    // The log server down behind a running proxy.
+    const { execa } = await import('execa');
+    const stop = await execa('docker', ['-H', r.offlineDockerHost, 'stop', `rekor-airgap-${i.name}_rekor_1`], { reject: false });
+    expect(stop.exitCode, String(stop.stderr)).toBe(0);
+    try {
+      const down = await doctor(state.url, trust, ['--no-write']);
+      expect(down.exitCode).toBe(10);
+      expect(failedCheck(down)).toMatchObject({ name: 'health', fix: expect.stringContaining('log server behind it does not') });
+    } finally {
+      await execa('docker', ['-H', r.offlineDockerHost, 'start', `rekor-airgap-${i.name}_rekor_1`]);
+    }
+
+    // Trust files of another (older) log: a key and log ID that agree with each other, not with this log.
+    const stale = path.join(dir, 'doctor-stale');
+    mkdirSync(stale, { recursive: true });
+    for (const f of ['signing_config.json', 'ca.crt']) writeFileSync(path.join(stale, f), readFileSync(path.join(trust, f)));
+    const root = JSON.parse(readFileSync(path.join(trust, 'trusted_root.json'), 'utf8')) as Root;
+    const otherKey = execFileSync('openssl', ['pkey', '-pubout', '-outform', 'DER'], { input: execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519']) });
+    const { createHash } = await import('node:crypto');
+    root.tlogs[0]!.publicKey.rawBytes = otherKey.toString('base64');
+    root.tlogs[0]!.logId.keyId = createHash('sha256').update(Buffer.concat([Buffer.from('localhost\n\x01'), otherKey.subarray(-32)])).digest('base64');
+    writeFileSync(path.join(stale, 'trusted_root.json'), JSON.stringify(root));
+    // The log may need a moment to answer again after its restart.
+    let st = await doctor(state.url, stale, ['--no-write']);
+    for (let n = 0; n < 20 && failedCheck(st)?.name === 'health'; n++) { await new Promise((res) => setTimeout(res, 1000)); st = await doctor(state.url, stale, ['--no-write']); }
+    expect(st.exitCode).toBe(13);
+    expect(failedCheck(st)).toMatchObject({ name: 'the current checkpoint is signed by the trusted key', fix: expect.stringContaining('stale trust file') });
+  });
+
   it('the files equal what cosign trusted-root create and signing-config create write for the same log, where they overlap', () => {
     const i = instances[0]!;
     const state = JSON.parse(readFileSync(path.join(i.data, 'state.json'), 'utf8'));

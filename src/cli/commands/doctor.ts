@@ -1,0 +1,47 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { CommandModule } from 'yargs';
+import { AirgapError } from '../../errors.js';
+import { printResult, type CommonArgs } from '../output.js';
+import { lastValue, typed, withCommon } from '../options.js';
+
+interface Args extends CommonArgs {
+  url?: string;
+  trustDir: string;
+  ca?: string;
+  write: boolean;
+}
+
+export const doctorCommand = {
+  command: 'doctor',
+  describe: 'from a client host: check the way to the log step by step (URL, DNS, TCP, TLS, health, key, a test entry, the TSA), naming the cause and the fix of what fails',
+  builder: (y) => typed<Args>(withCommon(y)
+    .option('url', { coerce: lastValue, type: 'string', describe: 'the log URL (default: $AEVUM_REKOR_URL)' })
+    .option('trust-dir', { coerce: lastValue, type: 'string', default: '.', describe: 'directory with trusted_root.json, signing_config.json and ca.crt (what trust export writes)' })
+    .option('ca', { coerce: lastValue, type: 'string', describe: 'the CA certificate for TLS (default: TRUST_DIR/ca.crt)' })
+    .option('write', { type: 'boolean', default: true, describe: 'submit a test entry and verify its proofs (--no-write: read-only checks)' })
+    .example('AEVUM_REKOR_URL=https://rekor.site.internal:3443 $0 doctor --trust-dir ./client-trust', '')),
+  handler: async (args) => {
+    const { runDoctor, doctorFailure } = await import('../../rekor/doctor.js');
+    const { stackFor } = await import('../../stacks/registry.js');
+    const read = async (f: string) => fsp.readFile(f, 'utf8').catch(() => undefined);
+    const rootText = await read(path.join(args.trustDir, 'trusted_root.json'));
+    if (rootText === undefined) throw new AirgapError('USAGE_UNREADABLE', `no trusted_root.json in ${path.resolve(args.trustDir)}: pass --trust-dir with the files rekor-airgap trust export wrote`);
+    let trustedRoot: unknown;
+    try { trustedRoot = JSON.parse(rootText); } catch { throw new AirgapError('USAGE_UNREADABLE', `${path.join(args.trustDir, 'trusted_root.json')} is not JSON`); }
+    const scText = await read(path.join(args.trustDir, 'signing_config.json'));
+    let apiVersion: 1 | 2 = 2;
+    try { apiVersion = (JSON.parse(scText ?? '{}') as { rekorTlogUrls?: Array<{ majorApiVersion?: number }> }).rekorTlogUrls?.[0]?.majorApiVersion === 1 ? 1 : 2; } catch { /* v2 */ }
+    const stack = stackFor(apiVersion === 1 ? 'rekor-v1' : 'rekor-v2');
+    const checks = await runDoctor({
+      url: args.url ?? process.env.AEVUM_REKOR_URL, caPem: await read(args.ca ?? path.join(args.trustDir, 'ca.crt')), trustedRoot, apiVersion, write: args.write,
+      smoke: (t) => stack.smoke(t), readHead: (t) => stack.readHead(t),
+    });
+    const failure = doctorFailure(checks);
+    printResult(args, { ok: !failure, checks }, [
+      ...checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}${c.fix ? `\n       fix: ${c.fix}` : ''}`),
+      failure ? 'doctor: FAILED' : 'doctor: all checks passed',
+    ].join('\n'));
+    if (failure) throw failure;
+  },
+} satisfies CommandModule<object, Args>;
