@@ -36,6 +36,8 @@ export function handoverText(s: InstanceState): string {
     `  client trust:   ${p.trustedRoot}, ${p.signingConfig}, ${p.trustCa}`,
     ...stackFor(s.kind).handover(s).map(([label, value]) => `  ${`${label}:`.padEnd(16)}${value}`),
     `  backup:         ${p.scripts}/backup.sh --out FILE.tar   (restore: ${p.scripts}/restore.sh FILE.tar)`,
+    '',
+    clientGuide(s, { trustedRoot: p.trustedRoot, signingConfig: p.signingConfig, caCert: p.trustCa }).replace(/^/gm, '  '),
     `  daily backups:  put a passphrase in ${p.backupPassphrase} (0600, keep a copy off this host), then`,
     `                  cp ${p.config}/${backupUnitName(s.instance)}.{service,timer} /etc/systemd/system/ && systemctl enable --now ${backupUnitName(s.instance)}.timer`,
     `                  (or: cp ${p.config}/${backupUnitName(s.instance)}.cron /etc/cron.d/${backupUnitName(s.instance)})`,
