@@ -65,7 +65,7 @@ describe.skipIf(!rig)('bundle create', () => {
       'docker.io/library/mariadb:10.11', 'docker.io/library/nginx:1.22.1',
       'ghcr.io/sigstore/rekor-tiles/posix:v2.4.2', 'ghcr.io/sigstore/rekor/rekor-server:v1.6.1',
       'ghcr.io/sigstore/scaffolding/createtree:v1.7.3', 'ghcr.io/sigstore/scaffolding/trillian_log_server:v1.7.3',
-      'ghcr.io/sigstore/scaffolding/trillian_log_signer:v1.7.3',
+      'ghcr.io/sigstore/scaffolding/trillian_log_signer:v1.7.3', 'ghcr.io/sigstore/timestamp-server:v2.1.5',
     ]);
     for (const img of manifest.images) expect(img.platform).toBe('linux/amd64');
   });
