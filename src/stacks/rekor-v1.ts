@@ -25,8 +25,19 @@ import { mariadbDump, mariadbQuery } from './mariadb-dump.js';
 async function quietApiV1Head(ctx: BackupContext): Promise<LogHead> {
   const deadline = Date.now() + ctx.timeoutMs;
   const read = async () => {
-    const r = await ctx.compose.run(ctx.project, ctx.paths.compose, ['run', '--rm', '--no-deps', '-T', '--entrypoint', 'curl', 'nginx', '-fsS', '--max-time', '10', 'http://rekor:3000/api/v1/log']);
-    return apiV1HeadOf(parseJsonText(r.stdout, 'GET /api/v1/log (inside the instance network)'), ctx.target);
+    // docker-compose v1 sometimes loses the output of a one-off container that exits quickly: an
+    // empty or cut answer is asked again (a few times), a wrong one is not.
+    for (let attempt = 1; ; attempt++) {
+      const r = await ctx.compose.run(ctx.project, ctx.paths.compose, ['run', '--rm', '--no-deps', '-T', '--entrypoint', 'curl', 'nginx', '-fsS', '--max-time', '10', 'http://rekor:3000/api/v1/log']);
+      let info;
+      try {
+        info = parseJsonText(r.stdout, 'GET /api/v1/log (inside the instance network)');
+      } catch (e) {
+        if (attempt < 5) continue;
+        throw e;
+      }
+      return apiV1HeadOf(info, ctx.target);
+    }
   };
   let last = await read();
   for (;;) {
