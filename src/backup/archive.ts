@@ -141,7 +141,3 @@ export async function readBackupArchive(file: string, stagingDir?: string): Prom
 export function dataRel(archivePath: string): string | undefined {
   return archivePath.startsWith('data/') ? archivePath.slice('data/'.length) : undefined;
 }
-
-export function archivePathOf(area: 'data' | 'dump' | 'hook' | 'checkpoints', rel: string): string {
-  return path.posix.join(area, rel);
-}

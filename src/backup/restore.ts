@@ -105,9 +105,10 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
     }
     const existing = await readState(dataDir);
     const forked = await checkFork(o, m, existing, paths);
-    const backupState = JSON.parse(await fsp.readFile(path.join(staging, 'data', 'state.json'), 'utf8')) as InstanceState;
+    const backupState = await readState(path.join(staging, 'data'));
+    if (!backupState) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${o.file} holds no state.json of an instance`);
     const state: InstanceState = {
-      ...(await readStateFrom(path.join(staging, 'data'), backupState)),
+      ...backupState,
       instance: o.instance, project: composeProject(o.instance), dataDir,
       httpsPort: o.port ?? existing?.httpsPort ?? backupState.httpsPort,
       updatedAt: new Date().toISOString(),
@@ -144,11 +145,6 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
     if (staging) await fsp.rm(staging, { recursive: true, force: true });
     if (!done) o.progress.step('restore did not complete');
   }
-}
-
-/** The state.json inside the archive, read the same way as an installed one (older shapes migrate). */
-async function readStateFrom(dir: string, fallback: InstanceState): Promise<InstanceState> {
-  return (await readState(dir)) ?? fallback;
 }
 
 /** A restore must not take the log below a checkpoint it has already published (unless forced). */
@@ -223,11 +219,9 @@ async function putInPlace(o: RestoreOptions, m: BackupManifest, secretFiles: Awa
 async function ensureToolFrom(paths: InstancePaths, stagedData: string): Promise<boolean> {
   const staged = instancePaths(stagedData);
   if (await fsp.access(staged.toolJs).then(() => true, () => false)) return true;
-  for (const from of [paths.tool]) {
-    if (await fsp.access(path.join(from, 'rekor-airgap.mjs')).then(() => true, () => false)) {
-      await fsp.cp(from, staged.tool, { recursive: true, preserveTimestamps: true });
-      return true;
-    }
+  if (await fsp.access(paths.toolJs).then(() => true, () => false)) {
+    await fsp.cp(paths.tool, staged.tool, { recursive: true, preserveTimestamps: true });
+    return true;
   }
   return ensureTool(staged);
 }

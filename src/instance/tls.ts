@@ -21,13 +21,13 @@ export interface TlsMaterial {
   keyPem: string;
 }
 
-function serial(): string {
+export function serial(): string {
   const b = randomBytes(16);
   b[0] = b[0]! & 0x7f;
   return b.toString('hex');
 }
 
-async function pkcs8Pem(key: CryptoKey): Promise<string> {
+export async function pkcs8Pem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as webcrypto.CryptoKey));
   return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
 }

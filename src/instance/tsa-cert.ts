@@ -5,10 +5,9 @@
  * timestamp is checked against the chain as it was when it was made.
  */
 import 'reflect-metadata';
-import { randomBytes, webcrypto } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import { pkcs8Pem, serial } from './tls.js';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 export const TSA_LIFETIME_DAYS = 3650;
@@ -19,12 +18,6 @@ export interface TsaMaterial {
   rootPem: string;
   leafPem: string;
   leafKeyPem: string;
-}
-
-function serial(): string {
-  const b = randomBytes(16);
-  b[0] = b[0]! & 0x7f;
-  return b.toString('hex');
 }
 
 export async function generateTsaMaterial(instance: string, now = new Date()): Promise<TsaMaterial> {
@@ -52,8 +45,7 @@ export async function generateTsaMaterial(instance: string, now = new Date()): P
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  const der = Buffer.from(await subtle.exportKey('pkcs8', keys.privateKey));
-  const leafKeyPem = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
+  const leafKeyPem = await pkcs8Pem(keys.privateKey);
   const leafPem = leaf.toString('pem') + '\n';
   const rootPem = root.toString('pem') + '\n';
   return { chainPem: leafPem + rootPem, rootPem, leafPem, leafKeyPem };

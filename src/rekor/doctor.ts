@@ -7,14 +7,14 @@
 import { promises as dns } from 'node:dns';
 import net from 'node:net';
 import tls from 'node:tls';
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { AirgapError, type ErrorCode } from '../errors.js';
 import { logRequest } from './log-http.js';
 import { logKeyId } from './note.js';
 import type { SmokeReport } from './report.js';
 import { smokeFailure } from './smoke.js';
 import type { LogTarget } from './target.js';
-import { timestampRequest, verifyTimestampResponse } from './timestamp.js';
+import { requestTimestamp } from './timestamp.js';
 
 export interface DoctorCheck {
   name: string;
@@ -147,12 +147,10 @@ export async function runDoctor(d: DoctorInput): Promise<DoctorCheck[]> {
     for (const tsa of tsas) {
       await step(`timestamp authority ${tsa.uri ?? ''} answers with a verifiable timestamp`, async () => {
         const chain = (tsa.certChain?.certificates ?? []).map((c) => pemOf('CERTIFICATE', c.rawBytes ?? '')).join('');
-        chain.split(/(?=-----BEGIN)/).filter(Boolean).forEach((c) => new X509Certificate(c));
-        const req = timestampRequest(Buffer.alloc(32, 1));
         const base = (tsa.uri ?? url.origin).replace(/\/$/, '');
-        const res = await logRequest({ ...target.endpoint, url: base }, 'POST', '/api/v1/timestamp', undefined, { body: req.der, contentType: 'application/timestamp-query' });
-        if (res.status !== 200 && res.status !== 201) throw new Failed('SMOKE_READ_FAILED', `POST ${base}/api/v1/timestamp answered HTTP ${res.status}`, 'the timestamp authority is down or not enabled (bundle install --tsa) on the log host');
-        const ts = verifyTimestampResponse(res.body, req, chain);
+        const ts = await requestTimestamp({ ...target.endpoint, url: base }, Buffer.alloc(32, 1), chain).catch((e: AirgapError) => {
+          throw e.code === 'SMOKE_READ_FAILED' ? new Failed(e.code, e.message, 'the timestamp authority is down or not enabled (bundle install --tsa) on the log host') : e;
+        });
         return [undefined, `${ts.genTime.toISOString()}`];
       });
     }

@@ -6,7 +6,7 @@
  */
 import { AirgapError } from '../errors.js';
 import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, show } from './log-http.js';
-import { readApiV1Head, readTilesHead, type LogHead } from './log-head.js';
+import { hexRoot, readApiV1Head, readTilesHead, tileFetcher, type LogHead } from './log-head.js';
 import { bytesEqual, rfc6962InclusionProof, rfc6962LeafHash, verifyRfc9162Inclusion } from './merkle.js';
 import { verifyCheckpointSignedByLogKey } from './note.js';
 import { logPublicKey, type LogTarget } from './target.js';
@@ -64,16 +64,6 @@ export function describeBody(body: Buffer): { kind: string; digestHex: string; v
   return { kind, digestHex: value, verifier: typeof content === 'string' ? Buffer.from(content, 'base64').toString('utf8') : '(none)' };
 }
 
-async function fetchTile(t: LogTarget, path: string): Promise<Uint8Array> {
-  const res = await logRequest(t.endpoint, 'GET', `/${path}`);
-  if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `GET /${path} answered HTTP ${res.status}`);
-  return new Uint8Array(res.body);
-}
-
-function rootOf(h: LogHead): Uint8Array {
-  return new Uint8Array(Buffer.from(h.rootHex, 'hex'));
-}
-
 /** Rekor v2: entry `index` from the entry bundles, proved into the current checkpoint from the tiles. */
 export async function readTilesEntry(t: LogTarget, index: number): Promise<LogEntry> {
   const head = await readTilesHead(t);
@@ -81,21 +71,23 @@ export async function readTilesEntry(t: LogTarget, index: number): Promise<LogEn
   const k = Math.floor(index / TILE_WIDTH);
   const width = Math.min(TILE_WIDTH, head.size - k * TILE_WIDTH);
   const path = entryBundlePath(k, width);
-  const body = Buffer.from(parseEntryBundle(await fetchTile(t, path), width, path)[index % TILE_WIDTH]!);
-  const tree = new TiledTree(head.size, (p) => fetchTile(t, p));
+  const fetchTile = tileFetcher(t);
+  const body = Buffer.from(parseEntryBundle(await fetchTile(path), width, path)[index % TILE_WIDTH]!);
+  const tree = new TiledTree(head.size, fetchTile);
   const proof = await rfc6962InclusionProof(index, head.size, tree.subtreeHash);
-  verifyRfc9162Inclusion(index, head.size, rfc6962LeafHash(body), proof, rootOf(head));
+  verifyRfc9162Inclusion(index, head.size, rfc6962LeafHash(body), proof, hexRoot(head));
   return { logIndex: index, body, ...describeBody(body), head, proofHashes: proof.length };
 }
 
 /** Rekor v2: every entry whose signed digest is `digestHex` (a scan of the entry bundles). */
 export async function findTilesEntries(t: LogTarget, digestHex: string): Promise<number[]> {
   const head = await readTilesHead(t);
+  const fetchTile = tileFetcher(t);
   const found: number[] = [];
   for (let k = 0; k * TILE_WIDTH < head.size; k++) {
     const width = Math.min(TILE_WIDTH, head.size - k * TILE_WIDTH);
     const path = entryBundlePath(k, width);
-    parseEntryBundle(await fetchTile(t, path), width, path).forEach((e, i) => {
+    parseEntryBundle(await fetchTile(path), width, path).forEach((e, i) => {
       try {
         if (describeBody(Buffer.from(e)).digestHex === digestHex) found.push(k * TILE_WIDTH + i);
       } catch { /* not a hashedrekord */ }
@@ -125,7 +117,7 @@ export async function readApiV1Entry(t: LogTarget, index: number): Promise<LogEn
   if (!root) throw new AirgapError('SMOKE_BAD_RESPONSE', 'rootHash is not a SHA-256 hex');
   // The proof's tree must be one the log signed: the current checkpoint, or the one it carries.
   const note = typeof p.checkpoint === 'string' ? p.checkpoint : '';
-  const signedRoot = size === head.size ? rootOf(head) : (() => {
+  const signedRoot = size === head.size ? hexRoot(head) : (() => {
     const cp = verifyCheckpointSignedByLogKey(note, head.checkpoint.split('\n')[0] ?? '', logPublicKey(t), t.origin);
     return cp.size === size ? cp.rootHash : undefined;
   })();

@@ -34,11 +34,12 @@ export function apiV1HeadOf(info: { signedTreeHead?: unknown; treeID?: unknown }
   return { size: cp.size, rootHex: Buffer.from(cp.rootHash).toString('hex'), checkpoint: note };
 }
 
-function hexRoot(h: LogHead): Uint8Array {
+export function hexRoot(h: LogHead): Uint8Array {
   return new Uint8Array(Buffer.from(h.rootHex, 'hex'));
 }
 
-function tileFetcher(t: LogTarget) {
+/** Tiles read from the log over its HTTPS endpoint. */
+export function tileFetcher(t: LogTarget): (path: string) => Promise<Uint8Array> {
   return async (path: string) => {
     const res = await logRequest(t.endpoint, 'GET', `/${path}`);
     if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `GET /${path} answered HTTP ${res.status}`);

@@ -13,7 +13,7 @@ import { bytesEqual, rfc6962ConsistencyProof, rfc6962LeafHash, verifyRfc9162Cons
 import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
 import type { SmokeReport } from './report.js';
 import { verifyConsistencyFromTiles } from './tiles.js';
-import { timestampRequest, verifyTimestampResponse } from './timestamp.js';
+import { requestTimestamp } from './timestamp.js';
 
 export interface SmokeV2Options {
   endpoint: LogEndpoint;
@@ -166,10 +166,7 @@ export async function smokeV2(o: SmokeV2Options): Promise<SmokeReport> {
     if (o.tsaChainPem) {
       const chain = o.tsaChainPem;
       await run.step('timestamp authority: an RFC 3161 timestamp of the entry, verified', async () => {
-        const req = timestampRequest(createHash('sha256').update(first.body).digest());
-        const res = await logRequest(o.endpoint, 'POST', '/api/v1/timestamp', undefined, { body: req.der, contentType: 'application/timestamp-query' });
-        if (res.status !== 200 && res.status !== 201) throw new AirgapError('SMOKE_READ_FAILED', `POST /api/v1/timestamp answered HTTP ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`);
-        const ts = verifyTimestampResponse(res.body, req, chain);
+        const ts = await requestTimestamp(o.endpoint, createHash('sha256').update(first.body).digest(), chain);
         return [undefined, `${ts.genTime.toISOString()} by ${ts.signer}`];
       });
     }

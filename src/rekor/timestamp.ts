@@ -11,6 +11,7 @@ import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { MessageImprint, TimeStampReq, TimeStampResp, TSTInfo } from '@peculiar/asn1-tsp';
 import { AirgapError } from '../errors.js';
+import { logRequest, type LogEndpoint } from './log-http.js';
 
 const SHA256 = '2.16.840.1.101.3.4.2.1';
 const ID_CT_TSTINFO = '1.2.840.113549.1.9.16.1.4';
@@ -116,4 +117,14 @@ function verifyResponse(der: Buffer, req: TimestampRequest, chainPem: string, no
   if (tst.genTime.getTime() < new Date(leaf.validFrom).getTime() || tst.genTime.getTime() > new Date(leaf.validTo).getTime()) throw bad(`the time ${tst.genTime.toISOString()} is outside the certificate's validity`);
   if (Math.abs(tst.genTime.getTime() - now) > 10 * 60_000) throw bad(`the time ${tst.genTime.toISOString()} is more than 10 minutes from this host's clock`);
   return { genTime: tst.genTime, serial: Buffer.from(new Uint8Array(tst.serialNumber)).toString('hex'), signer: leaf.subject.replace(/\n/g, ', ') };
+}
+
+/** Asks the authority at `endpoint` (its /api/v1/timestamp) to stamp `digest`, and verifies the answer. */
+export async function requestTimestamp(endpoint: LogEndpoint, digest: Buffer, chainPem: string): Promise<VerifiedTimestamp> {
+  const req = timestampRequest(digest);
+  const res = await logRequest(endpoint, 'POST', '/api/v1/timestamp', undefined, { body: req.der, contentType: 'application/timestamp-query' });
+  if (res.status !== 200 && res.status !== 201) {
+    throw new AirgapError('SMOKE_READ_FAILED', `POST ${endpoint.url.replace(/\/$/, '')}/api/v1/timestamp answered HTTP ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`);
+  }
+  return verifyTimestampResponse(res.body, req, chainPem);
 }
