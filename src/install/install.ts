@@ -157,7 +157,7 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
   const release = releaseOf(manifest, profile.name);
   const releases = checkRelease(o.instance, existing?.highestRelease ?? 0, release, o.allowDowngrade === true);
   if (releases.downgrade) o.progress.warn(`installing release ${release} over release ${existing?.highestRelease} (--allow-downgrade)`);
-  if (o.tsa && !stack.timestampAuthority) throw new AirgapError('USAGE_INVALID', `--tsa: the ${stack.title} stack has no timestamp authority (rekor-v2 has)`);
+  if (o.tsa && !stack.timestampAuthority) throw new AirgapError('USAGE_INVALID', `--tsa: the ${stack.title} stack runs no timestamp authority beside its log`);
   const hostname = o.hostname ?? existing?.hostname ?? os.hostname();
   const origin = o.origin ?? existing?.origin ?? hostname;
   if (existing && existing.origin !== origin) {
