@@ -34,6 +34,15 @@ export async function detectCompose(): Promise<Compose> {
   throw new AirgapError('PREFLIGHT_COMPOSE_MISSING', 'Docker Compose is not available: neither the docker compose plugin nor docker-compose was found on PATH');
 }
 
+/** What an operator can do about a failure the engine reported, when it is a known one. */
+export function composeFailureHint(stderr: string): string {
+  if (/error setting rlimit/.test(stderr)) {
+    return '\nhint: the engine asked for a larger open-file or process limit than this host lets it set (Podman as root asks for the maximum); '
+      + 'set default_ulimits in containers.conf to the limits of the engine\'s own process (see /proc/<pid>/limits)';
+  }
+  return '';
+}
+
 function make(kind: Compose['kind'], version: string, cmd: string, prefix: string[]): Compose {
   return {
     kind,
@@ -41,7 +50,7 @@ function make(kind: Compose['kind'], version: string, cmd: string, prefix: strin
     async run(project, file, args, opts = {}) {
       const r = await execa(cmd, [...prefix, '-p', project, '-f', file, ...args], { reject: false, timeout: opts.timeoutMs ?? 600_000, env: { COMPOSE_INTERACTIVE_NO_CLI: '1' } });
       if (r.exitCode !== 0) {
-        throw new AirgapError('COMPOSE_FAILED', `${cmd} ${[...prefix, ...args].join(' ')} (project ${project}) failed: ${String(r.stderr).trim().split('\n').slice(-8).join('\n')}`);
+        throw new AirgapError('COMPOSE_FAILED', `${cmd} ${[...prefix, ...args].join(' ')} (project ${project}) failed: ${String(r.stderr).trim().split('\n').slice(-8).join('\n')}${composeFailureHint(String(r.stderr))}`);
       }
       return { stdout: String(r.stdout), stderr: String(r.stderr) };
     },

@@ -1,13 +1,20 @@
 /**
- * The Docker engine, through its API (dockerode; DOCKER_HOST is honoured). Loading images streams
- * a docker-archive tar made on the fly from the verified bundle; the engine reports load errors
+ * The container engine, through its Docker-compatible API (dockerode; DOCKER_HOST is honoured):
+ * Docker Engine, or Podman's `podman system service` socket. Loading images streams a
+ * docker-archive tar made on the fly from the verified bundle; the engine reports load errors
  * inside an HTTP 200 JSON stream, so that stream is parsed.
  */
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
 
+export type EngineKind = 'docker' | 'podman';
+
 export interface EngineInfo {
+  /** Which engine answers on the socket: its `/version` names its first component. */
+  kind: EngineKind;
+  /** e.g. "Docker Engine 20.10.24", "Podman 4.3.1". */
+  name: string;
   apiVersion: string;
   version: string;
   dockerRootDir: string;
@@ -26,10 +33,19 @@ export async function engineInfo(docker: Docker): Promise<EngineInfo> {
   try {
     const v = await docker.version();
     const info = await docker.info() as { DockerRootDir?: string; MemTotal?: number };
-    return { apiVersion: v.ApiVersion, version: v.Version, dockerRootDir: info.DockerRootDir ?? '/var/lib/docker', memTotal: info.MemTotal ?? 0 };
+    const kind = engineKindOf(v);
+    return {
+      kind, name: `${kind === 'podman' ? 'Podman' : 'Docker Engine'} ${v.Version}`,
+      apiVersion: v.ApiVersion, version: v.Version, dockerRootDir: info.DockerRootDir ?? '/var/lib/docker', memTotal: info.MemTotal ?? 0,
+    };
   } catch (e) {
     throw new AirgapError('ENGINE_UNREACHABLE', `cannot reach the Docker engine at ${engineAddress()}: ${(e as Error).message} (is dockerd running? set DOCKER_HOST for another socket)`, { cause: e });
   }
+}
+
+/** Podman's compatible API answers /version with a "Podman Engine" component. */
+export function engineKindOf(version: { Components?: Array<{ Name?: string }> }): EngineKind {
+  return (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? '')) ? 'podman' : 'docker';
 }
 
 /** Streams a docker-archive tar into the engine and fails on any error it reports. */
@@ -77,6 +93,44 @@ export async function imageId(docker: Docker, ref: string): Promise<string | und
   }
 }
 
+/**
+ * Runs a container's health check once, through Podman's own API. Podman schedules health checks
+ * with systemd timers; on a host without systemd (or a socket service outside it) nothing runs
+ * them, and a container stays "starting" forever. Each run records its result, as a timer's would.
+ */
+export async function runPodmanHealthCheck(docker: Docker, id: string): Promise<string | undefined> {
+  const body = await new Promise<unknown>((resolve, reject) => {
+    docker.modem.dial({
+      path: `/v4.0.0/libpod/containers/${encodeURIComponent(id)}/healthcheck`, method: 'GET',
+      statusCodes: { 200: true, 404: 'no such container', 409: 'container has no health check or is not running', 500: 'server error' },
+      options: {},
+    }, (err: unknown, data: unknown) => (err ? reject(err) : resolve(data)));
+  }).catch(() => undefined);
+  const status = (body as { Status?: unknown } | undefined)?.Status;
+  return typeof status === 'string' ? status : undefined;
+}
+
+/**
+ * Splits a container log read through the API into its standard output and error: without a TTY
+ * each frame has an 8-byte header (stream 1 or 2, then the length). Text without frames is output.
+ */
+export function demuxLogs(buf: Buffer): { stdout: string; stderr: string; combined: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const all: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length && (buf[i] === 1 || buf[i] === 2) && buf[i + 1] === 0 && buf[i + 2] === 0 && buf[i + 3] === 0) {
+    const len = buf.readUInt32BE(i + 4);
+    const frame = buf.subarray(i + 8, i + 8 + len);
+    (buf[i] === 2 ? err : out).push(frame);
+    all.push(frame);
+    i += 8 + len;
+  }
+  if (i < buf.length) { out.push(buf.subarray(i)); all.push(buf.subarray(i)); }
+  const text = (b: Buffer[]) => Buffer.concat(b).toString('utf8');
+  return { stdout: text(out), stderr: text(err), combined: text(all) };
+}
+
 export interface ProjectContainer {
   id: string;
   service: string;
@@ -95,7 +149,8 @@ export async function projectContainers(docker: Docker, project: string): Promis
       id: c.Id,
       service: c.Labels['com.docker.compose.service'] ?? c.Names[0] ?? c.Id,
       state: info?.State.Status ?? c.State,
-      health: info?.State.Health?.Status,
+      // Podman reports an empty status for a container without a health check.
+      health: info?.State.Health?.Status || undefined,
       image: c.Image,
       restartCount: info?.RestartCount ?? 0,
     });

@@ -4,21 +4,13 @@
  */
 import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
-import { projectContainers, type ProjectContainer } from '../engine/docker.js';
+import { demuxLogs, engineKindOf, projectContainers, runPodmanHealthCheck, type ProjectContainer } from '../engine/docker.js';
 import type { Progress } from '../util/progress.js';
 
 async function lastLogs(docker: Docker, id: string, lines = 25): Promise<string> {
   try {
     const buf = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, timestamps: false }) as unknown as Buffer;
-    // Demultiplex the engine's 8-byte frame headers.
-    const out: string[] = [];
-    let i = 0;
-    while (i + 8 <= buf.length) {
-      const len = buf.readUInt32BE(i + 4);
-      out.push(buf.toString('utf8', i + 8, i + 8 + len));
-      i += 8 + len;
-    }
-    return (out.length ? out.join('') : buf.toString('utf8')).trimEnd();
+    return demuxLogs(buf).combined.trimEnd();
   } catch {
     return '(no logs)';
   }
@@ -29,8 +21,15 @@ export async function waitHealthy(docker: Docker, project: string, services: str
   const deadline = Date.now() + timeoutMs;
   let last: ProjectContainer[] = [];
   let reported = '';
+  // Podman without systemd never runs health checks on its own: they are run here, each poll.
+  const podman = engineKindOf(await docker.version().catch(() => ({}))) === 'podman';
   for (;;) {
     last = await projectContainers(docker, project);
+    if (podman) {
+      const checked = last.filter((c) => services.includes(c.service) && c.state === 'running' && c.health !== undefined && c.health !== 'healthy');
+      for (const c of checked) await runPodmanHealthCheck(docker, c.id);
+      if (checked.length) last = await projectContainers(docker, project);
+    }
     const byService = new Map(last.map((c) => [c.service, c]));
     const missing = services.filter((s) => !byService.has(s));
     const dead = last.find((c) => services.includes(c.service) && (c.state === 'exited' || c.state === 'dead'));

@@ -6,6 +6,7 @@
 import type Docker from 'dockerode';
 import type { Compose } from '../engine/compose.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
+import { connectEngine, engineKindOf } from '../engine/docker.js';
 import { AirgapError } from '../errors.js';
 import type { InstancePaths } from '../instance/layout.js';
 import type { TemplateVars } from '../instance/render.js';
@@ -45,9 +46,11 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
   state.logPublicKeyPem = configured.logKey.publicPem;
   state.logKeyId = Buffer.from(logKeyId(state.origin, configured.logKey.publicKey)).toString('hex');
   await ensureTls(paths, { hostname: state.hostname, instance: state.instance, ...d.tls });
+  const engine = engineKindOf(await connectEngine().version().catch(() => ({})));
   const vars: TemplateVars = {
     instance: state.instance, project: state.project, hostname: state.hostname, origin: state.origin,
     https_port: state.httpsPort, bind_address: state.bindAddress, checkpoint_interval: state.checkpointInterval,
+    publish: publishedPort(engine, state.bindAddress, state.httpsPort),
     images: d.images,
     paths: { ...paths },
     files: renderedFilesVars(stack, paths, d.templateNames),
@@ -58,6 +61,16 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
   await writeScheduleFiles(paths, state.instance);
   await writeTrustFiles(state, stack.apiVersion);
   return vars;
+}
+
+/**
+ * The host side of the HTTPS port mapping. Podman 4.3's Docker-compatible API passes an explicit
+ * 0.0.0.0 to netavark, which then matches only packets addressed to 0.0.0.0 (`-d 0.0.0.0/32`), so
+ * the port answers nowhere; without a host address it listens on all of them, as asked.
+ */
+export function publishedPort(engine: 'docker' | 'podman', bindAddress: string, port: number): string {
+  if (engine === 'podman' && bindAddress === '0.0.0.0') return String(port);
+  return `${bindAddress}:${port}`;
 }
 
 export interface StartOptions {

@@ -87,8 +87,9 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
   await run('engine', async () => {
     const info = await engineInfo(input.docker);
     result.engine = info;
-    if (!apiAtLeast(info.apiVersion, MIN_API)) throw new Error(`Docker Engine API ${info.apiVersion} is older than ${MIN_API} (Engine 20.10)`);
-    return `Docker Engine ${info.version}, API ${info.apiVersion}`;
+    if (!apiAtLeast(info.apiVersion, MIN_API)) throw new Error(`${info.name}: its Docker-compatible API ${info.apiVersion} is older than ${MIN_API} (Docker Engine 20.10, Podman 4)`);
+    if (info.kind === 'podman' && !apiAtLeast(info.version, '4.0')) throw new Error(`${info.name} is older than Podman 4.0, whose Docker-compatible API compose needs`);
+    return `${info.name}, API ${info.apiVersion}${info.kind === 'podman' ? ' (health checks are run through Podman\'s API)' : ''}`;
   });
   await run('compose', async () => {
     const c = await detectCompose();

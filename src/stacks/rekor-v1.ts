@@ -15,6 +15,8 @@ import { findApiV1Entries, readApiV1Entry } from '../rekor/entry-reader.js';
 import { NONROOT_UID } from './container-user.js';
 import type { BackupContext, Stack } from './stack.js';
 import { createTree } from './trillian-tree.js';
+import { connectEngine } from '../engine/docker.js';
+import { runOneOff } from '../engine/one-off.js';
 import { mariadbDump, mariadbQuery } from './mariadb-dump.js';
 
 /**
@@ -24,20 +26,11 @@ import { mariadbDump, mariadbQuery } from './mariadb-dump.js';
  */
 async function quietApiV1Head(ctx: BackupContext): Promise<LogHead> {
   const deadline = Date.now() + ctx.timeoutMs;
+  const docker = connectEngine();
   const read = async () => {
-    // docker-compose v1 sometimes loses the output of a one-off container that exits quickly: an
-    // empty or cut answer is asked again (a few times), a wrong one is not.
-    for (let attempt = 1; ; attempt++) {
-      const r = await ctx.compose.run(ctx.project, ctx.paths.compose, ['run', '--rm', '--no-deps', '-T', '--entrypoint', 'curl', 'nginx', '-fsS', '--max-time', '10', 'http://rekor:3000/api/v1/log']);
-      let info;
-      try {
-        info = parseJsonText(r.stdout, 'GET /api/v1/log (inside the instance network)');
-      } catch (e) {
-        if (attempt < 5) continue;
-        throw e;
-      }
-      return apiV1HeadOf(info, ctx.target);
-    }
+    const r = await runOneOff(ctx.compose, docker, ctx.project, ctx.paths.compose, ['--no-deps', '--entrypoint', 'curl', 'nginx', '-fsS', '--max-time', '10', 'http://rekor:3000/api/v1/log']);
+    if (r.exitCode !== 0) throw new AirgapError('BACKUP_FAILED', `reading the log head inside the instance network failed (curl exit ${r.exitCode}): ${r.stderr.trim()}`);
+    return apiV1HeadOf(parseJsonText(r.stdout, 'GET /api/v1/log (inside the instance network)'), ctx.target);
   };
   let last = await read();
   for (;;) {
@@ -75,7 +68,7 @@ export const rekorV1Stack: Stack = {
       before: async (ctx) => {
         if (!ctx.state.stack.treeId) {
           ctx.progress.step('creating the Trillian tree (once; its ID is pinned)');
-          ctx.state.stack.treeId = await createTree(ctx.compose, ctx.project, ctx.paths.compose, ctx.timeoutMs);
+          ctx.state.stack.treeId = await createTree(ctx.compose, ctx.docker, ctx.project, ctx.paths.compose, ctx.timeoutMs);
           await ctx.saveState();
         }
         ctx.vars.tree_id = ctx.state.stack.treeId;

@@ -19,6 +19,15 @@ export async function runOffline(r: Rig, args: string[], opts: Options & { env?:
   return { exitCode: res.exitCode ?? -1, stdout: String(res.stdout ?? ''), stderr: String(res.stderr ?? '') };
 }
 
+/** The CLI on the second air-gapped host: its own namespace (loopback only) and a Podman engine. */
+export async function runOnPodman(r: Rig, args: string[], opts: Options & { env?: Record<string, string> } = {}): Promise<CliResult> {
+  const { execa } = await import('execa');
+  const res = await execa('/usr/bin/nsenter', [`--net=/var/run/netns/${r.podmanNetns}`, process.execPath, CLI, ...args], {
+    reject: false, timeout: 900_000, ...opts, env: { DOCKER_HOST: r.podmanDockerHost, ...(opts.env ?? {}) },
+  });
+  return { exitCode: res.exitCode ?? -1, stdout: String(res.stdout ?? ''), stderr: String(res.stderr ?? '') };
+}
+
 /** A command in the offline namespace (rekor-cli, go-checker, curl). */
 export function inOffline(r: Rig, cmd: string, args: string[], env: Record<string, string> = {}): string {
   return execFileSync('nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, cmd, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -20,6 +20,9 @@ export interface Rig {
   tesseraFsck: string;
   cosign3: string;
   tsaServer: string;
+  podmanDockerHost: string;
+  podmanNetns: string;
+  helm: string;
 }
 
 export const RIG_ENV = process.env.RIG_RUN ? `${process.env.RIG_RUN}/rig.env` : '/run/rekor-airgap-rig/rig.env';
@@ -47,6 +50,9 @@ function load(): Rig | undefined {
     tesseraFsck: env.RIG_TESSERA_FSCK!,
     cosign3: env.RIG_COSIGN3!,
     tsaServer: env.RIG_TSA_SERVER!,
+    podmanDockerHost: env.RIG_PODMAN_DOCKER_HOST!,
+    podmanNetns: env.RIG_PODMAN_NETNS!,
+    helm: env.RIG_HELM!,
   };
 }
 

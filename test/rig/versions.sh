@@ -12,6 +12,7 @@ TRILLIAN_VERSION=v1.7.3
 TESSERA_VERSION=v1.0.4                # cmd/fsck: an independent check of a restored v2 log
 COSIGN_VERSION=v2.6.4                 # checks bundle signatures (verify-blob --key)
 COSIGN3_VERSION=v3.1.2                # the reference client against the installed log
+HELM_VERSION=v3.22.0                  # publishes the test chart (helm push) and renders it (helm template)
 TSA_VERSION=v2.1.5                    # sigstore timestamp-authority (needs Go 1.27)
 # Modules whose go.mod says go 1.27: the go command fetches this toolchain from the module proxy.
 GO127_TOOLCHAIN=go1.27.3

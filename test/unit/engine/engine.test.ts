@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { demuxLogs, engineKindOf } from '../../../src/engine/docker.js';
+import { publishedPort } from '../../../src/install/deploy.js';
+import { params } from '../../helpers/fuzz.js';
+
+const frame = (stream: 1 | 2, text: string) => {
+  const body = Buffer.from(text);
+  const h = Buffer.alloc(8);
+  h[0] = stream;
+  h.writeUInt32BE(body.length, 4);
+  return Buffer.concat([h, body]);
+};
+
+describe('the container engine', () => {
+  it('tells Podman from Docker by the components /version names', () => {
+    // What `curl --unix-socket podman.sock http://d/version` answers (Podman 4.3.1, trimmed).
+    expect(engineKindOf({ Components: [{ Name: 'Podman Engine' }, { Name: 'Conmon' }, { Name: 'OCI Runtime (runc)' }] })).toBe('podman');
+    expect(engineKindOf({ Components: [{ Name: 'Engine' }, { Name: 'containerd' }, { Name: 'runc' }, { Name: 'docker-init' }] })).toBe('docker');
+    expect(engineKindOf({})).toBe('docker');
+  });
+
+  it('splits a container log into output and errors, keeping the order in the combined text', () => {
+    const buf = Buffer.concat([frame(1, '1234\n'), frame(2, 'warning\n'), frame(1, '5678\n')]);
+    expect(demuxLogs(buf)).toEqual({ stdout: '1234\n5678\n', stderr: 'warning\n', combined: '1234\nwarning\n5678\n' });
+    // A TTY log has no frames: all of it is output.
+    expect(demuxLogs(Buffer.from('plain text\n'))).toEqual({ stdout: 'plain text\n', stderr: '', combined: 'plain text\n' });
+  });
+
+  it('demuxLogs never throws and never loses a byte of framed output (property)', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom(1 as const, 2 as const), fc.string())), (frames) => {
+      const r = demuxLogs(Buffer.concat(frames.map(([s, t]) => frame(s, t))));
+      expect(r.combined).toBe(frames.map(([, t]) => t).join(''));
+      expect(r.stdout).toBe(frames.filter(([s]) => s === 1).map(([, t]) => t).join(''));
+    }), params());
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => { demuxLogs(Buffer.from(bytes)); }), params());
+  });
+
+  it('publishes on every address without naming 0.0.0.0 to Podman (netavark 1.4 would match only that address)', () => {
+    expect(publishedPort('podman', '0.0.0.0', 4443)).toBe('4443');
+    expect(publishedPort('docker', '0.0.0.0', 4443)).toBe('0.0.0.0:4443');
+    expect(publishedPort('podman', '127.0.0.1', 4443)).toBe('127.0.0.1:4443');
+  });
+});
+
+describe('compose failures', () => {
+  it('a refused rlimit (Podman as root on a host that may not raise limits) comes with what to change', async () => {
+    const { composeFailureHint } = await import('../../../src/engine/compose.js');
+    const seen = 'ERROR: for rekor  Cannot start service rekor: runc: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied';
+    expect(composeFailureHint(seen)).toMatch(/default_ulimits in containers\.conf/);
+    expect(composeFailureHint('port is already allocated')).toBe('');
+  });
+});
