@@ -16,6 +16,7 @@ import type { Descriptor, Platform } from '../oci/media-types.js';
 import { parseImageRef } from '../ref/image-ref.js';
 import { formatPlatform, hostPlatform } from '../registry/platform.js';
 import { pullImage } from '../registry/pull.js';
+import { pullChart } from '../registry/pull-chart.js';
 import { connectEngine } from '../engine/docker.js';
 import { pullViaEngine } from '../engine/docker-source.js';
 import { copyFileAtomic, diskFullError, exists, writeFileAtomic } from '../util/atomic-file.js';
@@ -26,7 +27,7 @@ import { fetchArtifact } from './artifacts.js';
 import { resolveNodeRuntime } from './node-runtime.js';
 import { bundlePath, BundleLayout, UNLISTED_FILES } from './layout.js';
 import { checkLock, lockPathFor, readLock } from './lock.js';
-import { BUNDLE_FORMAT_VERSION, serializeManifest, type BundleFile, type BundleImage, type BundleManifest } from './manifest.js';
+import { BUNDLE_FORMAT_VERSION, serializeManifest, type BundleChart, type BundleFile, type BundleImage, type BundleManifest } from './manifest.js';
 import { loadProfile, templatesDirFor, type Profile } from './profile.js';
 import { RegistryPool, type RegistryAccess } from './registry-source.js';
 import { signDetached } from './signing.js';
@@ -49,6 +50,10 @@ export interface CreateOptions {
   progress: Progress;
   /** Where images come from: registries (daemonless, default) or the local Docker engine. */
   source?: 'registry' | 'docker';
+  /** Also carry the Helm charts the profiles list (for Kubernetes sites). */
+  withCharts?: boolean;
+  /** More charts to carry (registry/repository:version[@sha256:…]), for every profile of the bundle. */
+  charts?: string[];
 }
 
 export interface CreateResult {
@@ -173,9 +178,10 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
     indexEntries.push({ ...pulled.layoutManifest, annotations: { [REF_NAME_ANNOTATION]: refText } });
     archive.push(dockerArchiveEntry(pulled.configDigest, pulled.layers.map((l) => l.digest), [refText]));
   }
+  const charts = await pullCharts(opts, profiles, pool, layout, indexEntries);
   await writeFileAtomic(path.join(bundlePath.images(out), DOCKER_ARCHIVE_MANIFEST), JSON.stringify(archive, null, 2) + '\n');
   await layout.writeIndex(indexEntries);
-  await removeStrayBlobs(layout, images);
+  await removeStrayBlobs(layout, images, charts);
 
   // Profiles, templates and artifacts.
   for (const p of profiles) {
@@ -219,6 +225,7 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
     profiles: profiles.map((p) => p.name),
     releases: Object.fromEntries(profiles.map((p) => [p.name, opts.release ?? p.release])),
     images,
+    ...(charts.length ? { charts } : {}),
     files,
   };
   const text = serializeManifest(manifest);
@@ -229,9 +236,45 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
   return { dir: out, manifest, bytes, blobsFetched: fetched, blobsSkipped: skipped };
 }
 
+/** Helm charts: the profiles' (with --with-charts) and the ones asked for by reference. */
+async function pullCharts(opts: CreateOptions, profiles: Profile[], pool: RegistryPool, layout: OciLayoutWriter, indexEntries: Descriptor[]): Promise<BundleChart[]> {
+  const wanted = new Map<string, { name: string; profiles: string[] }>();
+  if (opts.withCharts) {
+    for (const p of profiles) {
+      for (const c of p.charts) {
+        const w = wanted.get(c.ref);
+        if (w) w.profiles.push(p.name);
+        else wanted.set(c.ref, { name: c.name, profiles: [p.name] });
+      }
+    }
+  }
+  for (const text of opts.charts ?? []) {
+    const ref = parseImageRef(text);
+    if (!ref.tag && !ref.digest) throw new AirgapError('USAGE_INVALID', `--chart ${text}: name the chart version (registry/repository:1.2.3)`);
+    wanted.set(text, { name: ref.repository.split('/').pop()!, profiles: profiles.map((p) => p.name) });
+  }
+  const charts: BundleChart[] = [];
+  for (const [refText, w] of [...wanted.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const ref = parseImageRef(refText);
+    const { client, repository } = pool.sourceFor(ref);
+    opts.progress.step(`pulling chart ${refText}${client.host !== ref.registry ? ` from ${client.host}/${repository}` : ''}`);
+    const c = await pullChart(client, repository, ref.digest ?? ref.tag!, refText, layout);
+    const recorded = ref.digest ? refText.replace(/@sha256:[a-f0-9]{64}$/, '') : refText;
+    charts.push({ name: w.name, ref: recorded, digest: c.digest, chartDigest: c.chartDigest, configDigest: c.configDigest, version: c.version, size: c.size, profiles: w.profiles });
+    indexEntries.push({ ...c.manifest, annotations: { [REF_NAME_ANNOTATION]: recorded } });
+  }
+  return charts;
+}
+
 /** A resumed or forced run may leave blobs no image needs any more; they must not be shipped. */
-async function removeStrayBlobs(layout: OciLayoutWriter, images: BundleImage[]): Promise<void> {
+async function removeStrayBlobs(layout: OciLayoutWriter, images: BundleImage[], charts: BundleChart[]): Promise<void> {
   const keep = new Set<string>();
+  for (const c of charts) {
+    keep.add(c.digest.slice(7));
+    const m = JSON.parse(await fsp.readFile(layout.blobPath(c.digest), 'utf8')) as { config: { digest: string }; layers: Array<{ digest: string }> };
+    keep.add(m.config.digest.slice(7));
+    for (const l of m.layers) keep.add(l.digest.slice(7));
+  }
   const blobsDir = path.join(layout.root, 'blobs', 'sha256');
   for (const img of images) {
     keep.add(img.manifestDigest.slice(7));

@@ -28,6 +28,22 @@ export interface BundleImage {
   profiles: string[];
 }
 
+/** A Helm chart (an OCI artifact) carried for Kubernetes sites; pushed like an image. */
+export interface BundleChart {
+  /** Profile chart key (e.g. rekor-tiles). */
+  name: string;
+  /** Upstream reference (registry/repository:version). */
+  ref: string;
+  /** Digest of the chart's OCI manifest (what `helm pull ...@digest` and the push keep). */
+  digest: string;
+  /** The chart archive layer (application/vnd.cncf.helm.chart.content.v1.tar+gzip). */
+  chartDigest: string;
+  configDigest: string;
+  version: string;
+  size: number;
+  profiles: string[];
+}
+
 export interface BundleFile {
   path: string;
   size: number;
@@ -46,6 +62,8 @@ export interface BundleManifest {
    */
   releases?: Record<string, number>;
   images: BundleImage[];
+  /** Helm charts (absent when the bundle carries none). */
+  charts?: BundleChart[];
   files: BundleFile[];
 }
 
@@ -97,6 +115,18 @@ export function parseManifest(text: string, file: string): BundleManifest {
     }
     if (!Number.isSafeInteger(i.size) || (i.size as number) < 0) bad(`image ${JSON.stringify(i.ref)}: bad size`);
     if (!Array.isArray(i.profiles) || !i.profiles.every((x) => typeof x === 'string')) bad(`image ${JSON.stringify(i.ref)}: profiles must be a list of names`);
+  }
+  if (m.charts !== undefined) {
+    if (!Array.isArray(m.charts)) bad('charts must be a list');
+    for (const c of m.charts as unknown[]) {
+      if (!isObj(c)) return bad('a chart entry is not an object');
+      for (const k of ['name', 'ref', 'version'] as const) if (typeof c[k] !== 'string') bad(`chart ${JSON.stringify(c.ref)}: ${k} must be a string`);
+      for (const k of ['digest', 'chartDigest', 'configDigest'] as const) {
+        if (typeof c[k] !== 'string' || !DIGEST.test(c[k] as string)) bad(`chart ${JSON.stringify(c.ref)}: ${k} must be a sha256 digest`);
+      }
+      if (!Number.isSafeInteger(c.size) || (c.size as number) < 0) bad(`chart ${JSON.stringify(c.ref)}: bad size`);
+      if (!Array.isArray(c.profiles) || !c.profiles.every((x) => typeof x === 'string')) bad(`chart ${JSON.stringify(c.ref)}: profiles must be a list of names`);
+    }
   }
   return m;
 }

@@ -17,6 +17,13 @@ export interface ProfileImage {
   ref: string;
 }
 
+/** A Helm chart for Kubernetes sites (an OCI artifact), carried only with `bundle create --with-charts`. */
+export interface ProfileChart {
+  name: string;
+  /** registry/repository:version (optionally @sha256:… to pin it). */
+  ref: string;
+}
+
 export interface ProfileArtifact {
   name: string;
   url: string;
@@ -36,6 +43,7 @@ export interface Profile {
   templates: string[];
   ports: { https: number };
   artifacts: ProfileArtifact[];
+  charts: ProfileChart[];
   /** Where it was read from. */
   file: string;
 }
@@ -92,6 +100,13 @@ export function parseProfile(text: string, file: string): Profile {
     need(typeof a.sha256 === 'string' && /^[a-f0-9]{64}$/.test(a.sha256), file, `artifacts[${i}].sha256`, 'must be 64 lowercase hex digits');
     return { name: a.name as string, url: a.url as string, sha256: a.sha256 as string, ...(typeof a.extract === 'string' ? { extract: a.extract } : {}) };
   });
+  const charts = ((d.charts ?? []) as Array<Record<string, unknown>>).map((c, i) => {
+    need(typeof c?.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(c.name), file, `charts[${i}].name`, 'must be a chart name');
+    need(typeof c.ref === 'string', file, `charts[${i}].ref`, 'is required');
+    const ref = parseImageRef(c.ref as string);
+    need(ref.tag && ref.tag !== 'latest', file, `charts[${i}].ref`, 'must name the chart version as its tag (registry/repository:1.2.3)');
+    return { name: c.name as string, ref: formatImageRef(ref) };
+  });
   return {
     name: d.name as string,
     description: typeof d.description === 'string' ? d.description : '',
@@ -101,6 +116,7 @@ export function parseProfile(text: string, file: string): Profile {
     templates: (d.templates as unknown[]).map(String),
     ports: { https: ports.https as number },
     artifacts,
+    charts,
     file,
   };
 }

@@ -45,3 +45,10 @@ export interface ImageIndex {
   mediaType?: string;
   manifests: Descriptor[];
 }
+
+/** Helm charts stored as OCI artifacts (Helm 3.8+ `helm push`). */
+export const HelmMediaType = {
+  CONFIG: 'application/vnd.cncf.helm.config.v1+json',
+  CHART: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip',
+  PROVENANCE: 'application/vnd.cncf.helm.chart.provenance.v1.prov',
+} as const;

@@ -20,6 +20,20 @@ export interface RegistryClientOptions {
   retry?: RetryPolicy;
 }
 
+/** What a request sends, and whether it needs push access. */
+interface Send {
+  push?: boolean;
+  body?: Buffer;
+  bodyStream?: () => Readable;
+}
+
+/** A blob to upload: its digest and size, and its bytes (a part of them, for a chunked upload). */
+export interface UploadBlob {
+  digest: string;
+  size: number;
+  open(range?: { start: number; end: number }): Readable;
+}
+
 export interface FetchedManifest {
   bytes: Buffer;
   mediaType: string;
@@ -63,15 +77,16 @@ export class RegistryClient {
     return `${this.scheme}://${this.opts.host}/v2`;
   }
 
-  private async authorized(url: URL, repo: string, headers: Record<string, string>, method = 'GET'): Promise<HttpResponse> {
-    const scope = `repository:${repo}:pull`;
+  private async authorized(url: URL, repo: string, headers: Record<string, string>, method = 'GET', send: Send = {}): Promise<HttpResponse> {
+    const scope = `repository:${repo}:${send.push ? 'pull,push' : 'pull'}`;
+    const body = { ...(send.body !== undefined ? { body: send.body } : {}), ...(send.bodyStream ? { bodyStream: send.bodyStream } : {}) };
     const withAuth = (): Record<string, string> => {
       const token = this.tokens.get(scope);
       if (token) return { ...headers, authorization: `Bearer ${token}` };
       if (this.basic && this.opts.credential) return { ...headers, authorization: basicHeader(this.opts.credential) };
       return headers;
     };
-    let res = await httpRequest(url, { method, headers: withAuth(), ca: this.opts.ca });
+    let res = await httpRequest(url, { method, headers: withAuth(), ca: this.opts.ca, ...body });
     if (res.status === 401) {
       res.body.resume();
       const header = res.headers['www-authenticate'];
@@ -87,7 +102,7 @@ export class RegistryClient {
       } else {
         throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${this.opts.host} sent an unsupported authentication challenge: ${challenge.scheme || '(none)'}`);
       }
-      res = await httpRequest(url, { method, headers: withAuth(), ca: this.opts.ca });
+      res = await httpRequest(url, { method, headers: withAuth(), ca: this.opts.ca, ...body });
     }
     if (res.status === 401 || res.status === 403) {
       res.body.resume();
@@ -171,4 +186,100 @@ export class RegistryClient {
     if (got !== digest) throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `blob ${digest} from ${this.opts.host}: sha256 mismatch, got ${got}`);
     return bytes;
   }
+  /** HEAD a blob: true when the repository has it (the size must match). */
+  async hasBlob(repo: string, digest: string, size?: number): Promise<boolean> {
+    return this.withRetry(async () => {
+      const res = await this.authorized(new URL(`${await this.base()}/${repo}/blobs/${digest}`), repo, {}, 'HEAD', { push: true });
+      res.body.resume();
+      if (res.status === 404) return false;
+      if (res.status === 200) return size === undefined || Number(res.headers['content-length'] ?? size) === size;
+      throw this.statusError(res, `HEAD blob ${digest} of ${repo}`);
+    });
+  }
+
+  /**
+   * Uploads a blob unless the repository has it: a cross-repository mount from `mountFrom` first
+   * (when given and the registry allows it), else one PUT of the whole blob, or PATCHes of
+   * `chunkSize` bytes then a closing PUT. Retried from the start when the connection breaks.
+   */
+  async pushBlob(repo: string, blob: UploadBlob, opts: { mountFrom?: string; chunkSize?: number; onBytes?: (n: number) => void } = {}): Promise<'mounted' | 'uploaded'> {
+    return this.withRetry(async () => {
+      const base = await this.base();
+      const start = new URL(`${base}/${repo}/blobs/uploads/`);
+      if (opts.mountFrom && opts.mountFrom !== repo) {
+        start.searchParams.set('mount', blob.digest);
+        start.searchParams.set('from', opts.mountFrom);
+      }
+      const res = await this.authorized(start, repo, { 'content-length': '0' }, 'POST', { push: true });
+      res.body.resume();
+      if (res.status === 201) return 'mounted';
+      if (res.status !== 202) throw this.statusError(res, `starting the upload of ${blob.digest} to ${repo}`);
+      let location = this.location(res, start);
+      let sent = 0;
+      try {
+        if (opts.chunkSize && opts.chunkSize < blob.size) {
+          for (let from = 0; from < blob.size; from += opts.chunkSize) {
+            const to = Math.min(blob.size, from + opts.chunkSize) - 1;
+            const patch = await this.authorized(location, repo, {
+              'content-type': 'application/octet-stream', 'content-length': String(to - from + 1), 'content-range': `${from}-${to}`,
+            }, 'PATCH', { push: true, bodyStream: () => this.counting(blob.open({ start: from, end: to }), (n) => { sent += n; opts.onBytes?.(n); }) });
+            patch.body.resume();
+            if (patch.status !== 202) throw this.statusError(patch, `uploading bytes ${from}-${to} of ${blob.digest} to ${repo}`);
+            location = this.location(patch, location);
+          }
+          location.searchParams.set('digest', blob.digest);
+          const put = await this.authorized(location, repo, { 'content-length': '0' }, 'PUT', { push: true, body: Buffer.alloc(0) });
+          put.body.resume();
+          if (put.status !== 201) throw this.statusError(put, `closing the upload of ${blob.digest} to ${repo}`);
+        } else {
+          location.searchParams.set('digest', blob.digest);
+          const put = await this.authorized(location, repo, { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) }, 'PUT',
+            { push: true, bodyStream: () => this.counting(blob.open(), (n) => { sent += n; opts.onBytes?.(n); }) });
+          const text = put.status === 201 ? '' : (await readAll(put.body, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8');
+          if (put.status !== 201) throw this.statusError(put, `uploading ${blob.digest} to ${repo}`, text);
+          put.body.resume();
+        }
+      } catch (e) {
+        opts.onBytes?.(-sent);
+        throw e;
+      }
+      return 'uploaded';
+    });
+  }
+
+  /** PUT a manifest (or index) by tag or digest, in its own media type; checks the digest the registry computed. */
+  async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+    return this.withRetry(async () => {
+      const url = new URL(`${await this.base()}/${repo}/manifests/${reference}`);
+      const res = await this.authorized(url, repo, { 'content-type': mediaType, 'content-length': String(bytes.length) }, 'PUT', { push: true, body: bytes });
+      const text = (await readAll(res.body, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8');
+      if (res.status !== 201) throw this.statusError(res, `putting manifest ${repo}:${reference}`, text);
+      const digest = sha256Digest(bytes);
+      const header = res.headers['docker-content-digest'];
+      if (typeof header === 'string' && header !== digest) {
+        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `${this.opts.host}/${repo}:${reference}: the registry stored the manifest as ${header}, not ${digest}`);
+      }
+      return digest;
+    });
+  }
+
+  private location(res: HttpResponse, base: URL): URL {
+    const loc = res.headers.location;
+    if (!loc) throw new AirgapError('REGISTRY_BAD_STATUS', `${this.opts.host} answered an upload with no Location`);
+    return new URL(loc, base);
+  }
+
+  private counting(src: Readable, onBytes: (n: number) => void): Readable {
+    src.on('data', (b: Buffer) => onBytes(b.length));
+    return src;
+  }
+
+  private statusError(res: HttpResponse, what: string, body = ''): AirgapError {
+    const detail = /"message"\s*:\s*"([^"]*)"/.exec(body)?.[1];
+    const msg = `${this.opts.host} answered HTTP ${res.status} ${what}${detail ? `: ${detail}` : ''}`;
+    if (RETRYABLE_STATUS.has(res.status)) return new AirgapError('REGISTRY_SERVER_ERROR', msg);
+    if (res.status === 403 || res.status === 401) return new AirgapError('REGISTRY_FORBIDDEN', msg);
+    return new AirgapError('REGISTRY_BAD_STATUS', msg);
+  }
+
 }

@@ -14,6 +14,8 @@ export interface HttpOptions {
   headers?: Record<string, string>;
   ca?: string | Buffer | undefined;
   body?: string | Buffer;
+  /** A streamed request body, opened afresh for each request (set content-length in headers). */
+  bodyStream?: () => Readable;
   timeoutMs?: number;
   maxRedirects?: number;
   /** Domain prefix of the error codes (REGISTRY_UNREACHABLE, SMOKE_UNREACHABLE, ...). */
@@ -89,6 +91,12 @@ function once(url: URL, opts: HttpOptions): Promise<HttpResponse> {
           : `cannot reach ${url.host}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '),
         { cause: e, details: { host: url.host } }));
     });
+    if (opts.bodyStream) {
+      const src = opts.bodyStream();
+      src.on('error', (e) => req.destroy(e));
+      src.pipe(req);
+      return;
+    }
     if (opts.body !== undefined) req.write(opts.body);
     req.end();
   });

@@ -23,6 +23,8 @@ interface Args extends CommonArgs {
   force: boolean;
   release?: number;
   source: 'registry' | 'docker';
+  withCharts: boolean;
+  chart: string[];
 }
 
 function checkRelease(n: number): number {
@@ -50,6 +52,8 @@ export const bundleCreateCommand = {
     .option('npm-registry', { type: 'string', describe: 'npm registry (or internal mirror) for the Node runtime of another platform (default https://registry.npmjs.org)' })
     .option('release', { type: 'number', describe: 'release number of this bundle (default: the profile\'s release:); installs never go to a lower one' })
     .option('force', { type: 'boolean', default: false, describe: 'rebuild over a complete bundle at --out' })
+    .option('with-charts', { type: 'boolean', default: false, describe: 'also carry the Helm charts the profiles list (OCI artifacts), for Kubernetes sites' })
+    .option('chart', { type: 'string', array: true, default: [] as string[], describe: 'carry this Helm chart too: registry/repository:VERSION[@sha256:…] (repeatable; mirrors apply)' })
     .example('$0 bundle create --profile rekor-v2 --out ./bundle --key ./bundle-signing.key --mirror ghcr.io=mirror.internal:5000', '')),
   handler: async (args) => {
     const { createBundle } = await import('../../bundle/create.js');
@@ -72,17 +76,21 @@ export const bundleCreateCommand = {
       force: args.force,
       ...(args.release !== undefined ? { release: checkRelease(args.release) } : {}),
       source: args.source,
+      withCharts: args.withCharts,
+      charts: args.chart,
       progress,
     });
     const m = result.manifest;
     printResult(args, {
       dir: result.dir, createdAt: m.createdAt, platform: m.platform, profiles: m.profiles,
       images: m.images.map((i) => ({ ref: i.ref, digest: i.digest, manifestDigest: i.manifestDigest, configDigest: i.configDigest, size: i.size })),
+      charts: (m.charts ?? []).map((c) => ({ ref: c.ref, digest: c.digest, version: c.version })),
       files: m.files.length, imageBytes: result.bytes, blobsFetched: result.blobsFetched, blobsSkipped: result.blobsSkipped,
     }, [
       `bundle ${result.dir}`,
       `  profiles: ${m.profiles.join(', ')}   platform: ${m.platform}`,
       ...m.images.map((i) => `  ${i.ref}@${i.digest}`),
+      ...(m.charts ?? []).map((c) => `  chart ${c.ref}@${c.digest}`),
       `  ${m.files.length} files, images ${formatBytes(result.bytes)}; signed bundle.json.sig`,
     ].join('\n'));
   },

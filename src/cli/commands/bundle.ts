@@ -7,6 +7,7 @@ import { bundleUninstallCommand } from './bundle-uninstall.js';
 import { bundleKeygenCommand } from './bundle-keygen.js';
 import { bundleLockCommand } from './bundle-lock.js';
 import { bundlePackCommand } from './bundle-pack.js';
+import { bundlePushCommand } from './bundle-push.js';
 import { bundleUnpackCommand } from './bundle-unpack.js';
 import { bundleVerifyCommand } from './bundle-verify.js';
 
@@ -17,6 +18,7 @@ export const bundleSubcommands: CommandModule<object, never>[] = [
   bundlePackCommand as unknown as CommandModule<object, never>,
   bundleCopyCommand as unknown as CommandModule<object, never>,
   bundleVerifyCommand as unknown as CommandModule<object, never>,
+  bundlePushCommand as unknown as CommandModule<object, never>,
   bundleUnpackCommand as unknown as CommandModule<object, never>,
   bundleInstallCommand as unknown as CommandModule<object, never>,
   bundleUninstallCommand as unknown as CommandModule<object, never>,
