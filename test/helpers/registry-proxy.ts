@@ -10,14 +10,22 @@ export interface ProxyFaults {
   stallBlobsAfter?: number;
   /** Flip one byte in the body of every layer blob larger than 1 MiB. */
   corruptLargeBlobs?: boolean;
+  /** Let this many blob uploads (PUT to an upload session) through, then cut every later one's connection. */
+  cutUploadsAfter?: number;
 }
 
 export async function startRegistryProxy(upstream: string, faults: ProxyFaults): Promise<{ host: string; close: () => Promise<void> }> {
   let blobs = 0;
+  let uploads = 0;
   const server = http.createServer((req, res) => {
+    const isUpload = req.method === 'PUT' && /\/blobs\/uploads\//.test(req.url ?? '');
+    if (isUpload && faults.cutUploadsAfter !== undefined && uploads++ >= faults.cutUploadsAfter) {
+      req.socket.destroy();
+      return;
+    }
     const isBlob = /\/blobs\/sha256:/.test(req.url ?? '');
     if (isBlob && faults.stallBlobsAfter !== undefined && blobs++ >= faults.stallBlobsAfter) return; // hang
-    const up = http.request(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream } }, (ur) => {
+    const up = http.request(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream, 'x-forwarded-host': req.headers.host ?? '' } }, (ur) => {
       const big = Number(ur.headers['content-length'] ?? 0) > 1024 * 1024;
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       if (isBlob && faults.corruptLargeBlobs && big) {
