@@ -12,6 +12,7 @@ import { parseProfile } from '../../../src/bundle/profile.js';
 import { parseIndex } from '../../../src/media/transfer-index.js';
 import { parseImageConfigPlatform, parseImageIndex, parseImageManifest } from '../../../src/oci/manifest-parse.js';
 import { parseChallenge } from '../../../src/registry/auth.js';
+import { parseChartConfig } from '../../../src/registry/pull-chart.js';
 import { parseImageRef } from '../../../src/ref/image-ref.js';
 import { selectPlatform } from '../../../src/registry/platform.js';
 import { parseTarHeader, tarFileHeader } from '../../../src/util/tar.js';
@@ -30,6 +31,7 @@ const VALID_MANIFEST = {
   formatVersion: 1, createdAt: '2026-01-01T00:00:00Z', tool: { name: 'rekor-airgap', version: '0.1.0' }, platform: 'linux/amd64', profiles: ['rekor-v2'],
   releases: { 'rekor-v2': 1 },
   images: [{ name: 'rekor', ref: 'ghcr.io/x/y:v1', digest: `sha256:${sha}`, manifestDigest: `sha256:${sha}`, layoutManifestDigest: `sha256:${sha}`, configDigest: `sha256:${sha}`, platform: 'linux/amd64', size: 10, source: 'r', profiles: ['rekor-v2'] }],
+  charts: [{ name: 'rekor-tiles', ref: 'ghcr.io/x/c:1.0.0', digest: `sha256:${sha}`, chartDigest: `sha256:${sha}`, configDigest: `sha256:${sha}`, version: '1.0.0', size: 9, profiles: ['rekor-v2'] }],
   files: [{ path: 'install.sh', size: 3, sha256: sha }, { path: 'images/index.json', size: 4, sha256: sha }],
 };
 const VALID_INDEX = {
@@ -91,6 +93,10 @@ describe('registry manifests and indexes', () => {
     selectPlatform(parseImageIndex(Buffer.from(t), 'index'), { os: 'linux', architecture: 'amd64' }, 'x');
   }, codes)), params()));
   it('a valid manifest with one edit', () => fc.assert(fc.property(mutatedJson(VALID_OCI_MANIFEST), (t) => onlyCoded(() => parseImageManifest(Buffer.from(t), 'm'), codes)), params()));
+  it('Helm chart configs: random text, and a valid one with one edit', () => {
+    fc.assert(fc.property(text, (t) => onlyCoded(() => parseChartConfig(Buffer.from(t), 'c'), ['REGISTRY_BAD_MANIFEST'])), params());
+    fc.assert(fc.property(mutatedJson({ name: 'rekor-tiles', version: '1.2.1', apiVersion: 'v2' }), (t) => onlyCoded(() => parseChartConfig(Buffer.from(t), 'c'), ['REGISTRY_BAD_MANIFEST'])), params());
+  });
   it('WWW-Authenticate headers and image references', () => fc.assert(fc.property(fc.string(), (s) => {
     parseChallenge(s);
     onlyCoded(() => parseImageRef(s), ['REF_INVALID']);
