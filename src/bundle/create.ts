@@ -30,7 +30,7 @@ import { checkLock, lockPathFor, readLock } from './lock.js';
 import { BUNDLE_FORMAT_VERSION, serializeManifest, type BundleChart, type BundleFile, type BundleImage, type BundleManifest } from './manifest.js';
 import { loadProfile, templatesDirFor, type Profile } from './profile.js';
 import { RegistryPool, type RegistryAccess } from './registry-source.js';
-import { signDetached } from './signing.js';
+import { signDetached } from './sign-detached.js';
 
 export interface CreateOptions {
   profiles: string[];

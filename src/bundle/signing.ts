@@ -5,7 +5,6 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { p256 } from '@noble/curves/nist.js';
 import { AirgapError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 
@@ -101,13 +100,29 @@ export async function loadTrustedKeys(files: readonly string[]): Promise<Array<{
   }));
 }
 
-/** Detached signature: base64(DER(ECDSA-P256(SHA-256(data)))), deterministic (RFC 6979). */
-export function signDetached(data: Uint8Array, key: KeyObject): string {
-  const jwk = key.export({ format: 'jwk' });
-  if (!jwk.d) throw new AirgapError('KEY_WRONG_TYPE', 'signing needs a private key');
-  const d = new Uint8Array(Buffer.from(jwk.d, 'base64url'));
-  const der = p256.sign(data, d, { prehash: true, format: 'der', lowS: true });
-  return Buffer.from(der).toString('base64') + '\n';
+const P256_HALF_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n >> 1n;
+
+/**
+ * True for a strict DER ECDSA-P256 signature (SEQUENCE of two positive INTEGERs, short lengths)
+ * whose s is at most n/2. Anything else is false: the caller refuses it.
+ */
+export function isLowS(der: Uint8Array): boolean {
+  if (der.length < 8 || der[0] !== 0x30 || der[1] !== der.length - 2) return false;
+  let i = 2;
+  const int = (): bigint | undefined => {
+    if (der[i] !== 0x02) return undefined;
+    const len = der[i + 1]!;
+    if (len < 1 || len > 33 || i + 2 + len > der.length) return undefined;
+    const bytes = der.subarray(i + 2, i + 2 + len);
+    if (bytes[0]! & 0x80) return undefined; // negative
+    if (len > 1 && bytes[0] === 0 && !(bytes[1]! & 0x80)) return undefined; // not minimal
+    i += 2 + len;
+    return BigInt(`0x${Buffer.from(bytes).toString('hex')}`);
+  };
+  const r = int();
+  const sv = int();
+  if (r === undefined || sv === undefined || i !== der.length || r === 0n || sv === 0n) return false;
+  return sv <= P256_HALF_N;
 }
 
 /** True when `sigText` (base64 DER) is a valid signature of `data` by `key`. */
@@ -117,7 +132,7 @@ export function checkDetached(data: Uint8Array, sigText: string, key: KeyObject)
   const der = Buffer.from(trimmed, 'base64');
   try {
     // ECDSA signatures are malleable: (r, n - s) verifies too. Only the low-S form we make is taken.
-    if (p256.Signature.fromBytes(der, 'der').hasHighS()) return false;
+    if (!isLowS(der)) return false;
     return cryptoVerify('sha256', data, key, der);
   } catch {
     return false;

@@ -1,7 +1,7 @@
 /** Option builders shared by several commands. */
 import type { Argv } from 'yargs';
 import { parseMirrors } from '../ref/image-ref.js';
-import { readCaFiles, type RegistryAccess } from '../bundle/registry-source.js';
+import type { RegistryAccess } from '../bundle/registry-source.js';
 
 export function withCommon<T>(y: Argv<T>) {
   return y
@@ -18,6 +18,8 @@ export function withRegistry<T>(y: Argv<T>) {
 }
 
 export async function registryAccessFrom(args: { mirror: string[]; registryCa: string[]; insecureRegistry: string[]; concurrency: number }): Promise<RegistryAccess> {
+  // Loaded when a command runs, not at start-up (it brings the registry client).
+  const { readCaFiles } = await import('../bundle/registry-source.js');
   return {
     mirrors: parseMirrors(args.mirror),
     ca: await readCaFiles(args.registryCa),

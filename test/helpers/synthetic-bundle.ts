@@ -6,7 +6,7 @@ import { generateKeyPairSync, randomBytes, createHash, type KeyObject } from 'no
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { serializeManifest, type BundleManifest } from '../../src/bundle/manifest.js';
-import { signDetached } from '../../src/bundle/signing.js';
+import { signDetached } from '../../src/bundle/sign-detached.js';
 
 export interface TestKey {
   privateKey: KeyObject;

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { loadTrustedKeys } from '../../bundle/signing.js';
-import { readCaFiles } from '../../bundle/registry-source.js';
 import { parseSize } from '../../media/transfer-index.js';
 import { formatBytes } from '../../util/progress.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
@@ -40,6 +39,7 @@ export const bundlePushCommand = {
     ].join('\n'))),
   handler: async (args) => {
     const { pushBundle } = await import('../../bundle/push.js');
+    const { readCaFiles } = await import('../../bundle/registry-source.js');
     const progress = progressFor(args);
     const map = await pushBundle({
       bundleDir: args.bundle, keys: await loadTrustedKeys(args.trust), registry: args.registry, prefix: args.prefix,

@@ -1,6 +1,5 @@
 import { promises as fsp } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
-import yaml from 'js-yaml';
 import { guarded, type AppOptions } from '../app-options.js';
 import { printResult, type CommonArgs } from '../output.js';
 import { typed, withCommon, withTrust } from '../options.js';
@@ -39,6 +38,7 @@ const valuesCommand = {
     const { checkPrefix } = await import('../../bundle/push.js');
     const { chartValues } = await import('../../k8s/chart-values.js');
     const { AirgapError } = await import('../../errors.js');
+    const { default: yaml } = await import('js-yaml');
     const { manifest } = await readTrustedManifest(args.bundle, await loadTrustedKeys(args.trust));
     const name = args.profile ?? (manifest.profiles.length === 1 ? manifest.profiles[0]! : undefined);
     if (!name) throw new AirgapError('USAGE_PROFILE_AMBIGUOUS', `this bundle holds several profiles (${manifest.profiles.join(', ')}); choose one with --profile`);

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, statSync, utimesSync, mkdirSync, readdirSync, re
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AggregateAirgapError, type AirgapError } from '../../../src/errors.js';
-import { signDetached } from '../../../src/bundle/signing.js';
+import { signDetached } from '../../../src/bundle/sign-detached.js';
 import { verifyBundleDir } from '../../../src/bundle/verify-dir.js';
 import { packBundle } from '../../../src/media/pack.js';
 import { readMedia } from '../../../src/media/read-media.js';
@@ -86,6 +86,26 @@ describe('round trip', () => {
     const media = await pack(100_000);
     const r = await readMedia({ mediaDir: media, keys: keysOf(other, key), progress: silentProgress });
     expect(r.signedBy).toBe(key.pubFile);
+  });
+});
+
+describe('pack checks the bytes it wrote against the signed manifest', () => {
+  it('a file changed since signing (one byte, same size, spanning chunks) is refused, and nothing is left', async () => {
+    const file = path.join(bundle.dir, 'images/blobs/sha256/aaaa');
+    const b = readFileSync(file);
+    b[123_456] = b[123_456]! ^ 1;
+    writeFileSync(file, b);
+    const out = fresh('media');
+    await expect(packBundle({ bundleDir: bundle.dir, outDir: out, chunkSize: 40_000, signingKey: key.privateKey, progress: silentProgress }))
+      .rejects.toMatchObject({ code: 'BUNDLE_FILE_DIGEST_MISMATCH', message: expect.stringContaining('images/blobs/sha256/aaaa changed since the bundle was signed') });
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('the index lists the SHA-256 of each chunk as it is on disk', async () => {
+    const out = await pack(40_000);
+    const index = JSON.parse(readFileSync(path.join(out, 'transfer-index.json'), 'utf8')) as { chunks: Array<{ name: string; sha256: string }> };
+    expect(index.chunks.length).toBeGreaterThan(10);
+    for (const c of index.chunks) expect(createHash('sha256').update(readFileSync(path.join(out, c.name))).digest('hex')).toBe(c.sha256);
   });
 });
 

@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSy
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../src/util/canonical-json.js';
-import { signDetached } from '../../../src/bundle/signing.js';
+import { signDetached } from '../../../src/bundle/sign-detached.js';
 import { createHash } from 'node:crypto';
 import { tempDir } from '../../helpers/fixtures.js';
 import { testKey } from '../../helpers/synthetic-bundle.js';

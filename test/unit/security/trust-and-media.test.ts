@@ -10,7 +10,9 @@ const mkfifoSync = (p: string) => execFileSync('mkfifo', [p]);
 import path from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
-import { checkDetached, loadTrustedKeys, parseTrustedKey, signDetached } from '../../../src/bundle/signing.js';
+import { checkDetached, isLowS, loadTrustedKeys, parseTrustedKey } from '../../../src/bundle/signing.js';
+import { signDetached } from '../../../src/bundle/sign-detached.js';
+import { fc, params } from '../../helpers/fuzz.js';
 import { copyMedia } from '../../../src/media/copy.js';
 import { packBundle } from '../../../src/media/pack.js';
 import { readMedia } from '../../../src/media/read-media.js';
@@ -58,6 +60,18 @@ describe('a high-S ECDSA signature (the malleated twin of a valid one) is refuse
     const twin = new p256.Signature(s.r, p256.Point.Fn.ORDER - s.s);
     expect(twin.hasHighS()).toBe(true);
     expect(checkDetached(data, Buffer.from(twin.toBytes('der')).toString('base64'), publicKey)).toBe(false);
+  });
+
+  it('isLowS agrees with the curve library on real signatures and their twins, and never throws on random bytes (property)', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (data) => {
+      const der = Buffer.from(signDetached(data, privateKey).trim(), 'base64');
+      const s = p256.Signature.fromBytes(der, 'der');
+      expect(isLowS(der)).toBe(!s.hasHighS());
+      const twin = new p256.Signature(s.r, p256.Point.Fn.ORDER - s.s).toBytes('der');
+      expect(isLowS(twin)).toBe(false);
+    }), params());
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => { isLowS(b); }), params());
   });
 });
 
