@@ -1,8 +1,8 @@
 /**
- * Writes one byte stream as numbered chunk files of a fixed size, hashing each as it goes (on a
- * worker thread). Each
- * chunk is an atomic file: created exclusively beside its final name (never through a link),
- * fsynced and renamed when complete.
+ * Writes one byte stream as numbered chunk files of a fixed size, hashing each as it goes: a worker
+ * thread reads back what was just written (from the page cache: the hash is of the bytes on disk,
+ * and nothing is copied between threads) every few MiB. Each chunk is an atomic file: created
+ * exclusively beside its final name (never through a link), fsynced and renamed when complete.
  */
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
@@ -15,15 +15,30 @@ export class ChunkedWriter {
   private file: AtomicFile | undefined;
   private hash: ReturnType<WorkerHasher['start']> | undefined;
   private written = 0;
+  /** Bytes of the current chunk handed to the hasher so far. */
+  private hashed = 0;
+  static readonly HASH_STEP = 8 * 1024 * 1024;
   readonly chunks: ChunkEntry[] = [];
 
-  /** Chunk hashes are computed by `hasher` on another core while this one reads and writes. */
-  constructor(private readonly dir: string, private readonly chunkSize: number, private readonly count: number, private readonly hasher: WorkerHasher) {}
+  /**
+   * Chunk hashes are computed by `hasher` on another core while this one reads and writes.
+   * `beforeCommit` runs before a chunk is renamed into place (a reader of its temp file finishes).
+   */
+  constructor(private readonly dir: string, private readonly chunkSize: number, private readonly count: number, private readonly hasher: WorkerHasher,
+    private readonly beforeCommit: () => Promise<void> = async () => undefined) {}
 
   private async open(): Promise<void> {
     this.file = await AtomicFile.open(path.join(this.dir, chunkName(this.index, this.count)), { mode: 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' });
     this.hash = this.hasher.start();
     this.written = 0;
+    this.hashed = 0;
+  }
+
+  private hashWritten(): void {
+    if (this.written > this.hashed) {
+      this.hash!.updateRanges([{ file: this.file!.temp, offset: this.hashed, length: this.written - this.hashed }]);
+      this.hashed = this.written;
+    }
   }
 
   /** The previous chunk's commit (fsync, rename), overlapping with writing the next one. */
@@ -31,7 +46,11 @@ export class ChunkedWriter {
 
   private async close(): Promise<void> {
     const file = this.file!;
-    const entry = { index: this.index, name: chunkName(this.index, this.count), size: this.written, sha256: await this.hash!.digest() };
+    this.hashWritten();
+    const sha256 = await this.hash!.digest();
+    await this.beforeCommit();
+    if (!/^[a-f0-9]{64}$/.test(sha256)) throw new AirgapError('MEDIA_READBACK_FAILED', `${file.temp}: reading back the chunk to hash it failed: ${sha256}`);
+    const entry = { index: this.index, name: chunkName(this.index, this.count), size: this.written, sha256 };
     this.file = undefined;
     this.index++;
     const previous = this.committing;
@@ -44,16 +63,21 @@ export class ChunkedWriter {
     await previous;
   }
 
-  async write(buf: Buffer): Promise<void> {
+  /**
+   * Writes `buf`; `placed` hears where each part went (the chunk's temp file and offset) before the
+   * chunk can be committed, so a reader can check the bytes on disk.
+   */
+  async write(buf: Buffer, placed?: (range: { file: string; offset: number; length: number }) => void): Promise<void> {
     let off = 0;
     while (off < buf.length) {
       if (!this.file) await this.open();
       const n = Math.min(buf.length - off, this.chunkSize - this.written);
       const part = buf.subarray(off, off + n);
-      await this.hash!.update(part);
       await this.file!.write(part);
+      placed?.({ file: this.file!.temp, offset: this.written, length: n });
       this.written += n;
       off += n;
+      if (this.written - this.hashed >= ChunkedWriter.HASH_STEP) this.hashWritten();
       if (this.written === this.chunkSize) await this.close();
     }
   }

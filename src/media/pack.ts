@@ -10,7 +10,7 @@ import type { KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
 import { bundlePath, BundleLayout } from '../bundle/layout.js';
 import { parseManifest } from '../bundle/manifest.js';
-import { signDetached } from '../bundle/signing.js';
+import { signDetached } from '../bundle/sign-detached.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Progress } from '../util/progress.js';
 import { ChunkedWriter } from './chunked-writer.js';
@@ -74,45 +74,75 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
   const out = path.resolve(opts.outDir);
   await fsp.mkdir(out, { recursive: true });
   await clearInterruptedPack(out);
+  // Each file's SHA-256 is taken by a second worker from the bytes as written into the chunks (read
+  // back from the page cache before the chunk is renamed), and must be the signed manifest's: the
+  // medium holds exactly the signed bytes. The main thread only reads and writes; the two workers
+  // hash, one the chunks, one the files: each byte is hashed twice, on two cores, and copied
+  // between threads never.
+  const fileHasher = new WorkerHasher();
+  const pending: Array<{ file: string; offset: number; length: number }> = [];
+  let pendingBytes = 0;
+  let current: ReturnType<WorkerHasher['start']> | undefined;
+  const sendPending = () => {
+    if (pending.length) current!.updateRanges(pending.splice(0));
+    pendingBytes = 0;
+  };
+  const placed = (r: { file: string; offset: number; length: number }) => {
+    const last = pending[pending.length - 1];
+    if (last && last.file === r.file && last.offset + last.length === r.offset) last.length += r.length;
+    else pending.push({ ...r });
+    pendingBytes += r.length;
+    if (pendingBytes >= 8 * 1024 * 1024) sendPending();
+  };
+  const checks: Array<Promise<void>> = [];
+  // The first file found changed stops the writing at the next file.
+  let changed: unknown;
   const writeArchive = async (writer: ChunkedWriter): Promise<void> => {
     for (const e of entries) {
+      if (changed) throw changed;
       await writer.write(tarFileHeader(e.path, e.size, e.mode, mtime));
       if (e.path === BundleLayout.MANIFEST) await writer.write(manifestText);
       else if (e.path === BundleLayout.SIGNATURE) await writer.write(sig);
       else {
-        const hash = createHash('sha256');
+        current = fileHasher.start();
         let n = 0;
         for await (const chunk of createReadStream(path.join(dir, e.path), { highWaterMark: 1024 * 1024 })) {
           const b = chunk as Buffer;
           n += b.length;
           if (n > e.size) break;
-          hash.update(b);
-          await writer.write(b);
+          await writer.write(b, placed);
           opts.progress.addBytes(b.length);
         }
-        const got = hash.digest('hex');
-        if (n !== e.size || got !== e.sha256) {
-          throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (size ${n} expected ${e.size}); nothing was packed`);
-        }
+        sendPending();
+        if (n !== e.size) throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (size ${n} expected ${e.size}); nothing was packed`);
+        const digest = current.digest();
+        checks.push(digest.then((got) => {
+          if (!/^[a-f0-9]{64}$/.test(got)) changed ??= new AirgapError('MEDIA_READBACK_FAILED', `reading back ${e.path} from the chunks to check it failed: ${got}`);
+          else if (got !== e.sha256) changed ??= new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (sha256 ${got} expected ${e.sha256}); nothing was packed`);
+        }));
       }
       await writer.write(tarPadding(e.size));
     }
     await writer.write(TAR_END);
   };
   const hasher = new WorkerHasher();
-  const writer = new ChunkedWriter(out, opts.chunkSize, count, hasher);
+  const writer = new ChunkedWriter(out, opts.chunkSize, count, hasher, async () => { sendPending(); await fileHasher.flush(); });
   opts.progress.startBytes('packing', total);
   let chunks;
   try {
     await writeArchive(writer);
     chunks = await writer.finish();
+    await Promise.all(checks);
+    if (changed) throw changed;
   } catch (e) {
     // Nothing half-done stays behind: the chunk being written and the ones already committed go.
+    await Promise.all(checks);
     await writer.abort();
     for (const c of writer.chunks) await fsp.rm(path.join(out, c.name), { force: true });
     throw e;
   } finally {
     await hasher.close();
+    await fileHasher.close();
   }
   opts.progress.endBytes();
   const index: TransferIndex = {

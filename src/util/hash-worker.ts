@@ -11,8 +11,8 @@ const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const hashes = new Map();
 let buf;
-function hashRanges(ranges) {
-  const h = createHash('sha256');
+function hashRanges(ranges, into) {
+  const h = into || createHash('sha256');
   buf = buf || Buffer.alloc(4 * 1024 * 1024);
   for (const r of ranges) {
     const fd = fs.openSync(r.file, 'r');
@@ -27,7 +27,7 @@ function hashRanges(ranges) {
       fs.closeSync(fd);
     }
   }
-  return h.digest('hex');
+  return into ? '' : h.digest('hex');
 }
 parentPort.on('message', (m) => {
   if (m.op === 'ranges') {
@@ -36,6 +36,13 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ id: m.id, hex });
     return;
   }
+  if (m.op === 'rangesUpdate') {
+    let err = '';
+    try { err = hashRanges(m.ranges, hashes.get(m.id)); } catch (e) { err = 'error: ' + e.message; }
+    if (err) hashes.set(m.id, { update() {}, digest() { return err; } });
+    return;
+  }
+  if (m.op === 'flush') { parentPort.postMessage({ id: m.id, hex: '' }); return; }
   if (m.op === 'start') hashes.set(m.id, createHash('sha256'));
   else if (m.op === 'data') { hashes.get(m.id).update(m.data); parentPort.postMessage({ ack: m.data.length }); }
   else if (m.op === 'end') { const h = hashes.get(m.id); hashes.delete(m.id); parentPort.postMessage({ id: m.id, hex: h.digest('hex') }); }
@@ -65,11 +72,14 @@ export class WorkerHasher {
 
   }
 
-  /** Starts a hash; feed it with update(), then await digest(). */
-  start(): { update(b: Buffer): Promise<void>; digest(): Promise<string> } {
+  /** Starts a hash; feed it with update() (bytes copied over) or updateRanges() (read there), then await digest(). */
+  start(): { update(b: Buffer): Promise<void>; updateRanges(ranges: ReadonlyArray<{ file: string; offset: number; length: number }>): void; digest(): Promise<string> } {
     const id = this.next++;
     this.worker.postMessage({ op: 'start', id });
     return {
+      // Bytes already in a file (written, so in the page cache) are read by the worker itself:
+      // nothing is copied between threads. A failed read makes digest() answer "short read"/"error: …".
+      updateRanges: (ranges) => { this.worker.postMessage({ op: 'rangesUpdate', id, ranges }); },
       update: async (b) => {
         this.inFlight += b.length;
         this.worker.postMessage({ op: 'data', id, data: b });
@@ -88,6 +98,15 @@ export class WorkerHasher {
     return new Promise<string>((resolve) => {
       this.waiting.set(id, resolve);
       this.worker.postMessage({ op: 'ranges', id, ranges });
+    });
+  }
+
+  /** Resolves once the worker has handled every message sent before (its reads are done). */
+  flush(): Promise<void> {
+    const id = this.next++;
+    return new Promise<void>((resolve) => {
+      this.waiting.set(id, () => resolve());
+      this.worker.postMessage({ op: 'flush', id });
     });
   }
 
