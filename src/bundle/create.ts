@@ -150,38 +150,43 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
   let fetched = 0;
   let skipped = 0;
   let bytes = 0;
-  for (const [refText, w] of [...wanted.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const ref = parseImageRef(refText);
-    const { client, repository } = pool.sourceFor(ref);
-    const source = `${client.host}/${repository}`;
-    progress.step(`pulling ${refText}${source !== `${ref.registry}/${ref.repository}` ? ` from ${source}` : ''} (${formatPlatform(platform)})`);
-    const pulled = opts.source === 'docker'
-      ? await pullViaEngine(connectEngine(), `${source}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`, refText, platform, layout, (n) => progress.addBytes(n))
-      : await pullImage(client, repository, ref.tag ?? ref.digest!, refText, layout, {
-        platform,
-        concurrency: opts.access.concurrency,
-        onTotal: (total) => progress.startBytes(refText, total),
-        onBlob: (e) => { if (e.skipped) skipped++; else fetched++; },
-        onBytes: (n) => progress.addBytes(n),
+  let charts: BundleChart[];
+  try {
+    for (const [refText, w] of [...wanted.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const ref = parseImageRef(refText);
+      const { client, repository } = pool.sourceFor(ref);
+      const source = `${client.host}/${repository}`;
+      progress.step(`pulling ${refText}${source !== `${ref.registry}/${ref.repository}` ? ` from ${source}` : ''} (${formatPlatform(platform)})`);
+      const pulled = opts.source === 'docker'
+        ? await pullViaEngine(connectEngine(), `${source}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`, refText, platform, layout, (n) => progress.addBytes(n))
+        : await pullImage(client, repository, ref.tag ?? ref.digest!, refText, layout, {
+          platform,
+          concurrency: opts.access.concurrency,
+          onTotal: (total) => progress.startBytes(refText, total),
+          onBlob: (e) => { if (e.skipped) skipped++; else fetched++; },
+          onBytes: (n) => progress.addBytes(n),
+        });
+      progress.endBytes();
+      for (const pname of w.profiles) {
+        const l = locks.get(pname);
+        if (l?.lock) checkLock(l.lock, l.file, refText, pulled.resolvedDigest);
+      }
+      bytes += pulled.size;
+      images.push({
+        name: w.name, ref: refText, digest: pulled.resolvedDigest, manifestDigest: pulled.manifest.digest,
+        layoutManifestDigest: pulled.layoutManifest.digest, configDigest: pulled.configDigest, platform: pulled.platform, size: pulled.size,
+        source: `${source}:${ref.tag ?? ''}`.replace(/:$/, ''), profiles: w.profiles,
       });
-    progress.endBytes();
-    for (const pname of w.profiles) {
-      const l = locks.get(pname);
-      if (l?.lock) checkLock(l.lock, l.file, refText, pulled.resolvedDigest);
+      indexEntries.push({ ...pulled.layoutManifest, annotations: { [REF_NAME_ANNOTATION]: refText } });
+      archive.push(dockerArchiveEntry(pulled.configDigest, pulled.layers.map((l) => l.digest), [refText]));
     }
-    bytes += pulled.size;
-    images.push({
-      name: w.name, ref: refText, digest: pulled.resolvedDigest, manifestDigest: pulled.manifest.digest,
-      layoutManifestDigest: pulled.layoutManifest.digest, configDigest: pulled.configDigest, platform: pulled.platform, size: pulled.size,
-      source: `${source}:${ref.tag ?? ''}`.replace(/:$/, ''), profiles: w.profiles,
-    });
-    indexEntries.push({ ...pulled.layoutManifest, annotations: { [REF_NAME_ANNOTATION]: refText } });
-    archive.push(dockerArchiveEntry(pulled.configDigest, pulled.layers.map((l) => l.digest), [refText]));
+    charts = await pullCharts(opts, profiles, pool, layout, indexEntries);
+    await writeFileAtomic(path.join(bundlePath.images(out), DOCKER_ARCHIVE_MANIFEST), JSON.stringify(archive, null, 2) + '\n');
+    await layout.writeIndex(indexEntries);
+    await removeStrayBlobs(layout, images, charts);
+  } finally {
+    await layout.close();
   }
-  const charts = await pullCharts(opts, profiles, pool, layout, indexEntries);
-  await writeFileAtomic(path.join(bundlePath.images(out), DOCKER_ARCHIVE_MANIFEST), JSON.stringify(archive, null, 2) + '\n');
-  await layout.writeIndex(indexEntries);
-  await removeStrayBlobs(layout, images, charts);
 
   // Profiles, templates and artifacts.
   for (const p of profiles) {

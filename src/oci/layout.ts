@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { AirgapError } from '../errors.js';
 import { AtomicFile, exists, streamToFileAtomic, writeFileAtomic } from '../util/atomic-file.js';
 import { parseDigest, sha256Digest, VerifyingStream } from './digest.js';
+import { WorkerHasher } from '../util/hash-worker.js';
 import { MediaType, type Descriptor, type ImageIndex } from './media-types.js';
 
 export const OCI_LAYOUT_FILE = 'oci-layout';
@@ -23,7 +24,22 @@ export function blobRelPath(digest: string): string {
 }
 
 export class OciLayoutWriter {
+  /** Two hashing threads, made on first use: blobs are hashed there, off the thread that receives them. */
+  private hashers: WorkerHasher[] = [];
+  private turn = 0;
+
   constructor(readonly root: string) {}
+
+  private hasher(): WorkerHasher {
+    if (this.hashers.length < 2) this.hashers.push(new WorkerHasher());
+    return this.hashers[this.turn++ % this.hashers.length]!;
+  }
+
+  /** Ends the hashing threads (after the last putBlob). */
+  async close(): Promise<void> {
+    const hs = this.hashers.splice(0);
+    await Promise.all(hs.map((h) => h.close()));
+  }
 
   blobPath(digest: string): string {
     return path.join(this.root, blobRelPath(digest));
@@ -50,10 +66,37 @@ export class OciLayoutWriter {
     }
   }
 
-  /** Streams a blob in, verified against its descriptor, atomically. */
+  /**
+   * Streams a blob in, verified against its descriptor, atomically. The bytes are hashed by a
+   * hashing thread, which reads back what was written (from the page cache) every few MiB: the
+   * digest checked is that of the bytes on disk, and this thread only receives and writes.
+   */
   async putBlob(desc: { digest: string; size: number }, source: Readable, onBytes?: (n: number) => void): Promise<void> {
-    const verify = new VerifyingStream({ digest: desc.digest, size: desc.size, what: `blob ${desc.digest}` });
-    await streamToFileAtomic(this.blobPath(desc.digest), source, { transforms: [verify], ...(onBytes ? { through: (b: Buffer) => onBytes(b.length) } : {}) });
+    const what = `blob ${desc.digest}`;
+    const hash = this.hasher().start();
+    const step = 8 * 1024 * 1024;
+    let pending: { file: string; offset: number; length: number } | undefined;
+    let seen = 0;
+    await streamToFileAtomic(this.blobPath(desc.digest), source, {
+      through: (b: Buffer) => {
+        seen += b.length;
+        if (seen > desc.size) throw new AirgapError('OCI_SIZE_MISMATCH', `${what}: more than the expected ${desc.size} bytes`);
+        onBytes?.(b.length);
+      },
+      written: (file, offset, length) => {
+        if (pending && pending.file === file && pending.offset + pending.length === offset) pending.length += length;
+        else { if (pending) hash.updateRanges([pending]); pending = { file, offset, length }; }
+        if (pending.length >= step) { hash.updateRanges([pending]); pending = undefined; }
+      },
+      beforeCommit: async () => {
+        if (pending) hash.updateRanges([pending]);
+        const hex = await hash.digest();
+        if (seen !== desc.size) throw new AirgapError('OCI_SIZE_MISMATCH', `${what}: size ${seen} expected ${desc.size}`);
+        const got = `sha256:${hex}`;
+        if (!/^[a-f0-9]{64}$/.test(hex)) throw new AirgapError('OCI_DIGEST_MISMATCH', `${what}: reading it back to hash it failed: ${hex}`);
+        if (got !== desc.digest) throw new AirgapError('OCI_DIGEST_MISMATCH', `${what}: sha256 mismatch, expected ${desc.digest}, got ${got}`);
+      },
+    });
   }
 
   /** A blob of unknown digest: hashed while written, named by its digest at commit. */

@@ -113,9 +113,18 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
 export async function streamToFileAtomic(
   target: string,
   source: Readable | AsyncIterable<Uint8Array>,
-  opts: AtomicOptions & { transforms?: Transform[]; through?: (b: Buffer) => void; beforeCommit?: () => void | Promise<void> } = {},
+  opts: AtomicOptions & {
+    transforms?: Transform[]; through?: (b: Buffer) => void; beforeCommit?: () => void | Promise<void>;
+    /** Hears each write once it is done: the temp file, where, how much (a reader may check it there). */
+    written?: (temp: string, offset: number, length: number) => void;
+  } = {},
 ): Promise<number> {
   const f = await AtomicFile.open(target, opts);
+  const write = async (b: Buffer) => {
+    const at = f.bytes;
+    await f.write(b);
+    opts.written?.(f.temp, at, b.length);
+  };
   // Node 20's pipeline reports a failing destination function as ABORT_ERR; keep the real cause.
   let sinkError: unknown;
   try {
@@ -129,15 +138,15 @@ export async function streamToFileAtomic(
           const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
           opts.through?.(b);
           if (b.length >= batch.length) {
-            if (used) { await f.write(batch.subarray(0, used)); used = 0; }
-            await f.write(b);
+            if (used) { await write(batch.subarray(0, used)); used = 0; }
+            await write(b);
             continue;
           }
-          if (used + b.length > batch.length) { await f.write(batch.subarray(0, used)); used = 0; }
+          if (used + b.length > batch.length) { await write(batch.subarray(0, used)); used = 0; }
           b.copy(batch, used);
           used += b.length;
         }
-        if (used) await f.write(batch.subarray(0, used));
+        if (used) await write(batch.subarray(0, used));
       } catch (e) {
         sinkError ??= e;
         throw e;
