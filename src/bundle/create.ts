@@ -122,6 +122,12 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
   const templateDirs = new Map(profiles.map((p) => [p.name, templatesDirFor(p)]));
   const out = path.resolve(opts.out);
   await prepareOut(out, opts.force ?? false);
+  // The installer and its Node.js runtime (~100 MiB, written and fsynced) go in while the images
+  // are pulled: the disk works while the network and the hashing threads do.
+  progress.step('adding the installer and a Node.js runtime');
+  const known = new Map<string, { size: number; sha256: string }>();
+  const installer = writeInstaller(out, platform, opts.nodeRuntime, opts.npmRegistry, opts.access.ca, known);
+  installer.catch(() => undefined); // awaited below; a pull failing first must not leave it unhandled
 
   // Images, deduplicated by reference across profiles.
   const wanted = new Map<string, { name: string; profiles: string[] }>();
@@ -186,6 +192,8 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
     await removeStrayBlobs(layout, images, charts);
   } finally {
     await layout.close();
+    // On a failure, nothing is written after this function has returned.
+    await installer.catch(() => undefined);
   }
 
   // Profiles, templates and artifacts.
@@ -202,9 +210,7 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
       await writeFileAtomic(bundlePath.artifact(out, a.name), data);
     }
   }
-  progress.step('adding the installer and a Node.js runtime');
-  const known = new Map<string, { size: number; sha256: string }>();
-  await writeInstaller(out, platform, opts.nodeRuntime, opts.npmRegistry, opts.access.ca, known);
+  await installer;
 
   progress.step('listing every file');
   const files: BundleFile[] = [];
