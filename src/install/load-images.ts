@@ -1,10 +1,8 @@
 /**
  * Loads a profile's images into the engine straight from the bundle: a docker-archive tar
- * (manifest.json + the needed blobs) is generated on the fly, each blob hashed again while it
- * streams (it was verified moments ago; this narrows the gap between check and use) by a hashing
- * thread that reads the same file itself, so nothing is copied between threads. Images already
- * present with the right ID are skipped. Afterwards every image ID must equal its config digest
- * (the engine checks each layer against the config's diff IDs as it loads).
+ * (manifest.json + the needed blobs) is generated on the fly, each blob re-hashed as it streams
+ * (it was verified moments ago; this closes the gap between check and use). Images already
+ * present with the right ID are skipped. Afterwards every image ID must equal its config digest.
  */
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
@@ -57,16 +55,15 @@ export async function loadProfileImages(
     yield tarPadding(mj.length);
     for (const e of entries) {
       yield tarFileHeader(e.name, e.size, 0o644, 0);
-      // Hashed again on the second core, which reads the file itself (this one only moves bytes):
-      // a blob changed since verification fails the load before the end of the archive, so
-      // nothing is loaded.
+      // Re-hashed as it streams (on the second core, so this one only moves bytes): a blob changed
+      // since verification fails the load before the end of the archive, so nothing is loaded.
       const hash = hasher.start();
-      hash.updateRanges([{ file: e.file, offset: 0, length: e.size }]);
       let seen = 0;
       for await (const b of createReadStream(e.file, { highWaterMark: 4 * 1024 * 1024 })) {
         const buf = b as Buffer;
         seen += buf.length;
         if (seen > e.size) break;
+        await hash.update(buf);
         progress.addBytes(buf.length);
         yield buf;
       }
