@@ -7,17 +7,14 @@
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
-import type { WorkerHasher } from '../util/hash-worker.js';
+import { isHexDigest, type FileRange, type ReadBackHash, type WorkerHasher } from '../util/hash-worker.js';
 import { chunkName, type ChunkEntry } from './transfer-index.js';
 
 export class ChunkedWriter {
   private index = 0;
   private file: AtomicFile | undefined;
-  private hash: ReturnType<WorkerHasher['start']> | undefined;
+  private hash: ReadBackHash | undefined;
   private written = 0;
-  /** Bytes of the current chunk handed to the hasher so far. */
-  private hashed = 0;
-  static readonly HASH_STEP = 8 * 1024 * 1024;
   readonly chunks: ChunkEntry[] = [];
 
   /**
@@ -29,16 +26,8 @@ export class ChunkedWriter {
 
   private async open(): Promise<void> {
     this.file = await AtomicFile.open(path.join(this.dir, chunkName(this.index, this.count)), { mode: 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' });
-    this.hash = this.hasher.start();
+    this.hash = this.hasher.startReadBack();
     this.written = 0;
-    this.hashed = 0;
-  }
-
-  private hashWritten(): void {
-    if (this.written > this.hashed) {
-      this.hash!.updateRanges([{ file: this.file!.temp, offset: this.hashed, length: this.written - this.hashed }]);
-      this.hashed = this.written;
-    }
   }
 
   /** The previous chunk's commit (fsync, rename), overlapping with writing the next one. */
@@ -46,10 +35,9 @@ export class ChunkedWriter {
 
   private async close(): Promise<void> {
     const file = this.file!;
-    this.hashWritten();
     const sha256 = await this.hash!.digest();
     await this.beforeCommit();
-    if (!/^[a-f0-9]{64}$/.test(sha256)) throw new AirgapError('MEDIA_READBACK_FAILED', `${file.temp}: reading back the chunk to hash it failed: ${sha256}`);
+    if (!isHexDigest(sha256)) throw new AirgapError('MEDIA_READBACK_FAILED', `${file.temp}: reading back the chunk to hash it failed: ${sha256}`);
     const entry = { index: this.index, name: chunkName(this.index, this.count), size: this.written, sha256 };
     this.file = undefined;
     this.index++;
@@ -67,17 +55,18 @@ export class ChunkedWriter {
    * Writes `buf`; `placed` hears where each part went (the chunk's temp file and offset) before the
    * chunk can be committed, so a reader can check the bytes on disk.
    */
-  async write(buf: Buffer, placed?: (range: { file: string; offset: number; length: number }) => void): Promise<void> {
+  async write(buf: Buffer, placed?: (range: FileRange) => void): Promise<void> {
     let off = 0;
     while (off < buf.length) {
       if (!this.file) await this.open();
       const n = Math.min(buf.length - off, this.chunkSize - this.written);
       const part = buf.subarray(off, off + n);
       await this.file!.write(part);
-      placed?.({ file: this.file!.temp, offset: this.written, length: n });
+      const range = { file: this.file!.temp, offset: this.written, length: n };
+      this.hash!.add(range);
+      placed?.(range);
       this.written += n;
       off += n;
-      if (this.written - this.hashed >= ChunkedWriter.HASH_STEP) this.hashWritten();
       if (this.written === this.chunkSize) await this.close();
     }
   }

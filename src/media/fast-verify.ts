@@ -15,12 +15,10 @@ import path from 'node:path';
 import type { BundleManifest } from '../bundle/manifest.js';
 import { trustManifestBytes, type TrustedKeys } from '../bundle/trusted-manifest.js';
 import { BundleLayout } from '../bundle/layout.js';
-import type { WorkerHasher } from '../util/hash-worker.js';
+import type { FileRange, WorkerHasher } from '../util/hash-worker.js';
 import { BLOCK, tarFileHeader } from '../util/tar.js';
 import type { TransferIndex } from './transfer-index.js';
 
-/** A byte range of the archive, as (chunk file, offset, length) pieces. */
-export interface FileRange { file: string; offset: number; length: number }
 
 export class ArchiveMap {
   private readonly starts: number[] = [];
@@ -34,6 +32,7 @@ export class ArchiveMap {
     return this.index.archive.size;
   }
 
+  /** A byte range of the archive, as (chunk file, offset, length) pieces. */
   ranges(start: number, length: number): FileRange[] {
     const out: FileRange[] = [];
     let pos = start;

@@ -14,7 +14,7 @@ import { signDetached } from '../bundle/sign-detached.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Progress } from '../util/progress.js';
 import { ChunkedWriter } from './chunked-writer.js';
-import { WorkerHasher } from '../util/hash-worker.js';
+import { isHexDigest, WorkerHasher, type ReadBackHash } from '../util/hash-worker.js';
 import { BLOCK, TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
 import { ARCHIVE_NAME, CHUNK_NAME_RE, serializeIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type TransferIndex } from './transfer-index.js';
 
@@ -80,20 +80,7 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
   // hash, one the chunks, one the files: each byte is hashed twice, on two cores, and copied
   // between threads never.
   const fileHasher = new WorkerHasher();
-  const pending: Array<{ file: string; offset: number; length: number }> = [];
-  let pendingBytes = 0;
-  let current: ReturnType<WorkerHasher['start']> | undefined;
-  const sendPending = () => {
-    if (pending.length) current!.updateRanges(pending.splice(0));
-    pendingBytes = 0;
-  };
-  const placed = (r: { file: string; offset: number; length: number }) => {
-    const last = pending[pending.length - 1];
-    if (last && last.file === r.file && last.offset + last.length === r.offset) last.length += r.length;
-    else pending.push({ ...r });
-    pendingBytes += r.length;
-    if (pendingBytes >= 8 * 1024 * 1024) sendPending();
-  };
+  let current: ReadBackHash | undefined;
   const checks: Array<Promise<void>> = [];
   // The first file found changed stops the writing at the next file.
   let changed: unknown;
@@ -104,20 +91,19 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
       if (e.path === BundleLayout.MANIFEST) await writer.write(manifestText);
       else if (e.path === BundleLayout.SIGNATURE) await writer.write(sig);
       else {
-        current = fileHasher.start();
+        current = fileHasher.startReadBack();
         let n = 0;
         for await (const chunk of createReadStream(path.join(dir, e.path), { highWaterMark: 1024 * 1024 })) {
           const b = chunk as Buffer;
           n += b.length;
           if (n > e.size) break;
-          await writer.write(b, placed);
+          await writer.write(b, current.add);
           opts.progress.addBytes(b.length);
         }
-        sendPending();
         if (n !== e.size) throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (size ${n} expected ${e.size}); nothing was packed`);
         const digest = current.digest();
         checks.push(digest.then((got) => {
-          if (!/^[a-f0-9]{64}$/.test(got)) changed ??= new AirgapError('MEDIA_READBACK_FAILED', `reading back ${e.path} from the chunks to check it failed: ${got}`);
+          if (!isHexDigest(got)) changed ??= new AirgapError('MEDIA_READBACK_FAILED', `reading back ${e.path} from the chunks to check it failed: ${got}`);
           else if (got !== e.sha256) changed ??= new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (sha256 ${got} expected ${e.sha256}); nothing was packed`);
         }));
       }
@@ -126,7 +112,7 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
     await writer.write(TAR_END);
   };
   const hasher = new WorkerHasher();
-  const writer = new ChunkedWriter(out, opts.chunkSize, count, hasher, async () => { sendPending(); await fileHasher.flush(); });
+  const writer = new ChunkedWriter(out, opts.chunkSize, count, hasher, async () => { current?.send(); await fileHasher.flush(); });
   opts.progress.startBytes('packing', total);
   let chunks;
   try {

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { AirgapError } from '../errors.js';
 import { AtomicFile, exists, streamToFileAtomic, writeFileAtomic } from '../util/atomic-file.js';
 import { parseDigest, sha256Digest, VerifyingStream } from './digest.js';
-import { WorkerHasher } from '../util/hash-worker.js';
+import { isHexDigest, WorkerHasher } from '../util/hash-worker.js';
 import { MediaType, type Descriptor, type ImageIndex } from './media-types.js';
 
 export const OCI_LAYOUT_FILE = 'oci-layout';
@@ -73,9 +73,7 @@ export class OciLayoutWriter {
    */
   async putBlob(desc: { digest: string; size: number }, source: Readable, onBytes?: (n: number) => void): Promise<void> {
     const what = `blob ${desc.digest}`;
-    const hash = this.hasher().start();
-    const step = 8 * 1024 * 1024;
-    let pending: { file: string; offset: number; length: number } | undefined;
+    const hash = this.hasher().startReadBack();
     let seen = 0;
     await streamToFileAtomic(this.blobPath(desc.digest), source, {
       through: (b: Buffer) => {
@@ -83,17 +81,12 @@ export class OciLayoutWriter {
         if (seen > desc.size) throw new AirgapError('OCI_SIZE_MISMATCH', `${what}: more than the expected ${desc.size} bytes`);
         onBytes?.(b.length);
       },
-      written: (file, offset, length) => {
-        if (pending && pending.file === file && pending.offset + pending.length === offset) pending.length += length;
-        else { if (pending) hash.updateRanges([pending]); pending = { file, offset, length }; }
-        if (pending.length >= step) { hash.updateRanges([pending]); pending = undefined; }
-      },
+      written: (file, offset, length) => hash.add({ file, offset, length }),
       beforeCommit: async () => {
-        if (pending) hash.updateRanges([pending]);
         const hex = await hash.digest();
         if (seen !== desc.size) throw new AirgapError('OCI_SIZE_MISMATCH', `${what}: size ${seen} expected ${desc.size}`);
         const got = `sha256:${hex}`;
-        if (!/^[a-f0-9]{64}$/.test(hex)) throw new AirgapError('OCI_DIGEST_MISMATCH', `${what}: reading it back to hash it failed: ${hex}`);
+        if (!isHexDigest(hex)) throw new AirgapError('OCI_DIGEST_MISMATCH', `${what}: reading it back to hash it failed: ${hex}`);
         if (got !== desc.digest) throw new AirgapError('OCI_DIGEST_MISMATCH', `${what}: sha256 mismatch, expected ${desc.digest}, got ${got}`);
       },
     });

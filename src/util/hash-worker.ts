@@ -49,6 +49,30 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/** A byte range of a file. */
+export interface FileRange { file: string; offset: number; length: number }
+
+/**
+ * A hash of bytes already written to files, read back by the worker (from the page cache: the
+ * hash is of the bytes on disk, and nothing is copied between threads). Ranges are gathered, the
+ * adjacent ones joined, and handed over every READ_BACK_STEP bytes.
+ */
+export interface ReadBackHash {
+  /** Bytes just written at this place. */
+  add(r: FileRange): void;
+  /** Hands over what was added so far (before the file it names is renamed away). */
+  send(): void;
+  /** SHA-256 (hex) of everything added; a failed read answers "short read" or "error: …" instead. */
+  digest(): Promise<string>;
+}
+
+export const READ_BACK_STEP = 8 * 1024 * 1024;
+
+/** True when a digest() answer is a SHA-256 hex, not a failed read. */
+export function isHexDigest(s: string): boolean {
+  return /^[a-f0-9]{64}$/.test(s);
+}
+
 export class WorkerHasher {
   private readonly worker: Worker;
   private next = 0;
@@ -72,28 +96,56 @@ export class WorkerHasher {
 
   }
 
-  /** Starts a hash; feed it with update() (bytes copied over) or updateRanges() (read there), then await digest(). */
-  start(): { update(b: Buffer): Promise<void>; updateRanges(ranges: ReadonlyArray<{ file: string; offset: number; length: number }>): void; digest(): Promise<string> } {
-    const id = this.next++;
-    this.worker.postMessage({ op: 'start', id });
+  /** Starts a hash; feed it with update() (bytes copied over), then await digest(). */
+  start(): { update(b: Buffer): Promise<void>; digest(): Promise<string> } {
+    const id = this.begin();
     return {
-      // Bytes already in a file (written, so in the page cache) are read by the worker itself:
-      // nothing is copied between threads. A failed read makes digest() answer "short read"/"error: …".
-      updateRanges: (ranges) => { this.worker.postMessage({ op: 'rangesUpdate', id, ranges }); },
       update: async (b) => {
         this.inFlight += b.length;
         this.worker.postMessage({ op: 'data', id, data: b });
         if (this.inFlight > WorkerHasher.MAX_IN_FLIGHT) await new Promise<void>((r) => { this.drained = r; });
       },
-      digest: () => new Promise<string>((resolve) => {
-        this.waiting.set(id, resolve);
-        this.worker.postMessage({ op: 'end', id });
-      }),
+      digest: () => this.end(id),
     };
   }
 
+  /** Starts a hash of bytes written to files, read back there (see ReadBackHash). */
+  startReadBack(): ReadBackHash {
+    const id = this.begin();
+    const pending: FileRange[] = [];
+    let bytes = 0;
+    const send = () => {
+      if (pending.length) this.worker.postMessage({ op: 'rangesUpdate', id, ranges: pending.splice(0) });
+      bytes = 0;
+    };
+    return {
+      add: (r) => {
+        const last = pending[pending.length - 1];
+        if (last && last.file === r.file && last.offset + last.length === r.offset) last.length += r.length;
+        else pending.push({ ...r });
+        bytes += r.length;
+        if (bytes >= READ_BACK_STEP) send();
+      },
+      send,
+      digest: () => { send(); return this.end(id); },
+    };
+  }
+
+  private begin(): number {
+    const id = this.next++;
+    this.worker.postMessage({ op: 'start', id });
+    return id;
+  }
+
+  private end(id: number): Promise<string> {
+    return new Promise<string>((resolve) => {
+      this.waiting.set(id, resolve);
+      this.worker.postMessage({ op: 'end', id });
+    });
+  }
+
   /** SHA-256 of byte ranges of files, read by the worker itself (each byte read once, there). */
-  hashRanges(ranges: ReadonlyArray<{ file: string; offset: number; length: number }>): Promise<string> {
+  hashRanges(ranges: readonly FileRange[]): Promise<string> {
     const id = this.next++;
     return new Promise<string>((resolve) => {
       this.waiting.set(id, resolve);
