@@ -71,6 +71,17 @@ export function releaseOf(m: BundleManifest, profile: string): number {
   return m.releases?.[profile] ?? 0;
 }
 
+/** The profile to use from a bundle: the one asked for (it must be there), or its only one. */
+export function chooseProfile(m: BundleManifest, wanted: string | undefined): string {
+  const profiles = m.profiles;
+  if (wanted) {
+    if (!profiles.includes(wanted)) throw new AirgapError('USAGE_PROFILE_NOT_IN_BUNDLE', `profile ${wanted} is not in this bundle (it has: ${profiles.join(', ')})`);
+    return wanted;
+  }
+  if (profiles.length === 1) return profiles[0]!;
+  throw new AirgapError('USAGE_PROFILE_AMBIGUOUS', `this bundle holds several profiles (${profiles.join(', ')}); choose one with --profile`);
+}
+
 export function serializeManifest(m: BundleManifest): string {
   return canonicalJson(m);
 }

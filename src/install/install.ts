@@ -9,7 +9,7 @@ import os from 'node:os';
 import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
 import { bundleRel } from '../bundle/layout.js';
-import { releaseOf, type BundleImage, type BundleManifest } from '../bundle/manifest.js';
+import { chooseProfile, releaseOf, type BundleImage } from '../bundle/manifest.js';
 import { parseProfile, type Profile } from '../bundle/profile.js';
 import { loadTrustedKeys } from '../bundle/signing.js';
 import { verifyBundleDir, type BundleVerifyResult } from '../bundle/verify-dir.js';
@@ -127,16 +127,6 @@ async function verify(o: InstallOptions): Promise<BundleVerifyResult> {
   const verified = await verifyBundleDir(o.bundleDir, keys, o.progress);
   o.progress.step(`bundle verified: signed by ${verified.signedBy}, ${verified.files} files`);
   return verified;
-}
-
-function chooseProfile(manifest: BundleManifest, wanted: string | undefined): string {
-  const profiles = manifest.profiles;
-  if (wanted) {
-    if (!profiles.includes(wanted)) throw new AirgapError('USAGE_PROFILE_NOT_IN_BUNDLE', `profile ${wanted} is not in this bundle (it has: ${profiles.join(', ')})`);
-    return wanted;
-  }
-  if (profiles.length === 1) return profiles[0]!;
-  throw new AirgapError('USAGE_PROFILE_AMBIGUOUS', `this bundle holds several profiles (${profiles.join(', ')}); choose one with --profile`);
 }
 
 /** Plan: which profile and stack, fresh/rerun/upgrade, and the instance's settings. */

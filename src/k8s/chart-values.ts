@@ -10,6 +10,7 @@
  * (`server.image`, `createtree.image`, `trillian.logServer.image`, `trillian.logSigner.image`,
  * `trillian.mysql.image`, each `{registry, repository, version: sha256:…}`).
  */
+import yaml from 'js-yaml';
 import { AirgapError } from '../errors.js';
 import { parseImageRef } from '../ref/image-ref.js';
 
@@ -55,6 +56,29 @@ function need(images: Record<string, PinnedImage>, name: string, kind: string): 
   return i;
 }
 
+/** The Secret for the internal registry's credentials, when the values name one. */
+function pullSecretCommands(input: ValuesInput, ns: string): string[] {
+  if (!input.pullSecret) return [];
+  return [`kubectl -n ${ns} create secret docker-registry ${input.pullSecret} --docker-server=${input.registry} --docker-username=USER --docker-password-stdin`];
+}
+
+/**
+ * The values file: a header with what the values refer to (the commands that create it, the notes)
+ * above the values as YAML. `source` says which registry path and profile they were made for.
+ */
+export function valuesFileText(v: ChartValues, source: { profile: string; registry: string; prefix: string; chartRef?: string }): string {
+  return [
+    `# Helm values for sigstore's ${v.chart} chart${source.chartRef ? ` (${source.chartRef} in this bundle)` : ''}, written by rekor-airgap k8s values`,
+    `# for profile ${source.profile}: every image from ${source.registry}${source.prefix ? `/${source.prefix}` : ''} by its digest.`,
+    '#',
+    '# Create what these values refer to first:',
+    ...v.commands.flatMap((c) => c.split('\n')).map((l) => `#   ${l}`),
+    '#',
+    ...v.notes.map((n) => `# note: ${n}`),
+    '',
+  ].join('\n') + yaml.dump(v.values, { lineWidth: 200, noRefs: true });
+}
+
 export function chartValues(input: ValuesInput): ChartValues {
   if (input.kind === 'rekor-v2') return rekorTilesValues(input);
   if (input.kind === 'rekor-v1') return rekorV1Values(input);
@@ -95,7 +119,7 @@ function rekorTilesValues(input: ValuesInput): ChartValues {
       `kubectl -n ${ns} create secret generic rekor-signing-key --from-file=signing-key=rekor-signer.pem`,
       `# the tiles: a PersistentVolumeClaim named rekor-tiles-storage (ReadWriteOnce, one replica writes)`,
       `kubectl -n ${ns} apply -f - <<'EOF'\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: rekor-tiles-storage\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 20Gi\nEOF`,
-      ...(input.pullSecret ? [`kubectl -n ${ns} create secret docker-registry ${input.pullSecret} --docker-server=${input.registry} --docker-username=USER --docker-password-stdin`] : []),
+      ...pullSecretCommands(input, ns),
     ],
     notes: [
       'POSIX tiles need rekor-tiles chart 1.1.0 or later (image.flavor: posix); earlier charts are GCP-only.',
@@ -125,7 +149,7 @@ function rekorV1Values(input: ValuesInput): ChartValues {
     chart: 'rekor', values,
     commands: [
       `kubectl create namespace ${ns}`,
-      ...(input.pullSecret ? [`kubectl -n ${ns} create secret docker-registry ${input.pullSecret} --docker-server=${input.registry} --docker-username=USER --docker-password-stdin`] : []),
+      ...pullSecretCommands(input, ns),
     ],
     notes: [
       'The rekor and trillian charts also use images this bundle does not carry: trillian\'s createdb job (ghcr.io/sigstore/scaffolding/createdb) and, when enabled, redis and backfill-redis. Add them to a profile, or point the chart at existing ones.',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chartValues } from '../../src/k8s/chart-values.js';
+import yaml from 'js-yaml';
+import { chartValues, valuesFileText } from '../../src/k8s/chart-values.js';
 import { parseManifest } from '../../src/bundle/manifest.js';
 import { parseProfile } from '../../src/bundle/profile.js';
 import { expectCode } from '../helpers/expect-code.js';
@@ -39,6 +40,15 @@ describe('Helm values for sigstore\'s charts', () => {
     expect(t.server.image).toMatchObject({ registry: 'reg', repository: 'sigstore/rekor/rekor-server', version: D('1') });
     expect(t.trillian.logSigner.image).toMatchObject({ repository: 'sigstore/scaffolding/trillian_log_signer', version: D('4') });
     expect(v.notes.join(' ')).toMatch(/createdb/);
+  });
+
+  it('the values file: the commands and notes as comments above the values, which read back as written', () => {
+    const v = chartValues({ kind: 'rekor-v2', registry: 'reg', prefix: 'p', origin: 'o', images: { rekor: { ref: 'ghcr.io/sigstore/rekor-tiles/posix:v2.4.2', manifestDigest: D('c') } } });
+    const text = valuesFileText(v, { profile: 'rekor-v2', registry: 'reg', prefix: 'p', chartRef: `ghcr.io/sigstore/helm-charts/rekor-tiles:1.2.1@${D('d')}` });
+    expect(text).toContain(`(ghcr.io/sigstore/helm-charts/rekor-tiles:1.2.1@${D('d')} in this bundle)`);
+    expect(text).toContain('every image from reg/p by its digest');
+    for (const line of v.commands.flatMap((c) => c.split('\n'))) expect(text).toContain(`#   ${line}`);
+    expect(yaml.load(text)).toEqual(v.values);
   });
 
   it('a profile without the image the chart needs is refused by name', () => {

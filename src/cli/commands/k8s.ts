@@ -36,33 +36,22 @@ const valuesCommand = {
     const { bundleRel } = await import('../../bundle/layout.js');
     const { parseProfile } = await import('../../bundle/profile.js');
     const { checkPrefix } = await import('../../bundle/push.js');
-    const { chartValues } = await import('../../k8s/chart-values.js');
-    const { AirgapError } = await import('../../errors.js');
-    const { default: yaml } = await import('js-yaml');
+    const { chartValues, valuesFileText } = await import('../../k8s/chart-values.js');
+    const { chooseProfile } = await import('../../bundle/manifest.js');
     const { manifest } = await readTrustedManifest(args.bundle, await loadTrustedKeys(args.trust));
-    const name = args.profile ?? (manifest.profiles.length === 1 ? manifest.profiles[0]! : undefined);
-    if (!name) throw new AirgapError('USAGE_PROFILE_AMBIGUOUS', `this bundle holds several profiles (${manifest.profiles.join(', ')}); choose one with --profile`);
-    if (!manifest.profiles.includes(name)) throw new AirgapError('USAGE_PROFILE_NOT_IN_BUNDLE', `profile ${name} is not in this bundle (it has: ${manifest.profiles.join(', ')})`);
+    const name = chooseProfile(manifest, args.profile);
     const profile = parseProfile((await readVerifiedFile(args.bundle, manifest, bundleRel.profile(name))).toString('utf8'), bundleRel.profile(name));
     const images = Object.fromEntries(manifest.images.filter((i) => i.profiles.includes(name)).map((i) => [i.name, { ref: i.ref, manifestDigest: i.manifestDigest }]));
+    const prefix = checkPrefix(args.prefix);
     const v = chartValues({
-      kind: profile.kind, registry: args.registry, prefix: checkPrefix(args.prefix), images, origin: args.origin,
+      kind: profile.kind, registry: args.registry, prefix, images, origin: args.origin,
       ...(args.namespace ? { namespace: args.namespace } : {}), ...(args.pullSecret ? { pullSecret: args.pullSecret } : {}),
     });
     const chart = (manifest.charts ?? []).find((c) => c.name === v.chart && c.profiles.includes(name));
-    const header = [
-      `# Helm values for sigstore's ${v.chart} chart${chart ? ` (${chart.ref}@${chart.digest} in this bundle)` : ''}, written by rekor-airgap k8s values`,
-      `# for profile ${name}: every image from ${args.registry}${args.prefix ? `/${checkPrefix(args.prefix)}` : ''} by its digest.`,
-      '#',
-      '# Create what these values refer to first:',
-      ...v.commands.flatMap((c) => c.split('\n')).map((l) => `#   ${l}`),
-      '#',
-      ...v.notes.map((n) => `# note: ${n}`),
-      '',
-    ].join('\n');
-    const text = header + yaml.dump(v.values, { lineWidth: 200, noRefs: true });
+    const chartRef = chart ? `${chart.ref}@${chart.digest}` : undefined;
+    const text = valuesFileText(v, { profile: name, registry: args.registry, prefix, ...(chartRef ? { chartRef } : {}) });
     if (args.out) await fsp.writeFile(args.out, text, { mode: 0o644 });
-    printResult(args, { chart: v.chart, chartRef: chart ? `${chart.ref}@${chart.digest}` : null, values: v.values, commands: v.commands, notes: v.notes, ...(args.out ? { out: args.out } : {}) },
+    printResult(args, { chart: v.chart, chartRef: chartRef ?? null, values: v.values, commands: v.commands, notes: v.notes, ...(args.out ? { out: args.out } : {}) },
       args.out ? `values for ${v.chart} written to ${args.out}\n${v.commands.map((c) => `  ${c.split('\n')[0]}`).join('\n')}` : text);
   },
 } satisfies CommandModule<object, ValuesArgs>;
