@@ -129,15 +129,7 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
   const installer = writeInstaller(out, platform, opts.nodeRuntime, opts.npmRegistry, opts.access.ca, known);
   installer.catch(() => undefined); // awaited below; a pull failing first must not leave it unhandled
 
-  // Images, deduplicated by reference across profiles.
-  const wanted = new Map<string, { name: string; profiles: string[] }>();
-  for (const p of profiles) {
-    for (const img of p.images) {
-      const w = wanted.get(img.ref);
-      if (w) w.profiles.push(p.name);
-      else wanted.set(img.ref, { name: img.name, profiles: [p.name] });
-    }
-  }
+  const wanted = byReference(profiles, (p) => p.images);
   const locks = new Map<string, { file: string; lock: Awaited<ReturnType<typeof readLock>> }>();
   for (const p of profiles) {
     if (opts.lock === 'none') continue;
@@ -247,18 +239,22 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
   return { dir: out, manifest, bytes, blobsFetched: fetched, blobsSkipped: skipped };
 }
 
-/** Helm charts: the profiles' (with --with-charts) and the ones asked for by reference. */
-async function pullCharts(opts: CreateOptions, profiles: Profile[], pool: RegistryPool, layout: OciLayoutWriter, indexEntries: Descriptor[]): Promise<BundleChart[]> {
+/** What the profiles list (images, charts), deduplicated by reference: each with the profiles that want it. */
+function byReference(profiles: Profile[], listed: (p: Profile) => ReadonlyArray<{ name: string; ref: string }>): Map<string, { name: string; profiles: string[] }> {
   const wanted = new Map<string, { name: string; profiles: string[] }>();
-  if (opts.withCharts) {
-    for (const p of profiles) {
-      for (const c of p.charts) {
-        const w = wanted.get(c.ref);
-        if (w) w.profiles.push(p.name);
-        else wanted.set(c.ref, { name: c.name, profiles: [p.name] });
-      }
+  for (const p of profiles) {
+    for (const item of listed(p)) {
+      const w = wanted.get(item.ref);
+      if (w) w.profiles.push(p.name);
+      else wanted.set(item.ref, { name: item.name, profiles: [p.name] });
     }
   }
+  return wanted;
+}
+
+/** Helm charts: the profiles' (with --with-charts) and the ones asked for by reference. */
+async function pullCharts(opts: CreateOptions, profiles: Profile[], pool: RegistryPool, layout: OciLayoutWriter, indexEntries: Descriptor[]): Promise<BundleChart[]> {
+  const wanted = byReference(profiles, (p) => (opts.withCharts ? p.charts : []));
   for (const text of opts.charts ?? []) {
     const ref = parseImageRef(text);
     if (!ref.tag && !ref.digest) throw new AirgapError('USAGE_INVALID', `--chart ${text}: name the chart version (registry/repository:1.2.3)`);

@@ -10,6 +10,7 @@
  * refuses an index whose other platforms it lacks), and the map says so.
  */
 import { createReadStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { AirgapError } from '../errors.js';
 import { blobRelPath } from '../oci/layout.js';
 import { MediaType } from '../oci/media-types.js';
@@ -24,7 +25,6 @@ import { bundlePath, BundleLayout } from './layout.js';
 import type { BundleManifest } from './manifest.js';
 import { verifyBundleDir, type BundleVerifyResult } from './verify-dir.js';
 import type { TrustedKeys } from './trusted-manifest.js';
-import path from 'node:path';
 
 export interface PushOptions {
   bundleDir: string;
@@ -124,7 +124,8 @@ async function pushOne(o: PushOptions, verified: BundleVerifyResult, client: Reg
   // The upstream manifest bytes, as pulled (checked against the signed bundle.json again).
   const bytes = await verified.readFile(`${BundleLayout.IMAGES_DIR}/${blobRelPath(item.manifestDigest)}`);
   const manifest = parseImageManifest(bytes, `manifest ${item.manifestDigest} of ${item.ref}`);
-  const mediaType = manifest.mediaType ?? (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? MediaType.OCI_MANIFEST;
+  // parseImageManifest keeps the manifest's own mediaType; an OCI manifest may omit it.
+  const mediaType = manifest.mediaType ?? MediaType.OCI_MANIFEST;
   const blobs = [manifest.config, ...manifest.layers];
   const total = blobs.reduce((a, b) => a + b.size, 0);
   o.progress.startBytes(`pushing ${item.ref} → ${o.registry}/${repo}`, total);

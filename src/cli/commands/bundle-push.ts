@@ -41,15 +41,16 @@ export const bundlePushCommand = {
     const { pushBundle } = await import('../../bundle/push.js');
     const { readCaFiles } = await import('../../bundle/registry-source.js');
     const progress = progressFor(args);
+    const mapFile = path.resolve(args.map ?? 'image-map.json');
     const map = await pushBundle({
       bundleDir: args.bundle, keys: await loadTrustedKeys(args.trust), registry: args.registry, prefix: args.prefix,
       ca: await readCaFiles(args.registryCa), insecure: args.insecureRegistry, concurrency: Math.max(1, Math.floor(args.concurrency)),
       ...(args.chunkSize ? { chunkSize: parseSize(args.chunkSize) } : {}),
-      mapFile: path.resolve(args.map ?? 'image-map.json'), progress,
+      mapFile, progress,
     });
     const uploaded = map.artifacts.reduce((a, x) => a + x.blobs.bytesUploaded, 0);
     printResult(args, map, [
-      `pushed to ${map.registry}${map.prefix ? `/${map.prefix}` : ''} (${formatBytes(uploaded)} uploaded); image map in ${path.resolve(args.map ?? 'image-map.json')}:`,
+      `pushed to ${map.registry}${map.prefix ? `/${map.prefix}` : ''} (${formatBytes(uploaded)} uploaded); image map in ${mapFile}:`,
       ...map.artifacts.map((a) => `  ${a.ref}\n    → ${a.target}${a.indexNotPushed ? `\n    (index ${a.pinnedDigest} not pushed: one platform only)` : ''}`),
     ].join('\n'));
   },
