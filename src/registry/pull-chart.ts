@@ -8,6 +8,7 @@ import type { OciLayoutWriter } from '../oci/layout.js';
 import { HelmMediaType, MediaType, type Descriptor } from '../oci/media-types.js';
 import { parseImageManifest } from '../oci/manifest-parse.js';
 import type { RegistryClient } from './client.js';
+import { fetchLayers } from './pull.js';
 
 export interface PulledChart {
   digest: string;
@@ -48,10 +49,7 @@ export async function pullChart(client: RegistryClient, repo: string, reference:
   const config = await client.blobBytes(repo, manifest.config.digest, 1024 * 1024);
   const meta = parseChartConfig(config, `chart config of ${displayRef}`);
   await layout.putBytes(config, manifest.config.mediaType);
-  for (const layer of manifest.layers) {
-    if (await layout.hasBlob(layer)) continue;
-    await layout.putBlob(layer, await client.blob(repo, layer.digest));
-  }
+  await fetchLayers(client, repo, displayRef, manifest.layers, layout, { concurrency: 1 });
   const desc = await layout.putBytes(top.bytes, top.mediaType);
   return {
     digest: top.digest, manifest: desc, configDigest: manifest.config.digest, chartDigest: chart.digest, ...meta,

@@ -35,6 +35,38 @@ export interface PullOptions {
   onTotal?: (bytes: number) => void;
 }
 
+/**
+ * Copies layers (blobs) into the layout, `concurrency` at a time: one already present and verified is
+ * skipped, one whose stream breaks is fetched again, one that does not match its digest is refused.
+ */
+export async function fetchLayers(
+  client: RegistryClient, repo: string, displayRef: string, layers: readonly Descriptor[], layout: OciLayoutWriter,
+  opts: Pick<PullOptions, 'concurrency' | 'onBlob' | 'onBytes'>,
+): Promise<void> {
+  await mapLimit(layers, opts.concurrency, async (layer) => {
+    if (await layout.hasBlob(layer)) {
+      opts.onBlob?.({ digest: layer.digest, size: layer.size, skipped: true });
+      opts.onBytes?.(layer.size);
+      return;
+    }
+    await withRetry(async () => {
+      let written = 0;
+      try {
+        const stream = await client.blob(repo, layer.digest);
+        await layout.putBlob(layer, stream, (n) => { written += n; opts.onBytes?.(n); });
+      } catch (e) {
+        opts.onBytes?.(-written);
+        const code = (e as AirgapError).code;
+        if (code === 'OCI_DIGEST_MISMATCH' || code === 'OCI_SIZE_MISMATCH') {
+          throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `${displayRef}: layer from ${client.host} does not match its digest: ${(e as Error).message}`, { cause: e });
+        }
+        throw asStreamBroken(e, 'REGISTRY', `${displayRef}: layer ${layer.digest} from ${client.host}`);
+      }
+    });
+    opts.onBlob?.({ digest: layer.digest, size: layer.size, skipped: false });
+  });
+}
+
 export async function pullImage(
   client: RegistryClient, repo: string, reference: string, displayRef: string, layout: OciLayoutWriter, opts: PullOptions,
 ): Promise<PulledImage> {
@@ -60,28 +92,7 @@ export async function pullImage(
   await layout.putBytes(config, manifest.config.mediaType);
   opts.onTotal?.(manifest.layers.reduce((a, l) => a + l.size, 0));
 
-  await mapLimit(manifest.layers, opts.concurrency, async (layer) => {
-    if (await layout.hasBlob(layer)) {
-      opts.onBlob?.({ digest: layer.digest, size: layer.size, skipped: true });
-      opts.onBytes?.(layer.size);
-      return;
-    }
-    await withRetry(async () => {
-      let written = 0;
-      try {
-        const stream = await client.blob(repo, layer.digest);
-        await layout.putBlob(layer, stream, (n) => { written += n; opts.onBytes?.(n); });
-      } catch (e) {
-        opts.onBytes?.(-written);
-        const code = (e as AirgapError).code;
-        if (code === 'OCI_DIGEST_MISMATCH' || code === 'OCI_SIZE_MISMATCH') {
-          throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `${displayRef}: layer from ${client.host} does not match its digest: ${(e as Error).message}`, { cause: e });
-        }
-        throw asStreamBroken(e, 'REGISTRY', `${displayRef}: layer ${layer.digest} from ${client.host}`);
-      }
-    });
-    opts.onBlob?.({ digest: layer.digest, size: layer.size, skipped: false });
-  });
+  await fetchLayers(client, repo, displayRef, manifest.layers, layout, opts);
   // The upstream manifest is kept (its digest is what was pinned); the layout references its OCI form.
   await layout.putBytes(manifestBytes, manifestDesc.mediaType);
   const oci = toOciManifest(manifest, manifestBytes, manifestDesc.mediaType);
