@@ -43,6 +43,11 @@ export async function engineInfo(docker: Docker): Promise<EngineInfo> {
   }
 }
 
+/** Which engine answers on the socket (Docker when it cannot tell). */
+export async function engineKind(docker: Docker): Promise<EngineKind> {
+  return engineKindOf(await docker.version().catch(() => ({})));
+}
+
 /** Podman's compatible API answers /version with a "Podman Engine" component. */
 export function engineKindOf(version: { Components?: Array<{ Name?: string }> }): EngineKind {
   return (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? '')) ? 'podman' : 'docker';
@@ -98,16 +103,15 @@ export async function imageId(docker: Docker, ref: string): Promise<string | und
  * with systemd timers; on a host without systemd (or a socket service outside it) nothing runs
  * them, and a container stays "starting" forever. Each run records its result, as a timer's would.
  */
-export async function runPodmanHealthCheck(docker: Docker, id: string): Promise<string | undefined> {
-  const body = await new Promise<unknown>((resolve, reject) => {
+export async function runPodmanHealthCheck(docker: Docker, id: string): Promise<void> {
+  // The result is read back from the container's state like Docker's; a failed call changes nothing.
+  await new Promise<void>((resolve) => {
     docker.modem.dial({
       path: `/v4.0.0/libpod/containers/${encodeURIComponent(id)}/healthcheck`, method: 'GET',
       statusCodes: { 200: true, 404: 'no such container', 409: 'container has no health check or is not running', 500: 'server error' },
       options: {},
-    }, (err: unknown, data: unknown) => (err ? reject(err) : resolve(data)));
-  }).catch(() => undefined);
-  const status = (body as { Status?: unknown } | undefined)?.Status;
-  return typeof status === 'string' ? status : undefined;
+    }, () => resolve());
+  });
 }
 
 /**

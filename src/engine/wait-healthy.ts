@@ -4,7 +4,7 @@
  */
 import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
-import { demuxLogs, engineKindOf, projectContainers, runPodmanHealthCheck, type ProjectContainer } from '../engine/docker.js';
+import { demuxLogs, engineKind, projectContainers, runPodmanHealthCheck, type ProjectContainer } from '../engine/docker.js';
 import type { Progress } from '../util/progress.js';
 
 async function lastLogs(docker: Docker, id: string, lines = 25): Promise<string> {
@@ -22,7 +22,7 @@ export async function waitHealthy(docker: Docker, project: string, services: str
   let last: ProjectContainer[] = [];
   let reported = '';
   // Podman without systemd never runs health checks on its own: they are run here, each poll.
-  const podman = engineKindOf(await docker.version().catch(() => ({}))) === 'podman';
+  const podman = (await engineKind(docker)) === 'podman';
   for (;;) {
     last = await projectContainers(docker, project);
     if (podman) {

@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import type { Compose } from '../engine/compose.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
-import { connectEngine, engineKindOf } from '../engine/docker.js';
+import { connectEngine, engineKind } from '../engine/docker.js';
 import { AirgapError } from '../errors.js';
 import type { InstancePaths } from '../instance/layout.js';
 import type { TemplateVars } from '../instance/render.js';
@@ -46,7 +46,7 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
   state.logPublicKeyPem = configured.logKey.publicPem;
   state.logKeyId = Buffer.from(logKeyId(state.origin, configured.logKey.publicKey)).toString('hex');
   await ensureTls(paths, { hostname: state.hostname, instance: state.instance, ...d.tls });
-  const engine = engineKindOf(await connectEngine().version().catch(() => ({})));
+  const engine = await engineKind(connectEngine());
   const vars: TemplateVars = {
     instance: state.instance, project: state.project, hostname: state.hostname, origin: state.origin,
     https_port: state.httpsPort, bind_address: state.bindAddress, checkpoint_interval: state.checkpointInterval,
