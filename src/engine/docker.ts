@@ -142,6 +142,13 @@ export interface ProjectContainer {
   health?: string | undefined;
   image: string;
   restartCount: number;
+  /** When the container last started (ms since the epoch), if the engine says. */
+  startedAt?: number | undefined;
+}
+
+function startedAtMs(text: string | undefined): number | undefined {
+  const ms = text ? Date.parse(text) : NaN;
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 export async function projectContainers(docker: Docker, project: string): Promise<ProjectContainer[]> {
@@ -157,6 +164,7 @@ export async function projectContainers(docker: Docker, project: string): Promis
       health: info?.State.Health?.Status || undefined,
       image: c.Image,
       restartCount: info?.RestartCount ?? 0,
+      startedAt: startedAtMs(info?.State.StartedAt),
     });
   }
   return out.sort((a, b) => (a.service < b.service ? -1 : 1));

@@ -1,5 +1,7 @@
 /**
  * Waits until every service of a compose project runs, and those with a health check are healthy.
+ * A service without a health check must have kept running for SETTLE_MS: one that crashes at start
+ * and is restarted by the engine is "running" for an instant, which is not ready.
  * On timeout or a dead service, the error carries the failing service's last log lines.
  */
 import type Docker from 'dockerode';
@@ -14,6 +16,16 @@ async function lastLogs(docker: Docker, id: string, lines = 25): Promise<string>
   } catch {
     return '(no logs)';
   }
+}
+
+/** How long a service without a health check must have run, unrestarted, to count as up. */
+export const SETTLE_MS = 5000;
+
+/** Whether one container is ready: healthy if it has a check, else running for SETTLE_MS. */
+export function containerReady(c: ProjectContainer, now: number): boolean {
+  if (c.state !== 'running') return false;
+  if (c.health !== undefined) return c.health === 'healthy';
+  return c.startedAt === undefined || now - c.startedAt >= SETTLE_MS;
 }
 
 export async function waitHealthy(docker: Docker, project: string, services: string[], timeoutMs: number, progress: Progress): Promise<ProjectContainer[]> {
@@ -36,18 +48,19 @@ export async function waitHealthy(docker: Docker, project: string, services: str
     if (dead) {
       throw new AirgapError('INSTALL_SERVICE_FAILED', `service ${dead.service} stopped (${dead.state}); its last log lines:\n${await lastLogs(docker, dead.id)}`, { details: { service: dead.service } });
     }
-    const waiting = last.filter((c) => services.includes(c.service) && (c.state !== 'running' || (c.health !== undefined && c.health !== 'healthy')));
+    const now = Date.now();
+    const waiting = last.filter((c) => services.includes(c.service) && !containerReady(c, now));
     if (!missing.length && !waiting.length) return last;
     const key = waiting.map((c) => `${c.service}: ${c.health ?? c.state}`).join(', ') || `waiting for ${missing.join(', ')}`;
-    const now = waiting.map((c) => `${c.service}: ${c.health ?? c.state}${c.restartCount ? ` (restarted ${c.restartCount}×)` : ''}`).join(', ') || key;
+    const shown = waiting.map((c) => `${c.service}: ${c.health ?? c.state}${c.restartCount ? ` (restarted ${c.restartCount}×)` : ''}`).join(', ') || key;
     if (key !== reported) {
-      progress.step(`  ${now}`);
+      progress.step(`  ${shown}`);
       reported = key;
     }
     if (Date.now() > deadline) {
       const culprit = waiting.find((c) => c.health === 'unhealthy') ?? [...waiting].sort((a, b) => b.restartCount - a.restartCount)[0];
       const logs = culprit ? `\nlast log lines of ${culprit.service}:\n${await lastLogs(docker, culprit.id)}` : '';
-      throw new AirgapError('INSTALL_TIMEOUT', `services not healthy within ${Math.round(timeoutMs / 1000)} s (${now})${logs}`, { details: { service: culprit?.service } });
+      throw new AirgapError('INSTALL_TIMEOUT', `services not healthy within ${Math.round(timeoutMs / 1000)} s (${shown})${logs}`, { details: { service: culprit?.service } });
     }
     await new Promise((r) => setTimeout(r, 1000));
   }

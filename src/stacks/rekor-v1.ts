@@ -61,8 +61,10 @@ export const rekorV1Stack: Stack = {
     }
     return { logKey, vars: { db_password: pw.user, signer_password: logKey.password } };
   },
+  // Trillian exits when its database is not there yet: it starts only once MariaDB is healthy.
   phases: [
-    { services: ['mariadb', 'trillian-log-server', 'trillian-log-signer'] },
+    { services: ['mariadb'] },
+    { services: ['trillian-log-server', 'trillian-log-signer'] },
     {
       services: ['rekor', 'nginx'],
       before: async (ctx) => {

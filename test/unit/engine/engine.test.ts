@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { demuxLogs, engineKindOf } from '../../../src/engine/docker.js';
+import { containerReady, SETTLE_MS } from '../../../src/engine/wait-healthy.js';
 import { publishedPort } from '../../../src/install/deploy.js';
 import { params } from '../../helpers/fuzz.js';
 
@@ -18,6 +19,20 @@ describe('the container engine', () => {
     expect(engineKindOf({ Components: [{ Name: 'Podman Engine' }, { Name: 'Conmon' }, { Name: 'OCI Runtime (runc)' }] })).toBe('podman');
     expect(engineKindOf({ Components: [{ Name: 'Engine' }, { Name: 'containerd' }, { Name: 'runc' }, { Name: 'docker-init' }] })).toBe('docker');
     expect(engineKindOf({})).toBe('docker');
+  });
+
+  it('counts a service without a health check as up only once it has run unrestarted for a while', () => {
+    const now = 1_000_000;
+    const c = { id: 'x', service: 'trillian-log-server', image: 'i', restartCount: 3 };
+    // Just restarted after a crash (its database was not there yet): not up.
+    expect(containerReady({ ...c, state: 'running', startedAt: now - 200 }, now)).toBe(false);
+    expect(containerReady({ ...c, state: 'running', startedAt: now - SETTLE_MS }, now)).toBe(true);
+    expect(containerReady({ ...c, state: 'restarting', startedAt: now - 60_000 }, now)).toBe(false);
+    // An engine that does not say when it started: running is all there is to go on.
+    expect(containerReady({ ...c, state: 'running' }, now)).toBe(true);
+    // With a health check, only "healthy" counts, however long it has run.
+    expect(containerReady({ ...c, state: 'running', health: 'starting', startedAt: now - 60_000 }, now)).toBe(false);
+    expect(containerReady({ ...c, state: 'running', health: 'healthy', startedAt: now }, now)).toBe(true);
   });
 
   it('splits a container log into output and errors, keeping the order in the combined text', () => {
