@@ -1,32 +1,28 @@
 /**
- * Writes one byte stream as numbered chunk files of a fixed size, hashing each as it goes: a worker
- * thread reads back what was just written (from the page cache: the hash is of the bytes on disk,
- * and nothing is copied between threads) every few MiB. Each chunk is an atomic file: created
- * exclusively beside its final name (never through a link), fsynced and renamed when complete.
+ * Writes one byte stream as numbered chunk files of a fixed size, hashing each as it goes on a
+ * worker thread (bytes in shared memory are hashed where they lie: the hash is of exactly the bytes
+ * written). Each chunk is an atomic file: created exclusively beside its final name (never through
+ * a link), fsynced and renamed when complete.
  */
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
-import { isHexDigest, type FileRange, type ReadBackHash, type WorkerHasher } from '../util/hash-worker.js';
+import type { WorkerHasher } from '../util/hash-worker.js';
 import { chunkName, type ChunkEntry } from './transfer-index.js';
 
 export class ChunkedWriter {
   private index = 0;
   private file: AtomicFile | undefined;
-  private hash: ReadBackHash | undefined;
+  private hash: ReturnType<WorkerHasher['start']> | undefined;
   private written = 0;
   readonly chunks: ChunkEntry[] = [];
 
-  /**
-   * Chunk hashes are computed by `hasher` on another core while this one reads and writes.
-   * `beforeCommit` runs before a chunk is renamed into place (a reader of its temp file finishes).
-   */
-  constructor(private readonly dir: string, private readonly chunkSize: number, private readonly count: number, private readonly hasher: WorkerHasher,
-    private readonly beforeCommit: () => Promise<void> = async () => undefined) {}
+  /** Chunk hashes are computed by `hasher` on another core while this one reads and writes. */
+  constructor(private readonly dir: string, private readonly chunkSize: number, private readonly count: number, private readonly hasher: WorkerHasher) {}
 
   private async open(): Promise<void> {
     this.file = await AtomicFile.open(path.join(this.dir, chunkName(this.index, this.count)), { mode: 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' });
-    this.hash = this.hasher.startReadBack();
+    this.hash = this.hasher.start();
     this.written = 0;
   }
 
@@ -36,8 +32,6 @@ export class ChunkedWriter {
   private async close(): Promise<void> {
     const file = this.file!;
     const sha256 = await this.hash!.digest();
-    await this.beforeCommit();
-    if (!isHexDigest(sha256)) throw new AirgapError('MEDIA_READBACK_FAILED', `${file.temp}: reading back the chunk to hash it failed: ${sha256}`);
     const entry = { index: this.index, name: chunkName(this.index, this.count), size: this.written, sha256 };
     this.file = undefined;
     this.index++;
@@ -51,20 +45,15 @@ export class ChunkedWriter {
     await previous;
   }
 
-  /**
-   * Writes `buf`; `placed` hears where each part went (the chunk's temp file and offset) before the
-   * chunk can be committed, so a reader can check the bytes on disk.
-   */
-  async write(buf: Buffer, placed?: (range: FileRange) => void): Promise<void> {
+  /** Writes `buf` (a buffer of the hasher's shared slots must stay unchanged until written). */
+  async write(buf: Buffer): Promise<void> {
     let off = 0;
     while (off < buf.length) {
       if (!this.file) await this.open();
       const n = Math.min(buf.length - off, this.chunkSize - this.written);
       const part = buf.subarray(off, off + n);
+      await this.hash!.update(part);
       await this.file!.write(part);
-      const range = { file: this.file!.temp, offset: this.written, length: n };
-      this.hash!.add(range);
-      placed?.(range);
       this.written += n;
       off += n;
       if (this.written === this.chunkSize) await this.close();

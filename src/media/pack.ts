@@ -4,7 +4,7 @@
  * are compressed already), as one file or fixed-size chunks, plus a signed transfer index.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
@@ -14,9 +14,13 @@ import { signDetached } from '../bundle/sign-detached.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Progress } from '../util/progress.js';
 import { ChunkedWriter } from './chunked-writer.js';
-import { isHexDigest, WorkerHasher, type ReadBackHash } from '../util/hash-worker.js';
+import { SharedSlots, WorkerHasher } from '../util/hash-worker.js';
 import { BLOCK, TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
 import { ARCHIVE_NAME, CHUNK_NAME_RE, serializeIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type TransferIndex } from './transfer-index.js';
+
+/** Shared read buffers: a few in flight (one being read, one written, some being hashed). */
+const SLOTS = 6;
+const SLOT_SIZE = 4 * 1024 * 1024;
 
 export interface PackOptions {
   bundleDir: string;
@@ -74,45 +78,70 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
   const out = path.resolve(opts.outDir);
   await fsp.mkdir(out, { recursive: true });
   await clearInterruptedPack(out);
-  // Each file's SHA-256 is taken by a second worker from the bytes as written into the chunks (read
-  // back from the page cache before the chunk is renamed), and must be the signed manifest's: the
-  // medium holds exactly the signed bytes. The main thread only reads and writes; the two workers
-  // hash, one the chunks, one the files: each byte is hashed twice, on two cores, and copied
-  // between threads never.
-  const fileHasher = new WorkerHasher();
-  let current: ReadBackHash | undefined;
+  // Files are read into memory shared with two hashing workers: one hashes the chunks, the other
+  // each file, which must hash to the signed manifest's digest — the medium holds exactly the
+  // signed bytes. The bytes written are the bytes hashed, never copied between threads; the main
+  // thread only reads and writes, reading the next piece while the last one is written.
+  const slots = new SharedSlots(SLOTS, SLOT_SIZE);
+  const fileHasher = new WorkerHasher(slots);
+  const hasher = new WorkerHasher(slots);
   const checks: Array<Promise<void>> = [];
   // The first file found changed stops the writing at the next file.
   let changed: unknown;
+  const writeFile = async (writer: ChunkedWriter, e: (typeof entries)[number]): Promise<void> => {
+    const hash = fileHasher.start();
+    const fh = await fsp.open(path.join(dir, e.path), 'r');
+    let writing: Promise<void> = Promise.resolve();
+    try {
+      let n = 0;
+      for (;;) {
+        const slot = await slots.take();
+        let got = 0;
+        try {
+          ({ bytesRead: got } = await fh.read(slot, 0, Math.min(slot.length, e.size - n + 1), n));
+        } catch (err) {
+          slots.release(slot);
+          throw err;
+        }
+        try {
+          await writing;
+        } catch (err) {
+          slots.release(slot);
+          throw err;
+        }
+        if (got === 0 || n + got > e.size) {
+          slots.release(slot);
+          n += got;
+          break;
+        }
+        const piece = slot.subarray(0, got);
+        n += got;
+        await hash.update(piece);
+        writing = writer.write(piece).finally(() => slots.release(slot));
+        opts.progress.addBytes(got);
+      }
+      await writing;
+      if (n !== e.size) throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (size ${n} expected ${e.size}); nothing was packed`);
+    } finally {
+      await writing.catch(() => undefined);
+      await fh.close();
+    }
+    checks.push(hash.digest().then((got) => {
+      if (got !== e.sha256) changed ??= new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (sha256 ${got} expected ${e.sha256}); nothing was packed`);
+    }));
+  };
   const writeArchive = async (writer: ChunkedWriter): Promise<void> => {
     for (const e of entries) {
       if (changed) throw changed;
       await writer.write(tarFileHeader(e.path, e.size, e.mode, mtime));
       if (e.path === BundleLayout.MANIFEST) await writer.write(manifestText);
       else if (e.path === BundleLayout.SIGNATURE) await writer.write(sig);
-      else {
-        current = fileHasher.startReadBack();
-        let n = 0;
-        for await (const chunk of createReadStream(path.join(dir, e.path), { highWaterMark: 1024 * 1024 })) {
-          const b = chunk as Buffer;
-          n += b.length;
-          if (n > e.size) break;
-          await writer.write(b, current.add);
-          opts.progress.addBytes(b.length);
-        }
-        if (n !== e.size) throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (size ${n} expected ${e.size}); nothing was packed`);
-        const digest = current.digest();
-        checks.push(digest.then((got) => {
-          if (!isHexDigest(got)) changed ??= new AirgapError('MEDIA_READBACK_FAILED', `reading back ${e.path} from the chunks to check it failed: ${got}`);
-          else if (got !== e.sha256) changed ??= new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (sha256 ${got} expected ${e.sha256}); nothing was packed`);
-        }));
-      }
+      else await writeFile(writer, e);
       await writer.write(tarPadding(e.size));
     }
     await writer.write(TAR_END);
   };
-  const hasher = new WorkerHasher();
-  const writer = new ChunkedWriter(out, opts.chunkSize, count, hasher, async () => { current?.send(); await fileHasher.flush(); });
+  const writer = new ChunkedWriter(out, opts.chunkSize, count, hasher);
   opts.progress.startBytes('packing', total);
   let chunks;
   try {

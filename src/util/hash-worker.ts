@@ -1,7 +1,7 @@
 /**
- * SHA-256 on a second core: a worker thread hashes streams whose bytes the main thread copies to
- * it, so verifying media hashes chunks there while the main thread hashes files. The worker's code
- * is inline, so the single-file installer carries it too.
+ * SHA-256 on a second core: a worker thread hashes streams whose bytes the main thread hands it —
+ * copied, read back from files, or (with SharedSlots) not moved at all: bytes read into shared
+ * memory are hashed in place. The worker's code is inline, so the single-file installer carries it.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -11,6 +11,7 @@ const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const hashes = new Map();
 let buf;
+let shared;
 function hashRanges(ranges, into) {
   const h = into || createHash('sha256');
   buf = buf || Buffer.alloc(4 * 1024 * 1024);
@@ -43,6 +44,12 @@ parentPort.on('message', (m) => {
     return;
   }
   if (m.op === 'flush') { parentPort.postMessage({ id: m.id, hex: '' }); return; }
+  if (m.op === 'shared') { shared = m.sab; return; }
+  if (m.op === 'sharedData') {
+    hashes.get(m.id).update(new Uint8Array(shared, m.offset, m.length));
+    parentPort.postMessage({ released: m.offset });
+    return;
+  }
   if (m.op === 'start') hashes.set(m.id, createHash('sha256'));
   else if (m.op === 'data') { hashes.get(m.id).update(m.data); parentPort.postMessage({ ack: m.data.length }); }
   else if (m.op === 'end') { const h = hashes.get(m.id); hashes.delete(m.id); parentPort.postMessage({ id: m.id, hex: h.digest('hex') }); }
@@ -73,6 +80,58 @@ export function isHexDigest(s: string): boolean {
   return /^[a-f0-9]{64}$/.test(s);
 }
 
+/**
+ * A few fixed buffers in memory shared with hashing threads. A buffer is taken, filled (a file read
+ * into it), handed to hashers and to a write; it is free again once every one of them is done with
+ * it. Memory stays at count × size however much flows through.
+ */
+export class SharedSlots {
+  readonly sab: SharedArrayBuffer;
+  private readonly refs: number[];
+  private readonly free: number[];
+  private readonly waiting: Array<(slot: Buffer) => void> = [];
+
+  constructor(readonly count: number, readonly size: number) {
+    this.sab = new SharedArrayBuffer(count * size);
+    this.refs = new Array<number>(count).fill(0);
+    this.free = Array.from({ length: count }, (_, i) => i);
+  }
+
+  /** A free buffer (its one reference is the caller's: release() it when done). */
+  take(): Promise<Buffer> {
+    const i = this.free.shift();
+    if (i === undefined) return new Promise((resolve) => this.waiting.push(resolve));
+    this.refs[i] = 1;
+    return Promise.resolve(Buffer.from(this.sab, i * this.size, this.size));
+  }
+
+  /** True when `b` lies in this memory. */
+  owns(b: Uint8Array): boolean {
+    return b.buffer === this.sab;
+  }
+
+  retain(b: Uint8Array): void {
+    this.refs[this.slotOf(b.byteOffset)]!++;
+  }
+
+  /** Drops one reference to the buffer holding byte `offset` (or `b`'s first byte). */
+  release(at: Uint8Array | number): void {
+    const i = this.slotOf(typeof at === 'number' ? at : at.byteOffset);
+    if (--this.refs[i]! > 0) return;
+    const next = this.waiting.shift();
+    if (next) {
+      this.refs[i] = 1;
+      next(Buffer.from(this.sab, i * this.size, this.size));
+    } else {
+      this.free.push(i);
+    }
+  }
+
+  private slotOf(offset: number): number {
+    return Math.floor(offset / this.size);
+  }
+}
+
 export class WorkerHasher {
   private readonly worker: Worker;
   private next = 0;
@@ -82,9 +141,15 @@ export class WorkerHasher {
   private drained: (() => void) | undefined;
   static readonly MAX_IN_FLIGHT = 16 * 1024 * 1024;
 
-  constructor() {
+  /** `slots`: bytes in that memory are hashed where they lie, not copied (see SharedSlots). */
+  constructor(private readonly slots?: SharedSlots) {
     this.worker = new Worker(WORKER_CODE, { eval: true });
-    this.worker.on('message', (m: { id: number; hex: string; ack?: number }) => {
+    if (slots) this.worker.postMessage({ op: 'shared', sab: slots.sab });
+    this.worker.on('message', (m: { id: number; hex: string; ack?: number; released?: number }) => {
+      if (m.released !== undefined) {
+        this.slots!.release(m.released);
+        return;
+      }
       if (m.ack !== undefined) {
         this.inFlight -= m.ack;
         if (this.inFlight <= WorkerHasher.MAX_IN_FLIGHT / 2) this.drained?.();
@@ -96,11 +161,19 @@ export class WorkerHasher {
 
   }
 
-  /** Starts a hash; feed it with update() (bytes copied over), then await digest(). */
+  /**
+   * Starts a hash; feed it with update(), then await digest(). Bytes in this hasher's SharedSlots
+   * are hashed in place (the buffer is held until then); any others are copied over.
+   */
   start(): { update(b: Buffer): Promise<void>; digest(): Promise<string> } {
     const id = this.begin();
     return {
       update: async (b) => {
+        if (this.slots?.owns(b)) {
+          this.slots.retain(b);
+          this.worker.postMessage({ op: 'sharedData', id, offset: b.byteOffset, length: b.length });
+          return;
+        }
         this.inFlight += b.length;
         this.worker.postMessage({ op: 'data', id, data: b });
         if (this.inFlight > WorkerHasher.MAX_IN_FLIGHT) await new Promise<void>((r) => { this.drained = r; });
