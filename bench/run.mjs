@@ -16,7 +16,7 @@ const RSS_SIZES = opt('--rss-sizes', '100,1024,4096').split(',').filter(Boolean)
 const OUT = opt('--out', path.resolve(import.meta.dirname, '../BENCHMARKS.md'));
 const SKIP_INSTALL = args.includes('--no-install');
 const root = path.resolve(import.meta.dirname, '..');
-const CLI = path.join(root, 'dist/cli/main.js');
+const CLI = path.join(root, 'dist/bin/cli.mjs');
 const rigEnv = Object.fromEntries(readFileSync('/run/rekor-airgap-rig/rig.env', 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 const REGISTRY = rigEnv.RIG_REGISTRY;
 const OFFLINE = rigEnv.RIG_OFFLINE_DOCKER_HOST;

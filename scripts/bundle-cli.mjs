@@ -1,11 +1,13 @@
-// Bundles the CLI into one ESM file for the offline installer (no node_modules on that host).
+// Bundles the CLI with esbuild, twice from the same entry point:
+// - dist/installer/rekor-airgap.mjs: one ESM file for the offline installer (no node_modules there);
+// - dist/bin/cli.mjs: the `rekor-airgap` command, split at the commands' dynamic imports, so a command
+//   loads only its own code, from a few files instead of hundreds of modules (start-up time).
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-await build({
-  entryPoints: [new URL('../src/cli/main.ts', import.meta.url).pathname],
-  outfile: new URL('../dist/installer/rekor-airgap.mjs', import.meta.url).pathname,
+const common = {
+  entryPoints: { 'rekor-airgap': new URL('../src/cli/main.ts', import.meta.url).pathname },
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -25,4 +27,29 @@ await build({
   define: { 'process.env.REKOR_AIRGAP_VERSION': JSON.stringify(pkg.version) },
   legalComments: 'none',
   logLevel: 'warning',
-});
+};
+await Promise.all([
+  build({ ...common, outfile: new URL('../dist/installer/rekor-airgap.mjs', import.meta.url).pathname }),
+  build({
+    ...common,
+    // Chunks share one scope per file with hoisted modules, one of which declares its own __dirname:
+    // CommonJS code's free __filename/__dirname are renamed rather than declared by the banner.
+    banner: {
+      js: [
+        "import { createRequire as __rekorAirgapCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __rekorAirgapFileURLToPath } from 'node:url';",
+        "import { dirname as __rekorAirgapDirname } from 'node:path';",
+        'const require = __rekorAirgapCreateRequire(import.meta.url);',
+        'const __rekorAirgapFilename = __rekorAirgapFileURLToPath(import.meta.url);',
+        'const __rekorAirgapDirnameValue = __rekorAirgapDirname(__rekorAirgapFilename);',
+      ].join(' '),
+    },
+    define: { ...common.define, __filename: '__rekorAirgapFilename', __dirname: '__rekorAirgapDirnameValue' },
+    // Not named rekor-airgap.mjs: that name means the single-file tool (src/instance/tool.ts).
+    entryPoints: { cli: common.entryPoints['rekor-airgap'] },
+    outdir: new URL('../dist/bin', import.meta.url).pathname,
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+  }),
+]);

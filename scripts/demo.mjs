@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const cli = path.join(root, 'dist/cli/main.js');
+const cli = path.join(root, 'dist/bin/cli.mjs');
 const work = path.join(root, '.demo');
 const rigEnvFile = '/run/rekor-airgap-rig/rig.env';
 if (!existsSync(rigEnvFile)) throw new Error(`the rig is not up (${rigEnvFile} missing): run bash test/rig/rig up`);

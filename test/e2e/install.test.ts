@@ -590,7 +590,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const instance = `${RUN}-x8`;
       installed.push(instance);
       // Whoever can write to the bundle directory waits for "bundle verified" and swaps the template.
-      const child = spawn('/usr/bin/nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, process.execPath, path.join(ROOT, 'dist/cli/main.js'), 'bundle', 'install', copy,
+      const child = spawn('/usr/bin/nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, process.execPath, path.join(ROOT, 'dist/bin/cli.mjs'), 'bundle', 'install', copy,
         '--trust', key.pub, '--profile', 'rekor-v2', '--instance', instance, '--data-dir', dataDir(instance), '--hostname', `${instance}.rekor.test`,
         '--port', String(port.toctou), '--timeout', '120'], { env: { ...process.env, DOCKER_HOST: r.offlineDockerHost }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';

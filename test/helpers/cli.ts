@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa, type Options } from 'execa';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const CLI = path.join(ROOT, 'dist/cli/main.js');
+export const CLI = path.join(ROOT, 'dist/bin/cli.mjs');
 
 export interface CliResult {
   exitCode: number;
