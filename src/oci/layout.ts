@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { AirgapError } from '../errors.js';
 import { AtomicFile, exists, streamToFileAtomic, writeFileAtomic } from '../util/atomic-file.js';
 import { parseDigest, sha256Digest, VerifyingStream } from './digest.js';
-import { isHexDigest, WorkerHasher } from '../util/hash-worker.js';
+import { SharedSlots, WorkerHasher } from '../util/hash-worker.js';
 import { MediaType, type Descriptor, type ImageIndex } from './media-types.js';
 
 export const OCI_LAYOUT_FILE = 'oci-layout';
@@ -23,15 +23,21 @@ export function blobRelPath(digest: string): string {
   return `${OCI_BLOBS_DIR}/${parseDigest(digest)}`;
 }
 
+/** Buffers shared with the hashing threads: enough for a few blobs in flight, each filling one while one is written. */
+const SLOTS = 12;
+const SLOT_SIZE = 1024 * 1024;
+
 export class OciLayoutWriter {
   /** Two hashing threads, made on first use: blobs are hashed there, off the thread that receives them. */
   private hashers: WorkerHasher[] = [];
+  private slots: SharedSlots | undefined;
   private turn = 0;
 
   constructor(readonly root: string) {}
 
   private hasher(): WorkerHasher {
-    if (this.hashers.length < 2) this.hashers.push(new WorkerHasher());
+    this.slots ??= new SharedSlots(SLOTS, SLOT_SIZE);
+    if (this.hashers.length < 2) this.hashers.push(new WorkerHasher(this.slots));
     return this.hashers[this.turn++ % this.hashers.length]!;
   }
 
@@ -67,13 +73,14 @@ export class OciLayoutWriter {
   }
 
   /**
-   * Streams a blob in, verified against its descriptor, atomically. The bytes are hashed by a
-   * hashing thread, which reads back what was written (from the page cache) every few MiB: the
-   * digest checked is that of the bytes on disk, and this thread only receives and writes.
+   * Streams a blob in, verified against its descriptor, atomically. The bytes are gathered into
+   * memory shared with a hashing thread, which hashes them in place while this thread writes them:
+   * the digest checked is that of exactly the bytes written, and this thread only receives and writes.
    */
   async putBlob(desc: { digest: string; size: number }, source: Readable, onBytes?: (n: number) => void): Promise<void> {
     const what = `blob ${desc.digest}`;
-    const hash = this.hasher().startReadBack();
+    const hasher = this.hasher();
+    const hash = hasher.start();
     let seen = 0;
     await streamToFileAtomic(this.blobPath(desc.digest), source, {
       through: (b: Buffer) => {
@@ -81,12 +88,10 @@ export class OciLayoutWriter {
         if (seen > desc.size) throw new AirgapError('OCI_SIZE_MISMATCH', `${what}: more than the expected ${desc.size} bytes`);
         onBytes?.(b.length);
       },
-      written: (file, offset, length) => hash.add({ file, offset, length }),
+      gather: { slots: this.slots!, gathered: (b) => hash.update(b) },
       beforeCommit: async () => {
-        const hex = await hash.digest();
+        const got = `sha256:${await hash.digest()}`;
         if (seen !== desc.size) throw new AirgapError('OCI_SIZE_MISMATCH', `${what}: size ${seen} expected ${desc.size}`);
-        const got = `sha256:${hex}`;
-        if (!isHexDigest(hex)) throw new AirgapError('OCI_DIGEST_MISMATCH', `${what}: reading it back to hash it failed: ${hex}`);
         if (got !== desc.digest) throw new AirgapError('OCI_DIGEST_MISMATCH', `${what}: sha256 mismatch, expected ${desc.digest}, got ${got}`);
       },
     });

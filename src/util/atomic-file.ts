@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AirgapError, type ErrorCode } from '../errors.js';
+import type { SharedSlots } from './hash-worker.js';
 
 /** What a full disk becomes, per caller (bundle writes and media writes report it differently). */
 export type DiskFullCode = Extract<ErrorCode, 'BUNDLE_WRITE_DISK_FULL' | 'MEDIA_WRITE_DISK_FULL'>;
@@ -72,6 +73,28 @@ export class AtomicFile {
     }
   }
 
+  /** Writes several buffers in order, with one call where the system allows (no copying them together). */
+  async writev(bs: readonly Uint8Array[]): Promise<void> {
+    let total = 0;
+    for (const b of bs) total += b.length;
+    try {
+      const { bytesWritten } = await this.fh.writev(bs as Uint8Array[]);
+      if (bytesWritten < total) {
+        // A short write: the rest, buffer by buffer, from where it stopped.
+        let skip = bytesWritten;
+        for (const b of bs) {
+          if (skip >= b.length) { skip -= b.length; continue; }
+          for (let off = skip; off < b.length;) off += (await this.fh.write(b, off, b.length - off)).bytesWritten;
+          skip = 0;
+        }
+      }
+      this.bytes += total;
+    } catch (e) {
+      await this.abort();
+      throw diskFullError(e, this.target, this.opts.diskFull);
+    }
+  }
+
   /** fsync → rename over the target (or `as`, in the same directory) → fsync the directory. */
   async commit(as?: string): Promise<void> {
     if (this.finished) throw new AirgapError('INTERNAL_BUG', `atomic file ${this.target} committed twice`);
@@ -115,38 +138,39 @@ export async function streamToFileAtomic(
   source: Readable | AsyncIterable<Uint8Array>,
   opts: AtomicOptions & {
     transforms?: Transform[]; through?: (b: Buffer) => void; beforeCommit?: () => void | Promise<void>;
-    /** Hears each write once it is done: the temp file, where, how much (a reader may check it there). */
-    written?: (temp: string, offset: number, length: number) => void;
+    /**
+     * Pieces are gathered into these shared buffers (one copy) and each full buffer is handed to
+     * `gathered` (a hasher on another thread reads it in place) before it is written.
+     */
+    gather?: { slots: SharedSlots; gathered: (b: Buffer) => Promise<void> };
   } = {},
 ): Promise<number> {
   const f = await AtomicFile.open(target, opts);
-  const write = async (b: Buffer) => {
-    const at = f.bytes;
-    await f.write(b);
-    opts.written?.(f.temp, at, b.length);
-  };
   // Node 20's pipeline reports a failing destination function as ABORT_ERR; keep the real cause.
   let sinkError: unknown;
   try {
     const stages = [source, ...(opts.transforms ?? [])] as unknown as [NodeJS.ReadableStream];
     await pipeline(...stages, async (chunks: AsyncIterable<string | Buffer>) => {
       try {
-        // Network reads arrive in ~64 KiB pieces: they are gathered into 1 MiB writes.
-        const batch = Buffer.allocUnsafe(1024 * 1024);
-        let used = 0;
-        for await (const c of chunks) {
-          const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
-          opts.through?.(b);
-          if (b.length >= batch.length) {
-            if (used) { await write(batch.subarray(0, used)); used = 0; }
-            await write(b);
-            continue;
+        if (opts.gather) await gatherInto(f, chunks, opts.through, opts.gather);
+        else {
+          // Network reads arrive in ~64 KiB pieces: about 1 MiB of them goes to the file in one
+          // gathering write, without copying them together.
+          let batch: Buffer[] = [];
+          let used = 0;
+          for await (const c of chunks) {
+            const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
+            opts.through?.(b);
+            batch.push(b);
+            used += b.length;
+            if (used >= 1024 * 1024 || batch.length >= 256) {
+              await f.writev(batch);
+              batch = [];
+              used = 0;
+            }
           }
-          if (used + b.length > batch.length) { await write(batch.subarray(0, used)); used = 0; }
-          b.copy(batch, used);
-          used += b.length;
+          if (used) await f.writev(batch);
         }
-        if (used) await write(batch.subarray(0, used));
       } catch (e) {
         sinkError ??= e;
         throw e;
@@ -159,6 +183,46 @@ export async function streamToFileAtomic(
   }
   await f.commit();
   return f.bytes;
+}
+
+/** Pieces copied into shared buffers; each full one is handed over, then written while the next fills. */
+async function gatherInto(f: AtomicFile, chunks: AsyncIterable<string | Buffer>, through: ((b: Buffer) => void) | undefined,
+  g: { slots: SharedSlots; gathered: (b: Buffer) => Promise<void> }): Promise<void> {
+  let slot: Buffer | undefined;
+  let used = 0;
+  let writing: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    const full = slot!;
+    const piece = full.subarray(0, used);
+    slot = undefined;
+    used = 0;
+    try {
+      await writing;
+      await g.gathered(piece);
+    } catch (e) {
+      g.slots.release(full);
+      throw e;
+    }
+    writing = f.write(piece).finally(() => g.slots.release(full));
+  };
+  try {
+    for await (const c of chunks) {
+      const b = Buffer.isBuffer(c) ? c : Buffer.from(c);
+      through?.(b);
+      for (let off = 0; off < b.length;) {
+        slot ??= await g.slots.take();
+        const n = b.copy(slot, used, off);
+        used += n;
+        off += n;
+        if (used === slot.length) await flush();
+      }
+    }
+    if (slot && used) await flush();
+    await writing;
+  } finally {
+    if (slot) g.slots.release(slot);
+    await writing.catch(() => undefined);
+  }
 }
 
 /** Copies a file atomically (read in 4 MiB pieces). */

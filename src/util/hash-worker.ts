@@ -1,7 +1,8 @@
 /**
- * SHA-256 on a second core: a worker thread hashes streams whose bytes the main thread hands it —
- * copied, read back from files, or (with SharedSlots) not moved at all: bytes read into shared
- * memory are hashed in place. The worker's code is inline, so the single-file installer carries it.
+ * SHA-256 on a second core: a worker thread hashes bytes the main thread hands it — copied over,
+ * or (with SharedSlots) not moved at all: bytes in shared memory are hashed where they lie — or
+ * byte ranges of files it reads itself. The worker's code is inline, so the single-file installer
+ * carries it.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -12,8 +13,8 @@ const fs = require('node:fs');
 const hashes = new Map();
 let buf;
 let shared;
-function hashRanges(ranges, into) {
-  const h = into || createHash('sha256');
+function hashRanges(ranges) {
+  const h = createHash('sha256');
   buf = buf || Buffer.alloc(4 * 1024 * 1024);
   for (const r of ranges) {
     const fd = fs.openSync(r.file, 'r');
@@ -28,7 +29,7 @@ function hashRanges(ranges, into) {
       fs.closeSync(fd);
     }
   }
-  return into ? '' : h.digest('hex');
+  return h.digest('hex');
 }
 parentPort.on('message', (m) => {
   if (m.op === 'ranges') {
@@ -37,13 +38,6 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ id: m.id, hex });
     return;
   }
-  if (m.op === 'rangesUpdate') {
-    let err = '';
-    try { err = hashRanges(m.ranges, hashes.get(m.id)); } catch (e) { err = 'error: ' + e.message; }
-    if (err) hashes.set(m.id, { update() {}, digest() { return err; } });
-    return;
-  }
-  if (m.op === 'flush') { parentPort.postMessage({ id: m.id, hex: '' }); return; }
   if (m.op === 'shared') { shared = m.sab; return; }
   if (m.op === 'sharedData') {
     hashes.get(m.id).update(new Uint8Array(shared, m.offset, m.length));
@@ -60,29 +54,8 @@ parentPort.on('message', (m) => {
 export interface FileRange { file: string; offset: number; length: number }
 
 /**
- * A hash of bytes already written to files, read back by the worker (from the page cache: the
- * hash is of the bytes on disk, and nothing is copied between threads). Ranges are gathered, the
- * adjacent ones joined, and handed over every READ_BACK_STEP bytes.
- */
-export interface ReadBackHash {
-  /** Bytes just written at this place. */
-  add(r: FileRange): void;
-  /** Hands over what was added so far (before the file it names is renamed away). */
-  send(): void;
-  /** SHA-256 (hex) of everything added; a failed read answers "short read" or "error: …" instead. */
-  digest(): Promise<string>;
-}
-
-export const READ_BACK_STEP = 8 * 1024 * 1024;
-
-/** True when a digest() answer is a SHA-256 hex, not a failed read. */
-export function isHexDigest(s: string): boolean {
-  return /^[a-f0-9]{64}$/.test(s);
-}
-
-/**
- * A few fixed buffers in memory shared with hashing threads. A buffer is taken, filled (a file read
- * into it), handed to hashers and to a write; it is free again once every one of them is done with
+ * A few fixed buffers in memory shared with hashing threads. A buffer is taken, filled (a file or
+ * a network stream read into it), handed to hashers and to a write; it is free again once every one of them is done with
  * it. Memory stays at count × size however much flows through.
  */
 export class SharedSlots {
@@ -182,28 +155,6 @@ export class WorkerHasher {
     };
   }
 
-  /** Starts a hash of bytes written to files, read back there (see ReadBackHash). */
-  startReadBack(): ReadBackHash {
-    const id = this.begin();
-    const pending: FileRange[] = [];
-    let bytes = 0;
-    const send = () => {
-      if (pending.length) this.worker.postMessage({ op: 'rangesUpdate', id, ranges: pending.splice(0) });
-      bytes = 0;
-    };
-    return {
-      add: (r) => {
-        const last = pending[pending.length - 1];
-        if (last && last.file === r.file && last.offset + last.length === r.offset) last.length += r.length;
-        else pending.push({ ...r });
-        bytes += r.length;
-        if (bytes >= READ_BACK_STEP) send();
-      },
-      send,
-      digest: () => { send(); return this.end(id); },
-    };
-  }
-
   private begin(): number {
     const id = this.next++;
     this.worker.postMessage({ op: 'start', id });
@@ -223,15 +174,6 @@ export class WorkerHasher {
     return new Promise<string>((resolve) => {
       this.waiting.set(id, resolve);
       this.worker.postMessage({ op: 'ranges', id, ranges });
-    });
-  }
-
-  /** Resolves once the worker has handled every message sent before (its reads are done). */
-  flush(): Promise<void> {
-    const id = this.next++;
-    return new Promise<void>((resolve) => {
-      this.waiting.set(id, () => resolve());
-      this.worker.postMessage({ op: 'flush', id });
     });
   }
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { OciLayoutWriter } from '../../../src/oci/layout.js';
 import { VerifyingStream } from '../../../src/oci/digest.js';
 import { AtomicFile, diskFullError, streamToFileAtomic, writeFileAtomic } from '../../../src/util/atomic-file.js';
+import { SharedSlots, WorkerHasher } from '../../../src/util/hash-worker.js';
 import { tempDir } from '../../helpers/fixtures.js';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -50,6 +51,37 @@ describe('atomic writes', () => {
     await layout.putBlob({ digest: sha(data), size: data.length }, Readable.from([data.subarray(0, 65536), data.subarray(65536)]), (n) => { seen += n; });
     expect(readFileSync(layout.blobPath(sha(data)))).toEqual(data);
     expect(seen).toBe(data.length);
+  });
+
+  it('a stream of many small and some large pieces is written whole and in order (gathered writes, or shared buffers handed to a hasher)', async () => {
+    const dir = tempDir('atomic-');
+    const data = Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 777 }, (_, i) => (i * 7) % 253));
+    // 5000 pieces of 1..600 bytes (more than one gathering write holds), then large ones.
+    const pieces = () => {
+      const out: Buffer[] = [];
+      let at = 0;
+      for (let i = 0; i < 5000; i++) { const n = 1 + (i * 37) % 600; out.push(data.subarray(at, at + n)); at += n; }
+      while (at < data.length) { const n = Math.min(1_500_000, data.length - at); out.push(data.subarray(at, at + n)); at += n; }
+      return out;
+    };
+    expect(await streamToFileAtomic(path.join(dir, 'a'), Readable.from(pieces()))).toBe(data.length);
+    // (Buffer.equals: a deep toEqual of megabytes takes seconds.)
+    expect(readFileSync(path.join(dir, 'a')).equals(data)).toBe(true);
+
+    const slots = new SharedSlots(2, 256 * 1024);
+    const hasher = new WorkerHasher(slots);
+    try {
+      const hash = hasher.start();
+      let handed = 0;
+      await streamToFileAtomic(path.join(dir, 'b'), Readable.from(pieces()), {
+        gather: { slots, gathered: async (b) => { expect(slots.owns(b)).toBe(true); handed += b.length; await hash.update(b); } },
+      });
+      expect(readFileSync(path.join(dir, 'b')).equals(data)).toBe(true);
+      expect(handed).toBe(data.length);
+      expect(await hash.digest()).toBe(sha(data).slice('sha256:'.length));
+    } finally {
+      await hasher.close();
+    }
   });
 
   it('a blob whose bytes do not match its digest is not stored', async () => {
