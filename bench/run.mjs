@@ -93,6 +93,12 @@ rows.push({ ...paired(`create, one ${SIZE} MiB image of 4 random layers from the
   tool(`bundle create --quiet --profile ${profile} --out ${work}/create-a ${KEY}`),
   `skopeo copy -q --src-tls-verify=false docker://${REGISTRY}/bench/random:m${SIZE} oci:${work}/create-b:m${SIZE}`,
   () => sh(`rm -rf ${work}/create-a ${work}/create-b`)), anchorName: '`skopeo copy docker:// oci:`' });
+// The floor under create's pull: Node receiving the same layers and writing them (gathering writes,
+// fsync), with no hashing, no bundle and no CLI around it (bench/http-floor.mjs).
+rows.push({ ...paired(`floor of create: Node receives those layers and writes them, nothing else`,
+  `node ${q(path.join(import.meta.dirname, 'http-floor.mjs'))} ${REGISTRY} bench/random m${SIZE} write ${work}/floor`,
+  `skopeo copy -q --src-tls-verify=false docker://${REGISTRY}/bench/random:m${SIZE} oci:${work}/create-b:m${SIZE}`,
+  () => sh(`rm -rf ${work}/floor ${work}/create-b`)), anchorName: '`skopeo copy docker:// oci:`' });
 sh(`rm -rf ${bundle} && ${tool(`bundle create --quiet --profile ${profile} --out ${bundle} ${KEY}`)}`);
 
 // pack vs tar | split + sync
