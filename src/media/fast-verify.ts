@@ -65,18 +65,26 @@ export class ArchiveMap {
     return Buffer.concat(parts);
   }
 
-  /** SHA-256 of a range, read in 4 MiB pieces on this thread. */
+  /**
+   * SHA-256 of a range on this thread, read in 4 MiB pieces: the next piece is being read (on the
+   * I/O pool) while this one is hashed.
+   */
   async hash(start: number, length: number): Promise<string> {
     const h = createHash('sha256');
-    const buf = Buffer.alloc(4 * 1024 * 1024);
+    const bufs = [Buffer.alloc(4 * 1024 * 1024), Buffer.alloc(4 * 1024 * 1024)];
     for (const r of this.ranges(start, length)) {
       const fh = await fsp.open(r.file, 'r');
       try {
+        let turn = 0;
+        const readAt = (done: number) => fh.read(bufs[turn % 2]!, 0, Math.min(bufs[0]!.length, r.length - done), r.offset + done);
+        let next = r.length > 0 ? readAt(0) : undefined;
         for (let done = 0; done < r.length;) {
-          const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, r.length - done), r.offset + done);
+          const { bytesRead, buffer } = await next!;
           if (bytesRead === 0) return 'short read';
-          h.update(buf.subarray(0, bytesRead));
           done += bytesRead;
+          turn++;
+          next = done < r.length ? readAt(done) : undefined;
+          h.update(buffer.subarray(0, bytesRead));
         }
       } finally {
         await fh.close();
