@@ -96,14 +96,10 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
       let n = 0;
       for (;;) {
         const slot = await slots.take();
-        let got = 0;
+        let got: number;
         try {
+          // One byte more than the file should have left: a file that grew is caught.
           ({ bytesRead: got } = await fh.read(slot, 0, Math.min(slot.length, e.size - n + 1), n));
-        } catch (err) {
-          slots.release(slot);
-          throw err;
-        }
-        try {
           await writing;
         } catch (err) {
           slots.release(slot);

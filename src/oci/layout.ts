@@ -79,8 +79,7 @@ export class OciLayoutWriter {
    */
   async putBlob(desc: { digest: string; size: number }, source: Readable, onBytes?: (n: number) => void): Promise<void> {
     const what = `blob ${desc.digest}`;
-    const hasher = this.hasher();
-    const hash = hasher.start();
+    const hash = this.hasher().start();
     let seen = 0;
     await streamToFileAtomic(this.blobPath(desc.digest), source, {
       through: (b: Buffer) => {

@@ -55,8 +55,8 @@ export interface FileRange { file: string; offset: number; length: number }
 
 /**
  * A few fixed buffers in memory shared with hashing threads. A buffer is taken, filled (a file or
- * a network stream read into it), handed to hashers and to a write; it is free again once every one of them is done with
- * it. Memory stays at count × size however much flows through.
+ * a network stream read into it), handed to hashers and to a write; it is free again once every
+ * one of them is done with it. Memory stays at count × size however much flows through.
  */
 export class SharedSlots {
   readonly sab: SharedArrayBuffer;
@@ -75,7 +75,7 @@ export class SharedSlots {
     const i = this.free.shift();
     if (i === undefined) return new Promise((resolve) => this.waiting.push(resolve));
     this.refs[i] = 1;
-    return Promise.resolve(Buffer.from(this.sab, i * this.size, this.size));
+    return Promise.resolve(this.view(i));
   }
 
   /** True when `b` lies in this memory. */
@@ -94,10 +94,14 @@ export class SharedSlots {
     const next = this.waiting.shift();
     if (next) {
       this.refs[i] = 1;
-      next(Buffer.from(this.sab, i * this.size, this.size));
+      next(this.view(i));
     } else {
       this.free.push(i);
     }
+  }
+
+  private view(i: number): Buffer {
+    return Buffer.from(this.sab, i * this.size, this.size);
   }
 
   private slotOf(offset: number): number {
@@ -139,7 +143,8 @@ export class WorkerHasher {
    * are hashed in place (the buffer is held until then); any others are copied over.
    */
   start(): { update(b: Buffer): Promise<void>; digest(): Promise<string> } {
-    const id = this.begin();
+    const id = this.next++;
+    this.worker.postMessage({ op: 'start', id });
     return {
       update: async (b) => {
         if (this.slots?.owns(b)) {
@@ -151,21 +156,11 @@ export class WorkerHasher {
         this.worker.postMessage({ op: 'data', id, data: b });
         if (this.inFlight > WorkerHasher.MAX_IN_FLIGHT) await new Promise<void>((r) => { this.drained = r; });
       },
-      digest: () => this.end(id),
+      digest: () => new Promise<string>((resolve) => {
+        this.waiting.set(id, resolve);
+        this.worker.postMessage({ op: 'end', id });
+      }),
     };
-  }
-
-  private begin(): number {
-    const id = this.next++;
-    this.worker.postMessage({ op: 'start', id });
-    return id;
-  }
-
-  private end(id: number): Promise<string> {
-    return new Promise<string>((resolve) => {
-      this.waiting.set(id, resolve);
-      this.worker.postMessage({ op: 'end', id });
-    });
   }
 
   /** SHA-256 of byte ranges of files, read by the worker itself (each byte read once, there). */
