@@ -135,6 +135,30 @@ export function demuxLogs(buf: Buffer): { stdout: string; stderr: string; combin
   return { stdout: text(out), stderr: text(err), combined: text(all) };
 }
 
+/** A container's last log lines (stdout and stderr together), or "(no logs)". */
+export async function lastLogs(docker: Docker, id: string, lines = 25): Promise<string> {
+  try {
+    const buf = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, timestamps: false }) as unknown as Buffer;
+    return demuxLogs(buf).combined.trimEnd() || '(no logs)';
+  } catch {
+    return '(no logs)';
+  }
+}
+
+/**
+ * Each service of a project as it is now, and its last log lines: what an operator reads when the
+ * stack started but does not answer as it should.
+ */
+export async function servicesReport(docker: Docker, project: string, lines = 12): Promise<string> {
+  const containers = await projectContainers(docker, project).catch(() => []);
+  const parts: string[] = [];
+  for (const c of [...containers].sort((a, b) => a.service.localeCompare(b.service))) {
+    const restarts = c.restartCount ? `, restarted ${c.restartCount}×` : '';
+    parts.push(`--- ${c.service} (${c.health ?? c.state}${restarts}), last log lines:\n${await lastLogs(docker, c.id, lines)}`);
+  }
+  return parts.join('\n');
+}
+
 export interface ProjectContainer {
   id: string;
   service: string;

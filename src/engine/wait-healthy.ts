@@ -6,17 +6,8 @@
  */
 import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
-import { demuxLogs, engineKind, projectContainers, runPodmanHealthCheck, type ProjectContainer } from '../engine/docker.js';
+import { engineKind, lastLogs, projectContainers, runPodmanHealthCheck, type ProjectContainer } from '../engine/docker.js';
 import type { Progress } from '../util/progress.js';
-
-async function lastLogs(docker: Docker, id: string, lines = 25): Promise<string> {
-  try {
-    const buf = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, timestamps: false }) as unknown as Buffer;
-    return demuxLogs(buf).combined.trimEnd();
-  } catch {
-    return '(no logs)';
-  }
-}
 
 /** How long a service without a health check must have run, unrestarted, to count as up. */
 export const SETTLE_MS = 5000;

@@ -13,7 +13,7 @@ import { chooseProfile, releaseOf, type BundleImage } from '../bundle/manifest.j
 import { parseProfile, type Profile } from '../bundle/profile.js';
 import { loadTrustedKeys } from '../bundle/signing.js';
 import { verifyBundleDir, type BundleVerifyResult } from '../bundle/verify-dir.js';
-import { connectEngine, projectContainers } from '../engine/docker.js';
+import { connectEngine, projectContainers, servicesReport } from '../engine/docker.js';
 import { detectCompose, type Compose } from '../engine/compose.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
 import { composeProject, dataDirFor, instancePaths, validateInstanceName, type InstancePaths } from '../instance/layout.js';
@@ -112,12 +112,24 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
     const seen = await observeLog(plan.state, plan.stack, await logTargetOf(plan.state));
     if (preUpgrade?.head) o.progress.step(`upgrade kept the log: size ${preUpgrade.head.size} → ${seen.head.size}, consistent (same key, same origin)`);
     if (preUpgrade) o.progress.step(`the instance as it was before the upgrade stays in ${preUpgrade.copy} until the next upgrade (remove it once satisfied)`);
-  } catch (e) {
+  } catch (caught) {
+    const e = await withServicesReport(caught, plan);
     if (preUpgrade) throw await rollBackUpgrade(compose, plan, preUpgrade, e, o.progress);
     await rollback(compose, plan, snapshot, o.progress);
     throw e;
   }
   return { mode: plan.mode, dryRun: false, state: plan.state, stack: plan.stack, preflight: pre.checks, imagesLoaded: loaded.loaded, imagesPresent: loaded.present, ...(smoke ? { smoke } : {}) };
+}
+
+/**
+ * A smoke test that fails against a started stack says nothing of which service is at fault: the
+ * error gains each service's state and last log lines, read before the stack is taken down.
+ */
+async function withServicesReport(e: unknown, plan: Plan): Promise<unknown> {
+  if (!(e instanceof AirgapError) || !e.code.startsWith('SMOKE_')) return e;
+  const report = await servicesReport(plan.docker, plan.state.project);
+  if (!report) return e;
+  return new AirgapError(e.code, `${e.message}\nthe services when it failed:\n${report}`, { cause: e.cause, details: e.details });
 }
 
 /** Verify: the signature, then every byte; nothing is loaded before this holds. */
