@@ -17,6 +17,8 @@ import { allServices, type Stack, type StartContext } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
 import { writeScheduleFiles } from '../instance/schedule-files.js';
 import { writeTrustFiles } from '../instance/trust-files.js';
+import { chooseSubnet, internalAddressing, POOL, type InternalAddressing } from '../engine/internal-net.js';
+import { networkSubnets, subnetsInUse } from '../engine/networks.js';
 import { prepareInstanceDirs, renderedFilesVars, renderTemplates, type TemplateSource } from './configure.js';
 
 export interface DeployContext {
@@ -56,11 +58,41 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
     files: renderedFilesVars(stack, paths, d.templateNames),
     ...configured.vars,
   };
+  if (stack.fixedAddresses) vars.internal = { ...await internalAddresses(state, stack.fixedAddresses, engine) };
   const deferred = new Set(stack.phases.flatMap((p) => p.templates ?? []));
   await renderTemplates(d.templates, stack, paths, vars, d.templateNames.filter((t) => !deferred.has(t)));
   await writeScheduleFiles(paths, state.instance);
   await writeTrustFiles(state, stack.apiVersion);
   return vars;
+}
+
+function networkName(state: InstanceState, network: string): string {
+  return `${state.project}_${network}`;
+}
+
+/** The instance's block (kept when still free, else a free one) and the services' addresses in it. */
+async function internalAddresses(state: InstanceState, fixed: NonNullable<Stack['fixedAddresses']>, engine: 'docker' | 'podman'): Promise<InternalAddressing> {
+  const used = await subnetsInUse(connectEngine(), networkName(state, fixed.network));
+  const subnet = chooseSubnet(used, state.project, state.internalSubnet);
+  if (!subnet) {
+    throw new AirgapError('PREFLIGHT_NO_SUBNET', `no free /26 left in ${POOL} for the internal network of instance ${state.instance}: every block overlaps a network of the engine or a route of the host (${used.join(', ')})`);
+  }
+  state.internalSubnet = subnet;
+  return internalAddressing(subnet, fixed.services, engine);
+}
+
+/**
+ * An instance whose internal network exists with other addresses (made by an older rekor-airgap,
+ * or before a restore moved the instance) is taken down, so compose creates the network anew.
+ */
+async function recreateInternalNetwork(d: DeployContext, s: StartOptions): Promise<void> {
+  const { stack, state, paths, progress } = d;
+  if (!stack.fixedAddresses || !state.internalSubnet) return;
+  const name = networkName(state, stack.fixedAddresses.network);
+  const current = await networkSubnets(s.docker, name);
+  if (!current || (current.length === 1 && current[0] === state.internalSubnet)) return;
+  progress.step(`network ${name} gets fixed addresses in ${state.internalSubnet} (was ${current.join(', ') || 'engine-assigned'}): taking the services down to create it again; data and keys stay`);
+  await s.compose.run(state.project, paths.compose, ['down', '--remove-orphans', '--timeout', '30']);
 }
 
 /**
@@ -89,6 +121,7 @@ export async function startStack(d: DeployContext, vars: TemplateVars, s: StartO
     saveState: () => writeState(state),
   };
   const tool = s.compose.kind === 'v1' ? 'docker-compose' : 'docker compose';
+  await recreateInternalNetwork(d, s);
   if (s.first) {
     progress.step(`starting ${s.first.services.join(', ')} (${tool}, project ${state.project})`);
     await s.compose.run(state.project, paths.compose, ['up', '-d', ...s.first.services]);

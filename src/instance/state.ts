@@ -22,6 +22,8 @@ export interface InstanceState {
   url: string;
   /** rekor-tiles' checkpoint interval (a Go duration). */
   checkpointInterval: string;
+  /** The /26 of the instance's internal network, for a stack whose services have fixed addresses. */
+  internalSubnet?: string;
   /** Facts a stack keeps (e.g. `treeId`). */
   stack: Record<string, string>;
   logPublicKeyPem: string;

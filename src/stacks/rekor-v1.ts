@@ -61,6 +61,8 @@ export const rekorV1Stack: Stack = {
     }
     return { logKey, vars: { db_password: pw.user, signer_password: logKey.password } };
   },
+  // rekor-server, Trillian and createtree open new database and gRPC connections while they run.
+  fixedAddresses: { network: 'backend', services: ['mariadb', 'trillian-log-server', 'rekor'] },
   // Trillian exits when its database is not there yet: it starts only once MariaDB is healthy.
   phases: [
     { services: ['mariadb'] },

@@ -109,6 +109,13 @@ export interface Stack {
   secretsOwner: number;
   /** Makes or reuses the log key and the stack's secrets; adds its template variables. */
   configure(ctx: ConfigureContext): Promise<Configured>;
+  /**
+   * Services that others connect to, given fixed addresses on the internal network `network` and
+   * named in every container's /etc/hosts: no connection inside the stack waits on the engine's
+   * DNS. Templates read `{{ internal.subnet }}`, `{{ internal.ip_range }}`,
+   * `{{ internal.addr.SERVICE }}` and `{{ internal.extra_hosts }}`.
+   */
+  fixedAddresses?: { network: string; services: readonly string[] };
   /** Start order. Every service of the compose file is in one phase. */
   phases: readonly StartPhase[];
   /** The end-to-end smoke test of the log's API. */

@@ -83,6 +83,22 @@ describe.skipIf(!rig)('install on a Podman host with no route out', () => {
     expect(res.exitCode, res.stderr).toBe(0);
     const h = json<Handover & { treeId?: string }>(res);
     expect(h.smoke?.ok).toBe(true);
+    // MariaDB, Trillian and rekor-server have fixed addresses, named in /etc/hosts: Podman's DNS
+    // stops answering for a while when a container starts or stops on the host.
+    const state = JSON.parse(readFileSync(path.join(dataDir(i), 'state.json'), 'utf8')) as { project: string; internalSubnet: string };
+    const net = JSON.parse(execFileSync('docker', ['-H', r.podmanDockerHost, 'network', 'inspect', `${state.project}_backend`], { encoding: 'utf8' })) as Array<{ IPAM: { Config: Array<{ Subnet: string }> } }>;
+    expect(net[0]!.IPAM.Config.map((c) => c.Subnet)).toEqual([state.internalSubnet]);
+    const hosts = execFileSync('docker', ['-H', r.podmanDockerHost, 'exec', `${state.project}_nginx_1`, 'cat', '/etc/hosts'], { encoding: 'utf8' });
+    for (const name of ['mariadb', 'trillian-log-server', 'rekor']) {
+      const ip = new RegExp(`^(\\S+)\\s+${name}$`, 'm').exec(hosts)?.[1];
+      expect(ip, `${name} in nginx's /etc/hosts:\n${hosts}`).toBeDefined();
+      expect(ip!.startsWith(state.internalSubnet.split('.').slice(0, 3).join('.'))).toBe(true);
+    }
+    // A container started and removed on the instance network (as a backup's are), then writes.
+    const mariadbImage = execFileSync('docker', ['-H', r.podmanDockerHost, 'inspect', '--format', '{{.Config.Image}}', `${state.project}_mariadb_1`], { encoding: 'utf8' }).trim();
+    execFileSync('docker', ['-H', r.podmanDockerHost, 'run', '--rm', '--network', `${state.project}_backend`, '--entrypoint', 'true', mariadbImage]);
+    const afterChurn = await runOnPodman(r, ['smoke', '--instance', i, '--data-dir', dataDir(i), '--json']);
+    expect(afterChurn.exitCode, afterChurn.stderr).toBe(0);
     const pass = path.join(dir, 'backup-pass');
     execFileSync('sh', ['-c', `printf 'a long backup passphrase\\n' > ${pass} && chmod 600 ${pass}`]);
     const b = await runOnPodman(r, ['backup', '--instance', i, '--data-dir', dataDir(i), '--out', path.join(dir, 'v1.tar'), '--passphrase-file', pass, '--json']);
