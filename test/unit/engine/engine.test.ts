@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { demuxLogs, engineKindOf } from '../../../src/engine/docker.js';
+import type Docker from 'dockerode';
+import { demuxLogs, engineKindOf, servicesReport } from '../../../src/engine/docker.js';
 import { containerReady, SETTLE_MS } from '../../../src/engine/wait-healthy.js';
 import { publishedPort } from '../../../src/install/deploy.js';
 import { params } from '../../helpers/fuzz.js';
@@ -64,5 +65,36 @@ describe('compose failures', () => {
     const seen = 'ERROR: for rekor  Cannot start service rekor: runc: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied';
     expect(composeFailureHint(seen)).toMatch(/default_ulimits in containers\.conf/);
     expect(composeFailureHint('port is already allocated')).toBe('');
+  });
+});
+
+describe('servicesReport', () => {
+  it('lists each service of the project with its state, restarts and last log lines', async () => {
+    const containers: Record<string, { service: string; status: string; health?: string; restarts: number; logs: Buffer }> = {
+      c2: { service: 'rekor', status: 'running', restarts: 3, logs: Buffer.concat([frame(1, 'completed request\n'), frame(2, 'write timeout\n')]) },
+      c1: { service: 'nginx', status: 'running', health: 'healthy', restarts: 0, logs: frame(2, 'upstream prematurely closed connection\n') },
+    };
+    let filter: unknown;
+    const docker = {
+      listContainers: async (o: { filters: unknown }) => {
+        filter = o.filters;
+        return Object.entries(containers).map(([Id, c]) => ({ Id, Labels: { 'com.docker.compose.service': c.service }, Names: [], State: c.status, Image: 'i' }));
+      },
+      getContainer: (id: string) => ({
+        inspect: async () => ({ State: { Status: containers[id]!.status, ...(containers[id]!.health ? { Health: { Status: containers[id]!.health } } : {}) }, RestartCount: containers[id]!.restarts }),
+        logs: async () => containers[id]!.logs,
+      }),
+    } as unknown as Docker;
+    const report = await servicesReport(docker, 'rekor-airgap-x');
+    expect(filter).toEqual({ label: ['com.docker.compose.project=rekor-airgap-x'] });
+    expect(report).toBe([
+      '--- nginx (healthy), last log lines:', 'upstream prematurely closed connection',
+      '--- rekor (running, restarted 3×), last log lines:', 'completed request', 'write timeout',
+    ].join('\n'));
+  });
+
+  it('is empty when the project has no containers', async () => {
+    const docker = { listContainers: async () => [] } as unknown as Docker;
+    expect(await servicesReport(docker, 'p')).toBe('');
   });
 });
