@@ -150,9 +150,8 @@ export async function lastLogs(docker: Docker, id: string, lines = 25): Promise<
  * stack started but does not answer as it should.
  */
 export async function servicesReport(docker: Docker, project: string, lines = 12): Promise<string> {
-  const containers = await projectContainers(docker, project).catch(() => []);
   const parts: string[] = [];
-  for (const c of [...containers].sort((a, b) => a.service.localeCompare(b.service))) {
+  for (const c of await projectContainers(docker, project).catch(() => [])) {
     const restarts = c.restartCount ? `, restarted ${c.restartCount}×` : '';
     parts.push(`--- ${c.service} (${c.health ?? c.state}${restarts}), last log lines:\n${await lastLogs(docker, c.id, lines)}`);
   }

@@ -10,6 +10,7 @@
  * host; it is kept in the instance state, so a rerun or an upgrade keeps its addresses.
  */
 import { AirgapError } from '../errors.js';
+import type { EngineKind } from './docker.js';
 
 /** Where instance networks are taken from, in /26 blocks. */
 export const POOL = '172.30.0.0/16';
@@ -99,7 +100,7 @@ export interface InternalAddressing {
 }
 
 /** The addresses of `services`, in order, in a block chosen by `chooseSubnet`. */
-export function internalAddressing(subnet: string, services: readonly string[], engine: 'docker' | 'podman'): InternalAddressing {
+export function internalAddressing(subnet: string, services: readonly string[], engine: EngineKind): InternalAddressing {
   const c = parseCidr(subnet);
   if (!c || c.bits !== BLOCK_BITS) throw new AirgapError('USAGE_INVALID', `internal subnet ${subnet} is not a /${BLOCK_BITS}`);
   if (FIRST_FIXED + services.length > 2 ** (32 - BLOCK_BITS) - 1) throw new AirgapError('USAGE_INVALID', `${services.length} fixed addresses do not fit a /${BLOCK_BITS}`);

@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import type { Compose } from '../engine/compose.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
-import { connectEngine, engineKind } from '../engine/docker.js';
+import { connectEngine, engineKind, type EngineKind } from '../engine/docker.js';
 import { AirgapError } from '../errors.js';
 import type { InstancePaths } from '../instance/layout.js';
 import type { TemplateVars } from '../instance/render.js';
@@ -48,7 +48,8 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
   state.logPublicKeyPem = configured.logKey.publicPem;
   state.logKeyId = Buffer.from(logKeyId(state.origin, configured.logKey.publicKey)).toString('hex');
   await ensureTls(paths, { hostname: state.hostname, instance: state.instance, ...d.tls });
-  const engine = await engineKind(connectEngine());
+  const docker = connectEngine();
+  const engine = await engineKind(docker);
   const vars: TemplateVars = {
     instance: state.instance, project: state.project, hostname: state.hostname, origin: state.origin,
     https_port: state.httpsPort, bind_address: state.bindAddress, checkpoint_interval: state.checkpointInterval,
@@ -58,7 +59,7 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
     files: renderedFilesVars(stack, paths, d.templateNames),
     ...configured.vars,
   };
-  if (stack.fixedAddresses) vars.internal = { ...await internalAddresses(state, stack.fixedAddresses, engine) };
+  if (stack.fixedAddresses) vars.internal = { ...await internalAddresses(docker, engine, state, stack.fixedAddresses) };
   const deferred = new Set(stack.phases.flatMap((p) => p.templates ?? []));
   await renderTemplates(d.templates, stack, paths, vars, d.templateNames.filter((t) => !deferred.has(t)));
   await writeScheduleFiles(paths, state.instance);
@@ -71,8 +72,8 @@ function networkName(state: InstanceState, network: string): string {
 }
 
 /** The instance's block (kept when still free, else a free one) and the services' addresses in it. */
-async function internalAddresses(state: InstanceState, fixed: NonNullable<Stack['fixedAddresses']>, engine: 'docker' | 'podman'): Promise<InternalAddressing> {
-  const used = await subnetsInUse(connectEngine(), networkName(state, fixed.network));
+async function internalAddresses(docker: Docker, engine: EngineKind, state: InstanceState, fixed: NonNullable<Stack['fixedAddresses']>): Promise<InternalAddressing> {
+  const used = await subnetsInUse(docker, networkName(state, fixed.network));
   const subnet = chooseSubnet(used, state.project, state.internalSubnet);
   if (!subnet) {
     throw new AirgapError('PREFLIGHT_NO_SUBNET', `no free /26 left in ${POOL} for the internal network of instance ${state.instance}: every block overlaps a network of the engine or a route of the host (${used.join(', ')})`);

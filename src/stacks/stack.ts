@@ -112,7 +112,7 @@ export interface Stack {
   /**
    * Services that others connect to, given fixed addresses on the internal network `network` and
    * named in every container's /etc/hosts: no connection inside the stack waits on the engine's
-   * DNS. Templates read `{{ internal.subnet }}`, `{{ internal.ip_range }}`,
+   * DNS. Templates read `{{ internal.subnet }}`, `{{ internal.ipam }}`,
    * `{{ internal.addr.SERVICE }}` and `{{ internal.extra_hosts }}`.
    */
   fixedAddresses?: { network: string; services: readonly string[] };
