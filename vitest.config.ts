@@ -2,12 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // The end-to-end suites share two Docker engines: one test file at a time, everywhere.
-    fileParallelism: false,
     projects: [
       {
         test: {
           name: 'unit',
+          // Unit files share nothing (each makes its own temporary directories and loopback
+          // servers): they run side by side, one worker per core.
+          fileParallelism: true,
           include: ['test/unit/**/*.test.ts'],
           setupFiles: ['test/setup.ts'],
           testTimeout: 20_000,
@@ -16,6 +17,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          // The end-to-end suites share two Docker engines: one test file at a time.
           include: ['test/e2e/**/*.test.ts'],
           setupFiles: ['test/setup.ts'],
           testTimeout: 600_000,
