@@ -3,7 +3,7 @@
 // memory of each command at several bundle sizes. Needs the rig (npm run bench brings it up).
 //   node bench/run.mjs [--size 1024] [--runs 5] [--rss-sizes 100,1024,4096] [--out BENCHMARKS.md]
 // Sizes are MiB of image layers (random, incompressible).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

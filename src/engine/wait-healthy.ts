@@ -22,7 +22,7 @@ export function containerReady(c: ProjectContainer, now: number): boolean {
 export async function waitHealthy(docker: Docker, project: string, services: string[], timeoutMs: number, progress: Progress): Promise<ProjectContainer[]> {
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new AirgapError('USAGE_BAD_TIMEOUT', `timeout ${timeoutMs} ms is not a positive number`);
   const deadline = Date.now() + timeoutMs;
-  let last: ProjectContainer[] = [];
+  let last: ProjectContainer[];
   let reported = '';
   // Podman without systemd never runs health checks on its own: they are run here, each poll.
   const podman = (await engineKind(docker)) === 'podman';

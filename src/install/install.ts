@@ -20,14 +20,12 @@ import { composeProject, dataDirFor, instancePaths, validateInstanceName, type I
 import { logTargetOf } from '../instance/log-target.js';
 import { observeLog } from '../stacks/observe.js';
 import type { TemplateVars } from '../instance/render.js';
-import { ensureTls } from '../instance/secrets.js';
 import { readState, writeState, type InstanceState } from '../instance/state.js';
-import { logKeyId } from '../rekor/note.js';
 import type { LogHead } from '../rekor/log-head.js';
 import type { SmokeReport } from '../rekor/report.js';
 import { smokeFailure } from '../rekor/smoke.js';
 import { stackFor } from '../stacks/registry.js';
-import { allServices, type Stack, type StartContext } from '../stacks/stack.js';
+import { allServices, type Stack } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
 import { keepTemplates, restoreConfig, snapshotConfig, type TemplateSource } from './configure.js';
 import { configureInstance, startStack, type DeployContext } from './deploy.js';

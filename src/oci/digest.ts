@@ -65,7 +65,7 @@ export class VerifyingStream extends Transform {
 export async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
-  await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), async function* (src) {
+  await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), async function (src) {
     for await (const chunk of src) {
       size += (chunk as Buffer).length;
       hash.update(chunk as Buffer);

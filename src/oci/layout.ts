@@ -63,7 +63,7 @@ export class OciLayoutWriter {
     const st = await fsp.stat(file);
     if (st.size !== desc.size) return false;
     try {
-      await pipeline(createReadStream(file), new VerifyingStream({ digest: desc.digest, size: desc.size, what: file }), async function* (src) {
+      await pipeline(createReadStream(file), new VerifyingStream({ digest: desc.digest, size: desc.size, what: file }), async function (src) {
         for await (const _ of src) { /* drain */ }
       });
       return true;

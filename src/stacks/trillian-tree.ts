@@ -6,7 +6,7 @@ import { runOneOff } from '../engine/one-off.js';
 
 export async function createTree(compose: Compose, docker: Docker, project: string, composeFile: string, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
-  let last = '';
+  let last: string;
   for (;;) {
     try {
       const r = await runOneOff(compose, docker, project, composeFile, ['createtree'], 120_000);

@@ -5,6 +5,7 @@
  * are compared with what cosign's own `trusted-root create` and `signing-config create` write.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,7 +90,6 @@ describe.skipIf(!rig)('real clients against an installed log', () => {
       'wrong origin': (r) => {
         // The v2 key ID is derived from the origin: the one of another origin names no log here.
         const raw = Buffer.from(r.tlogs[0]!.publicKey.rawBytes, 'base64').subarray(-32);
-        const { createHash } = require('node:crypto') as typeof import('node:crypto');
         r.tlogs[0]!.logId.keyId = createHash('sha256').update(Buffer.concat([Buffer.from('another.origin\n\x01'), raw])).digest('base64');
       },
     };
