@@ -61,7 +61,9 @@ const verifyCommand = {
     .positional('file', { type: 'string', demandOption: true, describe: 'backup archive' })
     .option('instance', { coerce: lastValue, type: 'string', default: 'default', describe: 'instance whose secrets/backup-passphrase to use when no other passphrase is given' })
     .option('data-dir', { coerce: lastValue, type: 'string', describe: 'the instance directory, if not the default' })
-    .option('passphrase-file', { coerce: lastValue, type: 'string', describe: 'file holding the passphrase (else $REKOR_AIRGAP_BACKUP_PASSPHRASE)' })),
+    .option('passphrase-file', { coerce: lastValue, type: 'string', describe: 'file holding the passphrase (else $REKOR_AIRGAP_BACKUP_PASSPHRASE)' })
+    .example('$0 backup verify /media/backup/rekor.tar --passphrase-file ./backup-pass', 'a copy taken off the host, before it is stored')
+    .example('$0 backup verify /var/backups/rekor-airgap/default/latest.tar --instance default --json', 'with the instance\'s own passphrase, for a script')),
   handler: async (args) => {
     const { restoreInstance } = await import('../../backup/restore.js');
     const r = await restoreInstance({ file: args.file, instance: args.instance, ...(args.dataDir ? { dataDir: args.dataDir } : {}), ...(args.passphraseFile ? { passphraseFile: args.passphraseFile } : {}), hooks: [], forceFork: false, trust: [], verifyOnly: true, timeoutSec: 60, progress: progressFor(args) });

@@ -22,12 +22,32 @@ async function parse(argv: string[]): Promise<{ code: number; args: Record<strin
   return { code, args, out: io.stdout(), err: io.stderr() };
 }
 
-const COMMANDS = [
-  'bundle keygen', 'bundle lock', 'bundle create', 'bundle pack', 'bundle copy', 'bundle verify', 'bundle unpack',
-  'bundle install', 'bundle uninstall', 'smoke', 'status',
-];
+/**
+ * Every command the app has, read from its own --help (each "Commands:" section, recursively), so
+ * a new command is covered without editing this list. A group (`bundle <command>`) only lists its
+ * commands; every other entry, including one that also has commands of its own (`backup`), runs.
+ */
+async function commandsOf(prefix: string[] = []): Promise<string[]> {
+  const { out } = await parse([...prefix, '--help']);
+  const section = out.split(/\n(?=\S)/).find((s) => s.startsWith('Commands:')) ?? '';
+  const found: string[] = [];
+  for (const m of section.matchAll(/^ {2}rekor-airgap ((?:[a-z0-9-]+ )*[a-z0-9-]+)( <command>)?/gm)) {
+    const words = m[1]!.split(' ');
+    if (words.length <= prefix.length) continue;
+    if (!m[2]) found.push(words.join(' '));
+    found.push(...(await commandsOf(words)));
+  }
+  return [...new Set(found)];
+}
+const COMMANDS = await commandsOf();
 
 describe('the app, in-process', () => {
+  it('finds every command in the app: the groups and what they hold', () => {
+    expect(COMMANDS).toEqual(expect.arrayContaining(['bundle create', 'bundle push', 'backup', 'backup drill', 'backup verify',
+      'restore', 'trust export', 'k8s values', 'log get', 'doctor', 'smoke', 'status']));
+    expect(COMMANDS.length).toBeGreaterThanOrEqual(20);
+  });
+
   it.each(COMMANDS)('`%s --help` teaches: options, an example, the exit codes', async (cmd) => {
     const r = await parse([...cmd.split(' '), '--help']);
     expect(r.code, r.err).toBe(0);
