@@ -351,7 +351,8 @@ describe.skipIf(!rig)('bundle create', () => {
         const child = spawn(process.execPath, [CLI, 'bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--profile', 'rekor-v1', '--out', out, '--key', key.key,
           '--passphrase-file', key.passphraseFile, '--concurrency', '1', '--mirror', `ghcr.io=${proxy.host}`, '--mirror', `docker.io=${proxy.host}`,
           '--mirror', `proxy.golang.org=file://${r.goModCacheDownload}`], { stdio: 'ignore' });
-        await new Promise((res) => setTimeout(res, 4000));
+        // Killed while a blob download hangs: the create is midway, with blobs already written.
+        await proxy.stalled;
         child.kill('SIGKILL');
         await new Promise((res) => child.on('exit', res));
       } finally {

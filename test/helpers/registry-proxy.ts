@@ -14,8 +14,17 @@ export interface ProxyFaults {
   cutUploadsAfter?: number;
 }
 
-export async function startRegistryProxy(upstream: string, faults: ProxyFaults): Promise<{ host: string; close: () => Promise<void> }> {
+export interface RegistryProxy {
+  host: string;
+  /** Settles when the first blob request is held (with `stallBlobsAfter`). */
+  stalled: Promise<void>;
+  close: () => Promise<void>;
+}
+
+export async function startRegistryProxy(upstream: string, faults: ProxyFaults): Promise<RegistryProxy> {
   let blobs = 0;
+  let markStalled = () => {};
+  const stalled = new Promise<void>((r) => { markStalled = r; });
   let uploads = 0;
   const server = http.createServer((req, res) => {
     const isUpload = req.method === 'PUT' && /\/blobs\/uploads\//.test(req.url ?? '');
@@ -24,7 +33,10 @@ export async function startRegistryProxy(upstream: string, faults: ProxyFaults):
       return;
     }
     const isBlob = /\/blobs\/sha256:/.test(req.url ?? '');
-    if (isBlob && faults.stallBlobsAfter !== undefined && blobs++ >= faults.stallBlobsAfter) return; // hang
+    if (isBlob && faults.stallBlobsAfter !== undefined && blobs++ >= faults.stallBlobsAfter) {
+      markStalled();
+      return; // hang
+    }
     const up = http.request(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream, 'x-forwarded-host': req.headers.host ?? '' } }, (ur) => {
       const big = Number(ur.headers['content-length'] ?? 0) > 1024 * 1024;
       res.writeHead(ur.statusCode ?? 502, ur.headers);
@@ -46,6 +58,7 @@ export async function startRegistryProxy(upstream: string, faults: ProxyFaults):
   const port = (server.address() as AddressInfo).port;
   return {
     host: `127.0.0.1:${port}`,
+    stalled,
     close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
