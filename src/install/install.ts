@@ -76,17 +76,19 @@ export interface InstallResult {
 }
 
 /** What the install is about to do, decided before anything is touched. */
-interface Plan {
+interface PlanBase {
   verified: BundleVerifyResult;
   profile: Profile;
   stack: Stack;
   images: BundleImage[];
   paths: InstancePaths;
-  existing: InstanceState | undefined;
-  mode: InstallMode;
   state: InstanceState;
   docker: Docker;
 }
+
+/** A fresh install has no instance yet; a rerun or an upgrade always goes over one. */
+type Plan = (PlanBase & { mode: 'fresh'; existing?: undefined }) | UpgradePlan | (PlanBase & { mode: 'rerun'; existing: InstanceState });
+type UpgradePlan = PlanBase & { mode: 'upgrade'; existing: InstanceState };
 
 export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   validateInstanceName(o.instance);
@@ -101,7 +103,7 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   // An upgrade: the old checkpoint joins the history (the new release must prove it extends it),
   // then the instance is stopped and copied as it is, for a rollback.
   let preUpgrade: { copy: string; head?: LogHead } | undefined;
-  if (plan.mode === 'upgrade' && plan.existing) preUpgrade = await prepareUpgrade(o, plan, compose);
+  if (plan.mode === 'upgrade') preUpgrade = await prepareUpgrade(o, plan, compose);
   let smoke: SmokeReport | undefined;
   try {
     const vars = await configure(o, plan);
@@ -112,7 +114,7 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
     if (preUpgrade) o.progress.step(`the instance as it was before the upgrade stays in ${preUpgrade.copy} until the next upgrade (remove it once satisfied)`);
   } catch (caught) {
     const e = await withServicesReport(caught, plan);
-    if (preUpgrade) throw await rollBackUpgrade(compose, plan, preUpgrade, e, o.progress);
+    if (preUpgrade && plan.mode === 'upgrade') throw await rollBackUpgrade(compose, plan, preUpgrade, e, o.progress);
     await rollback(compose, plan, snapshot, o.progress);
     throw e;
   }
@@ -153,7 +155,6 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
   if (existing && existing.profile !== profile.name) {
     throw new AirgapError('INSTALL_PROFILE_MISMATCH', `instance ${o.instance} runs ${existing.profile}; this install is ${profile.name} (use another --instance)`);
   }
-  const mode: InstallMode = !existing ? 'fresh' : existing.bundle.manifestSha256 === verified.manifestSha256 ? 'rerun' : 'upgrade';
   const release = releaseOf(manifest, profile.name);
   const releases = checkRelease(o.instance, existing?.highestRelease ?? 0, release, o.allowDowngrade === true);
   if (releases.downgrade) o.progress.warn(`installing release ${release} over release ${existing?.highestRelease} (--allow-downgrade)`);
@@ -176,7 +177,9 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
     images: Object.fromEntries(images.map((i) => [i.name, { ref: i.ref, configDigest: i.configDigest }])),
     installedAt: existing?.installedAt ?? now, updatedAt: now,
   };
-  return { verified, profile, stack, images, paths, existing, mode, state, docker: connectEngine() };
+  const base: PlanBase = { verified, profile, stack, images, paths, state, docker: connectEngine() };
+  if (!existing) return { ...base, mode: 'fresh' };
+  return { ...base, existing, mode: existing.bundle.manifestSha256 === verified.manifestSha256 ? 'rerun' : 'upgrade' };
 }
 
 /** Preflight: engine, compose, disk, ports, memory, clock. Fails before anything is loaded. */
@@ -236,8 +239,8 @@ async function prove(o: InstallOptions, plan: Plan): Promise<SmokeReport> {
   return report;
 }
 
-async function prepareUpgrade(o: InstallOptions, plan: Plan, compose: Compose): Promise<{ copy: string; head?: LogHead }> {
-  const existing = plan.existing!;
+async function prepareUpgrade(o: InstallOptions, plan: UpgradePlan, compose: Compose): Promise<{ copy: string; head?: LogHead }> {
+  const { existing } = plan;
   let head: LogHead | undefined;
   const running = await projectContainers(plan.docker, existing.project).catch(() => []);
   if (running.some((c) => c.state === 'running')) {
@@ -252,8 +255,8 @@ async function prepareUpgrade(o: InstallOptions, plan: Plan, compose: Compose): 
 }
 
 /** A failed upgrade: the previous release's images, configuration and data, running again. */
-async function rollBackUpgrade(compose: Compose, plan: Plan, pre: { copy: string; head?: LogHead }, cause: unknown, progress: Progress): Promise<AirgapError> {
-  const existing = plan.existing!;
+async function rollBackUpgrade(compose: Compose, plan: UpgradePlan, pre: { copy: string; head?: LogHead }, cause: unknown, progress: Progress): Promise<AirgapError> {
+  const { existing } = plan;
   const why = cause instanceof AirgapError ? `[${cause.code}] ${cause.message}` : (cause as Error).message;
   progress.step(`upgrade failed (${why}); rolling back to release ${existing.bundle.release} with the data as it was`);
   try {
