@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Folder-level import graph of src/: fails when one folder imports another that imports it back,
- * directly or through others. Run: node scripts/check-layers.mjs  (also in CI and `npm run lint`).
+ * directly or through others. Run: npm run check:layers  (part of `npm test`, so CI runs it).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
