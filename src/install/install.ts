@@ -27,11 +27,11 @@ import { smokeFailure } from '../rekor/smoke.js';
 import { stackFor } from '../stacks/registry.js';
 import { allServices, type Stack } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
-import { keepTemplates, restoreConfig, snapshotConfig, type TemplateSource } from './configure.js';
-import { configureInstance, startStack, type DeployContext } from './deploy.js';
+import { keepTemplates, restoreConfig, snapshotConfig, type TemplateSource } from '../deploy/configure.js';
+import { configureInstance, startStack, type DeployContext } from '../deploy/deploy.js';
 import { installToolFromBundle } from '../instance/tool.js';
 import { putPreUpgradeCopyBack, takePreUpgradeCopy } from './upgrade-copy.js';
-import { loadProfileImages } from './load-images.js';
+import { loadProfileImages } from '../deploy/load-images.js';
 import { checkRelease } from './release-guard.js';
 import { failPreflight, runPreflight, type CheckResult } from './preflight.js';
 

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type Docker from 'dockerode';
 import { demuxLogs, engineKindOf, servicesReport } from '../../../src/engine/docker.js';
 import { containerReady, SETTLE_MS } from '../../../src/engine/wait-healthy.js';
-import { publishedPort } from '../../../src/install/deploy.js';
+import { publishedPort } from '../../../src/deploy/deploy.js';
 import { params } from '../../helpers/fuzz.js';
 
 const frame = (stream: 1 | 2, text: string) => {

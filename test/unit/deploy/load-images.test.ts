@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { loadProfileImages } from '../../../src/install/load-images.js';
+import { loadProfileImages } from '../../../src/deploy/load-images.js';
 import type { BundleImage, BundleManifest } from '../../../src/bundle/manifest.js';
 import { silentProgress } from '../../../src/util/progress.js';
 import { tempDir } from '../../helpers/fixtures.js';
