@@ -74,6 +74,9 @@ export const ERROR_EXIT = {
   KEY_UNREADABLE: E.USAGE,
   KEY_WRONG_TYPE: E.USAGE,
   REF_INVALID: E.USAGE,
+  // The operator's own Docker config.json cannot be read or is not one: fixed on this host, not by
+  // retrying the registry (so not exit 5).
+  REGISTRY_CREDENTIALS_INVALID: E.USAGE,
 
   BUNDLE_FILE_DIGEST_MISMATCH: E.VERIFICATION_FAILED,
   BUNDLE_FILE_MISSING: E.VERIFICATION_FAILED,
