@@ -69,7 +69,8 @@ export interface BundleManifest {
 }
 
 export function releaseOf(m: BundleManifest, profile: string): number {
-  return m.releases?.[profile] ?? 0;
+  // Own keys only: a profile named "constructor" has no release from Object.prototype.
+  return m.releases && Object.prototype.hasOwnProperty.call(m.releases, profile) ? m.releases[profile]! : 0;
 }
 
 /** The profile to use from a bundle: the one asked for (it must be there), or its only one. */

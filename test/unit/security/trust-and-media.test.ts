@@ -12,6 +12,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
 import { checkDetached, isLowS, loadSigningKey, loadTrustedKeys, parseTrustedKey } from '../../../src/bundle/signing.js';
 import { signDetached } from '../../../src/bundle/sign-detached.js';
+import { parseManifest, releaseOf } from '../../../src/bundle/manifest.js';
 import { fc, params } from '../../helpers/fuzz.js';
 import { copyMedia } from '../../../src/media/copy.js';
 import { packBundle } from '../../../src/media/pack.js';
@@ -80,6 +81,18 @@ describe('key files: --trust and --key are read like every small file (regular, 
     mkdirSync(path.join(dir, 'dir.key'));
     await expectCodeAsync(() => loadSigningKey(path.join(dir, 'dir.key'), 'correct horse'), 'KEY_UNREADABLE');
     expect((await loadSigningKey(path.join(dir, 'real.key'), 'correct horse')).asymmetricKeyType).toBe('ec');
+  });
+});
+
+describe('release numbers in bundle.json (rollback protection)', () => {
+  it('a profile named like a property of every object ("constructor") has its own release or 0, never an inherited value', () => {
+    const m = parseManifest(JSON.stringify({
+      formatVersion: 1, createdAt: 'x', tool: { name: 'rekor-airgap', version: '1' }, platform: 'linux/amd64',
+      profiles: ['constructor', 'rekor-v2'], releases: { 'rekor-v2': 3 }, images: [], files: [],
+    }), 'bundle.json');
+    expect(releaseOf(m, 'constructor')).toBe(0);
+    expect(releaseOf(m, 'rekor-v2')).toBe(3);
+    expect(releaseOf({ ...m, releases: undefined }, 'rekor-v2')).toBe(0);
   });
 });
 
