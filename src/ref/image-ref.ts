@@ -16,6 +16,11 @@ const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const REPO_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
+/** A repository path as a reference may name it (`sigstore/rekor-tiles`, `mirror/ghcr`). */
+export function isRepositoryPath(s: string): boolean {
+  return REPO_RE.test(s);
+}
+
 export function parseImageRef(input: string): ImageRef {
   let rest = input.trim();
   let digest: string | undefined;

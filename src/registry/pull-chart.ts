@@ -7,6 +7,7 @@ import { AirgapError } from '../errors.js';
 import type { OciLayoutWriter } from '../oci/layout.js';
 import { HelmMediaType, MediaType, type Descriptor } from '../oci/media-types.js';
 import { parseImageManifest } from '../oci/manifest-parse.js';
+import { readUntrustedJson } from '../util/untrusted-json.js';
 import type { RegistryClient } from './client.js';
 import { fetchLayers } from './pull.js';
 
@@ -20,19 +21,16 @@ export interface PulledChart {
   size: number;
 }
 
-/** The chart's name and version from its config blob (Chart.yaml as JSON). */
+/** The config is fetched with a 1 MiB cap; the parse is capped the same way. */
+const MAX_CHART_CONFIG = 1024 * 1024;
+
+/** The chart's name and version from its config blob (Chart.yaml as JSON), size and nesting capped. */
 export function parseChartConfig(bytes: Uint8Array, what: string): { name: string; version: string } {
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (e) {
-    throw new AirgapError('REGISTRY_BAD_MANIFEST', `${what} is not valid JSON`, { cause: e });
-  }
-  const o = v as { name?: unknown; version?: unknown };
-  if (typeof o !== 'object' || o === null || typeof o.name !== 'string' || typeof o.version !== 'string') {
+  const v = readUntrustedJson(bytes, { what, code: 'REGISTRY_BAD_MANIFEST' }, { maxBytes: MAX_CHART_CONFIG });
+  if (!v.isObject || typeof v.at('name').raw !== 'string' || typeof v.at('version').raw !== 'string') {
     throw new AirgapError('REGISTRY_BAD_MANIFEST', `${what}: a Helm chart config needs a name and a version`);
   }
-  return { name: o.name, version: o.version };
+  return { name: v.at('name').string(), version: v.at('version').string() };
 }
 
 export async function pullChart(client: RegistryClient, repo: string, reference: string, displayRef: string, layout: OciLayoutWriter): Promise<PulledChart> {
@@ -46,7 +44,7 @@ export async function pullChart(client: RegistryClient, repo: string, reference:
   }
   const chart = manifest.layers.find((l) => l.mediaType === HelmMediaType.CHART);
   if (!chart) throw new AirgapError('REGISTRY_BAD_MANIFEST', `${displayRef}: no chart archive layer (${HelmMediaType.CHART})`);
-  const config = await client.blobBytes(repo, manifest.config.digest, 1024 * 1024);
+  const config = await client.blobBytes(repo, manifest.config.digest, MAX_CHART_CONFIG);
   const meta = parseChartConfig(config, `chart config of ${displayRef}`);
   await layout.putBytes(config, manifest.config.mediaType);
   await fetchLayers(client, repo, displayRef, manifest.layers, layout, { concurrency: 1 });

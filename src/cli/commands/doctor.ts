@@ -24,14 +24,29 @@ export const doctorCommand = {
   handler: async (args) => {
     const { runDoctor, doctorFailure } = await import('../../rekor/doctor.js');
     const { stackFor } = await import('../../stacks/registry.js');
+    const { isMissingFile, readRegularFile, SMALL_JSON_LIMIT } = await import('../../util/bounded-read.js');
+    const { readUntrustedJson } = await import('../../util/untrusted-json.js');
     const read = async (f: string) => fsp.readFile(f, 'utf8').catch(() => undefined);
-    const rootText = await read(path.join(args.trustDir, 'trusted_root.json'));
-    if (rootText === undefined) throw new AirgapError('USAGE_UNREADABLE', `no trusted_root.json in ${path.resolve(args.trustDir)}: pass --trust-dir with the files rekor-airgap trust export wrote`);
-    let trustedRoot: unknown;
-    try { trustedRoot = JSON.parse(rootText); } catch { throw new AirgapError('USAGE_UNREADABLE', `${path.join(args.trustDir, 'trusted_root.json')} is not JSON`); }
-    const scText = await read(path.join(args.trustDir, 'signing_config.json'));
-    let apiVersion: 1 | 2 = 2;
-    try { apiVersion = (JSON.parse(scText ?? '{}') as { rekorTlogUrls?: Array<{ majorApiVersion?: number }> }).rekorTlogUrls?.[0]?.majorApiVersion === 1 ? 1 : 2; } catch { /* v2 */ }
+    // The trust files are read like any outside JSON: regular files, size and nesting capped. A
+    // link is followed: a client in a pod gets them from a ConfigMap mount, whose files are links.
+    const trustJson = async (name: string) => {
+      const file = path.join(args.trustDir, name);
+      let bytes: Buffer;
+      try {
+        bytes = await readRegularFile(file, SMALL_JSON_LIMIT, 'USAGE_UNREADABLE', name, { followLinks: true });
+      } catch (e) {
+        if (isMissingFile(e)) return undefined;
+        throw e;
+      }
+      return readUntrustedJson(bytes, { what: file, code: 'USAGE_UNREADABLE' });
+    };
+    const root = await trustJson('trusted_root.json');
+    if (!root) throw new AirgapError('USAGE_UNREADABLE', `no trusted_root.json in ${path.resolve(args.trustDir)}: pass --trust-dir with the files rekor-airgap trust export wrote`);
+    const trustedRoot = root.raw;
+    // No signing_config.json: a Rekor v2 log. One that is there decides, and must be readable.
+    const sc = await trustJson('signing_config.json');
+    const tlog = sc ? sc.at('rekorTlogUrls').optList()[0] : undefined;
+    const apiVersion: 1 | 2 = tlog?.isObject && tlog.at('majorApiVersion').raw === 1 ? 1 : 2;
     const stack = stackFor(apiVersion === 1 ? 'rekor-v1' : 'rekor-v2');
     const checks = await runDoctor({
       url: args.url ?? process.env.AEVUM_REKOR_URL, caPem: await read(args.ca ?? path.join(args.trustDir, 'ca.crt')), trustedRoot, apiVersion, write: args.write,

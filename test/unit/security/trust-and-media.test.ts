@@ -10,13 +10,15 @@ const mkfifoSync = (p: string) => execFileSync('mkfifo', [p]);
 import path from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
-import { checkDetached, isLowS, loadTrustedKeys, parseTrustedKey } from '../../../src/bundle/signing.js';
+import { checkDetached, isLowS, loadSigningKey, loadTrustedKeys, parseTrustedKey } from '../../../src/bundle/signing.js';
 import { signDetached } from '../../../src/bundle/sign-detached.js';
+import { parseManifest, releaseOf } from '../../../src/bundle/manifest.js';
 import { fc, params } from '../../helpers/fuzz.js';
 import { copyMedia } from '../../../src/media/copy.js';
 import { packBundle } from '../../../src/media/pack.js';
 import { readMedia } from '../../../src/media/read-media.js';
 import { silentProgress } from '../../../src/util/progress.js';
+import { expectCodeAsync } from '../../helpers/expect-code.js';
 import { tempDir } from '../../helpers/fixtures.js';
 import { syntheticBundle, testKey } from '../../helpers/synthetic-bundle.js';
 
@@ -47,6 +49,50 @@ describe('--trust takes exactly what bundle keygen makes: a P-256 PUBLIC KEY', (
     writeFileSync(path.join(dir, 'huge'), Buffer.alloc(1024 * 1024));
     await expect(loadTrustedKeys([path.join(dir, 'fifo')])).rejects.toMatchObject({ code: 'KEY_UNREADABLE' });
     await expect(loadTrustedKeys([path.join(dir, 'huge')])).rejects.toMatchObject({ code: 'KEY_UNREADABLE' });
+  });
+});
+
+describe('key files: --trust and --key are read like every small file (regular, capped, no link)', () => {
+  const ec = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'correct horse' },
+  });
+
+  it('a trusted key reached through a link is refused, naming the link; the file itself loads', async () => {
+    const dir = tempDir('keys-');
+    writeFileSync(path.join(dir, 'real.pub'), ec.publicKey);
+    symlinkSync(path.join(dir, 'real.pub'), path.join(dir, 'link.pub'));
+    const e = await expectCodeAsync(() => loadTrustedKeys([path.join(dir, 'link.pub')]), 'KEY_UNREADABLE');
+    expect(e.message).toContain(path.join(dir, 'link.pub'));
+    expect(e.message).toMatch(/symbolic link/);
+    expect((await loadTrustedKeys([path.join(dir, 'real.pub')]))[0]!.file).toBe(path.join(dir, 'real.pub'));
+  });
+
+  it('a signing key reached through a link, larger than a key, or not a file is refused before it is decrypted', async () => {
+    const dir = tempDir('keys-');
+    writeFileSync(path.join(dir, 'real.key'), ec.privateKey);
+    symlinkSync(path.join(dir, 'real.key'), path.join(dir, 'link.key'));
+    const e = await expectCodeAsync(() => loadSigningKey(path.join(dir, 'link.key'), 'correct horse'), 'KEY_UNREADABLE');
+    expect(e.message).toMatch(/symbolic link/);
+    // A megabyte of PEM-looking text: refused by its size, never handed to the decrypter.
+    writeFileSync(path.join(dir, 'huge.key'), ec.privateKey + ' '.repeat(1024 * 1024));
+    await expectCodeAsync(() => loadSigningKey(path.join(dir, 'huge.key'), 'correct horse'), 'KEY_UNREADABLE');
+    mkdirSync(path.join(dir, 'dir.key'));
+    await expectCodeAsync(() => loadSigningKey(path.join(dir, 'dir.key'), 'correct horse'), 'KEY_UNREADABLE');
+    expect((await loadSigningKey(path.join(dir, 'real.key'), 'correct horse')).asymmetricKeyType).toBe('ec');
+  });
+});
+
+describe('release numbers in bundle.json (rollback protection)', () => {
+  it('a profile named like a property of every object ("constructor") has its own release or 0, never an inherited value', () => {
+    const m = parseManifest(JSON.stringify({
+      formatVersion: 1, createdAt: 'x', tool: { name: 'rekor-airgap', version: '1' }, platform: 'linux/amd64',
+      profiles: ['constructor', 'rekor-v2'], releases: { 'rekor-v2': 3 }, images: [], files: [],
+    }), 'bundle.json');
+    expect(releaseOf(m, 'constructor')).toBe(0);
+    expect(releaseOf(m, 'rekor-v2')).toBe(3);
+    expect(releaseOf({ ...m, releases: undefined }, 'rekor-v2')).toBe(0);
   });
 });
 
