@@ -11,7 +11,8 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { AirgapError } from '../errors.js';
 import type { Platform } from '../oci/media-types.js';
-import { httpRequest, readAll } from '../util/http.js';
+import { DOWNLOAD_DEADLINE_MS, httpRequest, readAll } from '../util/http.js';
+import { readUntrustedJson } from '../util/untrusted-json.js';
 import { formatPlatform, hostPlatform } from '../registry/platform.js';
 import { copyFileAtomic, exists, streamToFileAtomic } from '../util/atomic-file.js';
 
@@ -55,16 +56,16 @@ export async function resolveNodeRuntime(o: NodeRuntimeOptions): Promise<string>
   if (await exists(binary)) return binary;
 
   const metaUrl = new URL(`${registry}/${target.pkg}/${version}`);
-  const metaRes = await httpRequest(metaUrl, { ca: o.ca, errorPrefix: 'ARTIFACT' });
-  const metaBody = await readAll(metaRes.body, 4 * 1024 * 1024);
+  const metaRes = await httpRequest(metaUrl, { ca: o.ca, errorPrefix: 'ARTIFACT', redirects: 'any-origin' });
+  const metaBody = await readAll(metaRes.body, 4 * 1024 * 1024, 'ARTIFACT');
   if (metaRes.status !== 200) throw new AirgapError('ARTIFACT_UNREACHABLE', `${metaUrl} answered HTTP ${metaRes.status}; pass --node-runtime PATH to a Node.js ${version} for ${formatPlatform(o.platform)}`);
-  const meta = JSON.parse(metaBody.toString('utf8')) as { dist?: { tarball?: string; integrity?: string } };
-  const tarball = meta.dist?.tarball;
-  const integrity = meta.dist?.integrity;
+  const dist = readUntrustedJson(metaBody, { what: `${metaUrl}'s answer`, code: 'ARTIFACT_UNREACHABLE' }).at('dist');
+  const tarball = dist.isObject ? dist.at('tarball').optString() : undefined;
+  const integrity = dist.isObject ? dist.at('integrity').optString() : undefined;
   if (!tarball || !integrity?.startsWith('sha512-')) throw new AirgapError('ARTIFACT_UNREACHABLE', `${metaUrl} names no tarball with a sha512 integrity`);
   await fsp.mkdir(path.dirname(binary), { recursive: true });
   const tgz = `${binary}.tgz.partial`;
-  const res = await httpRequest(new URL(tarball), { ca: o.ca, errorPrefix: 'ARTIFACT', timeoutMs: 300_000 });
+  const res = await httpRequest(new URL(tarball), { ca: o.ca, errorPrefix: 'ARTIFACT', redirects: 'any-origin', deadlineMs: DOWNLOAD_DEADLINE_MS });
   if (res.status !== 200) throw new AirgapError('ARTIFACT_UNREACHABLE', `${tarball} answered HTTP ${res.status}`);
   const hash = createHash('sha512');
   await streamToFileAtomic(tgz, res.body, { through: (c) => hash.update(c) });

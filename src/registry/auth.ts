@@ -25,10 +25,10 @@ export function basicHeader(c: Credential): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 }
 
-/** Fetches a bearer token for `scope` from the challenge's realm. */
+/** Fetches a bearer token for `scope` from the challenge's realm (within `deadlineMs`). */
 export async function fetchBearerToken(
   challenge: Challenge, scope: string, credential: Credential | undefined, ca: string | Buffer | undefined, host: string,
-  plainAllowed: (hostPort: string) => boolean = () => false,
+  plainAllowed: (hostPort: string) => boolean = () => false, deadlineMs?: number,
 ): Promise<string> {
   const realm = challenge.params.realm;
   if (!realm) throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer challenge without a realm`);
@@ -45,8 +45,12 @@ export async function fetchBearerToken(
   }
   if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
   url.searchParams.set('scope', challenge.params.scope ?? scope);
-  const res = await httpRequest(url, { headers: credential ? { authorization: basicHeader(credential) } : {}, ca });
-  const body = await readAll(res.body, 1024 * 1024);
+  // A redirect from the token service may go elsewhere, without the credentials.
+  const res = await httpRequest(url, {
+    errorPrefix: 'REGISTRY', headers: credential ? { authorization: basicHeader(credential) } : {}, ca,
+    redirects: 'any-origin', plainHttpAllowed: plainAllowed, ...(deadlineMs ? { deadlineMs } : {}),
+  });
+  const body = await readAll(res.body, 1024 * 1024, 'REGISTRY');
   if (res.status === 401 || res.status === 403) {
     throw new AirgapError('REGISTRY_UNAUTHORIZED',
       `${host}: the token service ${url.host} refused ${credential ? `the credentials from ${credential.source}` : 'anonymous access (no credentials found for this registry)'} (HTTP ${res.status})`,

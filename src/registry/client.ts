@@ -1,6 +1,8 @@
 /**
  * OCI distribution / Docker Registry v2 client: manifests and blobs, authentication challenges,
  * extra CA, plain HTTP only for loopback or an explicit insecure host, retries with backoff.
+ * Every request has a total deadline: `deadlineMs` (60 s), plus time for the bytes of a blob it
+ * carries.
  */
 import type { Readable } from 'node:stream';
 import { AirgapError } from '../errors.js';
@@ -8,8 +10,11 @@ import { sha256Digest } from '../oci/digest.js';
 import { MANIFEST_ACCEPT } from '../oci/media-types.js';
 import { basicHeader, fetchBearerToken, parseChallenge } from './auth.js';
 import type { Credential } from './credentials.js';
-import { httpRequest, isLoopbackHost, readAll, type HttpResponse } from '../util/http.js';
+import { DEFAULT_DEADLINE_MS, httpRequest, isLoopbackHost, readAll, type HttpResponse } from '../util/http.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUS, withRetry, type RetryPolicy } from '../util/retry.js';
+
+/** Time a blob transfer gets beyond the deadline, per byte: 4 s per MiB (256 KiB/s at least). */
+const BLOB_MS_PER_BYTE = 4000 / (1024 * 1024);
 
 export interface RegistryClientOptions {
   host: string;
@@ -18,6 +23,8 @@ export interface RegistryClientOptions {
   insecure?: boolean;
   credential?: Credential | undefined;
   retry?: RetryPolicy;
+  /** Each request, connect to last byte, within this (default 60 s), plus 4 s per MiB of a blob. */
+  deadlineMs?: number;
 }
 
 /** What a request sends, and whether it needs push access. */
@@ -25,6 +32,8 @@ interface Send {
   push?: boolean;
   body?: Buffer;
   bodyStream?: () => Readable;
+  /** Bytes of blob the request moves (sent or received): they extend its deadline. */
+  blobBytes?: number;
 }
 
 /** A blob to upload: its digest and size, and its bytes (a part of them, for a chunked upload). */
@@ -51,15 +60,19 @@ export class RegistryClient {
     return this.opts.host;
   }
 
-  private get plainAllowed(): boolean {
-    return this.opts.insecure === true || isLoopbackHost(this.opts.host);
+  /** Plain HTTP goes to loopback, or to the registry itself when it was given as insecure. */
+  private readonly plainAllowed = (hostPort: string): boolean => isLoopbackHost(hostPort) || (this.opts.insecure === true && hostPort === this.opts.host);
+
+  private deadline(blobBytes = 0): number {
+    return (this.opts.deadlineMs ?? DEFAULT_DEADLINE_MS) + Math.ceil(blobBytes * BLOB_MS_PER_BYTE);
   }
 
   /** Finds the scheme: HTTPS, or HTTP when allowed and the host does not speak TLS. */
   private async base(): Promise<string> {
     if (!this.scheme) {
       try {
-        const res = await httpRequest(new URL(`https://${this.opts.host}/v2/`), { ca: this.opts.ca, timeoutMs: 15_000 });
+        // A quick probe (15 s unless a deadline was given): it only decides the scheme.
+        const res = await httpRequest(new URL(`https://${this.opts.host}/v2/`), { errorPrefix: 'REGISTRY', ca: this.opts.ca, deadlineMs: this.opts.deadlineMs ?? 15_000 });
         res.body.resume();
         this.scheme = 'https';
       } catch (e) {
@@ -68,7 +81,7 @@ export class RegistryClient {
         // problem means it does speak TLS and must not be downgraded.
         const notTls = /wrong version number|EPROTO|packet length too long/i.test(String((err.cause as Error | undefined)?.message ?? err.message));
         if (!notTls) throw e;
-        if (!this.plainAllowed) {
+        if (!this.plainAllowed(this.opts.host)) {
           throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${this.opts.host} does not speak HTTPS; plain HTTP is allowed only for loopback or with --insecure-registry ${this.opts.host}`);
         }
         this.scheme = 'http';
@@ -79,21 +92,25 @@ export class RegistryClient {
 
   private async authorized(url: URL, repo: string, headers: Record<string, string>, method = 'GET', send: Send = {}): Promise<HttpResponse> {
     const scope = `repository:${repo}:${send.push ? 'pull,push' : 'pull'}`;
-    const body = { ...(send.body !== undefined ? { body: send.body } : {}), ...(send.bodyStream ? { bodyStream: send.bodyStream } : {}) };
+    // Redirects may lead to another origin (a blob store), without the credentials (see httpRequest).
+    const request = (): Promise<HttpResponse> => httpRequest(url, {
+      errorPrefix: 'REGISTRY', method, headers: withAuth(), ca: this.opts.ca,
+      redirects: 'any-origin', plainHttpAllowed: this.plainAllowed, deadlineMs: this.deadline(send.blobBytes),
+      ...(send.body !== undefined ? { body: send.body } : {}), ...(send.bodyStream ? { bodyStream: send.bodyStream } : {}),
+    });
     const withAuth = (): Record<string, string> => {
       const token = this.tokens.get(scope);
       if (token) return { ...headers, authorization: `Bearer ${token}` };
       if (this.basic && this.opts.credential) return { ...headers, authorization: basicHeader(this.opts.credential) };
       return headers;
     };
-    let res = await httpRequest(url, { method, headers: withAuth(), ca: this.opts.ca, ...body });
+    let res = await request();
     if (res.status === 401) {
       res.body.resume();
       const header = res.headers['www-authenticate'];
       const challenge = parseChallenge(Array.isArray(header) ? header[0]! : header ?? '');
       if (challenge.scheme.toLowerCase() === 'bearer') {
-        this.tokens.set(scope, await fetchBearerToken(challenge, scope, this.opts.credential, this.opts.ca, this.opts.host,
-          (h) => isLoopbackHost(h) || (this.opts.insecure === true && h === this.opts.host)));
+        this.tokens.set(scope, await fetchBearerToken(challenge, scope, this.opts.credential, this.opts.ca, this.opts.host, this.plainAllowed, this.deadline()));
       } else if (challenge.scheme.toLowerCase() === 'basic') {
         if (!this.opts.credential) {
           throw new AirgapError('REGISTRY_UNAUTHORIZED', `${this.opts.host} requires credentials and none were found (tried: anonymous; add them to ${process.env.DOCKER_CONFIG ?? '~/.docker'}/config.json)`, { details: { host: this.opts.host, tried: 'anonymous' } });
@@ -102,7 +119,7 @@ export class RegistryClient {
       } else {
         throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${this.opts.host} sent an unsupported authentication challenge: ${challenge.scheme || '(none)'}`);
       }
-      res = await httpRequest(url, { method, headers: withAuth(), ca: this.opts.ca, ...body });
+      res = await request();
     }
     if (res.status === 401 || res.status === 403) {
       res.body.resume();
@@ -138,7 +155,7 @@ export class RegistryClient {
         res.body.resume();
         throw new AirgapError('REGISTRY_BAD_STATUS', `${this.opts.host} answered HTTP ${res.status} for manifest ${repo}:${reference}`);
       }
-      const bytes = await readAll(res.body, 4 * 1024 * 1024);
+      const bytes = await readAll(res.body, 4 * 1024 * 1024, 'REGISTRY');
       const digest = sha256Digest(bytes);
       if (reference.startsWith('sha256:') && digest !== reference) {
         throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `manifest ${repo}@${reference} from ${this.opts.host}: sha256 mismatch, got ${digest}`);
@@ -159,11 +176,14 @@ export class RegistryClient {
     });
   }
 
-  /** A blob's bytes as a stream (unverified: the caller pipes it through a VerifyingStream). */
-  async blob(repo: string, digest: string): Promise<Readable> {
+  /**
+   * A blob's bytes as a stream (unverified: the caller pipes it through a VerifyingStream). Its
+   * expected size, when known, extends the deadline of reading it.
+   */
+  async blob(repo: string, digest: string, size?: number): Promise<Readable> {
     return this.withRetry(async () => {
       const url = new URL(`${await this.base()}/${repo}/blobs/${digest}`);
-      const res = await this.authorized(url, repo, {});
+      const res = await this.authorized(url, repo, {}, 'GET', { ...(size !== undefined ? { blobBytes: size } : {}) });
       if (res.status === 404) {
         res.body.resume();
         throw new AirgapError('REGISTRY_NOT_FOUND', `blob ${digest} of ${this.opts.host}/${repo} not found (HTTP 404)`);
@@ -181,7 +201,7 @@ export class RegistryClient {
   }
 
   async blobBytes(repo: string, digest: string, limit = 16 * 1024 * 1024): Promise<Buffer> {
-    const bytes = await readAll(await this.blob(repo, digest), limit);
+    const bytes = await readAll(await this.blob(repo, digest), limit, 'REGISTRY');
     const got = sha256Digest(bytes);
     if (got !== digest) throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `blob ${digest} from ${this.opts.host}: sha256 mismatch, got ${got}`);
     return bytes;
@@ -222,7 +242,7 @@ export class RegistryClient {
             const to = Math.min(blob.size, from + opts.chunkSize) - 1;
             const patch = await this.authorized(location, repo, {
               'content-type': 'application/octet-stream', 'content-length': String(to - from + 1), 'content-range': `${from}-${to}`,
-            }, 'PATCH', { push: true, bodyStream: () => this.counting(blob.open({ start: from, end: to }), (n) => { sent += n; opts.onBytes?.(n); }) });
+            }, 'PATCH', { push: true, blobBytes: to - from + 1, bodyStream: () => this.counting(blob.open({ start: from, end: to }), (n) => { sent += n; opts.onBytes?.(n); }) });
             patch.body.resume();
             if (patch.status !== 202) throw this.statusError(patch, `uploading bytes ${from}-${to} of ${blob.digest} to ${repo}`);
             location = this.location(patch, location);
@@ -234,8 +254,8 @@ export class RegistryClient {
         } else {
           location.searchParams.set('digest', blob.digest);
           const put = await this.authorized(location, repo, { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) }, 'PUT',
-            { push: true, bodyStream: () => this.counting(blob.open(), (n) => { sent += n; opts.onBytes?.(n); }) });
-          const text = put.status === 201 ? '' : (await readAll(put.body, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8');
+            { push: true, blobBytes: blob.size, bodyStream: () => this.counting(blob.open(), (n) => { sent += n; opts.onBytes?.(n); }) });
+          const text = put.status === 201 ? '' : (await readAll(put.body, 64 * 1024, 'REGISTRY').catch(() => Buffer.alloc(0))).toString('utf8');
           if (put.status !== 201) throw this.statusError(put, `uploading ${blob.digest} to ${repo}`, text);
           put.body.resume();
         }
@@ -251,8 +271,8 @@ export class RegistryClient {
   async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
     return this.withRetry(async () => {
       const url = new URL(`${await this.base()}/${repo}/manifests/${reference}`);
-      const res = await this.authorized(url, repo, { 'content-type': mediaType, 'content-length': String(bytes.length) }, 'PUT', { push: true, body: bytes });
-      const text = (await readAll(res.body, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8');
+      const res = await this.authorized(url, repo, { 'content-type': mediaType, 'content-length': String(bytes.length) }, 'PUT', { push: true, body: bytes, blobBytes: bytes.length });
+      const text = (await readAll(res.body, 64 * 1024, 'REGISTRY').catch(() => Buffer.alloc(0))).toString('utf8');
       if (res.status !== 201) throw this.statusError(res, `putting manifest ${repo}:${reference}`, text);
       const digest = sha256Digest(bytes);
       const header = res.headers['docker-content-digest'];

@@ -52,7 +52,7 @@ export async function fetchLayers(
     await withRetry(async () => {
       let written = 0;
       try {
-        const stream = await client.blob(repo, layer.digest);
+        const stream = await client.blob(repo, layer.digest, layer.size);
         await layout.putBlob(layer, stream, (n) => { written += n; opts.onBytes?.(n); });
       } catch (e) {
         opts.onBytes?.(-written);

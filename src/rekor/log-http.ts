@@ -1,4 +1,8 @@
-/** HTTPS to a log, trusting only the given CA; untrusted input is returned as bytes. */
+/**
+ * HTTPS to a log, trusting only the given CA; untrusted input is returned as bytes. Redirects are
+ * followed within the log's origin only (never to plain HTTP, never with the body elsewhere), and
+ * every request — connect to last byte — has a deadline (60 s unless the endpoint says otherwise).
+ */
 import { AirgapError } from '../errors.js';
 import { httpRequest, readAll } from '../util/http.js';
 
@@ -9,7 +13,8 @@ export interface LogEndpoint {
   ca: string;
   /** Connect to this address instead of resolving the URL's host (TLS still checks the host). */
   connectAddress?: string | undefined;
-  timeoutMs?: number;
+  /** Each request, connect to last byte, within this (default 60 s). */
+  timeoutMs?: number | undefined;
 }
 
 export interface LogResponse {
@@ -18,6 +23,9 @@ export interface LogResponse {
   body: Buffer;
 }
 
+/** The largest answer read from a log (a tile is 8 KiB, an entry bundle at most 16 MiB). */
+const MAX_ANSWER = 32 * 1024 * 1024;
+
 export async function logRequest(ep: LogEndpoint, method: 'GET' | 'POST', path: string, json?: unknown, raw?: { body: Buffer; contentType: string }): Promise<LogResponse> {
   const url = new URL(path.replace(/^\//, ''), ep.url.endsWith('/') ? ep.url : `${ep.url}/`);
   const body = raw ? raw.body : json === undefined ? undefined : Buffer.from(JSON.stringify(json));
@@ -25,12 +33,12 @@ export async function logRequest(ep: LogEndpoint, method: 'GET' | 'POST', path: 
     method,
     ca: ep.ca,
     errorPrefix: 'SMOKE',
-    timeoutMs: ep.timeoutMs ?? 60_000,
+    ...(ep.timeoutMs ? { deadlineMs: ep.timeoutMs } : {}),
     ...(ep.connectAddress ? { connectAddress: ep.connectAddress } : {}),
     headers: body ? { 'content-type': raw?.contentType ?? 'application/json', 'content-length': String(body.length), accept: raw ? '*/*' : 'application/json' } : { accept: '*/*' },
     ...(body ? { body } : {}),
   });
-  return { status: res.status, headers: res.headers, body: await readAll(res.body, 32 * 1024 * 1024, 'SMOKE') };
+  return { status: res.status, headers: res.headers, body: await readAll(res.body, MAX_ANSWER, 'SMOKE') };
 }
 
 /** A JSON object from the log (not null, not a list), or SMOKE_BAD_RESPONSE. */
