@@ -5,6 +5,8 @@
 import { AirgapError } from '../errors.js';
 import type { Credential } from './credentials.js';
 import { httpRequest, readAll } from '../util/http.js';
+import { readUntrustedJson } from '../util/untrusted-json.js';
+import { printable } from '../util/untrusted-text.js';
 
 export interface Challenge {
   scheme: string;
@@ -36,9 +38,9 @@ export async function fetchBearerToken(
   try {
     url = new URL(realm);
   } catch (e) {
-    throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm that is not a URL: ${JSON.stringify(realm).slice(0, 200)}`, { cause: e });
+    throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm that is not a URL: ${JSON.stringify(printable(realm, { max: 200 }))}`, { cause: e });
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm with scheme ${url.protocol}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm with scheme ${printable(url.protocol, { max: 20 })}`);
   // Credentials never travel in clear, except to a host where plain HTTP is allowed.
   if (url.protocol === 'http:' && !plainAllowed(url.host)) {
     throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${host} sent a token realm on plain HTTP (${url.host}); credentials go over HTTP only to loopback or a host given with --insecure-registry`);
@@ -57,13 +59,10 @@ export async function fetchBearerToken(
       { details: { host, tried: credential?.source ?? 'anonymous' } });
   }
   if (res.status !== 200) throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} answered HTTP ${res.status}`);
-  let json: { token?: string; access_token?: string };
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch (e) {
-    throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} sent invalid JSON`, { cause: e });
-  }
-  const token = json.token ?? json.access_token;
+  const answer = readUntrustedJson(body, { what: `${host}: the answer of token service ${url.host}`, code: 'REGISTRY_AUTH_FAILED' });
+  const token = answer.at('token').optString() ?? answer.at('access_token').optString();
   if (!token) throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} sent no token`);
+  // It goes into an Authorization header: visible ASCII only.
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} sent a token with characters a header cannot carry`);
   return token;
 }

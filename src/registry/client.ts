@@ -1,8 +1,11 @@
 /**
  * OCI distribution / Docker Registry v2 client: manifests and blobs, authentication challenges,
  * extra CA, plain HTTP only for loopback or an explicit insecure host, retries with backoff.
- * Every request has a total deadline: `deadlineMs` (60 s), plus time for the bytes of a blob it
- * carries.
+ *
+ * Credentials follow the registry's origin on every request — pulls, uploads, mounts, manifests,
+ * chunks: a redirect or an upload Location on another origin gets no Authorization, and plain
+ * HTTP after HTTPS is refused unless it is allowed for that exact host. Every request has a total
+ * deadline: `deadlineMs` (60 s), plus time for the bytes of a blob it carries.
  */
 import type { Readable } from 'node:stream';
 import { AirgapError } from '../errors.js';
@@ -10,8 +13,10 @@ import { sha256Digest } from '../oci/digest.js';
 import { MANIFEST_ACCEPT } from '../oci/media-types.js';
 import { basicHeader, fetchBearerToken, parseChallenge } from './auth.js';
 import type { Credential } from './credentials.js';
-import { DEFAULT_DEADLINE_MS, httpRequest, isLoopbackHost, readAll, type HttpResponse } from '../util/http.js';
+import { DEFAULT_DEADLINE_MS, httpRequest, isLoopbackHost, readAll, shownUrl, type HttpResponse } from '../util/http.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUS, withRetry, type RetryPolicy } from '../util/retry.js';
+import { parseUntrustedJson, readUntrustedJson } from '../util/untrusted-json.js';
+import { printable } from '../util/untrusted-text.js';
 
 /** Time a blob transfer gets beyond the deadline, per byte: 4 s per MiB (256 KiB/s at least). */
 const BLOB_MS_PER_BYTE = 4000 / (1024 * 1024);
@@ -92,9 +97,11 @@ export class RegistryClient {
 
   private async authorized(url: URL, repo: string, headers: Record<string, string>, method = 'GET', send: Send = {}): Promise<HttpResponse> {
     const scope = `repository:${repo}:${send.push ? 'pull,push' : 'pull'}`;
-    // Redirects may lead to another origin (a blob store), without the credentials (see httpRequest).
+    const registry = new URL(await this.base()).origin;
+    // Credentials go to the registry's own origin only (an upload Location may name another).
+    const own = url.origin === registry;
     const request = (): Promise<HttpResponse> => httpRequest(url, {
-      errorPrefix: 'REGISTRY', method, headers: withAuth(), ca: this.opts.ca,
+      errorPrefix: 'REGISTRY', method, headers: own ? withAuth() : headers, ca: this.opts.ca,
       redirects: 'any-origin', plainHttpAllowed: this.plainAllowed, deadlineMs: this.deadline(send.blobBytes),
       ...(send.body !== undefined ? { body: send.body } : {}), ...(send.bodyStream ? { bodyStream: send.bodyStream } : {}),
     });
@@ -105,6 +112,10 @@ export class RegistryClient {
       return headers;
     };
     let res = await request();
+    if (res.status === 401 && !own) {
+      res.body.resume();
+      throw new AirgapError('REGISTRY_UNAUTHORIZED', `${shownUrl(url)} (named by ${this.opts.host} for ${repo}) asks for credentials; they are sent only to ${registry}`, { details: { host: this.opts.host, url: url.href } });
+    }
     if (res.status === 401) {
       res.body.resume();
       const header = res.headers['www-authenticate'];
@@ -117,7 +128,7 @@ export class RegistryClient {
         }
         this.basic = true;
       } else {
-        throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${this.opts.host} sent an unsupported authentication challenge: ${challenge.scheme || '(none)'}`);
+        throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${this.opts.host} sent an unsupported authentication challenge: ${printable(challenge.scheme, { max: 40 }) || '(none)'}`);
       }
       res = await request();
     }
@@ -162,16 +173,11 @@ export class RegistryClient {
       }
       const header = res.headers['docker-content-digest'];
       if (typeof header === 'string' && header.startsWith('sha256:') && header !== digest) {
-        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `manifest ${repo}:${reference} from ${this.opts.host}: header says ${header}, content is ${digest}`);
+        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `manifest ${repo}:${reference} from ${this.opts.host}: header says ${printable(header, { max: 100 })}, content is ${digest}`);
       }
       const ct = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
-      let mediaType = ct;
-      try {
-        const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: string };
-        if (parsed.mediaType) mediaType = parsed.mediaType;
-      } catch (e) {
-        throw new AirgapError('REGISTRY_BAD_MANIFEST', `manifest ${repo}:${reference} from ${this.opts.host} is not JSON`, { cause: e });
-      }
+      const doc = readUntrustedJson(bytes, { what: `manifest ${repo}:${reference} from ${this.opts.host}`, code: 'REGISTRY_BAD_MANIFEST' });
+      const mediaType = (doc.isObject ? doc.at('mediaType').optString() : undefined) || ct;
       return { bytes, mediaType, digest };
     });
   }
@@ -226,13 +232,18 @@ export class RegistryClient {
     return this.withRetry(async () => {
       const base = await this.base();
       const start = new URL(`${base}/${repo}/blobs/uploads/`);
-      if (opts.mountFrom && opts.mountFrom !== repo) {
+      const mounting = opts.mountFrom !== undefined && opts.mountFrom !== repo;
+      if (mounting) {
         start.searchParams.set('mount', blob.digest);
-        start.searchParams.set('from', opts.mountFrom);
+        start.searchParams.set('from', opts.mountFrom!);
       }
       const res = await this.authorized(start, repo, { 'content-length': '0' }, 'POST', { push: true });
       res.body.resume();
-      if (res.status === 201) return 'mounted';
+      if (res.status === 201) {
+        if (mounting) return 'mounted';
+        // 201 means "created": without a mount nothing was sent that could have been.
+        throw new AirgapError('REGISTRY_PROTOCOL_ERROR', `${this.opts.host} answered 201 Created to the start of an upload of ${blob.digest} to ${repo} that asked for no mount (expected 202 Accepted and a Location)`);
+      }
       if (res.status !== 202) throw this.statusError(res, `starting the upload of ${blob.digest} to ${repo}`);
       let location = this.location(res, start);
       let sent = 0;
@@ -277,16 +288,32 @@ export class RegistryClient {
       const digest = sha256Digest(bytes);
       const header = res.headers['docker-content-digest'];
       if (typeof header === 'string' && header !== digest) {
-        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `${this.opts.host}/${repo}:${reference}: the registry stored the manifest as ${header}, not ${digest}`);
+        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `${this.opts.host}/${repo}:${reference}: the registry stored the manifest as ${printable(header, { max: 100 })}, not ${digest}`);
       }
       return digest;
     });
   }
 
+  /**
+   * Where an upload goes on: the answer's Location, relative to `base`. It may name another origin
+   * (it then gets no credentials, see `authorized`), but plain HTTP only where it is allowed.
+   */
   private location(res: HttpResponse, base: URL): URL {
     const loc = res.headers.location;
     if (!loc) throw new AirgapError('REGISTRY_BAD_STATUS', `${this.opts.host} answered an upload with no Location`);
-    return new URL(loc, base);
+    let next: URL;
+    try {
+      next = new URL(loc, base);
+    } catch (e) {
+      throw new AirgapError('REGISTRY_PROTOCOL_ERROR', `${this.opts.host} answered an upload with a Location that is not a URL: ${JSON.stringify(printable(loc, { max: 200 }))}`, { cause: e });
+    }
+    if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+      throw new AirgapError('REGISTRY_PROTOCOL_ERROR', `${this.opts.host} answered an upload with a Location that is not HTTP: ${shownUrl(next)}`);
+    }
+    if (next.protocol === 'http:' && !this.plainAllowed(next.host)) {
+      throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${this.opts.host} sent the upload to ${shownUrl(next)}: plain HTTP is allowed only to loopback or the host given with --insecure-registry`);
+    }
+    return next;
   }
 
   private counting(src: Readable, onBytes: (n: number) => void): Readable {
@@ -295,11 +322,26 @@ export class RegistryClient {
   }
 
   private statusError(res: HttpResponse, what: string, body = ''): AirgapError {
-    const detail = /"message"\s*:\s*"([^"]*)"/.exec(body)?.[1];
-    const msg = `${this.opts.host} answered HTTP ${res.status} ${what}${detail ? `: ${detail}` : ''}`;
+    const detail = errorMessages(body);
+    const msg = `${this.opts.host} answered HTTP ${res.status} ${what}${detail ? `: ${printable(detail)}` : ''}`;
     if (RETRYABLE_STATUS.has(res.status)) return new AirgapError('REGISTRY_SERVER_ERROR', msg);
     if (res.status === 403 || res.status === 401) return new AirgapError('REGISTRY_FORBIDDEN', msg);
     return new AirgapError('REGISTRY_BAD_STATUS', msg);
   }
 
+}
+
+/** The messages of a distribution API error body (`{"errors":[{"code":…,"message":…}]}`), if it is one. */
+function errorMessages(body: string): string | undefined {
+  if (!body) return undefined;
+  let doc: unknown;
+  try {
+    doc = parseUntrustedJson(body, { what: 'the error body', code: 'REGISTRY_BAD_STATUS' });
+  } catch {
+    return undefined;
+  }
+  const errors = (doc as { errors?: unknown } | null)?.errors;
+  if (!Array.isArray(errors)) return undefined;
+  const messages = errors.map((e) => (e as { message?: unknown } | null)?.message).filter((m): m is string => typeof m === 'string' && m !== '');
+  return messages.length ? messages.join('; ') : undefined;
 }
