@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { AirgapError } from '../errors.js';
 import { sha256Hex } from '../oci/digest.js';
 import type { MirrorMap } from '../ref/image-ref.js';
-import { httpRequest, readAll } from '../util/http.js';
+import { DOWNLOAD_DEADLINE_MS, httpRequest, readAll } from '../util/http.js';
 import { extractFromZip } from '../util/zip.js';
 import type { ProfileArtifact } from './profile.js';
 
@@ -30,12 +30,12 @@ export async function fetchArtifact(a: ProfileArtifact, mirrors: MirrorMap, ca?:
       throw new AirgapError('ARTIFACT_UNREACHABLE', `artifact ${a.name}: cannot read ${url}: ${(e as Error).message}`, { cause: e });
     }
   } else {
-    const res = await httpRequest(new URL(url), { ca, timeoutMs: 120_000 });
+    const res = await httpRequest(new URL(url), { ca, errorPrefix: 'ARTIFACT', redirects: 'any-origin', deadlineMs: DOWNLOAD_DEADLINE_MS });
     if (res.status !== 200) {
       res.body.resume();
       throw new AirgapError('ARTIFACT_UNREACHABLE', `artifact ${a.name}: ${url} answered HTTP ${res.status}`);
     }
-    bytes = await readAll(res.body, 512 * 1024 * 1024);
+    bytes = await readAll(res.body, 512 * 1024 * 1024, 'ARTIFACT');
   }
   const got = sha256Hex(bytes);
   if (got !== a.sha256) {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { AirgapError } from '../errors.js';
 import type { Platform } from '../oci/media-types.js';
-import { httpRequest, readAll } from '../util/http.js';
+import { DOWNLOAD_DEADLINE_MS, httpRequest, readAll } from '../util/http.js';
 import { formatPlatform, hostPlatform } from '../registry/platform.js';
 import { copyFileAtomic, exists, streamToFileAtomic } from '../util/atomic-file.js';
 import { readUntrustedJson } from '../util/untrusted-json.js';
@@ -59,8 +59,8 @@ export async function resolveNodeRuntime(o: NodeRuntimeOptions): Promise<string>
   if (await exists(binary)) return binary;
 
   const metaUrl = new URL(`${registry}/${target.pkg}/${version}`);
-  const metaRes = await httpRequest(metaUrl, { ca: o.ca, errorPrefix: 'ARTIFACT' });
-  const metaBody = await readAll(metaRes.body, META_LIMIT);
+  const metaRes = await httpRequest(metaUrl, { ca: o.ca, errorPrefix: 'ARTIFACT', redirects: 'any-origin' });
+  const metaBody = await readAll(metaRes.body, META_LIMIT, 'ARTIFACT');
   if (metaRes.status !== 200) throw new AirgapError('ARTIFACT_UNREACHABLE', `${metaUrl} answered HTTP ${metaRes.status}; pass --node-runtime PATH to a Node.js ${version} for ${formatPlatform(o.platform)}`);
   // The registry's answer is read like any outside JSON: capped, typed, a coded error naming the URL.
   const dist = readUntrustedJson(metaBody, { what: `the npm registry's answer for ${metaUrl}`, code: 'ARTIFACT_UNREACHABLE' }, { maxBytes: META_LIMIT }).at('dist');
@@ -72,7 +72,7 @@ export async function resolveNodeRuntime(o: NodeRuntimeOptions): Promise<string>
   }
   await fsp.mkdir(path.dirname(binary), { recursive: true });
   const tgz = `${binary}.tgz.partial`;
-  const res = await httpRequest(tarballUrl, { ca: o.ca, errorPrefix: 'ARTIFACT', timeoutMs: 300_000 });
+  const res = await httpRequest(tarballUrl, { ca: o.ca, errorPrefix: 'ARTIFACT', redirects: 'any-origin', deadlineMs: DOWNLOAD_DEADLINE_MS });
   if (res.status !== 200) throw new AirgapError('ARTIFACT_UNREACHABLE', `${tarball} answered HTTP ${res.status}`);
   const hash = createHash('sha512');
   await streamToFileAtomic(tgz, res.body, { through: (c) => hash.update(c) });

@@ -38,6 +38,8 @@ export interface PushOptions {
   concurrency: number;
   /** Upload blobs larger than this in chunks of this size (PATCH); whole otherwise. */
   chunkSize?: number;
+  /** Each request to the registry within this (default 60 s), plus 4 s per MiB of blob it carries. */
+  deadlineMs?: number | undefined;
   /** Where the image map is written (JSON). */
   mapFile: string;
   progress: Progress;
@@ -104,7 +106,9 @@ export async function pushBundle(o: PushOptions): Promise<ImageMap> {
   o.progress.step(`verifying ${o.bundleDir}`);
   const verified = await verifyBundleDir(o.bundleDir, o.keys, o.progress);
   o.progress.step(`bundle verified: signed by ${verified.signedBy}; pushing to ${o.registry}${prefix ? `/${prefix}` : ''}`);
-  const client = new RegistryClient({ host: o.registry, ca: o.ca, insecure: o.insecure === true, credential: credentialFor(o.registry) });
+  const client = new RegistryClient({
+    host: o.registry, ca: o.ca, insecure: o.insecure === true, credential: credentialFor(o.registry), ...(o.deadlineMs ? { deadlineMs: o.deadlineMs } : {}),
+  });
   // Blobs already in a repository of this registry (this run): later repositories mount them.
   const placed = new Map<string, string>();
   const out: PushedArtifact[] = [];

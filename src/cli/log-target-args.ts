@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { AirgapError } from '../errors.js';
 import type { LogTarget } from '../rekor/target.js';
 import { STACK_KINDS } from '../stacks/kinds.js';
-import { lastValue } from './options.js';
+import { lastValue, timeoutMsOf } from './options.js';
 
 export interface LogTargetArgs {
   instance?: string;
@@ -15,7 +15,14 @@ export interface LogTargetArgs {
   origin?: string;
   kind: string;
   connectTo?: string;
+  timeout?: number;
 }
+
+/** The --timeout option of the commands that talk to a log (seconds for each request). */
+export const TIMEOUT_OPTION = {
+  coerce: lastValue, type: 'number', describe: 'seconds each request to the log may take, connect to last byte (default 60)',
+} as const;
+
 
 export function withLogTarget<T>(y: Argv<T>) {
   return y
@@ -26,7 +33,8 @@ export function withLogTarget<T>(y: Argv<T>) {
     .option('log-key', { coerce: lastValue, type: 'string', describe: 'the log\'s public key (PEM)' })
     .option('origin', { coerce: lastValue, type: 'string', describe: 'checkpoint origin (v2) or hostname (v1) of the log' })
     .option('kind', { coerce: lastValue, choices: [...STACK_KINDS], default: 'rekor-v2', describe: 'which stack serves the log at --url' })
-    .option('connect-to', { coerce: lastValue, type: 'string', describe: 'connect to this address instead of resolving the URL\'s host' });
+    .option('connect-to', { coerce: lastValue, type: 'string', describe: 'connect to this address instead of resolving the URL\'s host' })
+    .option('timeout', TIMEOUT_OPTION);
 }
 
 export interface ResolvedTarget {
@@ -37,12 +45,13 @@ export interface ResolvedTarget {
 }
 
 export async function resolveLogTarget(args: LogTargetArgs): Promise<ResolvedTarget> {
+  const timeoutMs = timeoutMsOf(args.timeout);
   if (args.url) {
     if (!args.ca || !args.logKey || !args.origin) throw new AirgapError('USAGE_SMOKE_TARGET', '--url needs --ca, --log-key and --origin');
     const read = (f: string, what: string) => fsp.readFile(f, 'utf8').catch((e: Error) => { throw new AirgapError('USAGE_UNREADABLE', `cannot read ${what} ${f}: ${e.message}`); });
     return {
       kind: args.kind,
-      target: { endpoint: { url: args.url, ca: await read(args.ca, '--ca'), connectAddress: args.connectTo }, logKeyPem: await read(args.logKey, '--log-key'), origin: args.origin, label: 'external' },
+      target: { endpoint: { url: args.url, ca: await read(args.ca, '--ca'), connectAddress: args.connectTo, timeoutMs }, logKeyPem: await read(args.logKey, '--log-key'), origin: args.origin, label: 'external' },
     };
   }
   const { logTargetOf } = await import('../instance/log-target.js');
@@ -50,5 +59,6 @@ export async function resolveLogTarget(args: LogTargetArgs): Promise<ResolvedTar
   const state = await requireState(args.instance ?? 'default', args.dataDir);
   const target = await logTargetOf(state);
   if (args.connectTo) target.endpoint.connectAddress = args.connectTo;
+  if (timeoutMs) target.endpoint.timeoutMs = timeoutMs;
   return { kind: state.kind, target, state };
 }

@@ -1,5 +1,6 @@
 /** Option builders shared by several commands. */
 import type { Argv } from 'yargs';
+import { AirgapError } from '../errors.js';
 import { parseMirrors } from '../ref/image-ref.js';
 import type { RegistryAccess } from '../bundle/registry-source.js';
 
@@ -47,4 +48,11 @@ export function typed<A>(y: Argv<unknown>): Argv<A> {
 /** For single-value options given twice (a script adding to an operator's line): the last one wins. */
 export function lastValue<T>(v: T | T[]): T {
   return Array.isArray(v) ? (v[v.length - 1] as T) : v;
+}
+
+/** A --timeout in seconds as milliseconds (undefined: the command's default), or USAGE_BAD_TIMEOUT. */
+export function timeoutMsOf(seconds: number | undefined): number | undefined {
+  if (seconds === undefined) return undefined;
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) throw new AirgapError('USAGE_BAD_TIMEOUT', `--timeout ${seconds} is not a number of seconds between 0 and 86400`);
+  return Math.ceil(seconds * 1000);
 }

@@ -5,6 +5,8 @@
 import { AirgapError } from '../errors.js';
 import type { Credential } from './credentials.js';
 import { httpRequest, readAll } from '../util/http.js';
+import { readUntrustedJson } from '../util/untrusted-json.js';
+import { printable } from '../util/untrusted-text.js';
 
 export interface Challenge {
   scheme: string;
@@ -25,10 +27,10 @@ export function basicHeader(c: Credential): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 }
 
-/** Fetches a bearer token for `scope` from the challenge's realm. */
+/** Fetches a bearer token for `scope` from the challenge's realm (within `deadlineMs`). */
 export async function fetchBearerToken(
   challenge: Challenge, scope: string, credential: Credential | undefined, ca: string | Buffer | undefined, host: string,
-  plainAllowed: (hostPort: string) => boolean = () => false,
+  plainAllowed: (hostPort: string) => boolean = () => false, deadlineMs?: number,
 ): Promise<string> {
   const realm = challenge.params.realm;
   if (!realm) throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer challenge without a realm`);
@@ -36,30 +38,31 @@ export async function fetchBearerToken(
   try {
     url = new URL(realm);
   } catch (e) {
-    throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm that is not a URL: ${JSON.stringify(realm).slice(0, 200)}`, { cause: e });
+    throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm that is not a URL: ${JSON.stringify(printable(realm, { max: 200 }))}`, { cause: e });
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm with scheme ${url.protocol}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm with scheme ${printable(url.protocol, { max: 20 })}`);
   // Credentials never travel in clear, except to a host where plain HTTP is allowed.
   if (url.protocol === 'http:' && !plainAllowed(url.host)) {
     throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${host} sent a token realm on plain HTTP (${url.host}); credentials go over HTTP only to loopback or a host given with --insecure-registry`);
   }
   if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
   url.searchParams.set('scope', challenge.params.scope ?? scope);
-  const res = await httpRequest(url, { headers: credential ? { authorization: basicHeader(credential) } : {}, ca });
-  const body = await readAll(res.body, 1024 * 1024);
+  // A redirect from the token service may go elsewhere, without the credentials.
+  const res = await httpRequest(url, {
+    errorPrefix: 'REGISTRY', headers: credential ? { authorization: basicHeader(credential) } : {}, ca,
+    redirects: 'any-origin', plainHttpAllowed: plainAllowed, ...(deadlineMs ? { deadlineMs } : {}),
+  });
+  const body = await readAll(res.body, 1024 * 1024, 'REGISTRY');
   if (res.status === 401 || res.status === 403) {
     throw new AirgapError('REGISTRY_UNAUTHORIZED',
       `${host}: the token service ${url.host} refused ${credential ? `the credentials from ${credential.source}` : 'anonymous access (no credentials found for this registry)'} (HTTP ${res.status})`,
       { details: { host, tried: credential?.source ?? 'anonymous' } });
   }
   if (res.status !== 200) throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} answered HTTP ${res.status}`);
-  let json: { token?: string; access_token?: string };
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch (e) {
-    throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} sent invalid JSON`, { cause: e });
-  }
-  const token = json.token ?? json.access_token;
+  const answer = readUntrustedJson(body, { what: `${host}: the answer of token service ${url.host}`, code: 'REGISTRY_AUTH_FAILED' });
+  const token = answer.at('token').optString() ?? answer.at('access_token').optString();
   if (!token) throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} sent no token`);
+  // It goes into an Authorization header: visible ASCII only.
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} sent a token with characters a header cannot carry`);
   return token;
 }

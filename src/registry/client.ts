@@ -1,6 +1,11 @@
 /**
  * OCI distribution / Docker Registry v2 client: manifests and blobs, authentication challenges,
  * extra CA, plain HTTP only for loopback or an explicit insecure host, retries with backoff.
+ *
+ * Credentials follow the registry's origin on every request — pulls, uploads, mounts, manifests,
+ * chunks: a redirect or an upload Location on another origin gets no Authorization, and plain
+ * HTTP after HTTPS is refused unless it is allowed for that exact host. Every request has a total
+ * deadline: `deadlineMs` (60 s), plus time for the bytes of a blob it carries.
  */
 import type { Readable } from 'node:stream';
 import { AirgapError } from '../errors.js';
@@ -8,8 +13,13 @@ import { sha256Digest } from '../oci/digest.js';
 import { MANIFEST_ACCEPT } from '../oci/media-types.js';
 import { basicHeader, fetchBearerToken, parseChallenge } from './auth.js';
 import type { Credential } from './credentials.js';
-import { httpRequest, isLoopbackHost, readAll, type HttpResponse } from '../util/http.js';
+import { DEFAULT_DEADLINE_MS, httpRequest, isLoopbackHost, readAll, shownUrl, type HttpResponse } from '../util/http.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUS, withRetry, type RetryPolicy } from '../util/retry.js';
+import { parseUntrustedJson, readUntrustedJson } from '../util/untrusted-json.js';
+import { printable } from '../util/untrusted-text.js';
+
+/** Time a blob transfer gets beyond the deadline, per byte: 4 s per MiB (256 KiB/s at least). */
+const BLOB_MS_PER_BYTE = 4000 / (1024 * 1024);
 
 export interface RegistryClientOptions {
   host: string;
@@ -18,6 +28,8 @@ export interface RegistryClientOptions {
   insecure?: boolean;
   credential?: Credential | undefined;
   retry?: RetryPolicy;
+  /** Each request, connect to last byte, within this (default 60 s), plus 4 s per MiB of a blob. */
+  deadlineMs?: number;
 }
 
 /** What a request sends, and whether it needs push access. */
@@ -25,6 +37,8 @@ interface Send {
   push?: boolean;
   body?: Buffer;
   bodyStream?: () => Readable;
+  /** Bytes of blob the request moves (sent or received): they extend its deadline. */
+  blobBytes?: number;
 }
 
 /** A blob to upload: its digest and size, and its bytes (a part of them, for a chunked upload). */
@@ -51,15 +65,19 @@ export class RegistryClient {
     return this.opts.host;
   }
 
-  private get plainAllowed(): boolean {
-    return this.opts.insecure === true || isLoopbackHost(this.opts.host);
+  /** Plain HTTP goes to loopback, or to the registry itself when it was given as insecure. */
+  private readonly plainAllowed = (hostPort: string): boolean => isLoopbackHost(hostPort) || (this.opts.insecure === true && hostPort === this.opts.host);
+
+  private deadline(blobBytes = 0): number {
+    return (this.opts.deadlineMs ?? DEFAULT_DEADLINE_MS) + Math.ceil(blobBytes * BLOB_MS_PER_BYTE);
   }
 
   /** Finds the scheme: HTTPS, or HTTP when allowed and the host does not speak TLS. */
   private async base(): Promise<string> {
     if (!this.scheme) {
       try {
-        const res = await httpRequest(new URL(`https://${this.opts.host}/v2/`), { ca: this.opts.ca, timeoutMs: 15_000 });
+        // A quick probe (15 s unless a deadline was given): it only decides the scheme.
+        const res = await httpRequest(new URL(`https://${this.opts.host}/v2/`), { errorPrefix: 'REGISTRY', ca: this.opts.ca, deadlineMs: this.opts.deadlineMs ?? 15_000 });
         res.body.resume();
         this.scheme = 'https';
       } catch (e) {
@@ -68,7 +86,7 @@ export class RegistryClient {
         // problem means it does speak TLS and must not be downgraded.
         const notTls = /wrong version number|EPROTO|packet length too long/i.test(String((err.cause as Error | undefined)?.message ?? err.message));
         if (!notTls) throw e;
-        if (!this.plainAllowed) {
+        if (!this.plainAllowed(this.opts.host)) {
           throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${this.opts.host} does not speak HTTPS; plain HTTP is allowed only for loopback or with --insecure-registry ${this.opts.host}`);
         }
         this.scheme = 'http';
@@ -79,30 +97,40 @@ export class RegistryClient {
 
   private async authorized(url: URL, repo: string, headers: Record<string, string>, method = 'GET', send: Send = {}): Promise<HttpResponse> {
     const scope = `repository:${repo}:${send.push ? 'pull,push' : 'pull'}`;
-    const body = { ...(send.body !== undefined ? { body: send.body } : {}), ...(send.bodyStream ? { bodyStream: send.bodyStream } : {}) };
+    const registry = new URL(await this.base()).origin;
+    // Credentials go to the registry's own origin only (an upload Location may name another).
+    const own = url.origin === registry;
+    const request = (): Promise<HttpResponse> => httpRequest(url, {
+      errorPrefix: 'REGISTRY', method, headers: own ? withAuth() : headers, ca: this.opts.ca,
+      redirects: 'any-origin', plainHttpAllowed: this.plainAllowed, deadlineMs: this.deadline(send.blobBytes),
+      ...(send.body !== undefined ? { body: send.body } : {}), ...(send.bodyStream ? { bodyStream: send.bodyStream } : {}),
+    });
     const withAuth = (): Record<string, string> => {
       const token = this.tokens.get(scope);
       if (token) return { ...headers, authorization: `Bearer ${token}` };
       if (this.basic && this.opts.credential) return { ...headers, authorization: basicHeader(this.opts.credential) };
       return headers;
     };
-    let res = await httpRequest(url, { method, headers: withAuth(), ca: this.opts.ca, ...body });
+    let res = await request();
+    if (res.status === 401 && !own) {
+      res.body.resume();
+      throw new AirgapError('REGISTRY_UNAUTHORIZED', `${shownUrl(url)} (named by ${this.opts.host} for ${repo}) asks for credentials; they are sent only to ${registry}`, { details: { host: this.opts.host, url: url.href } });
+    }
     if (res.status === 401) {
       res.body.resume();
       const header = res.headers['www-authenticate'];
       const challenge = parseChallenge(Array.isArray(header) ? header[0]! : header ?? '');
       if (challenge.scheme.toLowerCase() === 'bearer') {
-        this.tokens.set(scope, await fetchBearerToken(challenge, scope, this.opts.credential, this.opts.ca, this.opts.host,
-          (h) => isLoopbackHost(h) || (this.opts.insecure === true && h === this.opts.host)));
+        this.tokens.set(scope, await fetchBearerToken(challenge, scope, this.opts.credential, this.opts.ca, this.opts.host, this.plainAllowed, this.deadline()));
       } else if (challenge.scheme.toLowerCase() === 'basic') {
         if (!this.opts.credential) {
           throw new AirgapError('REGISTRY_UNAUTHORIZED', `${this.opts.host} requires credentials and none were found (tried: anonymous; add them to ${process.env.DOCKER_CONFIG ?? '~/.docker'}/config.json)`, { details: { host: this.opts.host, tried: 'anonymous' } });
         }
         this.basic = true;
       } else {
-        throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${this.opts.host} sent an unsupported authentication challenge: ${challenge.scheme || '(none)'}`);
+        throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${this.opts.host} sent an unsupported authentication challenge: ${printable(challenge.scheme, { max: 40 }) || '(none)'}`);
       }
-      res = await httpRequest(url, { method, headers: withAuth(), ca: this.opts.ca, ...body });
+      res = await request();
     }
     if (res.status === 401 || res.status === 403) {
       res.body.resume();
@@ -138,32 +166,30 @@ export class RegistryClient {
         res.body.resume();
         throw new AirgapError('REGISTRY_BAD_STATUS', `${this.opts.host} answered HTTP ${res.status} for manifest ${repo}:${reference}`);
       }
-      const bytes = await readAll(res.body, 4 * 1024 * 1024);
+      const bytes = await readAll(res.body, 4 * 1024 * 1024, 'REGISTRY');
       const digest = sha256Digest(bytes);
       if (reference.startsWith('sha256:') && digest !== reference) {
         throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `manifest ${repo}@${reference} from ${this.opts.host}: sha256 mismatch, got ${digest}`);
       }
       const header = res.headers['docker-content-digest'];
       if (typeof header === 'string' && header.startsWith('sha256:') && header !== digest) {
-        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `manifest ${repo}:${reference} from ${this.opts.host}: header says ${header}, content is ${digest}`);
+        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `manifest ${repo}:${reference} from ${this.opts.host}: header says ${printable(header, { max: 100 })}, content is ${digest}`);
       }
       const ct = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
-      let mediaType = ct;
-      try {
-        const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: string };
-        if (parsed.mediaType) mediaType = parsed.mediaType;
-      } catch (e) {
-        throw new AirgapError('REGISTRY_BAD_MANIFEST', `manifest ${repo}:${reference} from ${this.opts.host} is not JSON`, { cause: e });
-      }
+      const doc = readUntrustedJson(bytes, { what: `manifest ${repo}:${reference} from ${this.opts.host}`, code: 'REGISTRY_BAD_MANIFEST' });
+      const mediaType = (doc.isObject ? doc.at('mediaType').optString() : undefined) || ct;
       return { bytes, mediaType, digest };
     });
   }
 
-  /** A blob's bytes as a stream (unverified: the caller pipes it through a VerifyingStream). */
-  async blob(repo: string, digest: string): Promise<Readable> {
+  /**
+   * A blob's bytes as a stream (unverified: the caller pipes it through a VerifyingStream). Its
+   * expected size, when known, extends the deadline of reading it.
+   */
+  async blob(repo: string, digest: string, size?: number): Promise<Readable> {
     return this.withRetry(async () => {
       const url = new URL(`${await this.base()}/${repo}/blobs/${digest}`);
-      const res = await this.authorized(url, repo, {});
+      const res = await this.authorized(url, repo, {}, 'GET', { ...(size !== undefined ? { blobBytes: size } : {}) });
       if (res.status === 404) {
         res.body.resume();
         throw new AirgapError('REGISTRY_NOT_FOUND', `blob ${digest} of ${this.opts.host}/${repo} not found (HTTP 404)`);
@@ -181,7 +207,7 @@ export class RegistryClient {
   }
 
   async blobBytes(repo: string, digest: string, limit = 16 * 1024 * 1024): Promise<Buffer> {
-    const bytes = await readAll(await this.blob(repo, digest), limit);
+    const bytes = await readAll(await this.blob(repo, digest), limit, 'REGISTRY');
     const got = sha256Digest(bytes);
     if (got !== digest) throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `blob ${digest} from ${this.opts.host}: sha256 mismatch, got ${got}`);
     return bytes;
@@ -206,13 +232,18 @@ export class RegistryClient {
     return this.withRetry(async () => {
       const base = await this.base();
       const start = new URL(`${base}/${repo}/blobs/uploads/`);
-      if (opts.mountFrom && opts.mountFrom !== repo) {
+      const mounting = opts.mountFrom !== undefined && opts.mountFrom !== repo;
+      if (mounting) {
         start.searchParams.set('mount', blob.digest);
-        start.searchParams.set('from', opts.mountFrom);
+        start.searchParams.set('from', opts.mountFrom!);
       }
       const res = await this.authorized(start, repo, { 'content-length': '0' }, 'POST', { push: true });
       res.body.resume();
-      if (res.status === 201) return 'mounted';
+      if (res.status === 201) {
+        if (mounting) return 'mounted';
+        // 201 means "created": without a mount nothing was sent that could have been.
+        throw new AirgapError('REGISTRY_PROTOCOL_ERROR', `${this.opts.host} answered 201 Created to the start of an upload of ${blob.digest} to ${repo} that asked for no mount (expected 202 Accepted and a Location)`);
+      }
       if (res.status !== 202) throw this.statusError(res, `starting the upload of ${blob.digest} to ${repo}`);
       let location = this.location(res, start);
       let sent = 0;
@@ -222,7 +253,7 @@ export class RegistryClient {
             const to = Math.min(blob.size, from + opts.chunkSize) - 1;
             const patch = await this.authorized(location, repo, {
               'content-type': 'application/octet-stream', 'content-length': String(to - from + 1), 'content-range': `${from}-${to}`,
-            }, 'PATCH', { push: true, bodyStream: () => this.counting(blob.open({ start: from, end: to }), (n) => { sent += n; opts.onBytes?.(n); }) });
+            }, 'PATCH', { push: true, blobBytes: to - from + 1, bodyStream: () => this.counting(blob.open({ start: from, end: to }), (n) => { sent += n; opts.onBytes?.(n); }) });
             patch.body.resume();
             if (patch.status !== 202) throw this.statusError(patch, `uploading bytes ${from}-${to} of ${blob.digest} to ${repo}`);
             location = this.location(patch, location);
@@ -234,8 +265,8 @@ export class RegistryClient {
         } else {
           location.searchParams.set('digest', blob.digest);
           const put = await this.authorized(location, repo, { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) }, 'PUT',
-            { push: true, bodyStream: () => this.counting(blob.open(), (n) => { sent += n; opts.onBytes?.(n); }) });
-          const text = put.status === 201 ? '' : (await readAll(put.body, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8');
+            { push: true, blobBytes: blob.size, bodyStream: () => this.counting(blob.open(), (n) => { sent += n; opts.onBytes?.(n); }) });
+          const text = put.status === 201 ? '' : (await readAll(put.body, 64 * 1024, 'REGISTRY').catch(() => Buffer.alloc(0))).toString('utf8');
           if (put.status !== 201) throw this.statusError(put, `uploading ${blob.digest} to ${repo}`, text);
           put.body.resume();
         }
@@ -251,22 +282,38 @@ export class RegistryClient {
   async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
     return this.withRetry(async () => {
       const url = new URL(`${await this.base()}/${repo}/manifests/${reference}`);
-      const res = await this.authorized(url, repo, { 'content-type': mediaType, 'content-length': String(bytes.length) }, 'PUT', { push: true, body: bytes });
-      const text = (await readAll(res.body, 64 * 1024).catch(() => Buffer.alloc(0))).toString('utf8');
+      const res = await this.authorized(url, repo, { 'content-type': mediaType, 'content-length': String(bytes.length) }, 'PUT', { push: true, body: bytes, blobBytes: bytes.length });
+      const text = (await readAll(res.body, 64 * 1024, 'REGISTRY').catch(() => Buffer.alloc(0))).toString('utf8');
       if (res.status !== 201) throw this.statusError(res, `putting manifest ${repo}:${reference}`, text);
       const digest = sha256Digest(bytes);
       const header = res.headers['docker-content-digest'];
       if (typeof header === 'string' && header !== digest) {
-        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `${this.opts.host}/${repo}:${reference}: the registry stored the manifest as ${header}, not ${digest}`);
+        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `${this.opts.host}/${repo}:${reference}: the registry stored the manifest as ${printable(header, { max: 100 })}, not ${digest}`);
       }
       return digest;
     });
   }
 
+  /**
+   * Where an upload goes on: the answer's Location, relative to `base`. It may name another origin
+   * (it then gets no credentials, see `authorized`), but plain HTTP only where it is allowed.
+   */
   private location(res: HttpResponse, base: URL): URL {
     const loc = res.headers.location;
     if (!loc) throw new AirgapError('REGISTRY_BAD_STATUS', `${this.opts.host} answered an upload with no Location`);
-    return new URL(loc, base);
+    let next: URL;
+    try {
+      next = new URL(loc, base);
+    } catch (e) {
+      throw new AirgapError('REGISTRY_PROTOCOL_ERROR', `${this.opts.host} answered an upload with a Location that is not a URL: ${JSON.stringify(printable(loc, { max: 200 }))}`, { cause: e });
+    }
+    if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+      throw new AirgapError('REGISTRY_PROTOCOL_ERROR', `${this.opts.host} answered an upload with a Location that is not HTTP: ${shownUrl(next)}`);
+    }
+    if (next.protocol === 'http:' && !this.plainAllowed(next.host)) {
+      throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${this.opts.host} sent the upload to ${shownUrl(next)}: plain HTTP is allowed only to loopback or the host given with --insecure-registry`);
+    }
+    return next;
   }
 
   private counting(src: Readable, onBytes: (n: number) => void): Readable {
@@ -275,11 +322,26 @@ export class RegistryClient {
   }
 
   private statusError(res: HttpResponse, what: string, body = ''): AirgapError {
-    const detail = /"message"\s*:\s*"([^"]*)"/.exec(body)?.[1];
-    const msg = `${this.opts.host} answered HTTP ${res.status} ${what}${detail ? `: ${detail}` : ''}`;
+    const detail = errorMessages(body);
+    const msg = `${this.opts.host} answered HTTP ${res.status} ${what}${detail ? `: ${printable(detail)}` : ''}`;
     if (RETRYABLE_STATUS.has(res.status)) return new AirgapError('REGISTRY_SERVER_ERROR', msg);
     if (res.status === 403 || res.status === 401) return new AirgapError('REGISTRY_FORBIDDEN', msg);
     return new AirgapError('REGISTRY_BAD_STATUS', msg);
   }
 
+}
+
+/** The messages of a distribution API error body (`{"errors":[{"code":…,"message":…}]}`), if it is one. */
+function errorMessages(body: string): string | undefined {
+  if (!body) return undefined;
+  let doc: unknown;
+  try {
+    doc = parseUntrustedJson(body, { what: 'the error body', code: 'REGISTRY_BAD_STATUS' });
+  } catch {
+    return undefined;
+  }
+  const errors = (doc as { errors?: unknown } | null)?.errors;
+  if (!Array.isArray(errors)) return undefined;
+  const messages = errors.map((e) => (e as { message?: unknown } | null)?.message).filter((m): m is string => typeof m === 'string' && m !== '');
+  return messages.length ? messages.join('; ') : undefined;
 }

@@ -12,6 +12,7 @@ import { toOciManifest } from '../oci/convert.js';
 import { parseImageConfigPlatform, parseImageIndex, parseImageManifest } from '../oci/manifest-parse.js';
 import type { RegistryClient } from './client.js';
 import { formatPlatform, selectPlatform } from './platform.js';
+import { printable } from '../util/untrusted-text.js';
 
 export interface PulledImage {
   /** Digest the tag resolved to (the index when multi-platform). */
@@ -52,7 +53,7 @@ export async function fetchLayers(
     await withRetry(async () => {
       let written = 0;
       try {
-        const stream = await client.blob(repo, layer.digest);
+        const stream = await client.blob(repo, layer.digest, layer.size);
         await layout.putBlob(layer, stream, (n) => { written += n; opts.onBytes?.(n); });
       } catch (e) {
         opts.onBytes?.(-written);
@@ -80,7 +81,7 @@ export async function pullImage(
     manifestBytes = m.bytes;
     manifestDesc = { mediaType: m.mediaType || chosen.mediaType, digest: m.digest, size: m.bytes.length };
   } else if (!isManifestType(top.mediaType)) {
-    throw new AirgapError('REGISTRY_UNSUPPORTED_MANIFEST', `${displayRef}: unsupported manifest type ${top.mediaType || '(none)'} (Docker schema 2 and OCI are supported)`);
+    throw new AirgapError('REGISTRY_UNSUPPORTED_MANIFEST', `${displayRef}: unsupported manifest type ${printable(top.mediaType, { max: 100 }) || '(none)'} (Docker schema 2 and OCI are supported)`);
   }
   const manifest = parseImageManifest(manifestBytes, `manifest of ${displayRef}`);
   const config = await client.blobBytes(repo, manifest.config.digest);

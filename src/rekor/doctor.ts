@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import { createPublicKey } from 'node:crypto';
 import { AirgapError, type ErrorCode } from '../errors.js';
 import { logRequest } from './log-http.js';
+import { printable } from '../util/untrusted-text.js';
 import { logKeyId } from './note.js';
 import type { SmokeReport } from './report.js';
 import { smokeFailure } from './smoke.js';
@@ -34,7 +35,8 @@ export interface DoctorInput {
   write: boolean;
   smoke: (t: LogTarget) => Promise<SmokeReport>;
   readHead: (t: LogTarget) => Promise<{ size: number; rootHex: string }>;
-  timeoutMs?: number;
+  /** Each connection check and each request to the log within this (default: 10 s to connect, 60 s a request). */
+  timeoutMs?: number | undefined;
 }
 
 class Failed extends Error {
@@ -53,6 +55,11 @@ function pemOf(label: string, b64: string): string {
 export async function runDoctor(d: DoctorInput): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   const timeout = d.timeoutMs ?? 10_000;
+  /** Ends a connection check that is not done in time, however the peer trickles its bytes. */
+  const bounded = (s: net.Socket, onTimeout: () => void) => {
+    const t = setTimeout(onTimeout, timeout);
+    s.once('close', () => clearTimeout(t));
+  };
   const step = async <T>(name: string, fn: () => Promise<[T, string]>): Promise<T> => {
     try {
       const [v, detail] = await fn();
@@ -88,6 +95,7 @@ export async function runDoctor(d: DoctorInput): Promise<DoctorCheck[]> {
       const s = net.connect({ host: addresses[0]!, port, timeout });
       s.once('connect', () => { s.destroy(); resolve([undefined, `connected to ${addresses[0]}:${port}`]); });
       const fail = (why: string) => { s.destroy(); reject(new Failed('SMOKE_UNREACHABLE', `${addresses[0]}:${port}: ${why}`, 'is the log running (rekor-airgap status on its host)? is the port the one handed over? a firewall between here and there?')); };
+      bounded(s, () => fail(`no connection within ${timeout / 1000} s`));
       s.once('timeout', () => fail('no answer (timed out)'));
       s.once('error', (e: NodeJS.ErrnoException) => fail(e.code === 'ECONNREFUSED' ? 'connection refused: nothing listens there' : e.message));
     }));
@@ -96,9 +104,11 @@ export async function runDoctor(d: DoctorInput): Promise<DoctorCheck[]> {
       const s = tls.connect({ host: addresses[0]!, port, servername: net.isIP(host) ? undefined : host, ca: d.caPem, timeout }, () => {
         const cert = s.getPeerX509Certificate();
         s.destroy();
-        resolve([undefined, `issued to ${cert?.subject.replace(/\n/g, ', ')} by ${cert?.issuer.replace(/\n/g, ', ')}`]);
+        resolve([undefined, `issued to ${printable(cert?.subject.replace(/\n/g, ', ') ?? '')} by ${printable(cert?.issuer.replace(/\n/g, ', ') ?? '')}`]);
       });
-      s.once('timeout', () => { s.destroy(); reject(new Failed('SMOKE_TLS', 'no TLS handshake (timed out)', 'is this port the log\'s HTTPS port?')); });
+      const noHandshake = () => { s.destroy(); reject(new Failed('SMOKE_TLS', `no TLS handshake within ${timeout / 1000} s`, 'is this port the log\'s HTTPS port?')); };
+      bounded(s, noHandshake);
+      s.once('timeout', noHandshake);
       s.once('error', (e: NodeJS.ErrnoException) => {
         s.destroy();
         const untrusted = /self.signed|unable to verify|unable to get|certificate/i.test(`${e.code} ${e.message}`) && !/altname|hostname/i.test(e.message);
@@ -114,7 +124,7 @@ export async function runDoctor(d: DoctorInput): Promise<DoctorCheck[]> {
       return [t, `key ${t.publicKey.rawBytes.slice(0, 24)}…, log ID ${t.logId?.keyId ?? '-'}`];
     });
     const keyPem = pemOf('PUBLIC KEY', tlog.publicKey!.rawBytes!);
-    const target: LogTarget = { endpoint: { url: url.origin, ca: d.caPem!, connectAddress: addresses[0] }, logKeyPem: keyPem, origin: host, label: 'doctor' };
+    const target: LogTarget = { endpoint: { url: url.origin, ca: d.caPem!, connectAddress: addresses[0], timeoutMs: d.timeoutMs }, logKeyPem: keyPem, origin: host, label: 'doctor' };
     await step('the log ID in the trusted root is the one this log writes (origin = the URL\'s host)', async () => {
       const want = Buffer.from(logKeyId(host, createPublicKey(keyPem))).toString('base64');
       if (tlog.logId?.keyId !== want) throw new Failed('SMOKE_SIGNATURE_LOG_ID', `the trusted root says ${tlog.logId?.keyId}, a log at origin ${host} with this key writes ${want}`, 'the trusted root is for another origin (hostname): export it again on the log host');

@@ -6,6 +6,8 @@
  */
 import { AirgapError } from '../errors.js';
 import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, show } from './log-http.js';
+import { parseUntrustedJson, readUntrustedJson, type JsonValue } from '../util/untrusted-json.js';
+import { printable } from '../util/untrusted-text.js';
 import { hexRoot, readApiV1Head, readTilesHead, tileFetcher, type LogHead } from './log-head.js';
 import { bytesEqual, rfc6962InclusionProof, rfc6962LeafHash, verifyRfc9162Inclusion } from './merkle.js';
 import { verifyCheckpointSignedByLogKey } from './note.js';
@@ -30,38 +32,35 @@ function pem(label: string, derB64: string): string {
   return `-----BEGIN ${label}-----\n${derB64.replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
 }
 
-function objectAt(v: unknown, path: string[]): Record<string, unknown> | undefined {
-  let cur: unknown = v;
-  for (const p of path) cur = cur && typeof cur === 'object' && !Array.isArray(cur) ? (cur as Record<string, unknown>)[p] : undefined;
-  return cur && typeof cur === 'object' && !Array.isArray(cur) ? (cur as Record<string, unknown>) : undefined;
-}
-
 /** What a hashedrekord body says: the digest and the verifier (v0.0.2 for v2, v0.0.1 for v1). */
 export function describeBody(body: Buffer): { kind: string; digestHex: string; verifier: string } {
-  let v: unknown;
-  try {
-    v = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new AirgapError('SMOKE_BAD_RESPONSE', 'the entry body is not JSON');
-  }
-  const kind = `${show(objectAt(v, [])?.kind)} ${show(objectAt(v, [])?.apiVersion)}`;
-  const v2 = objectAt(v, ['spec', 'hashedRekordV002']);
-  if (v2) {
-    const digest = objectAt(v2, ['data'])?.digest;
-    const ver = objectAt(v2, ['signature', 'verifier']);
-    const key = objectAt(ver, ['publicKey'])?.rawBytes;
-    const cert = objectAt(ver, ['x509Certificate'])?.rawBytes;
-    if (typeof digest !== 'string') throw new AirgapError('SMOKE_BAD_RESPONSE', 'the hashedrekord has no digest');
+  const doc = readUntrustedJson(body, { what: 'the entry body', code: 'SMOKE_BAD_RESPONSE' });
+  // A field of an object, or absent (also when the parent is absent or not an object).
+  const at = (v: JsonValue | undefined, ...path: string[]): JsonValue | undefined => {
+    for (const p of path) v = v?.isObject ? v.at(p) : undefined;
+    return v?.isAbsent ? undefined : v;
+  };
+  const str = (v: JsonValue | undefined): string | undefined => (typeof v?.raw === 'string' ? v.raw : undefined);
+  const kind = `${show(at(doc, 'kind')?.raw)} ${show(at(doc, 'apiVersion')?.raw)}`;
+  const v2 = at(doc, 'spec', 'hashedRekordV002');
+  if (v2?.isObject) {
+    const digest = str(at(v2, 'data', 'digest'));
+    const key = str(at(v2, 'signature', 'verifier', 'publicKey', 'rawBytes'));
+    const cert = str(at(v2, 'signature', 'verifier', 'x509Certificate', 'rawBytes'));
+    if (digest === undefined) throw new AirgapError('SMOKE_BAD_RESPONSE', 'the hashedrekord has no digest');
+    const der = (b64: string, what: string) => Buffer.from(decodeB64(b64, what)).toString('base64');
     return {
       kind, digestHex: Buffer.from(decodeB64(digest, 'digest')).toString('hex'),
-      verifier: typeof key === 'string' ? pem('PUBLIC KEY', key) : typeof cert === 'string' ? pem('CERTIFICATE', cert) : '(none)',
+      verifier: key !== undefined ? pem('PUBLIC KEY', der(key, 'publicKey.rawBytes')) : cert !== undefined ? pem('CERTIFICATE', der(cert, 'x509Certificate.rawBytes')) : '(none)',
     };
   }
-  const v1 = objectAt(v, ['spec']);
-  const value = objectAt(v1, ['data', 'hash'])?.value;
-  const content = objectAt(v1, ['signature', 'publicKey'])?.content;
-  if (typeof value !== 'string') throw new AirgapError('SMOKE_BAD_RESPONSE', `the entry (${kind}) has no hashedrekord digest`);
-  return { kind, digestHex: value, verifier: typeof content === 'string' ? Buffer.from(content, 'base64').toString('utf8') : '(none)' };
+  const value = str(at(doc, 'spec', 'data', 'hash', 'value'));
+  const content = str(at(doc, 'spec', 'signature', 'publicKey', 'content'));
+  if (value === undefined) throw new AirgapError('SMOKE_BAD_RESPONSE', `the entry (${kind}) has no hashedrekord digest`);
+  // Printed as they are: the digest when it is hex, the signer's PEM with its lines.
+  const digestHex = /^[0-9a-f]+$/i.test(value) ? value.toLowerCase() : printable(value, { max: 200 });
+  const verifier = content !== undefined ? printable(Buffer.from(decodeB64(content, 'publicKey.content')), { max: 8192, keepNewlines: true }) : '(none)';
+  return { kind, digestHex, verifier };
 }
 
 /** Rekor v2: entry `index` from the entry bundles, proved into the current checkpoint from the tiles. */
@@ -130,8 +129,7 @@ export async function readApiV1Entry(t: LogTarget, index: number): Promise<LogEn
 export async function findApiV1Entries(t: LogTarget, digestHex: string): Promise<number[]> {
   const res = await logRequest(t.endpoint, 'POST', '/api/v1/index/retrieve', { hash: `sha256:${digestHex}` });
   if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `POST /api/v1/index/retrieve answered HTTP ${res.status}`);
-  let uuids: unknown;
-  try { uuids = JSON.parse(res.body.toString('utf8')); } catch { throw new AirgapError('SMOKE_BAD_RESPONSE', 'the search index answered with something that is not JSON'); }
+  const uuids = parseUntrustedJson(res.body, { what: 'the answer of the search index', code: 'SMOKE_BAD_RESPONSE' });
   const found: number[] = [];
   for (const u of decodeList(uuids, 'search results')) {
     if (typeof u !== 'string' || !/^[0-9a-f]{64,80}$/.test(u)) throw new AirgapError('SMOKE_BAD_RESPONSE', 'the search index answered with something that is not an entry UUID');

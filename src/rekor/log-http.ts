@@ -1,6 +1,12 @@
-/** HTTPS to a log, trusting only the given CA; untrusted input is returned as bytes. */
+/**
+ * HTTPS to a log, trusting only the given CA; untrusted input is returned as bytes. Redirects are
+ * followed within the log's origin only (never to plain HTTP, never with the body elsewhere), and
+ * every request — connect to last byte — has a deadline (60 s unless the endpoint says otherwise).
+ */
 import { AirgapError } from '../errors.js';
 import { httpRequest, readAll } from '../util/http.js';
+import { parseUntrustedJson } from '../util/untrusted-json.js';
+import { printable } from '../util/untrusted-text.js';
 
 export interface LogEndpoint {
   /** e.g. https://rekor.example.internal:3443 */
@@ -9,7 +15,8 @@ export interface LogEndpoint {
   ca: string;
   /** Connect to this address instead of resolving the URL's host (TLS still checks the host). */
   connectAddress?: string | undefined;
-  timeoutMs?: number;
+  /** Each request, connect to last byte, within this (default 60 s). */
+  timeoutMs?: number | undefined;
 }
 
 export interface LogResponse {
@@ -18,6 +25,9 @@ export interface LogResponse {
   body: Buffer;
 }
 
+/** The largest answer read from a log (a tile is 8 KiB, an entry bundle at most 16 MiB). */
+const MAX_ANSWER = 32 * 1024 * 1024;
+
 export async function logRequest(ep: LogEndpoint, method: 'GET' | 'POST', path: string, json?: unknown, raw?: { body: Buffer; contentType: string }): Promise<LogResponse> {
   const url = new URL(path.replace(/^\//, ''), ep.url.endsWith('/') ? ep.url : `${ep.url}/`);
   const body = raw ? raw.body : json === undefined ? undefined : Buffer.from(JSON.stringify(json));
@@ -25,29 +35,29 @@ export async function logRequest(ep: LogEndpoint, method: 'GET' | 'POST', path: 
     method,
     ca: ep.ca,
     errorPrefix: 'SMOKE',
-    timeoutMs: ep.timeoutMs ?? 60_000,
+    ...(ep.timeoutMs ? { deadlineMs: ep.timeoutMs } : {}),
     ...(ep.connectAddress ? { connectAddress: ep.connectAddress } : {}),
     headers: body ? { 'content-type': raw?.contentType ?? 'application/json', 'content-length': String(body.length), accept: raw ? '*/*' : 'application/json' } : { accept: '*/*' },
     ...(body ? { body } : {}),
   });
-  return { status: res.status, headers: res.headers, body: await readAll(res.body, 32 * 1024 * 1024, 'SMOKE') };
+  return { status: res.status, headers: res.headers, body: await readAll(res.body, MAX_ANSWER, 'SMOKE') };
 }
 
 /** A JSON object from the log (not null, not a list), or SMOKE_BAD_RESPONSE. */
 export function parseJsonBody<T extends object>(res: LogResponse, what: string): Partial<T> {
-  return parseJsonText<T>(res.body.toString('utf8'), `${what}: the log answered HTTP ${res.status}`);
+  return parseJsonText<T>(res.body, `${what}: the log answered HTTP ${res.status}`);
 }
 
-/** A JSON object from the log, or SMOKE_BAD_RESPONSE. */
-export function parseJsonText<T extends object>(text: string, what: string): Partial<T> {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} with a body that is not JSON: ${text.slice(0, 200)}`, { cause: e });
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} with JSON that is not an object`);
+/** A JSON object from the log, or SMOKE_BAD_RESPONSE (size and nesting capped). */
+export function parseJsonText<T extends object>(text: string | Uint8Array, what: string): Partial<T> {
+  const v = parseUntrustedJson(text, { what: `${what} with a body that`, code: 'SMOKE_BAD_RESPONSE' });
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} with JSON that is not an object: ${show(v)}`);
   return v as Partial<T>;
+}
+
+/** A log's text answer (a health check, an error) for a message: escaped and cut short. */
+export function showText(body: Uint8Array | string): string {
+  return printable(typeof body === 'string' ? body.trim() : Buffer.from(body.buffer, body.byteOffset, Math.min(body.length, 4096)).toString('utf8').trim(), { max: 300 });
 }
 
 /** A list from the log, or SMOKE_BAD_RESPONSE (absent is an empty list). */
@@ -70,10 +80,10 @@ export function decodeInt(s: unknown, what: string): number {
 
 /** An untrusted value for a message: never throws (an object may have no usable toString). */
 export function show(v: unknown): string {
-  if (typeof v === 'string') return v.slice(0, 200);
+  if (typeof v === 'string') return printable(v, { max: 200 });
   if (typeof v === 'number' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
   try {
-    return (JSON.stringify(v) ?? typeof v).slice(0, 200);
+    return printable(JSON.stringify(v) ?? typeof v, { max: 200 });
   } catch {
     return `(a ${typeof v})`;
   }

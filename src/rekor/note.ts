@@ -6,6 +6,7 @@
 import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { AirgapError, type ErrorCode } from '../errors.js';
+import { printable } from '../util/untrusted-text.js';
 
 const SIG_PREFIX = '\u2014 '; // em dash + space
 const ALG_ED25519 = 0x01;
@@ -140,7 +141,7 @@ export function verifyNoteSignedByKey(note: string, name: string, key: KeyObject
   );
   if (candidates.length === 0) {
     const seen = parsed.signatures.map((s) => `${s.name}/${Buffer.from(s.keyHash).toString('hex')}`).join(', ');
-    throw new AirgapError('NOTE_KEY_NOT_FOUND', `no signature by key ${name}/${Buffer.from(want).toString('hex')} on the note (found: ${seen})`);
+    throw new AirgapError('NOTE_KEY_NOT_FOUND', `no signature by key ${name}/${Buffer.from(want).toString('hex')} on the note (found: ${printable(seen)})`);
   }
   const message = new TextEncoder().encode(parsed.text);
   if (!candidates.some((s) => verifyRaw(key, message, s.signature))) {
@@ -157,7 +158,7 @@ export function verifyNoteSignedByKey(note: string, name: string, key: KeyObject
 export function verifyCheckpointSignedByLogKey(note: string, origin: string, key: KeyObject, signerName: string = origin): Checkpoint {
   const checkpoint = parseCheckpointBody(parseSignedNote(note).text);
   if (checkpoint.origin !== origin) {
-    throw new AirgapError('NOTE_ORIGIN_MISMATCH', `checkpoint origin is ${JSON.stringify(checkpoint.origin)}, expected ${JSON.stringify(origin)}`);
+    throw new AirgapError('NOTE_ORIGIN_MISMATCH', `checkpoint origin is ${JSON.stringify(printable(checkpoint.origin, { max: 200 }))}, expected ${JSON.stringify(printable(origin, { max: 200 }))}`);
   }
   verifyNoteSignedByKey(note, signerName, key);
   return checkpoint;

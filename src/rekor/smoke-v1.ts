@@ -8,11 +8,12 @@
 import { createHash, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
 import { CheckRun } from './checks.js';
-import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, show, type LogEndpoint } from './log-http.js';
+import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, show, showText, type LogEndpoint } from './log-http.js';
 import { bytesEqual, rfc6962LeafHash, verifyRfc9162Consistency, verifyRfc9162Inclusion } from './merkle.js';
 import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
 import type { SmokeReport } from './report.js';
 import { chainRecord } from './smoke-v2.js';
+import { isJsonObject } from '../util/untrusted-json.js';
 
 export interface SmokeV1Options {
   endpoint: LogEndpoint;
@@ -33,7 +34,6 @@ interface V1Entry {
 }
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-const isObject = (x: unknown): x is object => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function hexBytes(s: unknown, what: string): Uint8Array {
   if (typeof s !== 'string' || !/^([0-9a-f]{2})*$/i.test(s)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} is not hex`);
@@ -58,13 +58,13 @@ async function submit(run: CheckRun, o: SmokeV1Options, label: string) {
     },
   };
   const [uuid, entry] = await run.step(`${label}: submit`, async () => {
-    const res = await logRequest({ ...o.endpoint, timeoutMs: Math.max(o.endpoint.timeoutMs ?? 0, 60_000) }, 'POST', '/api/v1/log/entries', request);
-    if (res.status !== 201) throw new AirgapError('SMOKE_REJECTED', `POST /api/v1/log/entries answered HTTP ${res.status}, expected 201: ${res.body.toString('utf8').slice(0, 300)}`);
+    const res = await logRequest(o.endpoint, 'POST', '/api/v1/log/entries', request);
+    if (res.status !== 201) throw new AirgapError('SMOKE_REJECTED', `POST /api/v1/log/entries answered HTTP ${res.status}, expected 201: ${showText(res.body)}`);
     const map = parseJsonBody<Record<string, unknown>>(res, 'the new entry');
-    const [id, e] = isObject(map) ? Object.entries(map)[0] ?? [] : [];
-    if (!id || !isObject(e)) throw new AirgapError('SMOKE_BAD_RESPONSE', 'the log answered 201 without an entry object');
+    const [id, e] = isJsonObject(map) ? Object.entries(map)[0] ?? [] : [];
+    if (!id || !isJsonObject(e)) throw new AirgapError('SMOKE_BAD_RESPONSE', 'the log answered 201 without an entry object');
     const entry = e as V1Entry;
-    return [[id, entry] as const, `HTTP 201, log index ${show(entry.logIndex)}, uuid ${id}`];
+    return [[id, entry] as const, `HTTP 201, log index ${show(entry.logIndex)}, uuid ${show(id)}`];
   });
   const body = await run.step(`${label}: body carries our digest and key`, () => {
     const bytes = decodeB64(entry.body, 'body');
@@ -91,14 +91,14 @@ async function verifyEntry(run: CheckRun, o: SmokeV1Options, s: Awaited<ReturnTy
     const at = new Date(decodeInt(e.integratedTime, 'integratedTime') * 1000);
     return [undefined, `integrated at ${Number.isNaN(at.getTime()) ? `${show(e.integratedTime)} (not a date)` : at.toISOString()}`];
   });
-  const p = isObject(e.verification) && isObject(e.verification.inclusionProof) ? e.verification.inclusionProof : undefined;
+  const p = isJsonObject(e.verification) && isJsonObject(e.verification.inclusionProof) ? e.verification.inclusionProof : undefined;
   if (!p) throw new AirgapError('SMOKE_PROOF_MISSING', 'the entry has no inclusion proof');
   const note = typeof p.checkpoint === 'string' ? p.checkpoint : '';
   const cp = await run.step(`${label}: signed checkpoint (origin, key, signature)`, () => {
     const origin = note.split('\n')[0] ?? '';
-    if (!origin.startsWith(`${o.hostname} - `)) throw new AirgapError('NOTE_ORIGIN_MISMATCH', `checkpoint origin ${JSON.stringify(origin)} is not "${o.hostname} - <tree ID>"`);
+    if (!origin.startsWith(`${o.hostname} - `)) throw new AirgapError('NOTE_ORIGIN_MISMATCH', `checkpoint origin ${JSON.stringify(show(origin))} is not "${o.hostname} - <tree ID>"`);
     const c = verifyCheckpointSignedByLogKey(note, origin, o.logKey, o.hostname);
-    return [c, `${c.origin}, size ${c.size}`];
+    return [c, `${show(c.origin)}, size ${c.size}`];
   });
   const treeIndex = decodeInt(p.logIndex, 'inclusionProof.logIndex');
   if (p.hashes !== undefined && !Array.isArray(p.hashes)) throw new AirgapError('SMOKE_BAD_RESPONSE', 'inclusionProof.hashes is not a list');
@@ -153,7 +153,7 @@ export async function smokeV1(o: SmokeV1Options): Promise<SmokeReport> {
       const info = parseJsonBody<{ signedTreeHead?: string }>(res, 'GET /api/v1/log');
       const note = String(info.signedTreeHead ?? '');
       const cp = verifyCheckpointSignedByLogKey(note, note.split('\n')[0] ?? '', o.logKey, o.hostname);
-      if (!cp.origin.startsWith(`${o.hostname} - `)) throw new AirgapError('NOTE_ORIGIN_MISMATCH', `tree head origin ${cp.origin}`);
+      if (!cp.origin.startsWith(`${o.hostname} - `)) throw new AirgapError('NOTE_ORIGIN_MISMATCH', `tree head origin ${show(cp.origin)}`);
       if (cp.size < v2.cp.size) throw new AirgapError('SMOKE_PROOF_ROLLBACK', `the published tree head (size ${cp.size}) is smaller than the entry's (size ${v2.cp.size})`);
       return [undefined, `size ${cp.size}`];
     });

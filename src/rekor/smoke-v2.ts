@@ -8,7 +8,8 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
 import { CheckRun } from './checks.js';
-import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, show, type LogEndpoint } from './log-http.js';
+import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, show, showText, type LogEndpoint } from './log-http.js';
+import { parseUntrustedJson } from '../util/untrusted-json.js';
 import { bytesEqual, rfc6962ConsistencyProof, rfc6962LeafHash, verifyRfc9162Consistency, verifyRfc9162Inclusion } from './merkle.js';
 import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
 import type { SmokeReport } from './report.js';
@@ -60,18 +61,16 @@ async function submit(run: CheckRun, o: SmokeV2Options, label: string): Promise<
     },
   };
   const entry = await run.step(`${label}: submit`, async () => {
-    const res = await logRequest({ ...o.endpoint, timeoutMs: Math.max(o.endpoint.timeoutMs ?? 0, 60_000) }, 'POST', '/api/v2/log/entries', request);
+    const res = await logRequest(o.endpoint, 'POST', '/api/v2/log/entries', request);
     if (res.status !== 201) {
-      throw new AirgapError('SMOKE_REJECTED', `POST /api/v2/log/entries answered HTTP ${res.status}, expected 201: ${res.body.toString('utf8').slice(0, 300)}`);
+      throw new AirgapError('SMOKE_REJECTED', `POST /api/v2/log/entries answered HTTP ${res.status}, expected 201: ${showText(res.body)}`);
     }
     const e = parseJsonBody<TransparencyLogEntry>(res, 'the new entry');
     return [e, `HTTP 201, log index ${show(e.logIndex)}`];
   });
   const body = await run.step(`${label}: canonicalized body carries our digest and key`, () => {
     const bytes = decodeB64(entry.canonicalizedBody, 'canonicalizedBody');
-    const text = Buffer.from(bytes).toString('utf8');
-    let parsed: unknown;
-    try { parsed = JSON.parse(text); } catch { throw new AirgapError('SMOKE_BODY_MISMATCH', 'canonicalizedBody is not JSON'); }
+    const parsed = parseUntrustedJson(bytes, { what: 'canonicalizedBody', code: 'SMOKE_BODY_MISMATCH' });
     const strings = new Set<string>();
     const walk = (v: unknown) => { if (typeof v === 'string') strings.add(v); else if (v && typeof v === 'object') Object.values(v).forEach(walk); };
     walk(parsed);
@@ -99,7 +98,7 @@ async function verifyEntry(run: CheckRun, o: SmokeV2Options, s: Submitted, label
   });
   const cp = await run.step(`${label}: signed checkpoint (origin, key ID, signature)`, () => {
     const c = verifyCheckpointSignedByLogKey(s.envelope, o.origin, o.logKey);
-    return [c, `${c.origin}, size ${c.size}, signed by the log key`];
+    return [c, `${show(c.origin)}, size ${c.size}, signed by the log key`];
   });
   await run.step(`${label}: log ID is the installed log key`, () => {
     const want = logKeyId(o.origin, o.logKey);
@@ -132,7 +131,7 @@ export async function smokeV2(o: SmokeV2Options): Promise<SmokeReport> {
     await run.step('log reachable over TLS (pinned CA)', async () => {
       const res = await logRequest(o.endpoint, 'GET', '/healthz');
       if (res.status !== 200) throw new AirgapError('SMOKE_UNREACHABLE', `GET /healthz answered HTTP ${res.status}`);
-      return [undefined, res.body.toString('utf8').trim()];
+      return [undefined, showText(res.body)];
     });
     const first = await submit(run, o, 'entry 1');
     const cp1 = await verifyEntry(run, o, first, 'entry 1');

@@ -11,7 +11,8 @@ import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { MessageImprint, TimeStampReq, TimeStampResp, TSTInfo } from '@peculiar/asn1-tsp';
 import { AirgapError } from '../errors.js';
-import { logRequest, type LogEndpoint } from './log-http.js';
+import { logRequest, showText, type LogEndpoint } from './log-http.js';
+import { printable } from '../util/untrusted-text.js';
 
 const SHA256 = '2.16.840.1.101.3.4.2.1';
 const ID_CT_TSTINFO = '1.2.840.113549.1.9.16.1.4';
@@ -79,13 +80,13 @@ export function verifyTimestampResponse(der: Buffer, req: TimestampRequest, chai
   } catch (e) {
     // A malformed field deep in the token (a time, a certificate) surfaces as the library's error.
     if (e instanceof AirgapError) throw e;
-    throw bad(`the response is malformed (${(e as Error).message})`, e);
+    throw bad(`the response is malformed (${printable((e as Error).message)})`, e);
   }
 }
 
 function verifyResponse(der: Buffer, req: TimestampRequest, chainPem: string, now: number): VerifiedTimestamp {
   const resp = parse(der, TimeStampResp, 'the response');
-  if (resp.status.status !== 0 && resp.status.status !== 1) throw bad(`the authority refused (status ${resp.status.status}: ${resp.status.statusString?.join(' ') ?? ''})`);
+  if (resp.status.status !== 0 && resp.status.status !== 1) throw bad(`the authority refused (status ${resp.status.status}: ${printable(resp.status.statusString?.join(' ') ?? '')})`);
   if (!resp.timeStampToken) throw bad('the response holds no token');
   const ci = resp.timeStampToken as unknown as ContentInfo;
   if (ci.contentType !== ID_SIGNED_DATA) throw bad(`the token is ${ci.contentType}, not SignedData`);
@@ -124,7 +125,7 @@ export async function requestTimestamp(endpoint: LogEndpoint, digest: Buffer, ch
   const req = timestampRequest(digest);
   const res = await logRequest(endpoint, 'POST', '/api/v1/timestamp', undefined, { body: req.der, contentType: 'application/timestamp-query' });
   if (res.status !== 200 && res.status !== 201) {
-    throw new AirgapError('SMOKE_READ_FAILED', `POST ${endpoint.url.replace(/\/$/, '')}/api/v1/timestamp answered HTTP ${res.status}: ${res.body.toString('utf8').slice(0, 200)}`);
+    throw new AirgapError('SMOKE_READ_FAILED', `POST ${endpoint.url.replace(/\/$/, '')}/api/v1/timestamp answered HTTP ${res.status}: ${showText(res.body)}`);
   }
   return verifyTimestampResponse(res.body, req, chainPem);
 }

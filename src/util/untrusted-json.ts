@@ -5,6 +5,7 @@
  * caller's code and names the source and the path of the value at fault.
  */
 import { AirgapError, type ErrorCode } from '../errors.js';
+import { printable } from './untrusted-text.js';
 
 export interface JsonSource {
   /** What is being read, for messages: "backup.json", "the log's answer to GET /checkpoint". */
@@ -34,7 +35,8 @@ export function parseUntrustedJson(input: string | Uint8Array, src: JsonSource, 
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new AirgapError(src.code, `${src.what} is not JSON: ${(e as Error).message}`, { cause: e });
+    // The parser quotes the input in its message: shown escaped, like all outside text.
+    throw new AirgapError(src.code, `${src.what} is not JSON: ${printable((e as Error).message, { max: 200 })}`, { cause: e });
   }
 }
 

@@ -4,7 +4,7 @@ import { loadTrustedKeys } from '../../bundle/signing.js';
 import { parseSize } from '../../media/transfer-index.js';
 import { formatBytes } from '../../util/progress.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
-import { typed, withCommon, withTrust } from '../options.js';
+import { lastValue, timeoutMsOf, typed, withCommon, withTrust } from '../options.js';
 
 interface Args extends CommonArgs {
   bundle: string;
@@ -16,6 +16,7 @@ interface Args extends CommonArgs {
   concurrency: number;
   chunkSize?: string;
   map?: string;
+  timeout?: number;
 }
 
 export const bundlePushCommand = {
@@ -30,6 +31,7 @@ export const bundlePushCommand = {
     .option('concurrency', { type: 'number', default: 4, describe: 'blobs uploaded in parallel' })
     .option('chunk-size', { type: 'string', describe: 'upload blobs in chunks of this size (PATCH), e.g. 64MiB, for registries or proxies that limit a request\'s size (default: one PUT per blob)' })
     .option('map', { type: 'string', describe: 'where to write the image map (JSON; default ./image-map.json)' })
+    .option('timeout', { coerce: lastValue, type: 'number', describe: 'seconds each request to the registry may take, connect to last byte (default 60), plus 4 s per MiB of blob it carries' })
     .example('$0 bundle push ./bundle --trust bundle-signing.pub --registry harbor.site.internal --prefix sigstore-airgap --registry-ca site-ca.crt', '')
     .epilog([
       'Every image lands at REGISTRY/PREFIX/<upstream repository>@<upstream manifest digest>, and under its tag.',
@@ -46,6 +48,7 @@ export const bundlePushCommand = {
       bundleDir: args.bundle, keys: await loadTrustedKeys(args.trust), registry: args.registry, prefix: args.prefix,
       ca: await readCaFiles(args.registryCa), insecure: args.insecureRegistry, concurrency: Math.max(1, Math.floor(args.concurrency)),
       ...(args.chunkSize ? { chunkSize: parseSize(args.chunkSize) } : {}),
+      deadlineMs: timeoutMsOf(args.timeout),
       mapFile, progress,
     });
     const uploaded = map.artifacts.reduce((a, x) => a + x.blobs.bytesUploaded, 0);

@@ -3,13 +3,15 @@ import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { AirgapError } from '../../errors.js';
 import { printResult, type CommonArgs } from '../output.js';
-import { lastValue, typed, withCommon } from '../options.js';
+import { lastValue, timeoutMsOf, typed, withCommon } from '../options.js';
+import { TIMEOUT_OPTION } from '../log-target-args.js';
 
 interface Args extends CommonArgs {
   url?: string;
   trustDir: string;
   ca?: string;
   write: boolean;
+  timeout?: number;
 }
 
 export const doctorCommand = {
@@ -20,8 +22,10 @@ export const doctorCommand = {
     .option('trust-dir', { coerce: lastValue, type: 'string', default: '.', describe: 'directory with trusted_root.json, signing_config.json and ca.crt (what trust export writes)' })
     .option('ca', { coerce: lastValue, type: 'string', describe: 'the CA certificate for TLS (default: TRUST_DIR/ca.crt)' })
     .option('write', { type: 'boolean', default: true, describe: 'submit a test entry and verify its proofs (--no-write: read-only checks)' })
+    .option('timeout', { ...TIMEOUT_OPTION, describe: 'seconds each check may take: a connection (default 10) or a request to the log, connect to last byte (default 60)' })
     .example('AEVUM_REKOR_URL=https://rekor.site.internal:3443 $0 doctor --trust-dir ./client-trust', '')),
   handler: async (args) => {
+    const timeoutMs = timeoutMsOf(args.timeout);
     const { runDoctor, doctorFailure } = await import('../../rekor/doctor.js');
     const { stackFor } = await import('../../stacks/registry.js');
     const { isMissingFile, readRegularFile, SMALL_JSON_LIMIT } = await import('../../util/bounded-read.js');
@@ -50,7 +54,7 @@ export const doctorCommand = {
     const stack = stackFor(apiVersion === 1 ? 'rekor-v1' : 'rekor-v2');
     const checks = await runDoctor({
       url: args.url ?? process.env.AEVUM_REKOR_URL, caPem: await read(args.ca ?? path.join(args.trustDir, 'ca.crt')), trustedRoot, apiVersion, write: args.write,
-      smoke: (t) => stack.smoke(t), readHead: (t) => stack.readHead(t),
+      smoke: (t) => stack.smoke(t), readHead: (t) => stack.readHead(t), timeoutMs,
     });
     const failure = doctorFailure(checks);
     printResult(args, { ok: !failure, checks }, [

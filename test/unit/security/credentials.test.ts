@@ -69,17 +69,26 @@ describe('redirects keep credentials only within one origin', () => {
   });
   afterAll(() => { plain.close(); tls.close(); });
 
-  it('an https → http redirect on the same host drops Authorization', async () => {
+  it('an https → http redirect on the same host drops Authorization (where plain HTTP is allowed at all)', async () => {
     got.length = 0;
     expect([tlsPort, plainPort]).toEqual([443, 80]);
-    const res = await httpRequest(new URL(`https://127.0.0.77/v2/?to=${encodeURIComponent('http://127.0.0.77/v2/')}`), { headers: { authorization: 'Basic c2VjcmV0' }, ca });
+    const res = await httpRequest(new URL(`https://127.0.0.77/v2/?to=${encodeURIComponent('http://127.0.0.77/v2/')}`),
+      { errorPrefix: 'REGISTRY', headers: { authorization: 'Basic c2VjcmV0' }, ca, redirects: 'any-origin', plainHttpAllowed: () => true });
     res.body.resume();
     expect(got).toEqual([{ server: 'https', auth: 'Basic c2VjcmV0' }, { server: 'http', auth: undefined }]);
   });
 
+  it('an https → http redirect is refused unless plain HTTP is allowed for that host', async () => {
+    got.length = 0;
+    await expect(httpRequest(new URL(`https://127.0.0.77/v2/?to=${encodeURIComponent('http://127.0.0.77/v2/')}`),
+      { errorPrefix: 'REGISTRY', headers: { authorization: 'Basic c2VjcmV0' }, ca, redirects: 'any-origin', plainHttpAllowed: (h) => h === 'other:80' }))
+      .rejects.toMatchObject({ code: 'REGISTRY_PLAIN_HTTP_REFUSED' });
+    expect(got).toEqual([{ server: 'https', auth: 'Basic c2VjcmV0' }]);
+  });
+
   it('a redirect within the same origin keeps it', async () => {
     got.length = 0;
-    const res = await httpRequest(new URL(`https://127.0.0.77/a?to=${encodeURIComponent('https://127.0.0.77/b')}`), { headers: { authorization: 'Bearer t' }, ca });
+    const res = await httpRequest(new URL(`https://127.0.0.77/a?to=${encodeURIComponent('https://127.0.0.77/b')}`), { errorPrefix: 'REGISTRY', headers: { authorization: 'Bearer t' }, ca });
     res.body.resume();
     expect(got).toEqual([{ server: 'https', auth: 'Bearer t' }, { server: 'https', auth: 'Bearer t' }]);
   });
