@@ -28,6 +28,17 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 const E = ExitCode;
 
+/**
+ * A row of the table: the exit code, or the exit code with what else the code says. `transient`:
+ * the failure may pass on its own (a host unreachable, a 5xx, a connection cut mid-body), so the
+ * one retry policy (src/util/retry.ts) tries again; every other code fails at once.
+ */
+type ErrorRow = ExitCodeValue | { readonly exit: ExitCodeValue; readonly transient: true };
+
+function transient(exit: ExitCodeValue): ErrorRow {
+  return { exit, transient: true };
+}
+
 /** Every error code and its exit code. A code not in this table does not type-check. */
 export const ERROR_EXIT = {
   INTERNAL_BUG: E.INTERNAL,
@@ -130,13 +141,13 @@ export const ERROR_EXIT = {
   REGISTRY_PROTOCOL_ERROR: E.REGISTRY,
   REGISTRY_REDIRECT_REFUSED: E.REGISTRY,
   REGISTRY_RESPONSE_TOO_LARGE: E.REGISTRY,
-  REGISTRY_SERVER_ERROR: E.REGISTRY,
-  REGISTRY_STREAM_BROKEN: E.REGISTRY,
+  REGISTRY_SERVER_ERROR: transient(E.REGISTRY),
+  REGISTRY_STREAM_BROKEN: transient(E.REGISTRY),
   REGISTRY_TLS: E.REGISTRY,
   REGISTRY_TIMEOUT: E.REGISTRY,
   REGISTRY_TOO_MANY_REDIRECTS: E.REGISTRY,
   REGISTRY_UNAUTHORIZED: E.REGISTRY,
-  REGISTRY_UNREACHABLE: E.REGISTRY,
+  REGISTRY_UNREACHABLE: transient(E.REGISTRY),
   REGISTRY_UNSUPPORTED_MANIFEST: E.REGISTRY,
   BUNDLE_LOCK_DRIFT: E.REGISTRY,
   ARTIFACT_DIGEST_MISMATCH: E.REGISTRY,
@@ -145,16 +156,16 @@ export const ERROR_EXIT = {
   ARTIFACT_TLS: E.REGISTRY,
   ARTIFACT_TIMEOUT: E.REGISTRY,
   ARTIFACT_TOO_MANY_REDIRECTS: E.REGISTRY,
-  ARTIFACT_STREAM_BROKEN: E.REGISTRY,
+  ARTIFACT_STREAM_BROKEN: transient(E.REGISTRY),
   ARTIFACT_RESPONSE_TOO_LARGE: E.REGISTRY,
-  ARTIFACT_UNREACHABLE: E.REGISTRY,
+  ARTIFACT_UNREACHABLE: transient(E.REGISTRY),
   ARTIFACT_WRONG_PLATFORM: E.REGISTRY,
   ARTIFACT_ZIP_INVALID: E.REGISTRY,
 
   ENGINE_IMAGE_MISMATCH: E.ENGINE,
   ENGINE_LOAD_FAILED: E.ENGINE,
   ENGINE_SAVE_INVALID: E.ENGINE,
-  ENGINE_UNREACHABLE: E.ENGINE,
+  ENGINE_UNREACHABLE: transient(E.ENGINE),
   COMPOSE_FAILED: E.ENGINE,
 
   PREFLIGHT_FAILED: E.PREFLIGHT,
@@ -182,13 +193,13 @@ export const ERROR_EXIT = {
   BUNDLE_WRITE_DISK_FULL: E.DISK_FULL,
   MEDIA_WRITE_DISK_FULL: E.DISK_FULL,
 
-  SMOKE_UNREACHABLE: E.SMOKE_UNREACHABLE,
+  SMOKE_UNREACHABLE: transient(E.SMOKE_UNREACHABLE),
   SMOKE_TLS: E.SMOKE_UNREACHABLE,
   SMOKE_TOO_MANY_REDIRECTS: E.SMOKE_UNREACHABLE,
   SMOKE_REDIRECT_REFUSED: E.SMOKE_UNREACHABLE,
   SMOKE_TIMEOUT: E.SMOKE_UNREACHABLE,
   SMOKE_ANSWER_TOO_LARGE: E.SMOKE_UNREACHABLE,
-  SMOKE_STREAM_BROKEN: E.SMOKE_UNREACHABLE,
+  SMOKE_STREAM_BROKEN: transient(E.SMOKE_UNREACHABLE),
   SMOKE_READ_FAILED: E.SMOKE_UNREACHABLE,
   SMOKE_REJECTED: E.SMOKE_REJECTED,
   SMOKE_BAD_RESPONSE: E.SMOKE_PROOF_INVALID,
@@ -236,7 +247,7 @@ export const ERROR_EXIT = {
   UPGRADE_ROLLED_BACK: E.UPGRADE_ROLLED_BACK,
 
   INTERRUPTED: E.INTERRUPTED,
-} as const satisfies Record<string, ExitCodeValue>;
+} as const satisfies Record<string, ErrorRow>;
 
 export type ErrorCode = keyof typeof ERROR_EXIT;
 
@@ -244,7 +255,27 @@ export type ErrorCode = keyof typeof ERROR_EXIT;
 export type HttpErrorDomain = 'REGISTRY' | 'ARTIFACT' | 'SMOKE';
 
 export function exitCodeFor(code: ErrorCode): ExitCodeValue {
-  return ERROR_EXIT[code] ?? ExitCode.INTERNAL;
+  const row: ErrorRow | undefined = isErrorCode(code) ? ERROR_EXIT[code] : undefined;
+  if (row === undefined) return ExitCode.INTERNAL;
+  return typeof row === 'number' ? row : row.exit;
+}
+
+/** A failure worth another try (its row says `transient`). */
+export function isTransientError(e: unknown): boolean {
+  const code = (e as AirgapError | undefined)?.code;
+  if (typeof code !== 'string' || !isErrorCode(code)) return false;
+  const row: ErrorRow = ERROR_EXIT[code];
+  return typeof row === 'object' && row.transient;
+}
+
+/**
+ * The log answered wrongly or not at all (exit 10 to 13: unreachable, rejected, a proof or a
+ * signature that does not hold), whatever part of the check raised it (smoke, note, Merkle).
+ */
+export function isLogCheckFailure(e: unknown): e is AirgapError {
+  if (!(e instanceof AirgapError)) return false;
+  const exit = e.exitCode;
+  return exit >= ExitCode.SMOKE_UNREACHABLE && exit <= ExitCode.SMOKE_SIGNATURE_INVALID;
 }
 
 export function isErrorCode(s: string): s is ErrorCode {

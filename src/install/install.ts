@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import type Docker from 'dockerode';
-import { AirgapError } from '../errors.js';
+import { AirgapError, isLogCheckFailure } from '../errors.js';
 import { bundleRel } from '../bundle/layout.js';
 import { chooseProfile, releaseOf, type BundleImage } from '../bundle/manifest.js';
 import { parseProfile, type Profile } from '../bundle/profile.js';
@@ -126,7 +126,7 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
  * error gains each service's state and last log lines, read before the stack is taken down.
  */
 async function withServicesReport(e: unknown, plan: Plan): Promise<unknown> {
-  if (!(e instanceof AirgapError) || !e.code.startsWith('SMOKE_')) return e;
+  if (!isLogCheckFailure(e)) return e;
   const report = await servicesReport(plan.docker, plan.state.project);
   if (!report) return e;
   return new AirgapError(e.code, `${e.message}\nthe services when it failed:\n${report}`, { cause: e.cause, details: e.details });

@@ -3,7 +3,7 @@
  * answer, a connection cut mid-body) are retried with exponential backoff; anything else — a
  * refusal, a digest mismatch, a 404 — fails at once.
  */
-import { AirgapError, type HttpErrorDomain } from '../errors.js';
+import { AirgapError, isTransientError, type HttpErrorDomain } from '../errors.js';
 
 /** HTTP answers worth another try. */
 export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
@@ -16,10 +16,6 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { retries: 3, backoffMs: 500 };
 
-export function isTransient(e: unknown): boolean {
-  const code = (e as AirgapError)?.code;
-  return typeof code === 'string' && /_(UNREACHABLE|SERVER_ERROR|STREAM_BROKEN)$/.test(code);
-}
 
 /** An uncoded error from a body being read (`aborted`, ECONNRESET) becomes DOMAIN_STREAM_BROKEN. */
 export function asStreamBroken(e: unknown, domain: HttpErrorDomain, what: string): unknown {
@@ -36,7 +32,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: 
     try {
       return await fn(attempt);
     } catch (e) {
-      if (!isTransient(e) || attempt >= policy.retries) throw e;
+      if (!isTransientError(e) || attempt >= policy.retries) throw e;
       onRetry?.(e, attempt);
       await new Promise((r) => setTimeout(r, policy.backoffMs * 2 ** attempt));
     }

@@ -10,7 +10,7 @@ import { runCli } from '../../../src/cli/app.js';
 import { lockMode } from '../../../src/cli/commands/bundle-create.js';
 import { exitCodesTable } from '../../../src/cli/exit-codes.js';
 import { bufferIo } from '../../../src/cli/output.js';
-import { ERROR_EXIT, ExitCode } from '../../../src/errors.js';
+import { ERROR_EXIT, exitCodeFor, ExitCode, isLogCheckFailure, isTransientError, AirgapError, type ErrorCode } from '../../../src/errors.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -170,8 +170,19 @@ describe('exit codes', () => {
     expect(ERROR_EXIT.INTERNAL_BUG).toBe(ExitCode.INTERNAL);
   });
 
+  it('the table says which failures are transient (retried) and which are a log check failing (install reports the services)', () => {
+    const transient = Object.keys(ERROR_EXIT).filter((c) => isTransientError(new AirgapError(c as ErrorCode, '')));
+    expect(transient.sort()).toEqual(['ARTIFACT_STREAM_BROKEN', 'ARTIFACT_UNREACHABLE', 'ENGINE_UNREACHABLE', 'REGISTRY_SERVER_ERROR', 'REGISTRY_STREAM_BROKEN',
+      'REGISTRY_UNREACHABLE', 'SMOKE_STREAM_BROKEN', 'SMOKE_UNREACHABLE']);
+    for (const c of ['REGISTRY_DIGEST_MISMATCH', 'REGISTRY_TIMEOUT', 'SMOKE_REJECTED'] as const) expect(isTransientError(new AirgapError(c, ''))).toBe(false);
+    for (const c of ['SMOKE_UNREACHABLE', 'SMOKE_REJECTED', 'MERKLE_INCLUSION_INVALID', 'NOTE_SIGNATURE_INVALID', 'SMOKE_PROOF_TILES'] as const) {
+      expect(isLogCheckFailure(new AirgapError(c, '')), c).toBe(true);
+    }
+    for (const c of ['LOG_FORK', 'INSTALL_SERVICE_FAILED', 'SMOKE_INTERNAL'] as const) expect(isLogCheckFailure(new AirgapError(c, '')), c).toBe(false);
+  });
+
   it('every exit code but success and interruption has at least one error code', () => {
-    const used = new Set(Object.values(ERROR_EXIT));
+    const used = new Set(Object.keys(ERROR_EXIT).map((c) => exitCodeFor(c as ErrorCode)));
     for (const e of exitCodesTable()) if (e.code !== 0) expect(used.has(e.code as never), `exit ${e.code}`).toBe(true);
   });
 });
