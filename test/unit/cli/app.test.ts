@@ -58,6 +58,14 @@ describe('the app, in-process', () => {
     expect(r.out).toContain('Examples:');
   });
 
+  it('--insecure-registry means one thing everywhere: a registry host that may be reached over plain HTTP (repeatable)', async () => {
+    for (const cmd of [['bundle', 'create', '--profile', 'rekor-v2', '--out', 'b', '--key', 'k'], ['bundle', 'push', 'b', '--trust', 't.pub', '--registry', 'r:5000']]) {
+      const r = await parse([...cmd, '--insecure-registry', 'r:5000', '--insecure-registry', 'mirror:5000']);
+      expect(r.code, r.err).toBe(0);
+      expect(r.args?.insecureRegistry, cmd.join(' ')).toEqual(['r:5000', 'mirror:5000']);
+    }
+  });
+
   it('an unknown flag is a usage error (exit 2) that points at --help', async () => {
     const r = await parse(['bundle', 'pack', './b', '--out', 'o', '--key', 'k', '--bogus']);
     expect(r.code).toBe(ExitCode.USAGE);
