@@ -21,6 +21,7 @@ import { verifyRfc9162Consistency, verifyRfc9162Inclusion } from '../../../src/r
 import { formatCheckpointBody, parseCheckpointBody, parseSignedNote, signNote, verifyCheckpointSignedByLogKey } from '../../../src/rekor/note.js';
 import { parseBackupManifest } from '../../../src/backup/backup-manifest.js';
 import { headOfNote } from '../../../src/instance/checkpoint-history.js';
+import { parseState } from '../../../src/instance/state.js';
 import { parseEntryBundle } from '../../../src/rekor/tiles.js';
 import { parseCheckpointRecord } from '../../../src/rekor/record-check.js';
 import { describeBody } from '../../../src/rekor/entry-reader.js';
@@ -61,6 +62,17 @@ describe('backup.json (parseBackupManifest)', () => {
   const codes = ['BACKUP_ARCHIVE_CORRUPT', 'BACKUP_FORMAT_UNSUPPORTED'];
   it('random text', () => fc.assert(fc.property(text, (t) => onlyCoded(() => parseBackupManifest(t), codes)), params()));
   it('a valid manifest with one edit', () => fc.assert(fc.property(mutatedJson(VALID_BACKUP), (t) => onlyCoded(() => parseBackupManifest(t), codes)), params()));
+});
+
+describe('state.json (parseState), of the instance or inside a backup', () => {
+  const VALID_STATE = {
+    instance: 'default', profile: 'rekor-v2', kind: 'rekor-v2', project: 'rekor-airgap-default', dataDir: '/d', hostname: 'h', origin: 'h', httpsPort: 443,
+    bindAddress: '0.0.0.0', url: 'https://h', checkpointInterval: '2s', stack: { tsa: '' }, logPublicKeyPem: 'k', logKeyId: sha,
+    bundle: { createdAt: 'x', manifestSha256: sha, release: 1 }, highestRelease: 1, images: { rekor: { ref: 'r', configDigest: 'c' } }, installedAt: 'x', updatedAt: 'x',
+  };
+  const src = { what: 'state.json', code: 'BACKUP_ARCHIVE_CORRUPT' } as const;
+  it('random text', () => fc.assert(fc.property(text, (t) => onlyCoded(() => parseState(t, src), [src.code])), params()));
+  it('a valid state with one edit', () => fc.assert(fc.property(mutatedJson(VALID_STATE), (t) => onlyCoded(() => parseState(t, src), [src.code])), params()));
 });
 
 describe('entry bundles and kept checkpoints', () => {
