@@ -5,7 +5,6 @@
  * published tree re-derives its root, and after a new entry the log is consistent with it. Until
  * the proof holds nothing is final: a failure puts the previous instance back and starts it.
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
@@ -28,11 +27,11 @@ import { stackFor } from '../stacks/registry.js';
 import type { BackupContext, Stack } from '../stacks/stack.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Progress } from '../util/progress.js';
-import { readBackupArchive, dataRel } from './archive.js';
-import { plainFilesDigestInput, type BackupManifest } from './backup-manifest.js';
+import { dataRel, openBackupArchive } from './archive.js';
+import type { BackupManifest } from './backup-manifest.js';
 import { hookArchivePath, resolveHooks, runHook } from './hooks.js';
 import { readBackupPassphrase } from './passphrase.js';
-import { openSecrets } from './secrets-envelope.js';
+import type { SecretFile } from './secrets-envelope.js';
 
 export interface RestoreOptions {
   file: string;
@@ -91,13 +90,11 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
   let done = false;
   try {
     o.progress.step(`verifying ${o.file}`);
-    const archive = await readBackupArchive(o.file, o.verifyOnly ? undefined : staging);
+    // The passphrase vouches for backup.json before anything in the archive is used.
+    const archive = await openBackupArchive(o.file, passphrase, o.verifyOnly ? undefined : staging);
     const m = archive.manifest;
-    const secrets = await openSecrets(archive.sealedSecrets, passphrase, o.file);
-    const binding = createHash('sha256').update(plainFilesDigestInput(m.files)).digest('hex');
-    if (binding !== secrets.plainFilesSha256) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${o.file}: the files are not the ones the sealed secrets vouch for (the archive was altered)`);
     const stack = stackFor(m.kind);
-    o.progress.step(`archive verified: instance ${m.instance} (${m.profile}), tree size ${m.checkpoint.size}, ${m.files.length} files, ${secrets.files.length} secrets`);
+    o.progress.step(`archive verified (backup.json and every file vouched for by the passphrase): instance ${m.instance} (${m.profile}), tree size ${m.checkpoint.size}, ${m.files.length} files, ${archive.secrets.length} secrets`);
     const summary = { createdAt: m.createdAt, instance: m.instance, size: m.checkpoint.size, rootHex: m.checkpoint.rootHex, bytes: archive.bytes, files: m.files.length };
     if (o.verifyOnly) {
       done = true;
@@ -105,8 +102,11 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
     }
     const existing = await readState(dataDir);
     const forked = await checkFork(o, m, existing, paths);
-    const backupState = await readState(path.join(staging, 'data'));
+    const backupState = await readState(path.join(staging, 'data'), 'BACKUP_ARCHIVE_CORRUPT');
     if (!backupState) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${o.file} holds no state.json of an instance`);
+    for (const k of ['kind', 'profile', 'origin', 'logKeyId'] as const) {
+      if (backupState[k] !== m[k]) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${o.file}: data/state.json says ${k} ${JSON.stringify(backupState[k])}, backup.json ${JSON.stringify(m[k])}`);
+    }
     const state: InstanceState = {
       ...backupState,
       instance: o.instance, project: composeProject(o.instance), dataDir,
@@ -127,7 +127,7 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
     if (missing.length) {
       throw new AirgapError('RESTORE_IMAGES_MISSING', `the engine lacks the images of ${m.profile}: ${missing.join(', ')}; pass --bundle DIR --trust KEY.pub (the bundle this instance was installed from) to load them`);
     }
-    const replaced = await putInPlace(o, m, secrets.files, staging, paths, existing, compose, forked);
+    const replaced = await putInPlace(o, m, archive.secrets, staging, paths, existing, compose, forked);
     try {
       const result = await bringUp(o, m, stack, state, paths, staging, compose, docker, hooks);
       if (replaced) await keepReplacedHistory(replaced, paths, forked);
@@ -167,7 +167,7 @@ async function checkFork(o: RestoreOptions, m: BackupManifest, existing: Instanc
 }
 
 /** Moves the verified files into place (the old instance aside), with their owners and modes. */
-async function putInPlace(o: RestoreOptions, m: BackupManifest, secretFiles: Awaited<ReturnType<typeof openSecrets>>['files'], staging: string, paths: InstancePaths, existing: InstanceState | undefined, compose: Compose, forked: boolean): Promise<string | undefined> {
+async function putInPlace(o: RestoreOptions, m: BackupManifest, secretFiles: readonly SecretFile[], staging: string, paths: InstancePaths, existing: InstanceState | undefined, compose: Compose, forked: boolean): Promise<string | undefined> {
   const stagedData = path.join(staging, 'data');
   await fsp.mkdir(stagedData, { recursive: true, mode: 0o755 });
   for (const d of m.dirs) {
