@@ -105,7 +105,11 @@ export async function rewriteEntry(archive: string, out: string, name: string, e
 
 /** A sealed part holding exactly `files` (secrets.json among them, as given), sealed with `passphrase`. */
 export async function sealRaw(files: readonly TarEntry[], passphrase = PASS): Promise<Buffer> {
-  const tar = Buffer.concat([...files.flatMap((e) => [tarFileHeader(e.path, e.bytes.length, 0o600, 0), e.bytes, tarPadding(e.bytes.length)]), TAR_END]);
+  return sealBytes(Buffer.concat([...files.flatMap((e) => [tarFileHeader(e.path, e.bytes.length, 0o600, 0), e.bytes, tarPadding(e.bytes.length)]), TAR_END]), passphrase);
+}
+
+/** Any bytes sealed with `passphrase` in age's format, as the sealed part of a backup. */
+export async function sealBytes(tar: Uint8Array, passphrase = PASS): Promise<Buffer> {
   const e = new Encrypter();
   e.setPassphrase(passphrase);
   e.setScryptWorkFactor(TEST_SCRYPT_LOG_N);

@@ -14,7 +14,7 @@ import { bufferIo } from '../../../src/cli/output.js';
 import { ExitCode } from '../../../src/errors.js';
 import { parseState } from '../../../src/instance/state.js';
 import { tarFileHeader } from '../../../src/util/tar.js';
-import { backupOf, makeInstance, PASS, readEntries, rewriteEntry, sealRaw, sha256, TEST_SCRYPT_LOG_N, writeEntries, type TarEntry } from '../../helpers/backup-fixture.js';
+import { backupOf, makeInstance, PASS, readEntries, rewriteEntry, sealBytes, sealRaw, sha256, TEST_SCRYPT_LOG_N, writeEntries, type TarEntry } from '../../helpers/backup-fixture.js';
 import { expectCode, expectCodeAsync } from '../../helpers/expect-code.js';
 import { tempDir } from '../../helpers/fixtures.js';
 
@@ -193,10 +193,14 @@ describe('sizes and nesting of what is read from an archive are capped before it
     writeFileSync(path.join(dir, 'huge.tar'), Buffer.concat([tarFileHeader(BACKUP_MANIFEST, 1024 ** 3, 0o600, 0), Buffer.alloc(4096)]));
     const e = await expectCodeAsync(() => openBackupArchive(path.join(dir, 'huge.tar'), PASS), 'BACKUP_ARCHIVE_CORRUPT');
     expect(e.message).toMatch(/backup\.json is 1073741824 bytes, more than the \d+ allowed/);
-    const index = Buffer.alloc(SECRETS_INDEX_MAX_BYTES + 1, 0x20);
-    const sealed = await sealRaw([{ path: 'secrets.json', bytes: index }]);
+    // Inside the sealed part: a secrets.json header announcing 1 GiB, and nothing after it.
+    const sealed = await sealBytes(Buffer.concat([tarFileHeader('secrets.json', 1024 ** 3, 0o600, 0), Buffer.alloc(1024)]));
     const e2 = await expectCodeAsync(() => openSecrets(sealed, PASS, 'x.tar'), 'BACKUP_ARCHIVE_CORRUPT');
-    expect(e2.message).toMatch(/secrets\.json is \d+ bytes, more than the \d+ allowed/);
+    expect(e2.message).toMatch(/secrets\.json is 1073741824 bytes, more than the \d+ allowed/);
+    // And one that is there in full, just over the cap.
+    const index = Buffer.alloc(SECRETS_INDEX_MAX_BYTES + 1, 0x20);
+    const full = await sealRaw([{ path: 'secrets.json', bytes: index }]);
+    await expectCodeAsync(() => openSecrets(full, PASS, 'x.tar'), 'BACKUP_ARCHIVE_CORRUPT');
   }, 30_000);
 
   it('deeply nested JSON, even sealed with the right passphrase, is refused by a scan, not a parse', async () => {
