@@ -1,20 +1,20 @@
 /**
  * The backup archive: a plain ustar stream (open it with `tar -x`), written and read as a stream so
  * memory stays flat however large the log is. Files first, each hashed as it is copied; the
- * age-sealed secrets; `backup.json` last, listing what came before. 0600 from its first byte.
+ * age-sealed secrets (with the digest of backup.json); `backup.json` last, listing what came before.
+ * 0600 from its first byte.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp, type Stats } from 'node:fs';
-import path from 'node:path';
 import { AirgapError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { safeFilePath } from '../util/safe-path.js';
-import { parseTar, TAR_END, tarFileHeader, tarPadding, type TarEntrySink } from '../util/tar.js';
-import { BACKUP_MANIFEST, BACKUP_SECRETS, parseBackupManifest, type BackupFile, type BackupManifest } from './backup-manifest.js';
+import { parseTar, TAR_END, tarFileHeader, tarPadding, type TarEntryHeader, type TarEntrySink } from '../util/tar.js';
+import { BACKUP_MANIFEST, BACKUP_MANIFEST_MAX_BYTES, BACKUP_SECRETS, manifestDigest, parseBackupManifest, serializeBackupManifest, type BackupFile, type BackupManifest } from './backup-manifest.js';
+import { openSecrets, sealSecrets, SCRYPT_LOG_N, type SecretFile } from './secrets-envelope.js';
 
 const MTIME = 0;
 const READ_SIZE = 1024 * 1024;
-const MANIFEST_LIMIT = 64 * 1024 * 1024;
 const SECRETS_LIMIT = 16 * 1024 * 1024;
 
 export class BackupArchiveWriter {
@@ -62,8 +62,15 @@ export class BackupArchiveWriter {
     return sha256;
   }
 
-  async finish(manifest: BackupManifest): Promise<void> {
-    await this.addBytes(BACKUP_MANIFEST, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), { mode: 0o600, uid: 0, gid: 0 }, false);
+  /**
+   * Ends the archive: the secrets sealed with the passphrase together with the SHA-256 of
+   * backup.json's exact bytes, then backup.json (listing every file written before) last.
+   */
+  async seal(manifest: BackupManifest, secrets: readonly SecretFile[], passphrase: string, scryptLogN = SCRYPT_LOG_N): Promise<void> {
+    const bytes = serializeBackupManifest(manifest);
+    const sealed = await sealSecrets(secrets, manifestDigest(bytes), passphrase, scryptLogN);
+    await this.addBytes(BACKUP_SECRETS, sealed, { mode: 0o600, uid: 0, gid: 0 }, false);
+    await this.addBytes(BACKUP_MANIFEST, bytes, { mode: 0o600, uid: 0, gid: 0 }, false);
     await this.out.write(TAR_END);
     await this.out.commit();
   }
@@ -73,38 +80,40 @@ export class BackupArchiveWriter {
   }
 }
 
-export interface ReadArchive {
+export interface OpenedArchive {
+  /** backup.json, parsed only after the passphrase vouched for its bytes. */
   manifest: BackupManifest;
-  sealedSecrets: Buffer;
+  /** The secret files, opened with the passphrase. */
+  secrets: SecretFile[];
   bytes: number;
 }
 
 /**
  * Reads an archive in one pass: every file is hashed (and written under `stagingDir` when given),
- * then checked against `backup.json`. Nothing is trusted until the whole archive holds.
+ * backup.json and the sealed secrets are kept (their sizes capped on the tar header, before a byte
+ * is kept). Then, in this order: the passphrase opens the secrets; the SHA-256 of backup.json's
+ * bytes must be the one sealed with them; only then is backup.json parsed, and every file checked
+ * against it. Nothing in the archive is trusted before the passphrase has vouched for it.
  */
-export async function readBackupArchive(file: string, stagingDir?: string): Promise<ReadArchive> {
+export async function openBackupArchive(file: string, passphrase: string, stagingDir?: string): Promise<OpenedArchive> {
   const st = await fsp.stat(file).catch((e: Error) => { throw new AirgapError('BACKUP_ARCHIVE_UNREADABLE', `cannot read the backup ${file}: ${e.message}`); });
   if (!st.isFile()) throw new AirgapError('BACKUP_ARCHIVE_UNREADABLE', `${file} is not a file`);
   const seen = new Map<string, { size: number; sha256: string }>();
   let manifestBytes: Buffer | undefined;
   let sealed: Buffer | undefined;
   const corrupt = (why: string) => new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${file}: ${why}`);
-  const collect = (limit: number, name: string, done: (b: Buffer) => void): TarEntrySink => {
+  const collect = (h: TarEntryHeader, limit: number, done: (b: Buffer) => void): TarEntrySink => {
+    if (h.size > limit) throw corrupt(`${h.path} is ${h.size} bytes, more than the ${limit} allowed`);
     const parts: Buffer[] = [];
-    let n = 0;
-    return {
-      write: (c) => { n += c.length; if (n > limit) throw corrupt(`${name} is larger than ${limit} bytes`); parts.push(Buffer.from(c)); },
-      end: () => done(Buffer.concat(parts)),
-    };
+    return { write: (c) => { parts.push(Buffer.from(c)); }, end: () => done(Buffer.concat(parts)) };
   };
   try {
     await parseTar(createReadStream(file, { highWaterMark: READ_SIZE }) as AsyncIterable<Buffer>, async (h) => {
       if (h.type !== '0') throw corrupt(`entry ${JSON.stringify(h.path)} is not a regular file`);
       if (seen.has(h.path) || (h.path === BACKUP_MANIFEST && manifestBytes) || (h.path === BACKUP_SECRETS && sealed)) throw corrupt(`entry ${h.path} appears twice`);
       if (manifestBytes) throw corrupt(`entry ${h.path} follows ${BACKUP_MANIFEST}, which must be last`);
-      if (h.path === BACKUP_MANIFEST) return collect(MANIFEST_LIMIT, h.path, (b) => { manifestBytes = b; });
-      if (h.path === BACKUP_SECRETS) return collect(SECRETS_LIMIT, h.path, (b) => { sealed = b; seen.set(h.path, { size: b.length, sha256: createHash('sha256').update(b).digest('hex') }); });
+      if (h.path === BACKUP_MANIFEST) return collect(h, BACKUP_MANIFEST_MAX_BYTES, (b) => { manifestBytes = b; });
+      if (h.path === BACKUP_SECRETS) return collect(h, SECRETS_LIMIT, (b) => { sealed = b; });
       const hash = createHash('sha256');
       let size = 0;
       const target = stagingDir ? await safeFilePath(stagingDir, h.path).catch((e: Error) => { throw corrupt(e.message); }) : undefined;
@@ -120,21 +129,24 @@ export async function readBackupArchive(file: string, stagingDir?: string): Prom
     throw e;
   }
   if (!manifestBytes) throw corrupt(`${BACKUP_MANIFEST} is missing (the archive is truncated or not a rekor-airgap backup)`);
-  const manifest = parseBackupManifest(manifestBytes.toString('utf8'));
   if (!sealed) throw corrupt(`${BACKUP_SECRETS} is missing`);
+  const opened = await openSecrets(sealed, passphrase, file);
+  if (manifestDigest(manifestBytes) !== opened.manifestSha256) {
+    throw corrupt(`${BACKUP_MANIFEST} is not the one the passphrase vouches for (sha256 ${manifestDigest(manifestBytes)}, sealed ${opened.manifestSha256}): it was altered after the backup`);
+  }
+  const manifest = parseBackupManifest(manifestBytes);
   const faults: string[] = [];
-  const listed = new Set<string>([BACKUP_SECRETS]);
-  const check = (p: string, want: { size: number; sha256: string }) => {
-    listed.add(p);
-    const got = seen.get(p);
-    if (!got) faults.push(`${p} is listed but missing`);
-    else if (got.size !== want.size || got.sha256 !== want.sha256) faults.push(`${p} is damaged (sha256 ${got.sha256}, ${got.size} bytes; listed ${want.sha256}, ${want.size} bytes)`);
-  };
-  for (const f of manifest.files) check(f.path, f);
-  check(BACKUP_SECRETS, manifest.secrets);
+  const listed = new Set<string>();
+  for (const f of manifest.files) {
+    listed.add(f.path);
+    const got = seen.get(f.path);
+    if (!got) faults.push(`${f.path} is listed but missing`);
+    else if (got.size !== f.size || got.sha256 !== f.sha256) faults.push(`${f.path} is damaged (sha256 ${got.sha256}, ${got.size} bytes; listed ${f.sha256}, ${f.size} bytes)`);
+  }
   for (const p of seen.keys()) if (!listed.has(p)) faults.push(`${p} is not listed in ${BACKUP_MANIFEST}`);
+  if (opened.files.length !== manifest.secrets.files) faults.push(`${BACKUP_SECRETS} holds ${opened.files.length} secret files; ${BACKUP_MANIFEST} says ${manifest.secrets.files}`);
   if (faults.length) throw corrupt(`${faults.length} fault(s): ${faults.slice(0, 20).join('; ')}${faults.length > 20 ? '; ...' : ''}`);
-  return { manifest, sealedSecrets: sealed, bytes: st.size };
+  return { manifest, secrets: opened.files, bytes: st.size };
 }
 
 /** `data/log/x` → `log/x`: where an archived file of the instance goes back to. */

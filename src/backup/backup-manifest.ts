@@ -1,15 +1,30 @@
 /**
  * backup.json, the last entry of a backup archive: what the archive holds (every file's size and
- * SHA-256, owner and mode), the instance it came from, and the checkpoint current at backup time.
- * Parsed strictly: an archive is outside input.
+ * SHA-256, owner and mode; the directories with theirs), the instance it came from, and the
+ * checkpoint current at backup time. The sealed secrets carry the SHA-256 of these exact bytes, so
+ * nothing in it counts until the passphrase has vouched for it; it is parsed strictly all the same.
  */
+import { createHash } from 'node:crypto';
 import { AirgapError } from '../errors.js';
+import { STACK_KINDS } from '../stacks/kinds.js';
 import { isSafeRelativePath } from '../util/safe-path.js';
+import { readUntrustedJson, type JsonSource, type JsonValue } from '../util/untrusted-json.js';
 
-export const BACKUP_FORMAT = 'rekor-airgap-backup/1';
+/**
+ * 2: backup.json is authenticated whole (its digest is sealed with the secrets), so it does not
+ * list the sealed part's own digest (age authenticates that part).
+ */
+export const BACKUP_FORMAT = 'rekor-airgap-backup/2';
+/** Archives of rekor-airgap before backup.json was authenticated: refused (see the README). */
+export const BACKUP_FORMAT_UNAUTHENTICATED = 'rekor-airgap-backup/1';
 export const BACKUP_MANIFEST = 'backup.json';
 /** The age-encrypted tar of the instance's secret files. */
 export const BACKUP_SECRETS = 'secrets.tar.age';
+/**
+ * The largest backup.json read (checked on the tar header, before a byte is kept). About 230
+ * bytes a file: some 290,000 files, a Rekor v2 log of tens of millions of entries.
+ */
+export const BACKUP_MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Where a file of the archive goes back to. */
 export type BackupArea = 'data' | 'dump' | 'hook' | 'checkpoints';
@@ -38,103 +53,93 @@ export interface BackupManifest {
   tool: string;
   instance: string;
   profile: string;
-  kind: string;
+  kind: (typeof STACK_KINDS)[number];
   origin: string;
   logKeyId: string;
   /** The checkpoint the log served when writes were paused (as signed). */
   checkpoint: { size: number; rootHex: string; note: string };
   files: BackupFile[];
   dirs: BackupDir[];
-  secrets: { path: typeof BACKUP_SECRETS; size: number; sha256: string; files: number };
+  secrets: { path: typeof BACKUP_SECRETS; files: number };
   hooks: Array<{ name: string; path: string }>;
   dumps: Array<{ name: string; path: string }>;
 }
 
-const bad = (why: string) => new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${BACKUP_MANIFEST}: ${why}`);
-
-function obj(v: unknown, what: string): Record<string, unknown> {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad(`${what} is not an object`);
-  return v as Record<string, unknown>;
-}
-function str(o: Record<string, unknown>, k: string, what: string, re?: RegExp): string {
-  const v = o[k];
-  if (typeof v !== 'string' || (re && !re.test(v))) throw bad(`${what}.${k} is missing or malformed`);
-  return v;
-}
-function int(o: Record<string, unknown>, k: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
-  const v = o[k];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) throw bad(`${what}.${k} is not a whole number in range`);
-  return v;
-}
-function list(o: Record<string, unknown>, k: string, what: string): unknown[] {
-  const v = o[k];
-  if (!Array.isArray(v)) throw bad(`${what}.${k} is not a list`);
-  return v;
-}
-
+const SRC: JsonSource = { what: BACKUP_MANIFEST, code: 'BACKUP_ARCHIVE_CORRUPT' };
 const SHA = /^[0-9a-f]{64}$/;
+const NAME = /^[\w.-]{1,64}$/;
 const AREAS = /^(data|dump|hook|checkpoints)\//;
+const ID_MAX = 2 ** 32 - 1;
 
-function safeRel(p: string, what: string): string {
-  if (!isSafeRelativePath(p)) throw bad(`${what} ${JSON.stringify(p)} is not a safe relative path`);
+/** The bytes `backup` writes; their SHA-256 is what the sealed secrets vouch for. */
+export function serializeBackupManifest(m: BackupManifest): Buffer {
+  return Buffer.from(JSON.stringify(m, null, 2) + '\n');
+}
+
+export function manifestDigest(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function safeRel(v: JsonValue): string {
+  const p = v.string();
+  if (!isSafeRelativePath(p)) v.fail(`${JSON.stringify(p.slice(0, 200))} is not a safe relative path`);
   return p;
 }
 
-export function parseBackupManifest(text: string): BackupManifest {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw bad(`not JSON (${(e as Error).message})`);
+function owned(e: JsonValue): { mode: number; uid: number; gid: number } {
+  return { mode: e.at('mode').int(0, 0o7777), uid: e.at('uid').int(0, ID_MAX), gid: e.at('gid').int(0, ID_MAX) };
+}
+
+export function parseBackupManifest(input: string | Uint8Array): BackupManifest {
+  const o = readUntrustedJson(input, SRC, { maxBytes: BACKUP_MANIFEST_MAX_BYTES });
+  const format = o.at('format').raw;
+  if (format === BACKUP_FORMAT_UNAUTHENTICATED) throw unauthenticatedFormat();
+  if (format !== BACKUP_FORMAT) {
+    throw new AirgapError('BACKUP_FORMAT_UNSUPPORTED', `${BACKUP_MANIFEST}: format ${JSON.stringify(format)} is not ${BACKUP_FORMAT} (a newer rekor-airgap wrote it?)`);
   }
-  const o = obj(raw, 'the manifest');
-  if (o.format !== BACKUP_FORMAT) {
-    throw new AirgapError('BACKUP_FORMAT_UNSUPPORTED', `${BACKUP_MANIFEST}: format ${JSON.stringify(o.format)} is not ${BACKUP_FORMAT} (a newer rekor-airgap wrote it?)`);
+  const kind = o.at('kind').string(NAME);
+  if (!(STACK_KINDS as readonly string[]).includes(kind)) {
+    throw new AirgapError('BACKUP_WRONG_STACK', `${BACKUP_MANIFEST}: the backup is of a log of kind ${JSON.stringify(kind)}; this rekor-airgap runs ${STACK_KINDS.join(', ')}`);
   }
-  const cp = obj(o.checkpoint, 'checkpoint');
-  const secrets = obj(o.secrets, 'secrets');
   const seen = new Set<string>();
-  const files = list(o, 'files', 'manifest').map((f, i) => {
-    const e = obj(f, `files[${i}]`);
-    const p = safeRel(str(e, 'path', `files[${i}]`), `files[${i}].path`);
-    if (!AREAS.test(p)) throw bad(`files[${i}].path ${p} is outside the archive's areas`);
-    if (seen.has(p)) throw bad(`files[${i}].path ${p} is listed twice`);
+  const files = o.at('files').list().map((e) => {
+    const p = safeRel(e.at('path'));
+    if (!AREAS.test(p)) e.at('path').fail(`${p} is outside the archive's areas`);
+    if (seen.has(p)) e.at('path').fail(`${p} is listed twice`);
     seen.add(p);
-    return { path: p, size: int(e, 'size', `files[${i}]`), sha256: str(e, 'sha256', `files[${i}]`, SHA), mode: int(e, 'mode', `files[${i}]`, 0o7777), uid: int(e, 'uid', `files[${i}]`, 2 ** 32 - 1), gid: int(e, 'gid', `files[${i}]`, 2 ** 32 - 1) };
+    return { path: p, size: e.at('size').int(), sha256: e.at('sha256').string(SHA), ...owned(e) };
   });
-  const dirs = list(o, 'dirs', 'manifest').map((d, i) => {
-    const e = obj(d, `dirs[${i}]`);
-    return { path: safeRel(str(e, 'path', `dirs[${i}]`), `dirs[${i}].path`), mode: int(e, 'mode', `dirs[${i}]`, 0o7777), uid: int(e, 'uid', `dirs[${i}]`, 2 ** 32 - 1), gid: int(e, 'gid', `dirs[${i}]`, 2 ** 32 - 1) };
+  const dirs = o.at('dirs').list().map((e) => ({ path: safeRel(e.at('path')), ...owned(e) }));
+  const named = (k: 'hooks' | 'dumps') => o.at(k).list().map((e) => {
+    const p = e.at('path').string();
+    if (!seen.has(p)) e.at('path').fail(`${p} is not a file of the archive`);
+    return { name: e.at('name').string(NAME), path: p };
   });
-  const named = (k: 'hooks' | 'dumps') => list(o, k, 'manifest').map((h, i) => {
-    const e = obj(h, `${k}[${i}]`);
-    const p = str(e, 'path', `${k}[${i}]`);
-    if (!seen.has(p)) throw bad(`${k}[${i}].path ${p} is not a file of the archive`);
-    return { name: str(e, 'name', `${k}[${i}]`, /^[\w.-]{1,64}$/), path: p };
-  });
-  if (secrets.path !== BACKUP_SECRETS) throw bad(`secrets.path is not ${BACKUP_SECRETS}`);
+  const cp = o.at('checkpoint');
+  const secrets = o.at('secrets');
+  if (secrets.at('path').string() !== BACKUP_SECRETS) secrets.at('path').fail(`is not ${BACKUP_SECRETS}`);
   return {
     format: BACKUP_FORMAT,
-    createdAt: str(o, 'createdAt', 'manifest'),
-    tool: str(o, 'tool', 'manifest'),
-    instance: str(o, 'instance', 'manifest', /^[a-z0-9][a-z0-9-]{0,30}$/),
-    profile: str(o, 'profile', 'manifest', /^[\w.-]{1,64}$/),
-    kind: str(o, 'kind', 'manifest', /^[\w.-]{1,64}$/),
-    origin: str(o, 'origin', 'manifest'),
-    logKeyId: str(o, 'logKeyId', 'manifest', SHA),
-    checkpoint: { size: int(cp, 'size', 'checkpoint'), rootHex: str(cp, 'rootHex', 'checkpoint', SHA), note: str(cp, 'note', 'checkpoint') },
+    createdAt: o.at('createdAt').string(),
+    tool: o.at('tool').string(),
+    instance: o.at('instance').string(/^[a-z0-9][a-z0-9-]{0,30}$/),
+    profile: o.at('profile').string(NAME),
+    kind: kind as BackupManifest['kind'],
+    origin: o.at('origin').string(),
+    logKeyId: o.at('logKeyId').string(SHA),
+    checkpoint: { size: cp.at('size').int(), rootHex: cp.at('rootHex').string(SHA), note: cp.at('note').string() },
     files,
     dirs,
-    secrets: { path: BACKUP_SECRETS, size: int(secrets, 'size', 'secrets'), sha256: str(secrets, 'sha256', 'secrets', SHA), files: int(secrets, 'files', 'secrets') },
+    secrets: { path: BACKUP_SECRETS, files: secrets.at('files').int() },
     hooks: named('hooks'),
     dumps: named('dumps'),
   };
 }
 
-/**
- * What the encrypted secrets vouch for: the digest of every plain file's path, size and hash.
- * It sits inside the age envelope, so the passphrase authenticates the whole archive.
- */
-export function plainFilesDigestInput(files: readonly BackupFile[]): string {
-  return files.map((f) => `${f.sha256} ${f.size} ${f.path}\n`).join('');
+/** An archive of the format before backup.json was authenticated. */
+export function unauthenticatedFormat(): AirgapError {
+  return new AirgapError('BACKUP_FORMAT_UNAUTHENTICATED',
+    `this archive was written by a rekor-airgap older than this one (format ${BACKUP_FORMAT_UNAUTHENTICATED}): its passphrase vouches for the files but not for ${BACKUP_MANIFEST} `
+    + '(owners, modes, directories, checkpoint), so it is not restored. Take a new backup with this rekor-airgap; '
+    + 'to recover from this archive itself, restore it with the rekor-airgap release that wrote it (its bundle\'s installer), then back up again with this one.');
 }

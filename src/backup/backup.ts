@@ -4,7 +4,6 @@
  * checkpoint current at that moment, the secrets sealed with a passphrase; resume writes; keep the
  * newest N archives of a directory. The rendered backup.sh and the backup timer run exactly this.
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
@@ -24,10 +23,10 @@ import { onInterrupt } from '../util/interrupt.js';
 import type { Progress } from '../util/progress.js';
 import { TOOL_VERSION } from '../util/package-root.js';
 import { BackupArchiveWriter } from './archive.js';
-import { BACKUP_FORMAT, BACKUP_SECRETS, plainFilesDigestInput, type BackupDir, type BackupManifest } from './backup-manifest.js';
+import { BACKUP_FORMAT, BACKUP_MANIFEST, BACKUP_SECRETS, type BackupDir, type BackupManifest } from './backup-manifest.js';
 import { hookArchivePath, resolveHooks, runHook } from './hooks.js';
 import { readBackupPassphrase } from './passphrase.js';
-import { sealSecrets, type SecretFile } from './secrets-envelope.js';
+import { SCRYPT_LOG_N, type SecretFile } from './secrets-envelope.js';
 
 export interface BackupOptions {
   instance: string;
@@ -178,7 +177,7 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
   };
 }
 
-interface Extra {
+export interface Extra {
   dumps: Array<{ name: string; file: string }>;
   hooks: Array<{ name: string; file: string }>;
 }
@@ -200,7 +199,11 @@ async function takeDumpsAndHooks(ctx: BackupContext, stack: Stack, hooks: Awaite
   return extra;
 }
 
-async function writeArchive(w: BackupArchiveWriter, state: InstanceState, p: InstancePaths, stack: Stack, head: LogHead, extra: Extra, passphrase: string, progress: Progress): Promise<{ secrets: number }> {
+/**
+ * Writes the instance into `w` (files, dumps, hook outputs, checkpoint history), then the sealed
+ * secrets and backup.json. Exported for the tests, which seal with a lower scrypt work factor.
+ */
+export async function writeArchive(w: BackupArchiveWriter, state: InstanceState, p: InstancePaths, stack: Stack, head: LogHead, extra: Extra, passphrase: string, progress: Progress, scryptLogN = SCRYPT_LOG_N): Promise<{ secrets: number }> {
   const excluded = stack.backup.exclude;
   const walked = await walkInstance(p, excluded);
   const secrets: SecretFile[] = [];
@@ -232,19 +235,16 @@ async function writeArchive(w: BackupArchiveWriter, state: InstanceState, p: Ins
   }
   // Normalise the owner of every file written by the tool itself.
   for (const f of w.files) if (!f.path.startsWith('data/')) Object.assign(f, { uid: root.uid, gid: root.gid });
-  progress.step(`sealing ${secrets.length} secret files with the passphrase (age, scrypt)`);
-  const plainDigest = createHash('sha256').update(plainFilesDigestInput(w.files)).digest('hex');
-  const sealed = await sealSecrets(secrets, plainDigest, passphrase);
-  const sealedSha = await w.addBytes(BACKUP_SECRETS, sealed, root, false);
+  progress.step(`sealing ${secrets.length} secret files and the digest of ${BACKUP_MANIFEST} with the passphrase (age, scrypt)`);
   const manifest: BackupManifest = {
     format: BACKUP_FORMAT, createdAt: new Date().toISOString(), tool: TOOL_VERSION,
-    instance: state.instance, profile: state.profile, kind: state.kind, origin: state.origin, logKeyId: state.logKeyId,
+    instance: state.instance, profile: state.profile, kind: stack.kind as BackupManifest['kind'], origin: state.origin, logKeyId: state.logKeyId,
     checkpoint: { size: head.size, rootHex: head.rootHex, note: head.checkpoint },
     files: w.files, dirs: walked.dirs,
-    secrets: { path: BACKUP_SECRETS, size: sealed.length, sha256: sealedSha, files: secrets.length },
+    secrets: { path: BACKUP_SECRETS, files: secrets.length },
     hooks, dumps,
   };
-  await w.finish(manifest);
+  await w.seal(manifest, secrets, passphrase, scryptLogN);
   return { secrets: secrets.length };
 }
 

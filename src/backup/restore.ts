@@ -5,7 +5,6 @@
  * published tree re-derives its root, and after a new entry the log is consistent with it. Until
  * the proof holds nothing is final: a failure puts the previous instance back and starts it.
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
@@ -13,7 +12,7 @@ import { loadTrustedKeys } from '../bundle/signing.js';
 import { verifyBundleDir } from '../bundle/verify-dir.js';
 import { detectCompose, type Compose } from '../engine/compose.js';
 import { connectEngine, imageId } from '../engine/docker.js';
-import { readHistory, largest, checkpointFileName, type KeptCheckpoint } from '../instance/checkpoint-history.js';
+import { readHistory, largest, type KeptCheckpoint } from '../instance/checkpoint-history.js';
 import { composeProject, dataDirFor, instancePaths, validateInstanceName, type InstancePaths } from '../instance/layout.js';
 import { logTargetOf } from '../instance/log-target.js';
 import { observeLog } from '../stacks/observe.js';
@@ -26,13 +25,12 @@ import type { LogHead } from '../rekor/log-head.js';
 import { smokeFailure } from '../rekor/smoke.js';
 import { stackFor } from '../stacks/registry.js';
 import type { BackupContext, Stack } from '../stacks/stack.js';
-import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Progress } from '../util/progress.js';
-import { readBackupArchive, dataRel } from './archive.js';
-import { plainFilesDigestInput, type BackupManifest } from './backup-manifest.js';
+import { openBackupArchive } from './archive.js';
+import type { BackupManifest } from './backup-manifest.js';
 import { hookArchivePath, resolveHooks, runHook } from './hooks.js';
 import { readBackupPassphrase } from './passphrase.js';
-import { openSecrets } from './secrets-envelope.js';
+import { stageInstance, swapIn } from './restore-stage.js';
 
 export interface RestoreOptions {
   file: string;
@@ -91,13 +89,11 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
   let done = false;
   try {
     o.progress.step(`verifying ${o.file}`);
-    const archive = await readBackupArchive(o.file, o.verifyOnly ? undefined : staging);
+    // The passphrase vouches for backup.json before anything in the archive is used.
+    const archive = await openBackupArchive(o.file, passphrase, o.verifyOnly ? undefined : staging);
     const m = archive.manifest;
-    const secrets = await openSecrets(archive.sealedSecrets, passphrase, o.file);
-    const binding = createHash('sha256').update(plainFilesDigestInput(m.files)).digest('hex');
-    if (binding !== secrets.plainFilesSha256) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${o.file}: the files are not the ones the sealed secrets vouch for (the archive was altered)`);
     const stack = stackFor(m.kind);
-    o.progress.step(`archive verified: instance ${m.instance} (${m.profile}), tree size ${m.checkpoint.size}, ${m.files.length} files, ${secrets.files.length} secrets`);
+    o.progress.step(`archive verified (backup.json and every file vouched for by the passphrase): instance ${m.instance} (${m.profile}), tree size ${m.checkpoint.size}, ${m.files.length} files, ${archive.secrets.length} secrets`);
     const summary = { createdAt: m.createdAt, instance: m.instance, size: m.checkpoint.size, rootHex: m.checkpoint.rootHex, bytes: archive.bytes, files: m.files.length };
     if (o.verifyOnly) {
       done = true;
@@ -105,8 +101,11 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
     }
     const existing = await readState(dataDir);
     const forked = await checkFork(o, m, existing, paths);
-    const backupState = await readState(path.join(staging, 'data'));
+    const backupState = await readState(path.join(staging, 'data'), 'BACKUP_ARCHIVE_CORRUPT');
     if (!backupState) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${o.file} holds no state.json of an instance`);
+    for (const k of ['kind', 'profile', 'origin', 'logKeyId'] as const) {
+      if (backupState[k] !== m[k]) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${o.file}: data/state.json says ${k} ${JSON.stringify(backupState[k])}, backup.json ${JSON.stringify(m[k])}`);
+    }
     const state: InstanceState = {
       ...backupState,
       instance: o.instance, project: composeProject(o.instance), dataDir,
@@ -127,7 +126,10 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
     if (missing.length) {
       throw new AirgapError('RESTORE_IMAGES_MISSING', `the engine lacks the images of ${m.profile}: ${missing.join(', ')}; pass --bundle DIR --trust KEY.pub (the bundle this instance was installed from) to load them`);
     }
-    const replaced = await putInPlace(o, m, secrets.files, staging, paths, existing, compose, forked);
+    const stagedData = await stageInstance(m, archive.secrets, staging, stack, o.file, o.progress);
+    const keep = await ensureToolFrom(paths, stagedData);
+    if (!keep) o.progress.warn(`no single-file rekor-airgap to copy into ${paths.tool}: backup.sh and the timer need it (restore with --bundle, or run the bundle's installer)`);
+    const replaced = await swapIn(paths, stagedData, existing, compose, o.progress, forked);
     try {
       const result = await bringUp(o, m, stack, state, paths, staging, compose, docker, hooks);
       if (replaced) await keepReplacedHistory(replaced, paths, forked);
@@ -164,55 +166,6 @@ async function checkFork(o: RestoreOptions, m: BackupManifest, existing: Instanc
   }
   o.progress.warn(`--force-fork: ${why}`);
   return true;
-}
-
-/** Moves the verified files into place (the old instance aside), with their owners and modes. */
-async function putInPlace(o: RestoreOptions, m: BackupManifest, secretFiles: Awaited<ReturnType<typeof openSecrets>>['files'], staging: string, paths: InstancePaths, existing: InstanceState | undefined, compose: Compose, forked: boolean): Promise<string | undefined> {
-  const stagedData = path.join(staging, 'data');
-  await fsp.mkdir(stagedData, { recursive: true, mode: 0o755 });
-  for (const d of m.dirs) {
-    const full = path.join(stagedData, d.path);
-    await fsp.mkdir(full, { recursive: true, mode: d.mode });
-  }
-  for (const f of m.files) {
-    const rel = dataRel(f.path);
-    if (!rel) continue;
-    const full = path.join(stagedData, rel);
-    await fsp.chmod(full, f.mode);
-    await fsp.chown(full, f.uid, f.gid);
-  }
-  for (const s of secretFiles) {
-    const full = path.join(stagedData, s.path);
-    await fsp.mkdir(path.dirname(full), { recursive: true, mode: 0o711 });
-    await writeFileAtomic(full, s.bytes, s.mode);
-    await fsp.chown(full, s.uid, s.gid);
-  }
-  // Directories last, deepest first: their modes may forbid writing into them.
-  for (const d of [...m.dirs].reverse()) {
-    const full = path.join(stagedData, d.path);
-    await fsp.chmod(full, d.mode);
-    await fsp.chown(full, d.uid, d.gid);
-  }
-  const history = path.join(stagedData, 'checkpoints');
-  await fsp.mkdir(history, { recursive: true, mode: 0o755 });
-  for (const f of m.files.filter((x) => x.path.startsWith('checkpoints/'))) {
-    await fsp.rename(path.join(staging, f.path), path.join(history, path.basename(f.path)));
-  }
-  // The backup's own checkpoint is part of its history.
-  await writeFileAtomic(path.join(history, checkpointFileName(m.checkpoint)), m.checkpoint.note, 0o644);
-  const keep = await ensureToolFrom(paths, stagedData);
-  if (!keep) o.progress.warn(`no single-file rekor-airgap to copy into ${paths.tool}: backup.sh and the timer need it (restore with --bundle, or run the bundle's installer)`);
-  let replaced: string | undefined;
-  if (existing) {
-    o.progress.step(`stopping instance ${existing.instance} (project ${existing.project}) to replace it${forked ? ' (forced fork)' : ''}`);
-    await compose.run(existing.project, instancePaths(existing.dataDir).compose, ['down', '--remove-orphans', '--timeout', '30']).catch(() => undefined);
-  }
-  if (await fsp.lstat(paths.dataDir).then(() => true, () => false)) {
-    replaced = `${paths.dataDir}.replaced-${Date.now()}`;
-    await fsp.rename(paths.dataDir, replaced);
-  }
-  await fsp.rename(stagedData, paths.dataDir);
-  return replaced;
 }
 
 /** The tool for the restored instance: the old instance's, the bundle's, or the running one. */

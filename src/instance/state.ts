@@ -2,8 +2,9 @@
  * state.json of an installed instance: what a rerun, an upgrade, status, smoke and uninstall need to
  * know. Stack-specific facts (the Trillian tree of Rekor v1) live under `stack`.
  */
-import { promises as fsp } from 'node:fs';
-import { AirgapError } from '../errors.js';
+import { AirgapError, type ErrorCode } from '../errors.js';
+import { readRegularFile } from '../util/bounded-read.js';
+import { readUntrustedJson, type JsonSource } from '../util/untrusted-json.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { dataDirFor, instancePaths } from './layout.js';
@@ -37,21 +38,61 @@ export interface InstanceState {
   updatedAt: string;
 }
 
-/** Reads state.json; a state written before `kind`/`stack` existed is read in the new shape. */
-export async function readState(dataDir: string): Promise<InstanceState | undefined> {
+/** Facts rendered into the compose file and configuration: one token, no spaces or line breaks. */
+const TOKEN = /^[^\s]+$/;
+const MAX_STATE_BYTES = 1024 * 1024;
+
+/**
+ * Parses state.json strictly: every field typed (a state written before `kind`/`stack`,
+ * `highestRelease`, `bundle.release` or `checkpointInterval` existed is read in the new shape).
+ * A fault is `src.code`: the instance's own state, or the state inside a backup archive.
+ */
+export function parseState(input: string | Uint8Array, src: JsonSource): InstanceState {
+  const o = readUntrustedJson(input, src, { maxBytes: MAX_STATE_BYTES });
+  const legacyTreeId = o.at('treeId').optString();
+  const stack = o.at('stack').isAbsent ? (legacyTreeId !== undefined ? { treeId: legacyTreeId } : {}) : o.at('stack').stringMap();
+  for (const [k, v] of Object.entries(stack)) if (v !== '' && !TOKEN.test(v)) o.at('stack').at(k).fail('holds spaces or line breaks');
+  const images = o.at('images');
+  const bundle = o.at('bundle');
+  const internalSubnet = o.at('internalSubnet').optString(TOKEN);
+  return {
+    instance: o.at('instance').string(/^[a-z0-9][a-z0-9-]{0,30}$/),
+    profile: o.at('profile').string(TOKEN),
+    kind: o.at('kind').optString() ?? o.at('smoke').optString() ?? '',
+    project: o.at('project').string(TOKEN),
+    dataDir: o.at('dataDir').string(),
+    hostname: o.at('hostname').string(TOKEN),
+    origin: o.at('origin').string(TOKEN),
+    httpsPort: o.at('httpsPort').int(1, 65535),
+    bindAddress: o.at('bindAddress').string(TOKEN),
+    url: o.at('url').string(TOKEN),
+    checkpointInterval: o.at('checkpointInterval').optString(TOKEN) ?? '2s',
+    ...(internalSubnet !== undefined ? { internalSubnet } : {}),
+    stack,
+    logPublicKeyPem: o.at('logPublicKeyPem').string(),
+    logKeyId: o.at('logKeyId').string(/^[0-9a-f]{64}$/),
+    bundle: { createdAt: bundle.at('createdAt').string(), manifestSha256: bundle.at('manifestSha256').string(), release: bundle.at('release').optInt() ?? 0 },
+    highestRelease: o.at('highestRelease').optInt() ?? 0,
+    images: Object.fromEntries(images.keys().map((k) => [k, { ref: images.at(k).at('ref').string(TOKEN), configDigest: images.at(k).at('configDigest').string() }])),
+    installedAt: o.at('installedAt').string(),
+    updatedAt: o.at('updatedAt').string(),
+  };
+}
+
+/**
+ * Reads `dataDir`'s state.json (undefined when there is none). `code` is the fault's code: the
+ * instance's own state by default, BACKUP_ARCHIVE_CORRUPT for the state inside a backup.
+ */
+export async function readState(dataDir: string, code: Extract<ErrorCode, 'INSTALL_STATE_CORRUPT' | 'BACKUP_ARCHIVE_CORRUPT'> = 'INSTALL_STATE_CORRUPT'): Promise<InstanceState | undefined> {
   const file = instancePaths(dataDir).state;
-  let raw: Record<string, unknown>;
+  let bytes: Buffer;
   try {
-    raw = JSON.parse(await fsp.readFile(file, 'utf8')) as Record<string, unknown>;
+    bytes = await readRegularFile(file, MAX_STATE_BYTES, code, 'the instance state');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AirgapError('INSTALL_STATE_CORRUPT', `${file} is unreadable: ${(e as Error).message}`, { cause: e });
+    if (((e as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    throw e;
   }
-  if (!raw || typeof raw !== 'object' || typeof raw.instance !== 'string') throw new AirgapError('INSTALL_STATE_CORRUPT', `${file} is not an instance state`);
-  const { smoke, treeId, ...rest } = raw as Record<string, unknown> & { smoke?: string; treeId?: string };
-  const stack = (rest.stack as Record<string, string> | undefined) ?? (typeof treeId === 'string' ? { treeId } : {});
-  const st = rest as unknown as InstanceState;
-  return { ...st, checkpointInterval: st.checkpointInterval ?? '2s', kind: (rest.kind as string | undefined) ?? smoke ?? '', stack, highestRelease: st.highestRelease ?? 0, bundle: { ...st.bundle, release: st.bundle?.release ?? 0 } };
+  return parseState(bytes, { what: file, code });
 }
 
 export async function writeState(state: InstanceState): Promise<void> {

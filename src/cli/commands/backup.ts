@@ -56,7 +56,7 @@ interface VerifyArgs extends CommonArgs {
 
 const verifyCommand = {
   command: 'verify <file>',
-  describe: 'check a backup archive (every file\'s digest, the sealed secrets open with the passphrase) without restoring',
+  describe: 'check a backup archive without restoring: the passphrase opens the sealed secrets, which vouch for backup.json, which lists every file\'s digest',
   builder: (y) => typed<VerifyArgs>(withCommon(y)
     .positional('file', { type: 'string', demandOption: true, describe: 'backup archive' })
     .option('instance', { coerce: lastValue, type: 'string', default: 'default', describe: 'instance whose secrets/backup-passphrase to use when no other passphrase is given' })
@@ -67,7 +67,7 @@ const verifyCommand = {
   handler: async (args) => {
     const { restoreInstance } = await import('../../backup/restore.js');
     const r = await restoreInstance({ file: args.file, instance: args.instance, ...(args.dataDir ? { dataDir: args.dataDir } : {}), ...(args.passphraseFile ? { passphraseFile: args.passphraseFile } : {}), hooks: [], forceFork: false, trust: [], verifyOnly: true, timeoutSec: 60, progress: progressFor(args) });
-    printResult(args, r.backup, `${args.file}: verified — instance ${r.backup.instance}, taken ${r.backup.createdAt}, tree size ${r.backup.size}, ${r.backup.files} files; the secrets open with the passphrase`);
+    printResult(args, r.backup, `${args.file}: verified — the passphrase opens the secrets and vouches for backup.json and every file: instance ${r.backup.instance}, taken ${r.backup.createdAt}, ${r.backup.files} files, checkpoint of tree size ${r.backup.size}, root ${r.backup.rootHex}`);
   },
 } satisfies CommandModule<object, VerifyArgs>;
 

@@ -21,6 +21,7 @@ import { verifyRfc9162Consistency, verifyRfc9162Inclusion } from '../../../src/r
 import { formatCheckpointBody, parseCheckpointBody, parseSignedNote, signNote, verifyCheckpointSignedByLogKey } from '../../../src/rekor/note.js';
 import { parseBackupManifest } from '../../../src/backup/backup-manifest.js';
 import { headOfNote } from '../../../src/instance/checkpoint-history.js';
+import { parseState } from '../../../src/instance/state.js';
 import { parseEntryBundle } from '../../../src/rekor/tiles.js';
 import { parseCheckpointRecord } from '../../../src/rekor/record-check.js';
 import { describeBody } from '../../../src/rekor/entry-reader.js';
@@ -43,11 +44,11 @@ const VALID_OCI_INDEX = { schemaVersion: 2, mediaType: 'application/vnd.oci.imag
 const VALID_OCI_MANIFEST = { schemaVersion: 2, config: { mediaType: 'c', digest: `sha256:${sha}`, size: 1 }, layers: [{ mediaType: 'l', digest: `sha256:${sha}`, size: 2 }] };
 
 const VALID_BACKUP = {
-  format: 'rekor-airgap-backup/1', createdAt: 'x', tool: '0.1.0', instance: 'default', profile: 'rekor-v2', kind: 'rekor-v2', origin: 'log.example', logKeyId: sha,
+  format: 'rekor-airgap-backup/2', createdAt: 'x', tool: '0.1.0', instance: 'default', profile: 'rekor-v2', kind: 'rekor-v2', origin: 'log.example', logKeyId: sha,
   checkpoint: { size: 3, rootHex: sha, note: 'n' },
   files: [{ path: 'data/log/checkpoint', size: 3, sha256: sha, mode: 420, uid: 0, gid: 0 }, { path: 'hook/pg.out', size: 1, sha256: sha, mode: 384, uid: 0, gid: 0 }],
   dirs: [{ path: 'log', mode: 493, uid: 65532, gid: 65532 }],
-  secrets: { path: 'secrets.tar.age', size: 9, sha256: sha, files: 2 }, hooks: [{ name: 'pg', path: 'hook/pg.out' }], dumps: [],
+  secrets: { path: 'secrets.tar.age', files: 2 }, hooks: [{ name: 'pg', path: 'hook/pg.out' }], dumps: [],
 };
 
 const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), jsonValue.map((v) => JSON.stringify(v)));
@@ -58,9 +59,20 @@ describe('bundle.json (parseManifest)', () => {
 });
 
 describe('backup.json (parseBackupManifest)', () => {
-  const codes = ['BACKUP_ARCHIVE_CORRUPT', 'BACKUP_FORMAT_UNSUPPORTED'];
+  const codes = ['BACKUP_ARCHIVE_CORRUPT', 'BACKUP_FORMAT_UNSUPPORTED', 'BACKUP_FORMAT_UNAUTHENTICATED', 'BACKUP_WRONG_STACK'];
   it('random text', () => fc.assert(fc.property(text, (t) => onlyCoded(() => parseBackupManifest(t), codes)), params()));
   it('a valid manifest with one edit', () => fc.assert(fc.property(mutatedJson(VALID_BACKUP), (t) => onlyCoded(() => parseBackupManifest(t), codes)), params()));
+});
+
+describe('state.json (parseState), of the instance or inside a backup', () => {
+  const VALID_STATE = {
+    instance: 'default', profile: 'rekor-v2', kind: 'rekor-v2', project: 'rekor-airgap-default', dataDir: '/d', hostname: 'h', origin: 'h', httpsPort: 443,
+    bindAddress: '0.0.0.0', url: 'https://h', checkpointInterval: '2s', stack: { tsa: '' }, logPublicKeyPem: 'k', logKeyId: sha,
+    bundle: { createdAt: 'x', manifestSha256: sha, release: 1 }, highestRelease: 1, images: { rekor: { ref: 'r', configDigest: 'c' } }, installedAt: 'x', updatedAt: 'x',
+  };
+  const src = { what: 'state.json', code: 'BACKUP_ARCHIVE_CORRUPT' } as const;
+  it('random text', () => fc.assert(fc.property(text, (t) => onlyCoded(() => parseState(t, src), [src.code])), params()));
+  it('a valid state with one edit', () => fc.assert(fc.property(mutatedJson(VALID_STATE), (t) => onlyCoded(() => parseState(t, src), [src.code])), params()));
 });
 
 describe('entry bundles and kept checkpoints', () => {
