@@ -7,8 +7,7 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
-import { detectCompose, type Compose } from '../engine/compose.js';
-import { connectEngine } from '../engine/docker.js';
+import type { Engine } from '../engine/engine.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
 import { readHistory, recordCheckpoint } from '../instance/checkpoint-history.js';
 import { instancePaths, type InstancePaths } from '../instance/layout.js';
@@ -29,6 +28,8 @@ import { readBackupPassphrase } from './passphrase.js';
 import { SCRYPT_LOG_N, type SecretFile } from './secrets-envelope.js';
 
 export interface BackupOptions {
+  /** The container engine this command works with (opened once, at the command's edge). */
+  engine: Engine;
   instance: string;
   dataDir?: string;
   out?: string;
@@ -127,9 +128,9 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
   const hooks = await resolveHooks(o.hooks);
   const at = new Date();
   const out = await resolveOut(o, at);
-  const compose = await detectCompose();
   const target = await logTargetOf(state);
-  const ctx: BackupContext = { compose, project: state.project, paths: p, state, target, timeoutMs: o.timeoutSec * 1000, progress: o.progress };
+  const project = o.engine.project(state.project, p.compose);
+  const ctx: BackupContext = { engine: o.engine, project, paths: p, state, target, timeoutMs: o.timeoutSec * 1000, progress: o.progress };
 
   // The log must be healthy and consistent with its history before its state is saved.
   o.progress.step(`checking instance ${state.instance} before the backup`);
@@ -144,9 +145,9 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
   try {
     o.progress.step(`pausing writes (stopping ${stack.backup.pauseServices.join(', ')})`);
     pausedAt = Date.now();
-    const resume = () => compose.run(state.project, p.compose, ['start', ...stack.backup.pauseServices]);
+    const resume = () => project.start(stack.backup.pauseServices);
     const undo = onInterrupt(`resuming writes of ${state.instance} (starting ${stack.backup.pauseServices.join(', ')})`, resume);
-    await compose.run(state.project, p.compose, ['stop', ...stack.backup.pauseServices]);
+    await project.stop(stack.backup.pauseServices);
     try {
       head = await (stack.backup.pausedHead ? stack.backup.pausedHead(ctx) : stack.readHead(target));
       o.progress.step(`log paused at tree size ${head.size}`);
@@ -158,7 +159,7 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
       await resume();
       undo();
       pausedMs = Date.now() - pausedAt;
-      await waitHealthy(connectEngine(), state.project, [...stack.backup.pauseServices], ctx.timeoutMs, o.progress);
+      await waitHealthy(o.engine.docker, state.project, [...stack.backup.pauseServices], ctx.timeoutMs, o.progress);
     }
   } catch (e) {
     await writer.abort();
@@ -256,4 +257,3 @@ async function prune(dir: string, instance: string, keep: number, justWritten: s
   return old;
 }
 
-export type { Compose };

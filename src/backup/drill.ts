@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
-import { detectCompose } from '../engine/compose.js';
+import type { Engine } from '../engine/engine.js';
 import { composeProject, instancePaths } from '../instance/layout.js';
 import { requireState } from '../instance/state.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -22,6 +22,8 @@ import { readBackupPassphrase } from './passphrase.js';
 import { restoreInstance, type RestoreResult } from './restore.js';
 
 export interface DrillOptions {
+  /** The container engine this command works with (opened once, at the command's edge). */
+  engine: Engine;
   instance: string;
   dataDir?: string;
   passphraseFile?: string;
@@ -52,17 +54,16 @@ export async function backupDrill(o: DrillOptions): Promise<DrillResult> {
   await writeFileAtomic(passFile, passphrase, 0o600);
   const result: DrillResult = { ok: false, instance: o.instance, scratch, seconds: 0 };
   const removeScratch = async () => {
-    const compose = await detectCompose().catch(() => undefined);
-    await compose?.run(composeProject(scratch), instancePaths(scratchDir).compose, ['down', '--remove-orphans', '--volumes', '--timeout', '10']).catch(() => undefined);
+    await o.engine.project(composeProject(scratch), instancePaths(scratchDir).compose).down({ volumes: true }).catch(() => undefined);
     await fsp.rm(work, { recursive: true, force: true });
   };
   const undo = onInterrupt(`removing the drill's scratch instance ${scratch}`, removeScratch);
   try {
     o.progress.step(`drill: backup of ${o.instance}`);
-    result.backup = await backupInstance({ instance: o.instance, ...(o.dataDir ? { dataDir: o.dataDir } : {}), out: path.join(work, 'drill.tar'), passphraseFile: passFile, hooks: o.hooks, timeoutSec: o.timeoutSec, progress: o.progress });
+    result.backup = await backupInstance({ engine: o.engine, instance: o.instance, ...(o.dataDir ? { dataDir: o.dataDir } : {}), out: path.join(work, 'drill.tar'), passphraseFile: passFile, hooks: o.hooks, timeoutSec: o.timeoutSec, progress: o.progress });
     const port = await freePort(state.bindAddress === '0.0.0.0' ? '127.0.0.1' : state.bindAddress);
     o.progress.step(`drill: restore into scratch instance ${scratch} (port ${port})`);
-    result.restore = await restoreInstance({ file: result.backup.file, instance: scratch, dataDir: scratchDir, port, passphraseFile: passFile, hooks: [], forceFork: false, trust: [], write: false, timeoutSec: o.timeoutSec, progress: o.progress });
+    result.restore = await restoreInstance({ engine: o.engine, file: result.backup.file, instance: scratch, dataDir: scratchDir, port, passphraseFile: passFile, hooks: [], forceFork: false, trust: [], write: false, timeoutSec: o.timeoutSec, progress: o.progress });
     result.ok = true;
   } catch (e) {
     const err = e as AirgapError;

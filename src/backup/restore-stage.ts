@@ -9,7 +9,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
-import type { Compose } from '../engine/compose.js';
+import type { Engine } from '../engine/engine.js';
 import { checkpointFileName, headOfNote } from '../instance/checkpoint-history.js';
 import { instancePaths, type InstancePathName, type InstancePaths } from '../instance/layout.js';
 import type { InstanceState } from '../instance/state.js';
@@ -149,14 +149,26 @@ function noteHead(note: string, what: string, corrupt: (why: string) => AirgapEr
  * stop ends the restore before anything is moved (its services are started again). Returns where
  * the previous directory went.
  */
-export async function swapIn(paths: InstancePaths, stagedData: string, existing: InstanceState | undefined, compose: Compose, progress: Progress, forked: boolean): Promise<string | undefined> {
-  if (existing) {
-    const file = instancePaths(existing.dataDir).compose;
+export interface SwapIn {
+  engine: Engine;
+  paths: InstancePaths;
+  /** The restored instance's directory, staged beside its place. */
+  stagedData: string;
+  /** The instance being replaced, if any. */
+  existing: InstanceState | undefined;
+  forked: boolean;
+  progress: Progress;
+}
+
+export async function swapIn(s: SwapIn): Promise<string | undefined> {
+  const { paths, stagedData, existing, progress, forked } = s;
+  const previous = existing ? s.engine.project(existing.project, instancePaths(existing.dataDir).compose) : undefined;
+  if (existing && previous) {
     progress.step(`stopping instance ${existing.instance} (project ${existing.project}) to replace it${forked ? ' (forced fork)' : ''}`);
     try {
-      await compose.run(existing.project, file, ['down', '--remove-orphans', '--timeout', '30']);
+      await previous.down();
     } catch (e) {
-      const restarted = await compose.run(existing.project, file, ['up', '-d', '--remove-orphans']).then(() => 'its services were started again', (u: Error) => `starting its services again failed too: ${u.message}`);
+      const restarted = await previous.up().then(() => 'its services were started again', (u: Error) => `starting its services again failed too: ${u.message}`);
       throw new AirgapError('RESTORE_STOP_FAILED',
         `stopping instance ${existing.instance} failed, so it was not replaced: nothing was moved, ${paths.dataDir} is as it was (${restarted}). ${(e as Error).message}`, { cause: e });
     }
@@ -170,7 +182,7 @@ export async function swapIn(paths: InstancePaths, stagedData: string, existing:
     await fsp.rename(stagedData, paths.dataDir);
   } catch (e) {
     if (replaced) await fsp.rename(replaced, paths.dataDir);
-    if (existing) await compose.run(existing.project, instancePaths(existing.dataDir).compose, ['up', '-d', '--remove-orphans']).catch(() => undefined);
+    await previous?.up().catch(() => undefined);
     throw new AirgapError('RESTORE_FAILED', `moving the restored instance into ${paths.dataDir} failed (the previous one is back in place): ${(e as Error).message}`, { cause: e });
   }
   return replaced;

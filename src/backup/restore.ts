@@ -10,8 +10,8 @@ import path from 'node:path';
 import { AirgapError } from '../errors.js';
 import { loadTrustedKeys } from '../bundle/signing.js';
 import { verifyBundleDir } from '../bundle/verify-dir.js';
-import { detectCompose, type Compose } from '../engine/compose.js';
-import { connectEngine, imageId } from '../engine/docker.js';
+import { imageId } from '../engine/docker.js';
+import type { Engine } from '../engine/engine.js';
 import { readHistory, largest, type KeptCheckpoint } from '../instance/checkpoint-history.js';
 import { composeProject, dataDirFor, instancePaths, validateInstanceName, type InstancePaths } from '../instance/layout.js';
 import { logTargetOf } from '../instance/log-target.js';
@@ -22,17 +22,20 @@ import { instanceTemplates, keptTemplateNames } from '../deploy/configure.js';
 import { configureInstance, startStack, type DeployContext } from '../deploy/deploy.js';
 import { loadProfileImages } from '../deploy/load-images.js';
 import type { LogHead } from '../rekor/log-head.js';
+import type { LogTarget } from '../rekor/target.js';
 import { smokeFailure } from '../rekor/smoke.js';
 import { stackFor } from '../stacks/registry.js';
 import type { BackupContext, Stack } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
 import { openBackupArchive } from './archive.js';
 import type { BackupManifest } from './backup-manifest.js';
-import { hookArchivePath, resolveHooks, runHook } from './hooks.js';
+import { hookArchivePath, resolveHooks, runHook, type Hook } from './hooks.js';
 import { readBackupPassphrase } from './passphrase.js';
 import { stageInstance, swapIn } from './restore-stage.js';
 
 export interface RestoreOptions {
+  /** The container engine this command works with (opened once, at the command's edge). */
+  engine: Engine;
   file: string;
   instance: string;
   dataDir?: string;
@@ -113,25 +116,14 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
       updatedAt: new Date().toISOString(),
     };
     state.url = `https://${state.hostname}:${state.httpsPort}`;
-    const docker = connectEngine();
-    const compose = await detectCompose();
-    if (o.bundleDir) {
-      const verified = await verifyBundleDir(o.bundleDir, await loadTrustedKeys(o.trust), o.progress);
-      const images = verified.manifest.images.filter((i) => i.profiles.includes(m.profile));
-      await loadProfileImages(docker, verified.dir, verified.manifest, images, o.progress, verified.readFile);
-      await installToolFromBundle(instancePaths(path.join(staging, 'data')), verified);
-    }
-    const missing: string[] = [];
-    for (const [name, img] of Object.entries(state.images)) if (!(await imageId(docker, img.ref))) missing.push(`${name} (${img.ref})`);
-    if (missing.length) {
-      throw new AirgapError('RESTORE_IMAGES_MISSING', `the engine lacks the images of ${m.profile}: ${missing.join(', ')}; pass --bundle DIR --trust KEY.pub (the bundle this instance was installed from) to load them`);
-    }
+    const run: RestoreRun = { o, m, stack, state, paths, staging, hooks, existing };
+    await ensureImages(run);
     const stagedData = await stageInstance(m, archive.secrets, staging, stack, o.file, o.progress);
     const keep = await ensureToolFrom(paths, stagedData);
     if (!keep) o.progress.warn(`no single-file rekor-airgap to copy into ${paths.tool}: backup.sh and the timer need it (restore with --bundle, or run the bundle's installer)`);
-    const replaced = await swapIn(paths, stagedData, existing, compose, o.progress, forked);
+    const replaced = await swapIn({ engine: o.engine, paths, stagedData, existing, forked, progress: o.progress });
     try {
-      const result = await bringUp(o, m, stack, state, paths, staging, compose, docker, hooks);
+      const result = await bringUp(run);
       if (replaced) await keepReplacedHistory(replaced, paths, forked);
       if (replaced) await fsp.rm(replaced, { recursive: true, force: true });
       done = true;
@@ -140,12 +132,42 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
         hooks: hooks.map((h) => h.name), seconds: (Date.now() - started) / 1000,
       };
     } catch (e) {
-      await putBack(o, paths, state, replaced, existing, compose);
+      await putBack(run, replaced);
       throw e;
     }
   } finally {
     if (staging) await fsp.rm(staging, { recursive: true, force: true });
     if (!done) o.progress.step('restore did not complete');
+  }
+}
+
+/** One restore under way: what every step after the archive's verification works with. */
+interface RestoreRun {
+  o: RestoreOptions;
+  m: BackupManifest;
+  stack: Stack;
+  /** The restored instance's state (the backup's, under this instance's name, port and directory). */
+  state: InstanceState;
+  paths: InstancePaths;
+  /** Where the archive was unpacked (dumps, hook outputs). */
+  staging: string;
+  hooks: Hook[];
+  /** The instance being replaced, if any. */
+  existing: InstanceState | undefined;
+}
+
+/** The stack's images: loaded from --bundle when given, and in the engine either way. */
+async function ensureImages({ o, m, state, staging }: RestoreRun): Promise<void> {
+  if (o.bundleDir) {
+    const verified = await verifyBundleDir(o.bundleDir, await loadTrustedKeys(o.trust), o.progress);
+    const images = verified.manifest.images.filter((i) => i.profiles.includes(m.profile));
+    await loadProfileImages(o.engine.docker, verified.dir, verified.manifest, images, o.progress, verified.readFile);
+    await installToolFromBundle(instancePaths(path.join(staging, 'data')), verified);
+  }
+  const missing: string[] = [];
+  for (const [name, img] of Object.entries(state.images)) if (!(await imageId(o.engine.docker, img.ref))) missing.push(`${name} (${img.ref})`);
+  if (missing.length) {
+    throw new AirgapError('RESTORE_IMAGES_MISSING', `the engine lacks the images of ${m.profile}: ${missing.join(', ')}; pass --bundle DIR --trust KEY.pub (the bundle this instance was installed from) to load them`);
   }
 }
 
@@ -185,11 +207,11 @@ interface BroughtUp {
   after?: { size: number; rootHex: string };
 }
 
-async function bringUp(o: RestoreOptions, m: BackupManifest, stack: Stack, state: InstanceState, paths: InstancePaths, staging: string, compose: Compose, docker: ReturnType<typeof connectEngine>, hooks: Awaited<ReturnType<typeof resolveHooks>>): Promise<BroughtUp> {
-  const timeoutMs = o.timeoutSec * 1000;
+async function bringUp(run: RestoreRun): Promise<BroughtUp> {
+  const { o, m, stack, state, paths } = run;
   await writeState(state);
   const d: DeployContext = {
-    stack, paths, state, templates: instanceTemplates(paths, state.profile), templateNames: await keptTemplateNames(paths),
+    engine: o.engine, stack, paths, state, templates: instanceTemplates(paths, state.profile), templateNames: await keptTemplateNames(paths),
     images: Object.fromEntries(Object.entries(state.images).map(([k, v]) => [k, v.ref])),
     artifacts: new Map(), tls: {}, expectedLogKeyPem: state.logPublicKeyPem, progress: o.progress,
   };
@@ -197,32 +219,38 @@ async function bringUp(o: RestoreOptions, m: BackupManifest, stack: Stack, state
   o.progress.step(`configuring instance ${state.instance} in ${paths.dataDir}`);
   const vars = await configureInstance(d);
   const target = await logTargetOf(state);
-  const ctx: BackupContext = { compose, project: state.project, paths, state, target, timeoutMs, progress: o.progress };
+  const ctx: BackupContext = { engine: o.engine, project: o.engine.project(state.project, paths.compose), paths, state, target, timeoutMs: o.timeoutSec * 1000, progress: o.progress };
   const dumpServices = [...new Set(stack.backup.dumps.map((x) => x.service))];
   await startStack(d, vars, {
-    compose, docker, timeoutMs,
-    ...(m.dumps.length ? {
-      first: {
-        services: dumpServices,
-        run: async () => {
-          for (const dump of stack.backup.dumps) {
-            const entry = m.dumps.find((x) => x.name === dump.name);
-            if (!entry) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `the backup has no dump ${dump.name}`);
-            o.progress.step(`loading ${dump.name} into ${dump.service}`);
-            await dump.restore(ctx, path.join(staging, entry.path));
-          }
-        },
-      },
-    } : {}),
+    timeoutMs: ctx.timeoutMs,
+    ...(m.dumps.length ? { first: { services: dumpServices, run: () => loadDumps(run, ctx) } } : {}),
   });
+  await runRestoreHooks(run);
+  return proveRestored(run, target);
+}
+
+/** The database dumps, loaded once their services are healthy and before the rest starts. */
+async function loadDumps({ o, m, stack, staging }: RestoreRun, ctx: BackupContext): Promise<void> {
+  for (const dump of stack.backup.dumps) {
+    const entry = m.dumps.find((x) => x.name === dump.name);
+    if (!entry) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `the backup has no dump ${dump.name}`);
+    o.progress.step(`loading ${dump.name} into ${dump.service}`);
+    await dump.restore(ctx, path.join(staging, entry.path));
+  }
+}
+
+async function runRestoreHooks({ o, m, state, staging, hooks }: RestoreRun): Promise<void> {
   for (const h of hooks) {
     const entry = m.hooks.find((x) => x.name === h.name);
     if (!entry) throw new AirgapError('BACKUP_HOOK_FAILED', `the backup holds no output of a hook named ${h.name} (it has: ${m.hooks.map((x) => x.name).join(', ') || 'none'})`);
     o.progress.step(`running hook ${h.file} restore`);
-    await runHook(h, 'restore', { stdinFile: path.join(staging, hookArchivePath(h.name)) }, state.instance, timeoutMs * 20);
+    await runHook(h, 'restore', { stdinFile: path.join(staging, hookArchivePath(h.name)) }, state.instance, o.timeoutSec * 1000 * 20);
   }
   for (const x of m.hooks) if (!hooks.some((h) => h.name === x.name)) o.progress.warn(`the backup holds the output of hook ${x.name}; pass --with HOOK to restore it`);
+}
 
+/** The served checkpoint is the backup's, the tree re-derives it, and (unless read-only) new entries extend it. */
+async function proveRestored({ o, m, stack, state }: RestoreRun, target: LogTarget): Promise<BroughtUp> {
   o.progress.step('proving the restored log');
   const served = await stack.readHead(target);
   if (served.size !== m.checkpoint.size || served.rootHex !== m.checkpoint.rootHex) {
@@ -253,16 +281,18 @@ async function keepReplacedHistory(replaced: string, paths: InstancePaths, forke
   for (const k of old) await fsp.copyFile(k.file, path.join(dir, path.basename(k.file)));
 }
 
-async function putBack(o: RestoreOptions, paths: InstancePaths, state: InstanceState, replaced: string | undefined, existing: InstanceState | undefined, compose: Compose): Promise<void> {
+async function putBack({ o, paths, state, existing }: RestoreRun, replaced: string | undefined): Promise<void> {
   try {
     o.progress.step(`restore failed: removing what it started (project ${state.project})`);
-    await compose.run(state.project, paths.compose, ['down', '--remove-orphans', '--timeout', '10']).catch(() => undefined);
+    // What the failed restore started must stop before its directory goes: a failed stop leaves
+    // both directories where they are, and the warning below names them.
+    await o.engine.project(state.project, paths.compose).down();
     await fsp.rm(paths.dataDir, { recursive: true, force: true });
     if (replaced) {
       await fsp.rename(replaced, paths.dataDir);
       if (existing) {
         o.progress.step(`putting instance ${existing.instance} back as it was`);
-        await compose.run(existing.project, instancePaths(existing.dataDir).compose, ['up', '-d', '--remove-orphans']);
+        await o.engine.project(existing.project, instancePaths(existing.dataDir).compose).up();
       }
     }
   } catch (e) {

@@ -4,9 +4,9 @@
  * phases in order, each waited healthy.
  */
 import type Docker from 'dockerode';
-import type { Compose } from '../engine/compose.js';
+import { composeToolName, type Engine } from '../engine/engine.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
-import { connectEngine, engineKind, type EngineKind } from '../engine/docker.js';
+import type { EngineKind } from '../engine/docker.js';
 import { AirgapError } from '../errors.js';
 import type { InstancePaths } from '../instance/layout.js';
 import type { TemplateVars } from '../instance/render.js';
@@ -22,6 +22,7 @@ import { networkSubnets, subnetsInUse } from '../engine/networks.js';
 import { prepareInstanceDirs, renderedFilesVars, renderTemplates, type TemplateSource } from './configure.js';
 
 export interface DeployContext {
+  engine: Engine;
   stack: Stack;
   paths: InstancePaths;
   state: InstanceState;
@@ -48,8 +49,8 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
   state.logPublicKeyPem = configured.logKey.publicPem;
   state.logKeyId = Buffer.from(logKeyId(state.origin, configured.logKey.publicKey)).toString('hex');
   await ensureTls(paths, { hostname: state.hostname, instance: state.instance, ...d.tls });
-  const docker = connectEngine();
-  const engine = await engineKind(docker);
+  const { docker } = d.engine;
+  const engine = await d.engine.kind();
   const vars: TemplateVars = {
     instance: state.instance, project: state.project, hostname: state.hostname, origin: state.origin,
     https_port: state.httpsPort, bind_address: state.bindAddress, checkpoint_interval: state.checkpointInterval,
@@ -86,14 +87,14 @@ async function internalAddresses(docker: Docker, engine: EngineKind, state: Inst
  * An instance whose internal network exists with other addresses (made by an older rekor-airgap,
  * or before a restore moved the instance) is taken down, so compose creates the network anew.
  */
-async function recreateInternalNetwork(d: DeployContext, s: StartOptions): Promise<void> {
+async function recreateInternalNetwork(d: DeployContext): Promise<void> {
   const { stack, state, paths, progress } = d;
   if (!stack.fixedAddresses || !state.internalSubnet) return;
   const name = networkName(state, stack.fixedAddresses.network);
-  const current = await networkSubnets(s.docker, name);
+  const current = await networkSubnets(d.engine.docker, name);
   if (!current || (current.length === 1 && current[0] === state.internalSubnet)) return;
   progress.step(`network ${name} gets fixed addresses in ${state.internalSubnet} (was ${current.join(', ') || 'engine-assigned'}): taking the services down to create it again; data and keys stay`);
-  await s.compose.run(state.project, paths.compose, ['down', '--remove-orphans', '--timeout', '30']);
+  await d.engine.project(state.project, paths.compose).down();
 }
 
 /**
@@ -107,8 +108,6 @@ export function publishedPort(engine: 'docker' | 'podman', bindAddress: string, 
 }
 
 export interface StartOptions {
-  compose: Compose;
-  docker: Docker;
   timeoutMs: number;
   /** Runs once the services named are healthy, before the stack's phases (a restore loads its dumps). */
   first?: { services: readonly string[]; run: () => Promise<void> };
@@ -116,27 +115,26 @@ export interface StartOptions {
 
 /** The stack's phases in order, each waited healthy; then the whole project; then the state. */
 export async function startStack(d: DeployContext, vars: TemplateVars, s: StartOptions): Promise<void> {
-  const { state, paths, stack, progress } = d;
-  const ctx: StartContext = {
-    compose: s.compose, docker: s.docker, project: state.project, paths, state, vars, timeoutMs: s.timeoutMs, progress,
-    saveState: () => writeState(state),
+  const { state, paths, stack, progress, engine } = d;
+  const project = engine.project(state.project, paths.compose);
+  const ctx: StartContext = { engine, project, paths, state, vars, timeoutMs: s.timeoutMs, progress, saveState: () => writeState(state) };
+  const tool = composeToolName(await engine.compose());
+  const startPhase = async (services: readonly string[]) => {
+    progress.step(`starting ${services.join(', ')} (${tool}, project ${state.project})`);
+    await project.up(services);
+    await waitHealthy(engine.docker, state.project, [...services], s.timeoutMs, progress);
   };
-  const tool = s.compose.kind === 'v1' ? 'docker-compose' : 'docker compose';
-  await recreateInternalNetwork(d, s);
+  await recreateInternalNetwork(d);
   if (s.first) {
-    progress.step(`starting ${s.first.services.join(', ')} (${tool}, project ${state.project})`);
-    await s.compose.run(state.project, paths.compose, ['up', '-d', ...s.first.services]);
-    await waitHealthy(s.docker, state.project, [...s.first.services], s.timeoutMs, progress);
+    await startPhase(s.first.services);
     await s.first.run();
   }
   for (const phase of stack.phases) {
     await phase.before?.(ctx);
     if (phase.templates?.length) await renderTemplates(d.templates, stack, paths, vars, phase.templates);
-    progress.step(`starting ${phase.services.join(', ')} (${tool}, project ${state.project})`);
-    await s.compose.run(state.project, paths.compose, ['up', '-d', ...phase.services]);
-    await waitHealthy(s.docker, state.project, [...phase.services], s.timeoutMs, progress);
+    await startPhase(phase.services);
   }
-  await s.compose.run(state.project, paths.compose, ['up', '-d', '--remove-orphans']);
-  await waitHealthy(s.docker, state.project, allServices(stack), s.timeoutMs, progress);
+  await project.up();
+  await waitHealthy(engine.docker, state.project, allServices(stack), s.timeoutMs, progress);
   await writeState(state);
 }

@@ -37,9 +37,11 @@ export interface ComposeProject {
   stream(args: string[], io: { stdoutFile: string; timeoutMs?: number }): Promise<void>;
 }
 
-export function openEngine(docker: Docker = connectEngine()): Engine {
+/** The engine of DOCKER_HOST; `parts` given are used as they are (a test's fakes). */
+export function openEngine(parts: { docker?: Docker; compose?: Compose } = {}): Engine {
+  const docker = parts.docker ?? connectEngine();
   let kind: Promise<EngineKind> | undefined;
-  let compose: Promise<Compose> | undefined;
+  let compose: Promise<Compose> | undefined = parts.compose ? Promise.resolve(parts.compose) : undefined;
   const engine: Engine = {
     docker,
     kind: () => (kind ??= engineKind(docker)),

@@ -5,9 +5,8 @@
  * started detached under a name of our own, waited for, read, and removed.
  */
 import { randomBytes } from 'node:crypto';
-import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
-import type { Compose } from './compose.js';
+import type { ComposeProject, Engine } from './engine.js';
 import { demuxLogs } from './docker.js';
 
 export interface OneOffResult {
@@ -20,11 +19,11 @@ export interface OneOffResult {
  * `compose run -d --name N <runArgs>`; runArgs are what follows `run` (options, service, command).
  * Resolves with the exit code and output, whatever the exit code; removes the container.
  */
-export async function runOneOff(compose: Compose, docker: Docker, project: string, file: string, runArgs: string[], timeoutMs = 120_000): Promise<OneOffResult> {
-  const name = `${project}-oneoff-${randomBytes(4).toString('hex')}`;
-  const c = docker.getContainer(name);
+export async function runOneOff(engine: Engine, project: ComposeProject, runArgs: string[], timeoutMs = 120_000): Promise<OneOffResult> {
+  const name = `${project.name}-oneoff-${randomBytes(4).toString('hex')}`;
+  const c = engine.docker.getContainer(name);
   try {
-    await compose.run(project, file, ['run', '-d', '--name', name, ...runArgs], { timeoutMs });
+    await project.run(['run', '-d', '--name', name, ...runArgs], { timeoutMs });
     const waited = await Promise.race([
       c.wait() as Promise<{ StatusCode?: number }>,
       new Promise<never>((_, reject) => setTimeout(() => reject(new AirgapError('COMPOSE_FAILED', `one-off container ${name} (${runArgs.join(' ')}) did not finish within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs).unref()),

@@ -6,15 +6,14 @@
  */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
-import type Docker from 'dockerode';
 import { AirgapError, isLogCheckFailure } from '../errors.js';
 import { bundleRel } from '../bundle/layout.js';
 import { chooseProfile, releaseOf, type BundleImage } from '../bundle/manifest.js';
 import { parseProfile, type Profile } from '../bundle/profile.js';
 import { loadTrustedKeys } from '../bundle/signing.js';
 import { verifyBundleDir, type BundleVerifyResult } from '../bundle/verify-dir.js';
-import { connectEngine, projectContainers, servicesReport } from '../engine/docker.js';
-import { detectCompose, type Compose } from '../engine/compose.js';
+import { projectContainers, servicesReport } from '../engine/docker.js';
+import type { Engine } from '../engine/engine.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
 import { composeProject, dataDirFor, instancePaths, validateInstanceName, type InstancePaths } from '../instance/layout.js';
 import { logTargetOf } from '../instance/log-target.js';
@@ -36,6 +35,8 @@ import { checkRelease } from './release-guard.js';
 import { failPreflight, runPreflight, type CheckResult } from './preflight.js';
 
 export interface InstallOptions {
+  /** The container engine this command works with (opened once, at the command's edge). */
+  engine: Engine;
   bundleDir: string;
   trust: string[];
   profile?: string;
@@ -83,7 +84,7 @@ interface PlanBase {
   images: BundleImage[];
   paths: InstancePaths;
   state: InstanceState;
-  docker: Docker;
+  engine: Engine;
 }
 
 /** A fresh install has no instance yet; a rerun or an upgrade always goes over one. */
@@ -96,26 +97,24 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   const plan = await makePlan(o, verified);
   const pre = await preflight(o, plan);
   if (o.dryRun) return { mode: plan.mode, dryRun: true, state: plan.state, stack: plan.stack, preflight: pre.checks, imagesLoaded: [], imagesPresent: [] };
-  // With --skip-check compose the check is not run, but a compose is still needed to start.
-  const compose = pre.compose ?? await detectCompose();
-  const loaded = await loadProfileImages(plan.docker, verified.dir, verified.manifest, plan.images, o.progress, verified.readFile);
+  const loaded = await loadProfileImages(plan.engine.docker, verified.dir, verified.manifest, plan.images, o.progress, verified.readFile);
   const snapshot = plan.existing ? await snapshotConfig(plan.paths) : new Map<string, Buffer>();
   // An upgrade: the old checkpoint joins the history (the new release must prove it extends it),
   // then the instance is stopped and copied as it is, for a rollback.
   let preUpgrade: { copy: string; head?: LogHead } | undefined;
-  if (plan.mode === 'upgrade') preUpgrade = await prepareUpgrade(o, plan, compose);
+  if (plan.mode === 'upgrade') preUpgrade = await prepareUpgrade(o, plan);
   let smoke: SmokeReport | undefined;
   try {
     const vars = await configure(o, plan);
-    await startStack(deployContext(o, plan), vars, { compose, docker: plan.docker, timeoutMs: o.timeoutSec * 1000 });
+    await startStack(deployContext(o, plan), vars, { timeoutMs: o.timeoutSec * 1000 });
     smoke = o.smoke ? await prove(o, plan) : undefined;
     const seen = await observeLog(plan.state, plan.stack, await logTargetOf(plan.state));
     if (preUpgrade?.head) o.progress.step(`upgrade kept the log: size ${preUpgrade.head.size} → ${seen.head.size}, consistent (same key, same origin)`);
     if (preUpgrade) o.progress.step(`the instance as it was before the upgrade stays in ${preUpgrade.copy} until the next upgrade (remove it once satisfied)`);
   } catch (caught) {
     const e = await withServicesReport(caught, plan);
-    if (preUpgrade && plan.mode === 'upgrade') throw await rollBackUpgrade(compose, plan, preUpgrade, e, o.progress);
-    await rollback(compose, plan, snapshot, o.progress);
+    if (preUpgrade && plan.mode === 'upgrade') throw await rollBackUpgrade(plan, preUpgrade, e, o.progress);
+    await rollback(plan, snapshot, o.progress);
     throw e;
   }
   return { mode: plan.mode, dryRun: false, state: plan.state, stack: plan.stack, preflight: pre.checks, imagesLoaded: loaded.loaded, imagesPresent: loaded.present, ...(smoke ? { smoke } : {}) };
@@ -127,7 +126,7 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
  */
 async function withServicesReport(e: unknown, plan: Plan): Promise<unknown> {
   if (!isLogCheckFailure(e)) return e;
-  const report = await servicesReport(plan.docker, plan.state.project);
+  const report = await servicesReport(plan.engine.docker, plan.state.project);
   if (!report) return e;
   return new AirgapError(e.code, `${e.message}\nthe services when it failed:\n${report}`, { cause: e.cause, details: e.details });
 }
@@ -177,7 +176,7 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
     images: Object.fromEntries(images.map((i) => [i.name, { ref: i.ref, configDigest: i.configDigest }])),
     installedAt: existing?.installedAt ?? now, updatedAt: now,
   };
-  const base: PlanBase = { verified, profile, stack, images, paths, state, docker: connectEngine() };
+  const base: PlanBase = { verified, profile, stack, images, paths, state, engine: o.engine };
   if (!existing) return { ...base, mode: 'fresh' };
   return { ...base, existing, mode: existing.bundle.manifestSha256 === verified.manifestSha256 ? 'rerun' : 'upgrade' };
 }
@@ -187,10 +186,10 @@ async function preflight(o: InstallOptions, plan: Plan) {
   // A port held by this instance's own containers is not busy: a rerun, an upgrade, or a rerun
   // after an install that was killed before it wrote its state (its containers kept running).
   let ownPorts: number[] = [];
-  const running = await projectContainers(plan.docker, plan.state.project).catch(() => []);
+  const running = await projectContainers(plan.engine.docker, plan.state.project).catch(() => []);
   if (running.some((c) => c.state === 'running')) ownPorts = [...new Set([plan.state.httpsPort, ...(plan.existing ? [plan.existing.httpsPort] : [])])];
   const pre = await runPreflight({
-    docker: plan.docker, dataDir: plan.state.dataDir, bindAddress: plan.state.bindAddress, ports: [plan.state.httpsPort], ownPorts,
+    engine: plan.engine, dataDir: plan.state.dataDir, bindAddress: plan.state.bindAddress, ports: [plan.state.httpsPort], ownPorts,
     imageBytes: plan.images.reduce((a, i) => a + i.size, 0), minMemory: plan.stack.minMemoryBytes,
     bundleCreatedAt: plan.verified.manifest.createdAt, skip: o.skipChecks,
   });
@@ -203,7 +202,7 @@ async function preflight(o: InstallOptions, plan: Plan) {
 function deployContext(o: InstallOptions, plan: Plan): DeployContext {
   const { paths, stack, state, profile, verified } = plan;
   return {
-    stack, paths, state, templates: templateSource(plan), templateNames: profile.templates,
+    engine: plan.engine, stack, paths, state, templates: templateSource(plan), templateNames: profile.templates,
     images: Object.fromEntries(plan.images.map((i) => [i.name, i.ref])),
     artifacts: new Map(profile.artifacts.map((a) => [a.name, () => verified.readFile(bundleRel.artifact(a.name))])),
     tls: {
@@ -239,10 +238,10 @@ async function prove(o: InstallOptions, plan: Plan): Promise<SmokeReport> {
   return report;
 }
 
-async function prepareUpgrade(o: InstallOptions, plan: UpgradePlan, compose: Compose): Promise<{ copy: string; head?: LogHead }> {
+async function prepareUpgrade(o: InstallOptions, plan: UpgradePlan): Promise<{ copy: string; head?: LogHead }> {
   const { existing } = plan;
   let head: LogHead | undefined;
-  const running = await projectContainers(plan.docker, existing.project).catch(() => []);
+  const running = await projectContainers(plan.engine.docker, existing.project).catch(() => []);
   if (running.some((c) => c.state === 'running')) {
     o.progress.step(`recording the checkpoint of release ${existing.bundle.release} before the upgrade`);
     head = (await observeLog(existing, stackFor(existing.kind))).head;
@@ -250,20 +249,22 @@ async function prepareUpgrade(o: InstallOptions, plan: UpgradePlan, compose: Com
   } else {
     o.progress.warn(`instance ${existing.instance} is not running: its checkpoint cannot be recorded before the upgrade; the history's largest checkpoint is what the new release must extend`);
   }
-  const copy = await takePreUpgradeCopy(compose, existing, plan.paths, o.progress);
+  const copy = await takePreUpgradeCopy(plan.engine.project(existing.project, plan.paths.compose), existing, plan.paths, o.progress);
   return { copy, ...(head ? { head } : {}) };
 }
 
 /** A failed upgrade: the previous release's images, configuration and data, running again. */
-async function rollBackUpgrade(compose: Compose, plan: UpgradePlan, pre: { copy: string; head?: LogHead }, cause: unknown, progress: Progress): Promise<AirgapError> {
+async function rollBackUpgrade(plan: UpgradePlan, pre: { copy: string; head?: LogHead }, cause: unknown, progress: Progress): Promise<AirgapError> {
   const { existing } = plan;
   const why = cause instanceof AirgapError ? `[${cause.code}] ${cause.message}` : (cause as Error).message;
   progress.step(`upgrade failed (${why}); rolling back to release ${existing.bundle.release} with the data as it was`);
   try {
-    await compose.run(plan.state.project, plan.paths.compose, ['down', '--remove-orphans', '--timeout', '10']).catch(() => undefined);
+    // Nothing is moved back under services that did not stop: a failed stop fails the rollback,
+    // which then names where the data as it was is kept.
+    await plan.engine.project(plan.state.project, plan.paths.compose).down();
     await putPreUpgradeCopyBack(pre.copy, plan.paths);
-    await compose.run(existing.project, plan.paths.compose, ['up', '-d', '--remove-orphans']);
-    await waitHealthy(plan.docker, existing.project, allServices(stackFor(existing.kind)), 300_000, progress);
+    await plan.engine.project(existing.project, plan.paths.compose).up();
+    await waitHealthy(plan.engine.docker, existing.project, allServices(stackFor(existing.kind)), 300_000, progress);
     const back = await observeLog(existing, stackFor(existing.kind));
     return new AirgapError('UPGRADE_ROLLED_BACK',
       `the upgrade to release ${plan.state.bundle.release} failed: ${why}\nRolled back: release ${existing.bundle.release} (${Object.values(existing.images).map((i) => i.ref).join(', ')}) runs again on the data as it was before the upgrade; its log serves tree size ${back.head.size}, root ${back.head.rootHex}.`,
@@ -274,18 +275,19 @@ async function rollBackUpgrade(compose: Compose, plan: UpgradePlan, pre: { copy:
   }
 }
 
-async function rollback(compose: Compose, plan: Plan, snapshot: Map<string, Buffer>, progress: Progress): Promise<void> {
+async function rollback(plan: Plan, snapshot: Map<string, Buffer>, progress: Progress): Promise<void> {
   const { state, paths, mode, existing } = plan;
+  const project = plan.engine.project(state.project, paths.compose);
   try {
     if (mode === 'fresh') {
       progress.step(`install failed: stopping and removing what it started (project ${state.project}); data and keys stay in ${paths.dataDir}`);
-      await compose.run(state.project, paths.compose, ['down', '--remove-orphans', '--timeout', '10']);
+      await project.down();
       await fsp.rm(paths.state, { force: true });
     } else {
       progress.step(`${mode} failed: putting back the previous configuration of ${state.project}`);
       await restoreConfig(snapshot);
       if (existing) await writeState(existing);
-      await compose.run(state.project, paths.compose, ['up', '-d', '--remove-orphans']);
+      await project.up();
     }
   } catch (e) {
     progress.warn(`cleanup after the failure did not finish: ${(e as Error).message}`);

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { AggregateAirgapError, AirgapError } from '../errors.js';
-import { detectCompose, type Compose } from '../engine/compose.js';
+import type { Compose } from '../engine/compose.js';
+import type { Engine } from '../engine/engine.js';
 import { engineInfo, type EngineInfo } from '../engine/docker.js';
 import { formatBytes } from '../util/progress.js';
 
@@ -22,7 +23,7 @@ export interface CheckResult {
 }
 
 export interface PreflightInput {
-  docker: Docker;
+  engine: Engine;
   dataDir: string;
   bindAddress: string;
   ports: number[];
@@ -85,14 +86,14 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
     }
   };
   await run('engine', async () => {
-    const info = await engineInfo(input.docker);
+    const info = await engineInfo(input.engine.docker);
     result.engine = info;
     if (!apiAtLeast(info.apiVersion, MIN_API)) throw new Error(`${info.name}: its Docker-compatible API ${info.apiVersion} is older than ${MIN_API} (Docker Engine 20.10, Podman 4)`);
     if (info.kind === 'podman' && !apiAtLeast(info.version, '4.0')) throw new Error(`${info.name} is older than Podman 4.0, whose Docker-compatible API compose needs`);
     return `${info.name}, API ${info.apiVersion}${info.kind === 'podman' ? ' (health checks are run through Podman\'s API)' : ''}`;
   });
   await run('compose', async () => {
-    const c = await detectCompose();
+    const c = await input.engine.compose();
     result.compose = c;
     return `${c.kind === 'v1' ? 'docker-compose' : 'docker compose'} ${c.version}`;
   });

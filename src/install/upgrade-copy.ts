@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import { execa } from 'execa';
 import { AirgapError } from '../errors.js';
-import type { Compose } from '../engine/compose.js';
+import type { ComposeProject } from '../engine/engine.js';
 import type { InstancePaths } from '../instance/layout.js';
 import type { InstanceState } from '../instance/state.js';
 import type { Progress } from '../util/progress.js';
@@ -15,10 +15,10 @@ export function preUpgradeDir(p: InstancePaths): string {
   return `${p.dataDir}.pre-upgrade`;
 }
 
-export async function takePreUpgradeCopy(compose: Compose, state: InstanceState, p: InstancePaths, progress: Progress): Promise<string> {
+export async function takePreUpgradeCopy(project: ComposeProject, state: InstanceState, p: InstancePaths, progress: Progress): Promise<string> {
   const copy = preUpgradeDir(p);
   progress.step(`stopping ${state.project} and copying ${p.dataDir} to ${copy} (the data as it was, for a rollback)`);
-  await compose.run(state.project, p.compose, ['stop', '--timeout', '30']);
+  await project.stop();
   await fsp.rm(copy, { recursive: true, force: true });
   const r = await execa('cp', ['-a', '--sparse=always', p.dataDir, copy], { reject: false });
   if (r.exitCode !== 0) {

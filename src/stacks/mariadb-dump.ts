@@ -29,14 +29,14 @@ export function mariadbDump(service: string, database: string): DatabaseDump {
     name: `${database}.sql`,
     service,
     async dump(ctx: BackupContext, outFile: string) {
-      await ctx.compose.stream(ctx.project, ctx.paths.compose, dbArgs(service, 'mariadb-dump', ['--single-transaction', '--routines', '--databases', database]), { stdoutFile: outFile, timeoutMs: ctx.timeoutMs * 20 });
+      await ctx.project.stream(dbArgs(service, 'mariadb-dump', ['--single-transaction', '--routines', '--databases', database]), { stdoutFile: outFile, timeoutMs: ctx.timeoutMs * 20 });
     },
     async restore(ctx: BackupContext, inFile: string) {
       const name = `restore-${database}.sql.pending`;
       const staged = path.join(ctx.paths.initdb, name);
       await copyFileAtomic(inFile, staged, { mode: 0o644 });
       try {
-        await ctx.compose.run(ctx.project, ctx.paths.compose,
+        await ctx.project.run(
           ['exec', '-T', service, 'sh', '-c', DB_LOAD, 'sh', `${INITDB_IN_CONTAINER}/${name}`], { timeoutMs: ctx.timeoutMs * 20 });
       } finally {
         await fsp.rm(staged, { force: true });
@@ -46,7 +46,7 @@ export function mariadbDump(service: string, database: string): DatabaseDump {
 }
 
 /** A query's tab-separated answer (no column names). */
-export async function mariadbQuery(ctx: Pick<BackupContext, 'compose' | 'project' | 'paths'>, service: string, database: string, sql: string): Promise<string> {
-  const r = await ctx.compose.run(ctx.project, ctx.paths.compose, dbArgs(service, 'mariadb', ['-N', '-B', database, '-e', sql]));
+export async function mariadbQuery(ctx: Pick<BackupContext, 'project'>, service: string, database: string, sql: string): Promise<string> {
+  const r = await ctx.project.run(dbArgs(service, 'mariadb', ['-N', '-B', database, '-e', sql]));
   return r.stdout.trim();
 }

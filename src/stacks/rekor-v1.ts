@@ -15,7 +15,6 @@ import { findApiV1Entries, readApiV1Entry } from '../rekor/entry-reader.js';
 import { NONROOT_UID } from './container-user.js';
 import type { BackupContext, Stack } from './stack.js';
 import { createTree } from './trillian-tree.js';
-import { connectEngine } from '../engine/docker.js';
 import { runOneOff } from '../engine/one-off.js';
 import { mariadbDump, mariadbQuery } from './mariadb-dump.js';
 
@@ -26,9 +25,8 @@ import { mariadbDump, mariadbQuery } from './mariadb-dump.js';
  */
 async function quietApiV1Head(ctx: BackupContext): Promise<LogHead> {
   const deadline = Date.now() + ctx.timeoutMs;
-  const docker = connectEngine();
   const read = async () => {
-    const r = await runOneOff(ctx.compose, docker, ctx.project, ctx.paths.compose, ['--no-deps', '--entrypoint', 'curl', 'nginx', '-fsS', '--max-time', '10', 'http://rekor:3000/api/v1/log']);
+    const r = await runOneOff(ctx.engine, ctx.project, ['--no-deps', '--entrypoint', 'curl', 'nginx', '-fsS', '--max-time', '10', 'http://rekor:3000/api/v1/log']);
     if (r.exitCode !== 0) throw new AirgapError('BACKUP_FAILED', `reading the log head inside the instance network failed (curl exit ${r.exitCode}): ${r.stderr.trim()}`);
     return apiV1HeadOf(parseJsonText(r.stdout, 'GET /api/v1/log (inside the instance network)'), ctx.target);
   };
@@ -72,7 +70,7 @@ export const rekorV1Stack: Stack = {
       before: async (ctx) => {
         if (!ctx.state.stack.treeId) {
           ctx.progress.step('creating the Trillian tree (once; its ID is pinned)');
-          ctx.state.stack.treeId = await createTree(ctx.compose, ctx.docker, ctx.project, ctx.paths.compose, ctx.timeoutMs);
+          ctx.state.stack.treeId = await createTree(ctx.engine, ctx.project, ctx.timeoutMs);
           await ctx.saveState();
         }
         ctx.vars.tree_id = ctx.state.stack.treeId;

@@ -3,8 +3,7 @@
  * uninstall, backup and restore need to know about a kind of log; none of them names a stack.
  * A new stack = a module here, its entry in `registry.ts`, a profile in bundles/ and templates.
  */
-import type Docker from 'dockerode';
-import type { Compose } from '../engine/compose.js';
+import type { ComposeProject, Engine } from '../engine/engine.js';
 import type { InstancePathName, InstancePaths } from '../instance/layout.js';
 import type { TemplateVars } from '../instance/render.js';
 import type { LogKey } from '../instance/secrets.js';
@@ -38,9 +37,9 @@ export interface Configured {
 }
 
 export interface StartContext {
-  compose: Compose;
-  docker: Docker;
-  project: string;
+  engine: Engine;
+  /** The instance's compose project. */
+  project: ComposeProject;
   paths: InstancePaths;
   state: InstanceState;
   vars: TemplateVars;
@@ -60,8 +59,9 @@ export interface StartPhase {
 }
 
 export interface BackupContext {
-  compose: Compose;
-  project: string;
+  engine: Engine;
+  /** The instance's compose project. */
+  project: ComposeProject;
   paths: InstancePaths;
   state: InstanceState;
   target: LogTarget;

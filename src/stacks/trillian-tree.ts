@@ -1,15 +1,14 @@
 /** Rekor v1: create the Trillian log tree once (createtree), retried while Trillian starts. */
-import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
-import type { Compose } from '../engine/compose.js';
+import type { ComposeProject, Engine } from '../engine/engine.js';
 import { runOneOff } from '../engine/one-off.js';
 
-export async function createTree(compose: Compose, docker: Docker, project: string, composeFile: string, timeoutMs: number): Promise<string> {
+export async function createTree(engine: Engine, project: ComposeProject, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let last: string;
   for (;;) {
     try {
-      const r = await runOneOff(compose, docker, project, composeFile, ['createtree'], 120_000);
+      const r = await runOneOff(engine, project, ['createtree'], 120_000);
       const id = r.stdout.trim().split(/\s+/).pop() ?? '';
       // A tree was made exactly when createtree exits 0; its ID is the last word it prints.
       if (r.exitCode === 0 && /^\d+$/.test(id)) return id;

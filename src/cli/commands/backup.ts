@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { guarded, type AppOptions } from '../app-options.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon } from '../options.js';
+import { engineForCommand } from '../engine-edge.js';
 
 interface Args extends CommonArgs {
   instance: string;
@@ -30,7 +31,7 @@ const drillCommand = {
     .example('$0 backup drill --instance default --json', '')),
   handler: async (args) => {
     const { backupDrill, drillFailure } = await import('../../backup/drill.js');
-    const r = await backupDrill({ instance: args.instance, ...(args.dataDir ? { dataDir: args.dataDir } : {}), ...(args.passphraseFile ? { passphraseFile: args.passphraseFile } : {}), hooks: args.with, timeoutSec: args.timeout, progress: progressFor(args) });
+    const r = await backupDrill({ engine: await engineForCommand(), instance: args.instance, ...(args.dataDir ? { dataDir: args.dataDir } : {}), ...(args.passphraseFile ? { passphraseFile: args.passphraseFile } : {}), hooks: args.with, timeoutSec: args.timeout, progress: progressFor(args) });
     const b = r.backup;
     const s = r.restore;
     printResult(args, r, [
@@ -66,7 +67,7 @@ const verifyCommand = {
     .example('$0 backup verify /var/backups/rekor-airgap/default/latest.tar --instance default --json', 'with the instance\'s own passphrase, for a script')),
   handler: async (args) => {
     const { restoreInstance } = await import('../../backup/restore.js');
-    const r = await restoreInstance({ file: args.file, instance: args.instance, ...(args.dataDir ? { dataDir: args.dataDir } : {}), ...(args.passphraseFile ? { passphraseFile: args.passphraseFile } : {}), hooks: [], forceFork: false, trust: [], verifyOnly: true, timeoutSec: 60, progress: progressFor(args) });
+    const r = await restoreInstance({ engine: await engineForCommand(), file: args.file, instance: args.instance, ...(args.dataDir ? { dataDir: args.dataDir } : {}), ...(args.passphraseFile ? { passphraseFile: args.passphraseFile } : {}), hooks: [], forceFork: false, trust: [], verifyOnly: true, timeoutSec: 60, progress: progressFor(args) });
     printResult(args, r.backup, `${args.file}: verified — the passphrase opens the secrets and vouches for backup.json and every file: instance ${r.backup.instance}, taken ${r.backup.createdAt}, ${r.backup.files} files, checkpoint of tree size ${r.backup.size}, root ${r.backup.rootHex}`);
   },
 } satisfies CommandModule<object, VerifyArgs>;
@@ -90,6 +91,7 @@ export function backupCommand(opts: AppOptions): CommandModule {
       const args = raw as Args;
       const { backupInstance } = await import('../../backup/backup.js');
       const r = await backupInstance({
+        engine: await engineForCommand(),
         instance: args.instance, hooks: args.with, timeoutSec: args.timeout, progress: progressFor(args),
         ...(args.dataDir ? { dataDir: args.dataDir } : {}), ...(args.out ? { out: args.out } : {}), ...(args.outDir ? { outDir: args.outDir } : {}),
         ...(args.keep !== undefined ? { keep: args.keep } : {}), ...(args.passphraseFile ? { passphraseFile: args.passphraseFile } : {}),
@@ -132,6 +134,7 @@ export const restoreCommand = {
   handler: async (args) => {
     const { restoreInstance } = await import('../../backup/restore.js');
     const r = await restoreInstance({
+      engine: await engineForCommand(),
       file: args.file, instance: args.instance, hooks: args.with, forceFork: args.forceFork, trust: args.trust, timeoutSec: args.timeout, progress: progressFor(args),
       ...(args.dataDir ? { dataDir: args.dataDir } : {}), ...(args.port ? { port: args.port } : {}),
       ...(args.passphraseFile ? { passphraseFile: args.passphraseFile } : {}), ...(args.bundle ? { bundleDir: args.bundle } : {}),

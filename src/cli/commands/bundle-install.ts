@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { CHECK_NAMES } from '../../install/check-names.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon, withTrust } from '../options.js';
+import { engineForCommand } from '../engine-edge.js';
 
 interface Args extends CommonArgs {
   bundle: string;
@@ -55,7 +56,7 @@ export const bundleInstallCommand = {
     const { installBundle } = await import('../../install/install.js');
     const { handoverText, handoverJson } = await import('../handover.js');
     const r = await installBundle({
-      bundleDir: args.bundle, trust: args.trust, instance: args.instance, checkpointInterval: args.checkpointInterval,
+      engine: await engineForCommand(), bundleDir: args.bundle, trust: args.trust, instance: args.instance, checkpointInterval: args.checkpointInterval,
       timeoutSec: args.timeout, skipChecks: args.skipCheck, dryRun: args.dryRun, smoke: args.smoke, allowDowngrade: args.allowDowngrade, keepCaKey: args.keepCaKey, tsa: args.tsa, progress: progressFor(args),
       ...(args.profile ? { profile: args.profile } : {}), ...(args.dataDir ? { dataDir: args.dataDir } : {}),
       ...(args.hostname ? { hostname: args.hostname } : {}), ...(args.origin ? { origin: args.origin } : {}),

@@ -3,6 +3,7 @@ import { printResult, type CommonArgs } from '../output.js';
 import { timeoutMsOf, typed, withCommon } from '../options.js';
 import { TIMEOUT_OPTION } from '../log-target-args.js';
 import { printable } from '../../util/untrusted-text.js';
+import { engineForCommand } from '../engine-edge.js';
 
 interface Args extends CommonArgs {
   instance: string;
@@ -19,13 +20,13 @@ export const statusCommand = {
     .option('timeout', TIMEOUT_OPTION)
     .example('$0 status --instance default --json', 'containers, health, tree size and the verified checkpoint')),
   handler: async (args) => {
-    const { connectEngine, projectContainers } = await import('../../engine/docker.js');
+    const { projectContainers } = await import('../../engine/docker.js');
     const { logTargetOf } = await import('../../instance/log-target.js');
     const { requireState } = await import('../../instance/state.js');
     const { stackFor } = await import('../../stacks/registry.js');
     const timeoutMs = timeoutMsOf(args.timeout);
     const state = await requireState(args.instance, args.dataDir);
-    const containers = await projectContainers(connectEngine(), state.project);
+    const containers = await projectContainers((await engineForCommand()).docker, state.project);
     const { observeLog } = await import('../../stacks/observe.js');
     const { AirgapError } = await import('../../errors.js');
     // A fork is not "unreachable": it fails status with its own exit code.

@@ -6,6 +6,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, re
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openBackupArchive } from '../../../src/backup/archive.js';
+import { openEngine } from '../../../src/engine/engine.js';
 import { restorePolicy, stageInstance, swapIn } from '../../../src/backup/restore-stage.js';
 import type { Compose } from '../../../src/engine/compose.js';
 import { AirgapError } from '../../../src/errors.js';
@@ -118,7 +119,8 @@ describe('swapping the restored instance in', () => {
     writeFileSync(path.join(staged, 'state.json'), '{}');
     const before = readdirSync(dir).sort();
     const { compose, calls } = fakeCompose(true);
-    const e = await expectCodeAsync(() => swapIn(instancePaths(inst.dataDir), staged, inst.state, compose, silentProgress, false), 'RESTORE_STOP_FAILED');
+    const engine = openEngine({ compose });
+    const e = await expectCodeAsync(() => swapIn({ engine, paths: instancePaths(inst.dataDir), stagedData: staged, existing: inst.state, forked: false, progress: silentProgress }), 'RESTORE_STOP_FAILED');
     expect(e.exitCode).toBe(15);
     expect(e.message).toMatch(/nothing was moved, .* is as it was \(its services were started again\)/);
     expect(readdirSync(dir).sort()).toEqual(before);
@@ -134,7 +136,8 @@ describe('swapping the restored instance in', () => {
     mkdirSync(staged);
     writeFileSync(path.join(staged, 'marker'), 'new');
     const { compose, calls } = fakeCompose(false);
-    const replaced = await swapIn(instancePaths(inst.dataDir), staged, inst.state, compose, silentProgress, false);
+    const engine = openEngine({ compose });
+    const replaced = await swapIn({ engine, paths: instancePaths(inst.dataDir), stagedData: staged, existing: inst.state, forked: false, progress: silentProgress });
     expect(calls).toEqual(['down']);
     expect(readFileSync(path.join(inst.dataDir, 'marker'), 'utf8')).toBe('new');
     expect(existsSync(path.join(replaced!, 'state.json'))).toBe(true);
