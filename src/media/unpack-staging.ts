@@ -14,13 +14,16 @@ import type { TrustedKeys } from '../bundle/trusted-manifest.js';
 import { verifyBundleDir } from '../bundle/verify-dir.js';
 import { hashFile } from '../oci/digest.js';
 import { AtomicFile, fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
+import { readRegularFile, SMALL_JSON_LIMIT } from '../util/bounded-read.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import type { Progress } from '../util/progress.js';
 import { safeFilePath } from '../util/safe-path.js';
+import { readUntrustedJson } from '../util/untrusted-json.js';
 import type { ArchiveHead } from './pack-format.js';
 
 const STAGING = '.rekor-airgap-unpack';
 const STATE = 'state.json';
+const SHA256_HEX = /^[a-f0-9]{64}$/;
 
 /** What an unpack has staged so far: for the index of this SHA-256, each file's path and SHA-256. */
 export interface UnpackState {
@@ -68,12 +71,40 @@ export async function openStaging(o: StagingOptions): Promise<Staging> {
 
 /** The earlier run's state when it unpacked this same index; undefined when there is nothing to resume. */
 async function resumableState(dir: string, o: StagingOptions): Promise<UnpackState | undefined> {
-  try {
-    const prev = JSON.parse(await fsp.readFile(path.join(dir, STATE), 'utf8')) as UnpackState;
-    if (prev.indexSha256 === o.indexSha256) return prev;
-    o.progress.warn('the transfer index changed since the interrupted unpack; starting over');
-  } catch { /* nothing to resume */ }
+  const prev = await readUnpackState(path.join(dir, STATE));
+  if (!prev || prev.indexSha256 === o.indexSha256) return prev;
+  o.progress.warn('the transfer index changed since the interrupted unpack; starting over');
   return undefined;
+}
+
+/**
+ * The resume state in `file`, or undefined when there is none. One that cannot be read, or is not a
+ * state this tool writes, is MEDIA_RESUME_STATE_INVALID naming the file: the tool writes it atomically,
+ * so a damaged one means something else touched the staging directory, and the operator decides
+ * (unpacking without --resume starts over) rather than the tool deleting it or guessing.
+ */
+export async function readUnpackState(file: string): Promise<UnpackState | undefined> {
+  try {
+    const bytes = await readRegularFile(file, SMALL_JSON_LIMIT, 'MEDIA_RESUME_STATE_INVALID', 'the resume state');
+    return parseUnpackState(bytes, file);
+  } catch (e) {
+    if (e instanceof AirgapError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    if (!(e instanceof AirgapError) || e.code !== 'MEDIA_RESUME_STATE_INVALID') throw e;
+    throw new AirgapError('MEDIA_RESUME_STATE_INVALID',
+      `${e.message}; unpack again without --resume to start over (that removes ${path.dirname(file)})`, { cause: e });
+  }
+}
+
+/**
+ * A resume state from its bytes: the index's SHA-256 and every staged file's, each 64 lowercase hex
+ * digits. Other keys (an earlier version also recorded chunks) are ignored.
+ */
+export function parseUnpackState(bytes: Buffer, file: string): UnpackState {
+  const doc = readUntrustedJson(bytes, { what: `the resume state ${file}`, code: 'MEDIA_RESUME_STATE_INVALID' });
+  const indexSha256 = doc.at('indexSha256').string(SHA256_HEX);
+  const files = doc.at('files');
+  for (const p of files.keys()) files.at(p).string(SHA256_HEX);
+  return { indexSha256, files: files.stringMap() };
 }
 
 export async function saveUnpackState(s: Staging): Promise<void> {
