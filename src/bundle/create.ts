@@ -28,7 +28,7 @@ import { resolveNodeRuntime } from './node-runtime.js';
 import { bundlePath, BundleLayout, UNLISTED_FILES } from './layout.js';
 import { checkLock, lockPathFor, readLock } from './lock.js';
 import { BUNDLE_FORMAT_VERSION, serializeManifest, type BundleChart, type BundleFile, type BundleImage, type BundleManifest } from './manifest.js';
-import { loadProfile, templatesDirFor, type Profile } from './profile.js';
+import { loadProfile, templatesDirFor, verifyStackKind, type Profile } from './profile.js';
 import { RegistryPool, type RegistryAccess } from './registry-source.js';
 import { signDetached } from './sign-detached.js';
 
@@ -112,12 +112,22 @@ export async function createBundle(opts: CreateOptions): Promise<CreateResult> {
   }
 }
 
+/** The profiles of a bundle, each naming a stack this tool installs; checked before anything is written. */
+export async function loadBundleProfiles(names: readonly string[]): Promise<Profile[]> {
+  if (names.length === 0) throw new AirgapError('USAGE_NO_PROFILE', 'no profile: pass --profile NAME (repeatable)');
+  const profiles: Profile[] = [];
+  for (const name of names) {
+    const p = await loadProfile(name);
+    verifyStackKind(p);
+    profiles.push(p);
+  }
+  return profiles;
+}
+
 async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
   const { progress } = opts;
   const platform = opts.platform ?? hostPlatform();
-  if (opts.profiles.length === 0) throw new AirgapError('USAGE_NO_PROFILE', 'no profile: pass --profile NAME (repeatable)');
-  const profiles: Profile[] = [];
-  for (const p of opts.profiles) profiles.push(await loadProfile(p));
+  const profiles = await loadBundleProfiles(opts.profiles);
   // Before anything is pulled: each profile's templates are where they must be.
   const templateDirs = new Map(profiles.map((p) => [p.name, templatesDirFor(p)]));
   const out = path.resolve(opts.out);
