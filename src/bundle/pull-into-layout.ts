@@ -9,6 +9,7 @@ import path from 'node:path';
 import { AirgapError } from '../errors.js';
 import { connectEngine } from '../engine/docker.js';
 import { pullViaEngine } from '../engine/docker-source.js';
+import { parseDigest } from '../oci/digest.js';
 import { dockerArchiveEntry, DOCKER_ARCHIVE_MANIFEST, type DockerArchiveEntry } from '../oci/docker-archive.js';
 import { OciLayoutWriter, REF_NAME_ANNOTATION } from '../oci/layout.js';
 import type { Descriptor } from '../oci/media-types.js';
@@ -17,6 +18,8 @@ import { formatPlatform } from '../registry/platform.js';
 import { pullImage } from '../registry/pull.js';
 import { pullChart } from '../registry/pull-chart.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { readRegularFile, SMALL_JSON_LIMIT } from '../util/bounded-read.js';
+import { readUntrustedJson } from '../util/untrusted-json.js';
 import type { BundleBuild } from './create.js';
 import { bundlePath } from './layout.js';
 import { checkLock, lockPathFor, readLock, type LockFile } from './lock.js';
@@ -175,18 +178,25 @@ async function pullCharts(p: Pulling): Promise<Array<{ chart: BundleChart; index
 async function removeStrayBlobs(layout: OciLayoutWriter, images: BundleImage[], charts: BundleChart[]): Promise<void> {
   const keep = new Set<string>();
   for (const c of charts) {
-    keep.add(c.digest.slice(7));
-    const m = JSON.parse(await fsp.readFile(layout.blobPath(c.digest), 'utf8')) as { config: { digest: string }; layers: Array<{ digest: string }> };
-    keep.add(m.config.digest.slice(7));
-    for (const l of m.layers) keep.add(l.digest.slice(7));
+    keep.add(parseDigest(c.digest));
+    for (const d of await blobsNamedBy(layout, c.digest, { config: true })) keep.add(d);
+  }
+  for (const img of images) {
+    for (const d of [img.manifestDigest, img.layoutManifestDigest, img.configDigest]) keep.add(parseDigest(d));
+    for (const d of await blobsNamedBy(layout, img.manifestDigest, { config: false })) keep.add(d);
   }
   const blobsDir = path.join(layout.root, 'blobs', 'sha256');
-  for (const img of images) {
-    keep.add(img.manifestDigest.slice(7));
-    keep.add(img.layoutManifestDigest.slice(7));
-    keep.add(img.configDigest.slice(7));
-    const m = JSON.parse(await fsp.readFile(layout.blobPath(img.manifestDigest), 'utf8')) as { layers: Array<{ digest: string }> };
-    for (const l of m.layers) keep.add(l.digest.slice(7));
-  }
   for (const f of await fsp.readdir(blobsDir)) if (!keep.has(f)) await fsp.rm(path.join(blobsDir, f), { force: true });
+}
+
+/**
+ * The blobs (hex digests) a manifest stored in the layout names: its layers, and its config when
+ * asked. The manifest came from a registry: it is read as untrusted JSON, bounded.
+ */
+export async function blobsNamedBy(layout: OciLayoutWriter, digest: string, want: { config: boolean }): Promise<string[]> {
+  const file = layout.blobPath(digest);
+  const src = { what: `manifest ${digest} (${file})`, code: 'REGISTRY_BAD_MANIFEST' as const };
+  const m = readUntrustedJson(await readRegularFile(file, SMALL_JSON_LIMIT, src.code, 'manifest'), src);
+  const descriptors = [...(want.config ? [m.at('config')] : []), ...m.at('layers').list()];
+  return descriptors.map((d) => parseDigest(d.at('digest').string(), `${src.what}: ${d.path}.digest`));
 }
