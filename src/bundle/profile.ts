@@ -66,7 +66,7 @@ export function profilePath(nameOrPath: string): string {
   return path.join(builtinProfilesDir(), `${nameOrPath}.yaml`);
 }
 
-function need<T>(cond: unknown, file: string, key: string, what: string): asserts cond {
+function need(cond: unknown, file: string, key: string, what: string): asserts cond {
   if (!cond) throw new AirgapError('PROFILE_INVALID', `${file}: ${key} ${what}`);
 }
 
