@@ -88,6 +88,7 @@ export const ERROR_EXIT = {
   // The operator's own Docker config.json cannot be read or is not one: fixed on this host, not by
   // retrying the registry (so not exit 5).
   REGISTRY_CREDENTIALS_INVALID: E.USAGE,
+  MEDIA_RESUME_STATE_INVALID: E.USAGE,
 
   BUNDLE_FILE_DIGEST_MISMATCH: E.VERIFICATION_FAILED,
   BUNDLE_FILE_MISSING: E.VERIFICATION_FAILED,

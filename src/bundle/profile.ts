@@ -9,6 +9,7 @@ import yaml from 'js-yaml';
 import { AirgapError } from '../errors.js';
 import { formatImageRef, parseImageRef } from '../ref/image-ref.js';
 import { packageRoot } from '../util/package-root.js';
+import { STACK_KINDS } from './stack-kinds.js';
 
 export interface ProfileImage {
   /** Key the templates use: `{{ images.<name> }}`. */
@@ -65,7 +66,7 @@ export function profilePath(nameOrPath: string): string {
   return path.join(builtinProfilesDir(), `${nameOrPath}.yaml`);
 }
 
-function need<T>(cond: unknown, file: string, key: string, what: string): asserts cond {
+function need(cond: unknown, file: string, key: string, what: string): asserts cond {
   if (!cond) throw new AirgapError('PROFILE_INVALID', `${file}: ${key} ${what}`);
 }
 
@@ -119,6 +120,17 @@ export function parseProfile(text: string, file: string): Profile {
     charts,
     file,
   };
+}
+
+/**
+ * Fails unless the profile's kind names a stack this tool installs (USAGE_UNKNOWN_STACK): a bundle
+ * is never made, and signed, for a stack nothing can install. Reading a profile does not check it
+ * (`bundle lock` pins any profile's images; the installer names the stack itself).
+ */
+export function verifyStackKind(profile: Profile): void {
+  if (!(STACK_KINDS as readonly string[]).includes(profile.kind)) {
+    throw new AirgapError('USAGE_UNKNOWN_STACK', `${profile.file}: no stack module for kind ${JSON.stringify(profile.kind)} (known: ${STACK_KINDS.join(', ')})`);
+  }
 }
 
 export async function loadProfile(nameOrPath: string): Promise<Profile> {

@@ -12,13 +12,12 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { BundleManifest } from '../bundle/manifest.js';
 import { trustManifestBytes, type TrustedKeys } from '../bundle/trusted-manifest.js';
 import { BundleLayout } from '../bundle/layout.js';
 import type { FileRange, WorkerHasher } from '../util/hash-worker.js';
-import { BLOCK, tarFileHeader } from '../util/tar.js';
+import { BLOCK } from '../util/tar.js';
+import { MAX_HEAD_ENTRY_SIZE, packHeaderTest, type ArchiveHead } from './pack-format.js';
 import type { TransferIndex } from './transfer-index.js';
-
 
 export class ArchiveMap {
   private readonly starts: number[] = [];
@@ -97,22 +96,14 @@ export class ArchiveMap {
 const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
 const isZero = (b: Buffer) => b.every((x) => x === 0);
 
-export interface FastVerified {
-  manifest: BundleManifest;
-  manifestText: Buffer;
-  signatureText: Buffer;
-}
-
 /** All good → the verified manifest; anything else → undefined (run the thorough pass). */
-export async function fastVerify(dir: string, index: TransferIndex, keys: TrustedKeys, hasher: WorkerHasher, onBytes: (n: number) => void): Promise<FastVerified | undefined> {
+export async function fastVerify(dir: string, index: TransferIndex, keys: TrustedKeys, hasher: WorkerHasher, onBytes: (n: number) => void): Promise<ArchiveHead | undefined> {
   const map = new ArchiveMap(dir, index);
-  const mtime = Math.floor(Date.parse(index.bundle.createdAt) / 1000) || 0;
-  const headerOk = (raw: Buffer, name: string, size: number) =>
-    raw.equals(tarFileHeader(name, size, 0o644, mtime)) || raw.equals(tarFileHeader(name, size, 0o755, mtime));
+  const headerOk = packHeaderTest(index.bundle.createdAt);
   try {
     // bundle.json: its size is in the signed index; its bytes must hash to the index's digest.
     const mSize = index.bundle.manifestSize;
-    if (!Number.isSafeInteger(mSize) || mSize <= 0 || mSize > 64 * 1024 * 1024) return undefined;
+    if (!Number.isSafeInteger(mSize) || mSize <= 0 || mSize > MAX_HEAD_ENTRY_SIZE) return undefined;
     if (!headerOk(await map.read(0, BLOCK), BundleLayout.MANIFEST, mSize)) return undefined;
     const manifestText = await map.read(BLOCK, mSize);
     if (createHash('sha256').update(manifestText).digest('hex') !== index.bundle.manifestSha256) return undefined;

@@ -1,2 +1,2 @@
 /** The kinds of stack this tool installs (one module each in this folder; registry.ts holds them). */
-export const STACK_KINDS = ['rekor-v2', 'rekor-v1'] as const;
+export { STACK_KINDS } from '../bundle/stack-kinds.js';

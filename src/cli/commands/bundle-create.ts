@@ -56,11 +56,10 @@ export const bundleCreateCommand = {
     .option('chart', { type: 'string', array: true, default: [] as string[], describe: 'carry this Helm chart too: registry/repository:VERSION[@sha256:…] (repeatable; mirrors apply)' })
     .example('$0 bundle create --profile rekor-v2 --out ./bundle --key ./bundle-signing.key --mirror ghcr.io=mirror.internal:5000', '')),
   handler: async (args) => {
-    const { createBundle } = await import('../../bundle/create.js');
-    const { loadProfile } = await import('../../bundle/profile.js');
-    const { stackFor } = await import('../../stacks/registry.js');
-    // Every profile must name a stack this tool can install.
-    for (const p of args.profile) stackFor((await loadProfile(p)).kind);
+    const { createBundle, loadBundleProfiles } = await import('../../bundle/create.js');
+    // Every profile must name a stack this tool can install: said before the passphrase is asked
+    // (createBundle checks it again, for every caller).
+    await loadBundleProfiles(args.profile);
     const passphrase = await readPassphrase(args.passphraseFile);
     const signingKey = await loadSigningKey(args.key, passphrase);
     const progress = progressFor(args);

@@ -460,6 +460,54 @@ describe('resume', () => {
   });
 });
 
+describe('when the resume state is damaged', () => {
+  /** A failed first unpack whose state.json is then replaced by `damage`; the good chunk back in place. */
+  async function damagedState(damage: (stateFile: string) => void): Promise<{ media: string; to: string; staging: string; stateFile: string }> {
+    const { media, chunk, good, to } = await failedFirstUnpack();
+    const staging = path.join(to, '.rekor-airgap-unpack');
+    const stateFile = path.join(staging, 'state.json');
+    expect(existsSync(stateFile)).toBe(true);
+    rmSync(stateFile);
+    damage(stateFile);
+    copyFileSync(good, chunk);
+    return { media, to, staging, stateFile };
+  }
+  const resume = (media: string, to: string) => readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true });
+
+  it('a state that is not JSON is refused with a code naming the file; nothing staged is removed', async () => {
+    const { media, to, staging, stateFile } = await damagedState((f) => writeFileSync(f, '{"indexSha256": "'));
+    const staged = readdirSync(path.join(staging, 'files'), { recursive: true }).length;
+    const e = await expectCodeAsync(() => resume(media, to), 'MEDIA_RESUME_STATE_INVALID');
+    expect(e.message).toContain(stateFile);
+    expect(e.message).toContain('without --resume');
+    expect(readdirSync(path.join(staging, 'files'), { recursive: true }).length).toBe(staged);
+    expect(isEmptyOrAbsent(to)).toBe(true);
+  });
+
+  it('a state of the wrong shape is refused with a code naming the field (not read as a damaged archive)', async () => {
+    const { media, to, stateFile } = await damagedState(() => undefined);
+    const indexSha256 = createHash('sha256').update(readFileSync(path.join(media, 'transfer-index.json'))).digest('hex');
+    writeFileSync(stateFile, JSON.stringify({ indexSha256, files: null }));
+    const e = await expectCodeAsync(() => resume(media, to), 'MEDIA_RESUME_STATE_INVALID');
+    expect(e.message).toContain(`the resume state ${stateFile}: files is not an object`);
+    writeFileSync(stateFile, JSON.stringify({ indexSha256, files: { 'install.sh': 'not a digest' } }));
+    expect((await expectCodeAsync(() => resume(media, to), 'MEDIA_RESUME_STATE_INVALID')).message).toContain('files.install.sh');
+  });
+
+  it('a state that cannot be read (a directory in its place) is refused with a code naming the file', async () => {
+    const { media, to, stateFile } = await damagedState((f) => mkdirSync(f));
+    const e = await expectCodeAsync(() => resume(media, to), 'MEDIA_RESUME_STATE_INVALID');
+    expect(e.message).toContain(stateFile);
+  });
+
+  it('no state at all: nothing to resume, the unpack starts over and finishes', async () => {
+    const { media, to } = await damagedState(() => undefined);
+    const r = await resume(media, to);
+    expect(r.filesSkipped).toBe(0);
+    await verifyBundleDir(to, keysOf(key));
+  });
+});
+
 describe('an unpacked bundle directory', () => {
   it('verifies, and names a missing, short or unlisted file', async () => {
     await verifyBundleDir(bundle.dir, keysOf(key));
