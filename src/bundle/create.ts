@@ -23,6 +23,7 @@ import { BUNDLE_FORMAT_VERSION, serializeManifest, type BundleFile, type BundleM
 import { pullIntoLayout, type Pulled } from './pull-into-layout.js';
 import { loadProfile, templatesDirFor, verifyStackKind, type Profile } from './profile.js';
 import type { RegistryAccess } from './registry-source.js';
+import type { Engine } from '../engine/engine.js';
 import { signDetached } from './sign-detached.js';
 
 export interface CreateOptions {
@@ -42,7 +43,8 @@ export interface CreateOptions {
   force?: boolean;
   progress: Progress;
   /** Where images come from: registries (daemonless, default) or the local Docker engine. */
-  source?: 'registry' | 'docker';
+  /** Pull through this engine (its credentials) instead of from the registries directly. */
+  engine?: Engine;
   /** Also carry the Helm charts the profiles list (for Kubernetes sites). */
   withCharts?: boolean;
   /** More charts to carry (registry/repository:version[@sha256:…]), for every profile of the bundle. */

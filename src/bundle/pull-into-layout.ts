@@ -7,7 +7,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
-import { connectEngine } from '../engine/docker.js';
 import { pullViaEngine } from '../engine/docker-source.js';
 import { parseDigest } from '../oci/digest.js';
 import { dockerArchiveEntry, DOCKER_ARCHIVE_MANIFEST, type DockerArchiveEntry } from '../oci/docker-archive.js';
@@ -106,8 +105,10 @@ async function pullOneImage(p: Pulling, refText: string, w: { name: string; prof
   const source = `${client.host}/${repository}`;
   progress.step(`pulling ${refText}${source !== `${ref.registry}/${ref.repository}` ? ` from ${source}` : ''} (${formatPlatform(platform)})`);
   const blobs = { fetched: 0, skipped: 0 };
-  const pulled = opts.source === 'docker'
-    ? await pullViaEngine(connectEngine(), `${source}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`, refText, platform, p.layout, (n) => progress.addBytes(n))
+  const pulled = opts.engine
+    ? await pullViaEngine(opts.engine.docker, {
+      pullRef: `${source}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`, displayRef: refText, platform, layout: p.layout, onBytes: (n) => progress.addBytes(n),
+    })
     : await pullImage(client, repository, ref.tag ?? ref.digest!, refText, p.layout, {
       platform,
       concurrency: opts.access.concurrency,

@@ -41,7 +41,17 @@ async function pull(docker: Docker, ref: string, platform: Platform): Promise<vo
   });
 }
 
-export async function pullViaEngine(docker: Docker, pullRef: string, displayRef: string, platform: Platform, layout: OciLayoutWriter, onBytes?: (n: number) => void): Promise<PulledImage> {
+export interface EnginePull {
+  /** What the engine pulls (the source, mirror applied). */
+  pullRef: string;
+  /** The upstream reference, for messages. */
+  displayRef: string;
+  platform: Platform;
+  layout: OciLayoutWriter;
+  onBytes?: (n: number) => void;
+}
+
+export async function pullViaEngine(docker: Docker, { pullRef, displayRef, platform, layout, onBytes }: EnginePull): Promise<PulledImage> {
   await pull(docker, pullRef, platform);
   const info = await docker.getImage(pullRef).inspect();
   if (info.Os !== platform.os || info.Architecture !== platform.architecture) {

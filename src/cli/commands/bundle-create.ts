@@ -5,6 +5,7 @@ import { parsePlatform } from '../../registry/platform.js';
 import { formatBytes } from '../../util/progress.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { registryAccessFrom, typed, withCommon, withPassphrase, withRegistry } from '../options.js';
+import { engineForCommand } from '../engine-edge.js';
 
 interface Args extends CommonArgs {
   profile: string[];
@@ -74,7 +75,7 @@ export const bundleCreateCommand = {
       ...(args.npmRegistry ? { npmRegistry: args.npmRegistry } : {}),
       force: args.force,
       ...(args.release !== undefined ? { release: checkRelease(args.release) } : {}),
-      source: args.source,
+      ...(args.source === 'docker' ? { engine: await engineForCommand() } : {}),
       withCharts: args.withCharts,
       charts: args.chart,
       progress,

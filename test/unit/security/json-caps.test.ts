@@ -97,7 +97,7 @@ describe("docker save's manifest.json", () => {
     } as unknown as Docker;
     const layout = new OciLayoutWriter(path.join(tempDir('save-'), 'images'));
     await layout.init();
-    const e = await expectCodeAsync(() => pullViaEngine(docker, 'x/y:1', 'x/y:1', { os: 'linux', architecture: 'amd64' }, layout), 'ENGINE_SAVE_INVALID');
+    const e = await expectCodeAsync(() => pullViaEngine(docker, { pullRef: 'x/y:1', displayRef: 'x/y:1', platform: { os: 'linux', architecture: 'amd64' }, layout }), 'ENGINE_SAVE_INVALID');
     expect(e.message).toMatch(/manifest\.json is 2147483648 bytes/);
   });
 });
