@@ -5,7 +5,7 @@
  * transparency-dev/merkle; then rerun, upgrade, a second tenant, and every bad input.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, rmSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, statSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, rmSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, ROOT } from '../helpers/cli.js';
@@ -21,6 +21,27 @@ const RUN = `t${Date.now().toString(36).slice(-5)}`;
 const V2 = `${RUN}-v2`;
 const V1 = `${RUN}-v1`;
 const TENANT = `${RUN}-b`;
+
+/**
+ * Files and directories under `dir` that are group- or world-writable, or setuid/setgid/sticky.
+ * `skip`: trees a service writes by itself inside its container (not what the restore laid out).
+ */
+function writableByOthers(dir: string, skip: readonly string[] = []): string[] {
+  const found: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const full = path.join(d, name);
+      const rel = path.relative(dir, full);
+      if (skip.includes(rel)) continue;
+      let st;
+      try { st = lstatSync(full); } catch { continue; /* removed by a running service meanwhile */ }
+      if (st.mode & 0o7022) found.push(`${rel} ${(st.mode & 0o7777).toString(8)}`);
+      if (st.isDirectory()) walk(full);
+    }
+  };
+  walk(dir);
+  return found;
+}
 
 describe.skipIf(!rig)('install on the air-gapped engine', () => {
   let dir: string;
@@ -324,6 +345,9 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
         expect(out.after.size).toBeGreaterThan(b.checkpoint.size);
         if (kind === 'v2') expect(out.audit).toContain(`${b.checkpoint.size} entries in`);
         expect(out.url).toBe(`https://${source}.rekor.test:${port[`r${kind}`]}`);
+        // Nothing the restore laid out is writable by group or others. v1's db/ is left out: MariaDB
+        // makes it inside its container (0660 files, group mysql); it is a dump in the archive.
+        expect(writableByOthers(dataDir(restored), kind === 'v1' ? ['db'] : [])).toEqual([]);
         // The restored instance is a working instance: status reads and records its checkpoint.
         const st = json<{ log: { size: number } }>(await runOffline(r, ['status', '--instance', restored, '--data-dir', dataDir(restored), '--json']));
         expect(st.log.size).toBe(out.after.size);
@@ -391,6 +415,38 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const names = execFileSync('tar', ['-tf', `${x}/secrets.tar`], { encoding: 'utf8' }).split('\n');
       expect(names).toEqual(expect.arrayContaining(['secrets.json', 'secrets/log-signer.pem']));
       expect(execFileSync('tar', ['-xOf', `${x}/secrets.tar`, 'secrets/log-signer.pem'], { encoding: 'utf8' })).toBe(readFileSync(path.join(dataDir(V2), 'secrets/log-signer.pem'), 'utf8'));
+    });
+
+    it('a backup.json edited without the passphrase (every 0755 made 0777, root owners made uid 1) fails verify and restore with exit 15, and the running instance is untouched', async () => {
+      const r = needRig();
+      const archive = path.join(dir, 'v2-backup.tar');
+      const restored = `${RUN}-rv2`;
+      const bytes = readFileSync(archive);
+      // backup.json is the last entry; the same length keeps its tar header as it was.
+      const start = bytes.lastIndexOf(Buffer.from('{\n  "format": "rekor-airgap-backup/2"'));
+      const end = bytes.indexOf(Buffer.from('\n}\n'), start) + 3;
+      const original = bytes.subarray(start, end).toString('utf8');
+      const edited = original.replace(/"mode": 493,/g, '"mode": 511,').replace(/"uid": 0,\n(\s+)"gid": 0/g, '"uid": 1,\n$1"gid": 1');
+      expect(edited).not.toBe(original);
+      expect(edited.length).toBe(original.length);
+      const tampered = path.join(dir, 'v2-edited-manifest.tar');
+      writeFileSync(tampered, Buffer.concat([bytes.subarray(0, start), Buffer.from(edited), bytes.subarray(end)]));
+      const verify = await runOffline(r, ['backup', 'verify', tampered, '--passphrase-file', backupPass]);
+      expect(verify.exitCode, verify.stderr).toBe(15);
+      expect(verify.stderr).toMatch(/BACKUP_ARCHIVE_CORRUPT.*backup\.json is not the one the passphrase vouches for/);
+      expect(verify.stdout).toBe('');
+      const containers = offlineDocker(r, 'ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=rekor-airgap-${restored}`).split('\n').filter(Boolean).sort();
+      expect(containers.length).toBeGreaterThan(0);
+      const state = readFileSync(path.join(dataDir(restored), 'state.json'), 'utf8');
+      const siblings = readdirSync(path.dirname(dataDir(restored))).sort();
+      // --force-fork: without it the restore would be refused as a fork, after the archive verified.
+      const res = await runOffline(r, ['restore', tampered, '--instance', restored, '--data-dir', dataDir(restored), '--passphrase-file', backupPass, '--force-fork']);
+      expect(res.exitCode, res.stderr).toBe(15);
+      expect(res.stderr).toContain('BACKUP_ARCHIVE_CORRUPT');
+      expect(res.stderr).not.toContain('stopping instance');
+      expect(offlineDocker(r, 'ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=rekor-airgap-${restored}`).split('\n').filter(Boolean).sort()).toEqual(containers);
+      expect(readFileSync(path.join(dataDir(restored), 'state.json'), 'utf8')).toBe(state);
+      expect(readdirSync(path.dirname(dataDir(restored))).sort()).toEqual(siblings);
     });
 
     it('backup drill passes for both stacks and prints its figures', async () => {
