@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BackupArchiveWriter, openBackupArchive } from '../../../src/backup/archive.js';
@@ -68,6 +68,8 @@ describe('backup archive', () => {
     const staging = path.join(dir, 'staging');
     mkdirSync(staging);
     await expect(openBackupArchive(path.join(dir, 'evil.tar'), PASS, staging)).rejects.toMatchObject({ code: 'BACKUP_ARCHIVE_CORRUPT' });
-    expect(file).toBeTruthy();
+    // Nothing landed where the entry points (staging/data/../../escape is beside staging), nor in it.
+    expect(existsSync(path.join(dir, 'escape'))).toBe(false);
+    expect(readdirSync(staging)).toEqual([]);
   }, 30_000);
 });
