@@ -1,7 +1,7 @@
 /**
  * backup.json, the last entry of a backup archive: what the archive holds (every file's size and
- * SHA-256, owner and mode; the directories with theirs), the instance it came from, and the
- * checkpoint current at backup time. The sealed secrets carry the SHA-256 of these exact bytes, so
+ * SHA256_HEX_PATTERN-256, owner and mode; the directories with theirs), the instance it came from, and the
+ * checkpoint current at backup time. The sealed secrets carry the SHA256_HEX_PATTERN-256 of these exact bytes, so
  * nothing in it counts until the passphrase has vouched for it; it is parsed strictly all the same.
  */
 import { createHash } from 'node:crypto';
@@ -9,6 +9,7 @@ import { AirgapError } from '../errors.js';
 import { STACK_KINDS } from '../stacks/kinds.js';
 import { isSafeRelativePath } from '../util/safe-path.js';
 import { readUntrustedJson, type JsonSource, type JsonValue } from '../util/untrusted-json.js';
+import { SHA256_HEX_PATTERN } from '../util/sha256.js';
 
 /**
  * 2: backup.json is authenticated whole (its digest is sealed with the secrets), so it does not
@@ -66,12 +67,11 @@ export interface BackupManifest {
 }
 
 const SRC: JsonSource = { what: BACKUP_MANIFEST, code: 'BACKUP_ARCHIVE_CORRUPT' };
-const SHA = /^[0-9a-f]{64}$/;
 const NAME = /^[\w.-]{1,64}$/;
 const AREAS = /^(data|dump|hook|checkpoints)\//;
 const ID_MAX = 2 ** 32 - 1;
 
-/** The bytes `backup` writes; their SHA-256 is what the sealed secrets vouch for. */
+/** The bytes `backup` writes; their SHA256_HEX_PATTERN-256 is what the sealed secrets vouch for. */
 export function serializeBackupManifest(m: BackupManifest): Buffer {
   return Buffer.from(JSON.stringify(m, null, 2) + '\n');
 }
@@ -107,7 +107,7 @@ export function parseBackupManifest(input: string | Uint8Array): BackupManifest 
     if (!AREAS.test(p)) e.at('path').fail(`${p} is outside the archive's areas`);
     if (seen.has(p)) e.at('path').fail(`${p} is listed twice`);
     seen.add(p);
-    return { path: p, size: e.at('size').int(), sha256: e.at('sha256').string(SHA), ...owned(e) };
+    return { path: p, size: e.at('size').int(), sha256: e.at('sha256').string(SHA256_HEX_PATTERN), ...owned(e) };
   });
   const dirs = o.at('dirs').list().map((e) => ({ path: safeRel(e.at('path')), ...owned(e) }));
   const named = (k: 'hooks' | 'dumps') => o.at(k).list().map((e) => {
@@ -126,8 +126,8 @@ export function parseBackupManifest(input: string | Uint8Array): BackupManifest 
     profile: o.at('profile').string(NAME),
     kind: kind as BackupManifest['kind'],
     origin: o.at('origin').string(),
-    logKeyId: o.at('logKeyId').string(SHA),
-    checkpoint: { size: cp.at('size').int(), rootHex: cp.at('rootHex').string(SHA), note: cp.at('note').string() },
+    logKeyId: o.at('logKeyId').string(SHA256_HEX_PATTERN),
+    checkpoint: { size: cp.at('size').int(), rootHex: cp.at('rootHex').string(SHA256_HEX_PATTERN), note: cp.at('note').string() },
     files,
     dirs,
     secrets: { path: BACKUP_SECRETS, files: secrets.at('files').int() },

@@ -2,7 +2,7 @@
  * The secret files of a backup (signing key, passwords, CA and TLS keys), as a small tar sealed
  * with a passphrase in age's format (https://age-encryption.org/v1, scrypt recipient): an operator
  * opens it without this tool with `age -d secrets.tar.age | tar -t`. Inside, `secrets.json` lists
- * each file's owner and mode and carries the SHA-256 of the archive's backup.json, which lists every
+ * each file's owner and mode and carries the SHA256_HEX_PATTERN-256 of the archive's backup.json, which lists every
  * other file with its digest: the passphrase authenticates the whole archive. age authenticates the
  * sealed part itself (a header MAC and an AEAD payload).
  */
@@ -13,6 +13,7 @@ import { isSafeRelativePath } from '../util/safe-path.js';
 import { parseTar, TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
 import { readUntrustedJson } from '../util/untrusted-json.js';
 import { BACKUP_FORMAT, unauthenticatedFormat } from './backup-manifest.js';
+import { SHA256_HEX_PATTERN } from '../util/sha256.js';
 
 export interface SecretFile {
   /** Path relative to the instance directory. */
@@ -25,7 +26,7 @@ export interface SecretFile {
 
 export interface OpenedSecrets {
   files: SecretFile[];
-  /** SHA-256 of the backup.json these secrets were sealed with. */
+  /** SHA256_HEX_PATTERN-256 of the backup.json these secrets were sealed with. */
   manifestSha256: string;
 }
 
@@ -33,7 +34,6 @@ const INDEX = 'secrets.json';
 /** secrets.json lists a handful of files: a few KiB. Checked on its tar header before it is read. */
 export const SECRETS_INDEX_MAX_BYTES = 1024 * 1024;
 const MTIME = 0;
-const SHA = /^[0-9a-f]{64}$/;
 
 /** age's default scrypt work factor (2^18): about a second here, on purpose. */
 export const SCRYPT_LOG_N = 18;
@@ -85,14 +85,14 @@ export async function openSecrets(sealed: Uint8Array, passphrase: string, where:
   if (index.at('manifestSha256').isAbsent && !index.at('plainFilesSha256').isAbsent) throw unauthenticatedFormat();
   const format = index.at('format').string();
   if (format !== BACKUP_FORMAT) throw new AirgapError('BACKUP_FORMAT_UNSUPPORTED', `the secrets of ${where} are of format ${JSON.stringify(format)}, not ${BACKUP_FORMAT} (a newer rekor-airgap wrote them?)`);
-  const manifestSha256 = index.at('manifestSha256').string(SHA);
+  const manifestSha256 = index.at('manifestSha256').string(SHA256_HEX_PATTERN);
   const listed = new Set<string>();
   const files = index.at('files').list().map((f) => {
     const p = f.at('path').string();
     const content = entries.get(p);
     if (p === INDEX || !content || listed.has(p)) f.at('path').fail(`${JSON.stringify(p.slice(0, 200))} is not a file of the sealed tar, or is listed twice`);
     listed.add(p);
-    if (createHash('sha256').update(content!).digest('hex') !== f.at('sha256').string(SHA)) throw corrupt(`${p} does not match its digest`);
+    if (createHash('sha256').update(content!).digest('hex') !== f.at('sha256').string(SHA256_HEX_PATTERN)) throw corrupt(`${p} does not match its digest`);
     return { path: p, bytes: content!, mode: f.at('mode').int(0, 0o7777), uid: f.at('uid').int(0, 2 ** 32 - 1), gid: f.at('gid').int(0, 2 ** 32 - 1) };
   });
   for (const p of entries.keys()) if (p !== INDEX && !listed.has(p)) throw corrupt(`${p} is not listed in ${INDEX}`);

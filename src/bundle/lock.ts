@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { isMissingFile, readRegularFile } from '../util/bounded-read.js';
 import { readUntrustedJson } from '../util/untrusted-json.js';
 import type { Profile } from './profile.js';
+import { SHA256_DIGEST_PATTERN } from '../util/sha256.js';
 
 export interface LockFile {
   profile: string;
@@ -20,7 +21,6 @@ export function lockPathFor(profile: Profile): string {
 
 /** A lock file pins a few images: far below this. */
 const MAX_LOCK_FILE = 4 * 1024 * 1024;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /**
  * The lock file, or undefined when there is none (only a file that does not exist is "none"): one
@@ -44,7 +44,7 @@ export function parseLock(bytes: Uint8Array | string, file: string): LockFile {
   const images: LockFile['images'] = {};
   const pins = v.at('images');
   for (const ref of pins.keys()) {
-    Object.defineProperty(images, ref, { value: { digest: pins.at(ref).at('digest').string(DIGEST) }, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(images, ref, { value: { digest: pins.at(ref).at('digest').string(SHA256_DIGEST_PATTERN) }, enumerable: true, writable: true, configurable: true });
   }
   return { profile: v.at('profile').optString() ?? '', images };
 }

@@ -6,6 +6,7 @@ import { isSafeRelativePath } from '../util/safe-path.js';
 import { AirgapError } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { isJsonObject, parseUntrustedJson } from '../util/untrusted-json.js';
+import { isDigest, isSha256Hex } from '../util/sha256.js';
 
 export const BUNDLE_FORMAT_VERSION = 1;
 
@@ -89,7 +90,6 @@ export function serializeManifest(m: BundleManifest): string {
 }
 
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /**
  * Parses untrusted bundle.json text into a manifest, or a BUNDLE_MANIFEST_INVALID error naming the
@@ -115,13 +115,13 @@ export function parseManifest(text: string | Uint8Array, file: string): BundleMa
     if (seen.has(p)) bad(`file ${p} is listed twice`);
     seen.add(p);
     if (!Number.isSafeInteger(f.size) || (f.size as number) < 0) bad(`file ${p} has a bad size`);
-    if (typeof f.sha256 !== 'string' || !/^[a-f0-9]{64}$/.test(f.sha256)) bad(`file ${p} has a bad sha256`);
+    if (!isSha256Hex(f.sha256)) bad(`file ${p} has a bad sha256`);
   }
   for (const i of m.images as unknown[]) {
     if (!isJsonObject(i)) return bad('an image entry is not an object');
     for (const k of ['name', 'ref', 'platform', 'source'] as const) if (typeof i[k] !== 'string') bad(`image ${JSON.stringify(i.ref)}: ${k} must be a string`);
     for (const k of ['digest', 'manifestDigest', 'layoutManifestDigest', 'configDigest'] as const) {
-      if (typeof i[k] !== 'string' || !DIGEST.test(i[k] as string)) bad(`image ${JSON.stringify(i.ref)}: ${k} must be a sha256 digest`);
+      if (!isDigest(i[k])) bad(`image ${JSON.stringify(i.ref)}: ${k} must be a sha256 digest`);
     }
     if (!Number.isSafeInteger(i.size) || (i.size as number) < 0) bad(`image ${JSON.stringify(i.ref)}: bad size`);
     if (!Array.isArray(i.profiles) || !i.profiles.every((x) => typeof x === 'string')) bad(`image ${JSON.stringify(i.ref)}: profiles must be a list of names`);
@@ -132,7 +132,7 @@ export function parseManifest(text: string | Uint8Array, file: string): BundleMa
       if (!isJsonObject(c)) return bad('a chart entry is not an object');
       for (const k of ['name', 'ref', 'version'] as const) if (typeof c[k] !== 'string') bad(`chart ${JSON.stringify(c.ref)}: ${k} must be a string`);
       for (const k of ['digest', 'chartDigest', 'configDigest'] as const) {
-        if (typeof c[k] !== 'string' || !DIGEST.test(c[k] as string)) bad(`chart ${JSON.stringify(c.ref)}: ${k} must be a sha256 digest`);
+        if (!isDigest(c[k])) bad(`chart ${JSON.stringify(c.ref)}: ${k} must be a sha256 digest`);
       }
       if (!Number.isSafeInteger(c.size) || (c.size as number) < 0) bad(`chart ${JSON.stringify(c.ref)}: bad size`);
       if (!Array.isArray(c.profiles) || !c.profiles.every((x) => typeof x === 'string')) bad(`chart ${JSON.stringify(c.ref)}: profiles must be a list of names`);

@@ -10,6 +10,7 @@ import { AirgapError } from '../errors.js';
 import { formatImageRef, parseImageRef } from '../ref/image-ref.js';
 import { packageRoot } from '../util/package-root.js';
 import { STACK_KINDS } from './stack-kinds.js';
+import { isSha256Hex } from '../util/sha256.js';
 
 export interface ProfileImage {
   /** Key the templates use: `{{ images.<name> }}`. */
@@ -98,7 +99,7 @@ export function parseProfile(text: string, file: string): Profile {
   const artifacts = ((d.artifacts ?? []) as Array<Record<string, unknown>>).map((a, i) => {
     need(typeof a?.name === 'string' && /^[\w.-]+$/.test(a.name), file, `artifacts[${i}].name`, 'must be a file name');
     need(typeof a.url === 'string', file, `artifacts[${i}].url`, 'is required');
-    need(typeof a.sha256 === 'string' && /^[a-f0-9]{64}$/.test(a.sha256), file, `artifacts[${i}].sha256`, 'must be 64 lowercase hex digits');
+    need(isSha256Hex(a.sha256), file, `artifacts[${i}].sha256`, 'must be 64 lowercase hex digits');
     return { name: a.name as string, url: a.url as string, sha256: a.sha256 as string, ...(typeof a.extract === 'string' ? { extract: a.extract } : {}) };
   });
   const charts = ((d.charts ?? []) as Array<Record<string, unknown>>).map((c, i) => {

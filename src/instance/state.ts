@@ -8,6 +8,7 @@ import { readUntrustedJson, type JsonSource } from '../util/untrusted-json.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { dataDirFor, instancePaths } from './layout.js';
+import { SHA256_HEX_PATTERN } from '../util/sha256.js';
 
 export interface InstanceState {
   instance: string;
@@ -70,7 +71,7 @@ export function parseState(input: string | Uint8Array, src: JsonSource): Instanc
     ...(internalSubnet !== undefined ? { internalSubnet } : {}),
     stack,
     logPublicKeyPem: o.at('logPublicKeyPem').string(),
-    logKeyId: o.at('logKeyId').string(/^[0-9a-f]{64}$/),
+    logKeyId: o.at('logKeyId').string(SHA256_HEX_PATTERN),
     bundle: { createdAt: bundle.at('createdAt').string(), manifestSha256: bundle.at('manifestSha256').string(), release: bundle.at('release').optInt() ?? 0 },
     highestRelease: o.at('highestRelease').optInt() ?? 0,
     images: Object.fromEntries(images.keys().map((k) => [k, { ref: images.at(k).at('ref').string(TOKEN), configDigest: images.at(k).at('configDigest').string() }])),

@@ -5,6 +5,7 @@
 import { AirgapError } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { isJsonObject, parseUntrustedJson } from '../util/untrusted-json.js';
+import { isSha256Hex } from '../util/sha256.js';
 
 export const TRANSFER_INDEX = 'transfer-index.json';
 export const TRANSFER_INDEX_SIG = 'transfer-index.json.sig';
@@ -66,11 +67,11 @@ export function parseIndex(text: string | Uint8Array, file: string): TransferInd
   (v.chunks as unknown[]).forEach((c, i) => {
     if (!isJsonObject(c)) return bad(`chunk ${i} is not an object`);
     if (c.index !== i || c.name !== chunkName(i, v.chunks.length)) bad(`chunk ${i} is named ${JSON.stringify(c.name)}, expected ${chunkName(i, v.chunks.length)}`);
-    if (!Number.isSafeInteger(c.size) || (c.size as number) <= 0 || typeof c.sha256 !== 'string' || !/^[a-f0-9]{64}$/.test(c.sha256)) bad(`chunk ${i} has a bad size or sha256`);
+    if (!Number.isSafeInteger(c.size) || (c.size as number) <= 0 || !isSha256Hex(c.sha256)) bad(`chunk ${i} has a bad size or sha256`);
     total += c.size as number;
     return undefined;
   });
   if (total !== v.archive.size) bad(`the chunks add up to ${total} bytes, the archive is ${v.archive.size}`);
-  if (!isJsonObject(v.bundle) || typeof v.bundle.manifestSha256 !== 'string' || !/^[a-f0-9]{64}$/.test(v.bundle.manifestSha256)) bad('bundle.manifestSha256 is missing');
+  if (!isJsonObject(v.bundle) || !isSha256Hex(v.bundle.manifestSha256)) bad('bundle.manifestSha256 is missing');
   return v;
 }

@@ -20,10 +20,10 @@ import type { Progress } from '../util/progress.js';
 import { safeFilePath } from '../util/safe-path.js';
 import { readUntrustedJson } from '../util/untrusted-json.js';
 import type { ArchiveHead } from './pack-format.js';
+import { SHA256_HEX_PATTERN } from '../util/sha256.js';
 
 const STAGING = '.rekor-airgap-unpack';
 const STATE = 'state.json';
-const SHA256_HEX = /^[a-f0-9]{64}$/;
 
 /** What an unpack has staged so far: for the index of this SHA-256, each file's path and SHA-256. */
 export interface UnpackState {
@@ -101,9 +101,9 @@ export async function readUnpackState(file: string): Promise<UnpackState | undef
  */
 export function parseUnpackState(bytes: Buffer, file: string): UnpackState {
   const doc = readUntrustedJson(bytes, { what: `the resume state ${file}`, code: 'MEDIA_RESUME_STATE_INVALID' });
-  const indexSha256 = doc.at('indexSha256').string(SHA256_HEX);
+  const indexSha256 = doc.at('indexSha256').string(SHA256_HEX_PATTERN);
   const files = doc.at('files');
-  for (const p of files.keys()) files.at(p).string(SHA256_HEX);
+  for (const p of files.keys()) files.at(p).string(SHA256_HEX_PATTERN);
   return { indexSha256, files: files.stringMap() };
 }
 

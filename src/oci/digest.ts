@@ -4,13 +4,12 @@ import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AirgapError } from '../errors.js';
+import { digestHex, isDigest } from '../util/sha256.js';
 
-const DIGEST_RE = /^sha256:([a-f0-9]{64})$/;
-
+/** The hex of a `sha256:` digest read from outside, or OCI_BAD_DIGEST naming what it was. */
 export function parseDigest(d: string, what = 'digest'): string {
-  const m = DIGEST_RE.exec(d);
-  if (!m) throw new AirgapError('OCI_BAD_DIGEST', `${what} ${JSON.stringify(d)} is not sha256:<64 lowercase hex>`);
-  return m[1]!;
+  if (!isDigest(d)) throw new AirgapError('OCI_BAD_DIGEST', `${what} ${JSON.stringify(d)} is not sha256:<64 lowercase hex>`);
+  return digestHex(d);
 }
 
 export function sha256Digest(bytes: Uint8Array | string): string {

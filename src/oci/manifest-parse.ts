@@ -6,8 +6,8 @@
 import { AirgapError } from '../errors.js';
 import { isJsonObject, parseUntrustedJson } from '../util/untrusted-json.js';
 import type { Descriptor, ImageIndex, ImageManifest, Platform } from './media-types.js';
+import { isDigest } from '../util/sha256.js';
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const MAX_ENTRIES = 10_000;
 
 /** The distribution spec's limit for a manifest a registry must accept (configs keep the reader's default). */
@@ -41,7 +41,7 @@ function platform(v: unknown, what: string): Platform | undefined {
 export function parseDescriptor(v: unknown, what: string): Descriptor {
   if (!isJsonObject(v)) return fail(what, 'a descriptor is not an object');
   if (typeof v.mediaType !== 'string') fail(what, 'descriptor mediaType must be a string');
-  if (typeof v.digest !== 'string' || !DIGEST.test(v.digest)) fail(what, `descriptor digest ${JSON.stringify(v.digest)} is not sha256:<64 hex>`);
+  if (!isDigest(v.digest)) fail(what, `descriptor digest ${JSON.stringify(v.digest)} is not sha256:<64 hex>`);
   if (!Number.isSafeInteger(v.size) || (v.size as number) < 0) fail(what, `descriptor size ${JSON.stringify(v.size)} is not a whole number`);
   const p = platform(v.platform, what);
   const d: Descriptor = { mediaType: v.mediaType as string, digest: v.digest as string, size: v.size as number, ...(p ? { platform: p } : {}) };

@@ -3,6 +3,7 @@
  * (`nginx` → `docker.io/library/nginx:latest`), and mirrors that redirect pulls.
  */
 import { AirgapError } from '../errors.js';
+import { isDigest } from '../util/sha256.js';
 
 export interface ImageRef {
   /** Registry host as written in the reference (docker.io for Docker Hub). */
@@ -12,7 +13,6 @@ export interface ImageRef {
   digest?: string;
 }
 
-const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const REPO_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
@@ -28,7 +28,7 @@ export function parseImageRef(input: string): ImageRef {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST_RE.test(digest)) throw new AirgapError('REF_INVALID', `image reference ${input}: digest ${digest} is not sha256:<64 hex>`);
+    if (!isDigest(digest)) throw new AirgapError('REF_INVALID', `image reference ${input}: digest ${digest} is not sha256:<64 hex>`);
   }
   let tag: string | undefined;
   const lastSlash = rest.lastIndexOf('/');

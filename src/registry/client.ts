@@ -17,6 +17,7 @@ import { DEFAULT_DEADLINE_MS, httpRequest, isLoopbackHost, readAll, shownUrl, ty
 import { DEFAULT_RETRY, RETRYABLE_STATUS, withRetry, type RetryPolicy } from '../util/retry.js';
 import { parseUntrustedJson, readUntrustedJson } from '../util/untrusted-json.js';
 import { printable } from '../util/untrusted-text.js';
+import { isDigest } from '../util/sha256.js';
 
 /** Time a blob transfer gets beyond the deadline, per byte: 4 s per MiB (256 KiB/s at least). */
 const BLOB_MS_PER_BYTE = 4000 / (1024 * 1024);
@@ -148,7 +149,7 @@ export class RegistryClient {
   /** GET a manifest by tag or digest; verifies the digest when the reference is one. */
   async manifest(repo: string, reference: string): Promise<FetchedManifest> {
     // A digest reference is checked against what arrives; only sha256 can be checked here.
-    if (/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:/.test(reference) && !/^sha256:[a-f0-9]{64}$/.test(reference)) {
+    if (/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:/.test(reference) && !isDigest(reference)) {
       throw new AirgapError('REF_INVALID', `${repo}@${reference}: only sha256 digests can be verified; refusing to fetch it unchecked`);
     }
     return this.withRetry(async () => {

@@ -13,6 +13,7 @@ import { bytesEqual, rfc6962InclusionProof, rfc6962LeafHash, verifyRfc9162Inclus
 import { verifyCheckpointSignedByLogKey } from './note.js';
 import { logPublicKey, type LogTarget } from './target.js';
 import { entryBundlePath, parseEntryBundle, TiledTree, TILE_WIDTH } from './tiles.js';
+import { isSha256Hex } from '../util/sha256.js';
 
 export interface LogEntry {
   logIndex: number;
@@ -108,9 +109,9 @@ export async function readApiV1Entry(t: LogTarget, index: number): Promise<LogEn
   const p = e.verification?.inclusionProof;
   if (!p) throw new AirgapError('SMOKE_PROOF_MISSING', 'the entry has no inclusion proof');
   const size = decodeInt(p.treeSize, 'treeSize');
-  const root = typeof p.rootHash === 'string' && /^[0-9a-f]{64}$/.test(p.rootHash) ? new Uint8Array(Buffer.from(p.rootHash, 'hex')) : undefined;
+  const root = isSha256Hex(p.rootHash) ? new Uint8Array(Buffer.from(p.rootHash, 'hex')) : undefined;
   const hashes = decodeList(p.hashes, 'hashes').map((h, i) => {
-    if (typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)) throw new AirgapError('SMOKE_BAD_RESPONSE', `hashes[${i}] is not a SHA-256 hex`);
+    if (!isSha256Hex(h)) throw new AirgapError('SMOKE_BAD_RESPONSE', `hashes[${i}] is not a SHA-256 hex`);
     return new Uint8Array(Buffer.from(h, 'hex'));
   });
   if (!root) throw new AirgapError('SMOKE_BAD_RESPONSE', 'rootHash is not a SHA-256 hex');

@@ -5,6 +5,7 @@ import { verifyRfc9162Consistency } from './merkle.js';
 import { verifyCheckpointSignedByLogKey } from './note.js';
 import { rederiveTreeFromTiles, verifyConsistencyFromTiles } from './tiles.js';
 import { logPublicKey, type LogTarget } from './target.js';
+import { isSha256Hex } from '../util/sha256.js';
 
 export interface LogHead {
   size: number;
@@ -66,7 +67,7 @@ export async function proveApiV1Consistency(t: LogTarget, from: LogHead, to: Log
   const proof = parseJsonBody<{ hashes?: unknown; rootHash?: unknown }>(res, 'GET /api/v1/log/proof');
   const list = Array.isArray(proof.hashes) ? proof.hashes : [];
   const hashes = list.map((h, i) => {
-    if (typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)) throw new AirgapError('SMOKE_BAD_RESPONSE', `consistency proof hashes[${i}] is not a SHA-256 hex`);
+    if (!isSha256Hex(h)) throw new AirgapError('SMOKE_BAD_RESPONSE', `consistency proof hashes[${i}] is not a SHA-256 hex`);
     return new Uint8Array(Buffer.from(h, 'hex'));
   });
   verifyRfc9162Consistency(from.size, to.size, hashes, hexRoot(from), hexRoot(to));

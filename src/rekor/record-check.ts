@@ -11,6 +11,7 @@ import { decodeB64, decodeInt, decodeList, show } from './log-http.js';
 import { rfc6962LeafHash, verifyRfc9162Inclusion } from './merkle.js';
 import { verifyCheckpointSignedByLogKey } from './note.js';
 import { logPublicKey, type LogTarget } from './target.js';
+import { digestHex, isDigest } from '../util/sha256.js';
 
 export interface CheckpointRecord {
   logIndex: number;
@@ -35,7 +36,7 @@ export function parseCheckpointRecord(text: string): CheckpointRecord {
   const r = v as { event_type?: unknown; payload?: Record<string, unknown> };
   if (!r || typeof r !== 'object' || r.event_type !== 'transparency.checkpoint' || !r.payload || typeof r.payload !== 'object') throw bad('not a transparency.checkpoint event with a payload');
   const p = r.payload;
-  const digest = typeof p.digest === 'string' ? /^sha256:([0-9a-f]{64})$/.exec(p.digest)?.[1] : undefined;
+  const digest = isDigest(p.digest) ? digestHex(p.digest) : undefined;
   if (!digest) throw bad(`digest ${show(p.digest)} is not sha256:<64 hex>`);
   const ip = p.inclusion_proof as Record<string, unknown> | undefined;
   if (!ip || typeof ip !== 'object') throw bad('no inclusion_proof');

@@ -6,6 +6,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { AirgapError } from '../errors.js';
+import { isSha256Hex } from '../util/sha256.js';
 
 export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 export const SIGNING_CONFIG_MEDIA_TYPE = 'application/vnd.dev.sigstore.signingconfig.v0.2+json';
@@ -51,7 +52,7 @@ function pemBodies(pem: string): string[] {
 }
 
 export function trustedRoot(log: LogFacts, tsas: readonly TsaFacts[] = []): Record<string, unknown> {
-  if (!/^[0-9a-f]{64}$/.test(log.logKeyId)) throw new AirgapError('USAGE_BAD_LOG_KEY', `log key ID ${log.logKeyId} is not 32 bytes of hex`);
+  if (!isSha256Hex(log.logKeyId)) throw new AirgapError('USAGE_BAD_LOG_KEY', `log key ID ${log.logKeyId} is not 32 bytes of hex`);
   return {
     mediaType: TRUSTED_ROOT_MEDIA_TYPE,
     tlogs: [{

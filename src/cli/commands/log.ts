@@ -5,6 +5,7 @@ import { guarded, type AppOptions } from '../app-options.js';
 import { resolveLogTarget, withLogTarget, type LogTargetArgs } from '../log-target-args.js';
 import { printResult, type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon } from '../options.js';
+import { isSha256Hex } from '../../util/sha256.js';
 
 interface GetArgs extends CommonArgs, LogTargetArgs {
   index?: number;
@@ -41,7 +42,7 @@ const getCommand = {
     }
     if (args.digest) {
       const hex = args.digest.replace(/^sha256:/, '').toLowerCase();
-      if (!/^[0-9a-f]{64}$/.test(hex)) throw new AirgapError('USAGE_INVALID', `--digest ${args.digest} is not a SHA-256 (64 hex digits)`);
+      if (!isSha256Hex(hex)) throw new AirgapError('USAGE_INVALID', `--digest ${args.digest} is not a SHA-256 (64 hex digits)`);
       const found = await stack.findEntries(target, hex);
       if (!found.length) throw new AirgapError('USAGE_INVALID', `no entry of ${target.endpoint.url} signs sha256:${hex}`);
       const entries = [];
