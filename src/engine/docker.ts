@@ -7,6 +7,8 @@
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
+import { readUntrustedJson, type JsonValue } from '../util/untrusted-json.js';
+import { printable } from '../util/untrusted-text.js';
 
 export type EngineKind = 'docker' | 'podman';
 
@@ -76,16 +78,22 @@ export async function loadImages(docker: Docker, tar: Readable): Promise<string[
   return loaded;
 
   function handle(line: string): void {
-    let msg: { stream?: string; error?: string; errorDetail?: { message?: string } };
+    // The engine's progress lines; one that is not a JSON object carries nothing to act on.
+    let msg: JsonValue;
     try {
-      msg = JSON.parse(line);
+      msg = readUntrustedJson(line, { what: 'a line of docker load\'s progress', code: 'ENGINE_LOAD_FAILED' });
+      if (!msg.isObject) return;
     } catch {
       return;
     }
-    if (msg.error || msg.errorDetail) {
-      throw new AirgapError('ENGINE_LOAD_FAILED', `docker load failed: ${msg.errorDetail?.message ?? msg.error}`);
+    const detail = msg.at('errorDetail');
+    const errorText = msg.at('error').raw;
+    if (detail.isObject || (errorText !== undefined && errorText !== null && errorText !== '')) {
+      const why = (detail.isObject ? detail.at('message').raw : undefined) ?? errorText ?? 'no reason given';
+      throw new AirgapError('ENGINE_LOAD_FAILED', `docker load failed: ${printable(typeof why === 'string' ? why : JSON.stringify(why))}`);
     }
-    const m = /Loaded image(?: ID)?: (\S+)/.exec(msg.stream ?? '');
+    const stream = msg.at('stream').raw;
+    const m = /Loaded image(?: ID)?: (\S+)/.exec(typeof stream === 'string' ? stream : '');
     if (m) loaded.push(m[1]!);
   }
 }

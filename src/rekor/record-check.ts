@@ -12,6 +12,7 @@ import { rfc6962LeafHash, verifyRfc9162Inclusion } from './merkle.js';
 import { verifyCheckpointSignedByLogKey } from './note.js';
 import { logPublicKey, type LogTarget } from './target.js';
 import { digestHex, isDigest } from '../util/sha256.js';
+import { isJsonObject, parseUntrustedJson } from '../util/untrusted-json.js';
 
 export interface CheckpointRecord {
   logIndex: number;
@@ -31,9 +32,8 @@ function hash32(v: unknown, what: string): Uint8Array {
 }
 
 export function parseCheckpointRecord(text: string): CheckpointRecord {
-  let v: unknown;
-  try { v = JSON.parse(text); } catch { throw bad('not JSON'); }
-  const r = v as { event_type?: unknown; payload?: Record<string, unknown> };
+  const v = parseUntrustedJson(text, { what: 'the record', code: 'SMOKE_BAD_RESPONSE' });
+  const r = (isJsonObject(v) ? v : {}) as { event_type?: unknown; payload?: Record<string, unknown> };
   if (!r || typeof r !== 'object' || r.event_type !== 'transparency.checkpoint' || !r.payload || typeof r.payload !== 'object') throw bad('not a transparency.checkpoint event with a payload');
   const p = r.payload;
   const digest = isDigest(p.digest) ? digestHex(p.digest) : undefined;
