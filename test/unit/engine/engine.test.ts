@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type Docker from 'dockerode';
-import { demuxLogs, engineKindOf, servicesReport } from '../../../src/engine/docker.js';
+import { Readable } from 'node:stream';
+import { demuxLogs, engineKindOf, loadImages, servicesReport } from '../../../src/engine/docker.js';
+import { expectCodeAsync } from '../../helpers/expect-code.js';
 import { containerReady, SETTLE_MS } from '../../../src/engine/wait-healthy.js';
 import { publishedPort } from '../../../src/deploy/deploy.js';
 import { params } from '../../helpers/fuzz.js';
@@ -96,5 +98,22 @@ describe('servicesReport', () => {
   it('is empty when the project has no containers', async () => {
     const docker = { listContainers: async () => [] } as unknown as Docker;
     expect(await servicesReport(docker, 'p')).toBe('');
+  });
+});
+
+describe('docker load inside an HTTP 200: its progress lines', () => {
+  const engineAnswering = (lines: string[]) => ({ loadImage: async () => Readable.from(lines.map((l) => Buffer.from(`${l}\n`))) }) as unknown as Docker;
+  const load = (lines: string[]) => loadImages(engineAnswering(lines), Readable.from([]));
+
+  it('names the images loaded, and skips what is not a JSON object', async () => {
+    expect(await load(['{"stream":"Loaded image: a:1\\n"}', 'not json', '[1,2]', '{"stream":"Loaded image ID: sha256:ab\\n"}'])).toEqual(['a:1', 'sha256:ab']);
+  });
+
+  it('fails with the error the engine reported, escaped, whether in errorDetail or error', async () => {
+    const a = await expectCodeAsync(() => load(['{"errorDetail":{"message":"no space left\\u001b[2J"}}']), 'ENGINE_LOAD_FAILED');
+    expect(a.message).toContain('no space left');
+    expect(a.message).not.toContain('\u001b');
+    await expectCodeAsync(() => load(['{"error":"invalid tar header"}']), 'ENGINE_LOAD_FAILED');
+    await expectCodeAsync(() => load(['{"errorDetail":{}}']), 'ENGINE_LOAD_FAILED');
   });
 });
