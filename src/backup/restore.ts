@@ -118,7 +118,7 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
     state.url = `https://${state.hostname}:${state.httpsPort}`;
     const run: RestoreRun = { o, m, stack, state, paths, staging, hooks, existing };
     await ensureImages(run);
-    const stagedData = await stageInstance(m, archive.secrets, staging, stack, o.file, o.progress);
+    const stagedData = await stageInstance({ manifest: m, secrets: archive.secrets, staging, stack, what: o.file, progress: o.progress });
     const keep = await ensureToolFrom(paths, stagedData);
     if (!keep) o.progress.warn(`no single-file rekor-airgap to copy into ${paths.tool}: backup.sh and the timer need it (restore with --bundle, or run the bundle's installer)`);
     const replaced = await swapIn({ engine: o.engine, paths, stagedData, existing, forked, progress: o.progress });
