@@ -161,7 +161,7 @@ async function ensureImages({ o, m, state, staging }: RestoreRun): Promise<void>
   if (o.bundleDir) {
     const verified = await verifyBundleDir(o.bundleDir, await loadTrustedKeys(o.trust), o.progress);
     const images = verified.manifest.images.filter((i) => i.profiles.includes(m.profile));
-    await loadProfileImages(o.engine.docker, verified.dir, verified.manifest, images, o.progress, verified.readFile);
+    await loadProfileImages(o.engine.docker, { bundleDir: verified.dir, manifest: verified.manifest, images, readVerified: verified.readFile, progress: o.progress });
     await installToolFromBundle(instancePaths(path.join(staging, 'data')), verified);
   }
   const missing: string[] = [];
