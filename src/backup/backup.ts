@@ -138,13 +138,12 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
 
   const staging = await fsp.mkdtemp(path.join(path.dirname(out), '.rekor-airgap-backup-'));
   const writer = await BackupArchiveWriter.open(out);
-  let pausedAt = 0;
-  let pausedMs = 0;
+  let pausedMs: number;
   let head: LogHead | undefined;
-  let secretsCount = 0;
+  let secretsCount: number;
   try {
     o.progress.step(`pausing writes (stopping ${stack.backup.pauseServices.join(', ')})`);
-    pausedAt = Date.now();
+    const pausedAt = Date.now();
     const resume = () => project.start(stack.backup.pauseServices);
     const undo = onInterrupt(`resuming writes of ${state.instance} (starting ${stack.backup.pauseServices.join(', ')})`, resume);
     await project.stop(stack.backup.pauseServices);
@@ -152,7 +151,7 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
       head = await (stack.backup.pausedHead ? stack.backup.pausedHead(ctx) : stack.readHead(target));
       o.progress.step(`log paused at tree size ${head.size}`);
       const extra = await takeDumpsAndHooks(ctx, stack, hooks, staging, o);
-      const result = await writeArchive(writer, state, p, stack, head, extra, passphrase, o.progress);
+      const result = await writeArchive(writer, { state, paths: p, stack, head, extra, passphrase, progress: o.progress });
       secretsCount = result.secrets;
     } finally {
       o.progress.step(`resuming writes (starting ${stack.backup.pauseServices.join(', ')})`);
@@ -200,11 +199,31 @@ async function takeDumpsAndHooks(ctx: BackupContext, stack: Stack, hooks: Awaite
   return extra;
 }
 
+/** What `writeArchive` puts into a backup archive. */
+export interface ArchiveContents {
+  /** The instance's state: its name, profile, origin and log key ID go into backup.json. */
+  state: InstanceState;
+  /** The instance's paths: its files are copied from its data directory. */
+  paths: InstancePaths;
+  /** The instance's stack: what it excludes from a backup, and its kind. */
+  stack: Stack;
+  /** The checkpoint of the paused log. */
+  head: LogHead;
+  /** The database dumps and hook outputs, staged for the archive. */
+  extra: Extra;
+  /** Seals the secrets and the digest of backup.json. */
+  passphrase: string;
+  progress: Progress;
+  /** The scrypt work factor of the seal (default SCRYPT_LOG_N; the tests pass a lower one). */
+  scryptLogN?: number;
+}
+
 /**
  * Writes the instance into `w` (files, dumps, hook outputs, checkpoint history), then the sealed
  * secrets and backup.json. Exported for the tests, which seal with a lower scrypt work factor.
  */
-export async function writeArchive(w: BackupArchiveWriter, state: InstanceState, p: InstancePaths, stack: Stack, head: LogHead, extra: Extra, passphrase: string, progress: Progress, scryptLogN = SCRYPT_LOG_N): Promise<{ secrets: number }> {
+export async function writeArchive(w: BackupArchiveWriter, c: ArchiveContents): Promise<{ secrets: number }> {
+  const { state, paths: p, stack, head, extra, passphrase, progress, scryptLogN = SCRYPT_LOG_N } = c;
   const excluded = stack.backup.exclude;
   const walked = await walkInstance(p, excluded);
   const secrets: SecretFile[] = [];

@@ -76,12 +76,28 @@ export function restorePolicy(stack: Stack, what: string): RestorePolicy {
 
 const NOTE_NAME = /^checkpoints\/\d{20}-[0-9a-f]{64}\.note$/;
 
+/** A backup archive opened into a staging directory, to be laid out as an instance. */
+export interface StagedArchive {
+  /** The archive's backup.json, verified. */
+  manifest: BackupManifest;
+  /** The secret files, unsealed from the archive. */
+  secrets: readonly SecretFile[];
+  /** Where the archive reader wrote the archive's files (data/ and checkpoints/). */
+  staging: string;
+  /** The stack of the instance: the owners and directories it declares. */
+  stack: Stack;
+  /** The archive, for messages. */
+  what: string;
+  progress: Progress;
+}
+
 /**
  * Lays the archive out in `staging/data` (its files were written there by the archive reader):
  * everything is checked before the first change, then owners and modes (narrowed by the policy),
  * the secrets, and the checkpoint history (the archive's, and the backup's own checkpoint).
  */
-export async function stageInstance(m: BackupManifest, secretFiles: readonly SecretFile[], staging: string, stack: Stack, what: string, progress: Progress): Promise<string> {
+export async function stageInstance(a: StagedArchive): Promise<string> {
+  const { manifest: m, secrets: secretFiles, staging, stack, what, progress } = a;
   const policy = restorePolicy(stack, what);
   const corrupt = (why: string) => new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${what}: ${why}`);
   const stagedData = path.join(staging, 'data');

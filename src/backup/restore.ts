@@ -118,7 +118,7 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
     state.url = `https://${state.hostname}:${state.httpsPort}`;
     const run: RestoreRun = { o, m, stack, state, paths, staging, hooks, existing };
     await ensureImages(run);
-    const stagedData = await stageInstance(m, archive.secrets, staging, stack, o.file, o.progress);
+    const stagedData = await stageInstance({ manifest: m, secrets: archive.secrets, staging, stack, what: o.file, progress: o.progress });
     const keep = await ensureToolFrom(paths, stagedData);
     if (!keep) o.progress.warn(`no single-file rekor-airgap to copy into ${paths.tool}: backup.sh and the timer need it (restore with --bundle, or run the bundle's installer)`);
     const replaced = await swapIn({ engine: o.engine, paths, stagedData, existing, forked, progress: o.progress });
@@ -161,7 +161,7 @@ async function ensureImages({ o, m, state, staging }: RestoreRun): Promise<void>
   if (o.bundleDir) {
     const verified = await verifyBundleDir(o.bundleDir, await loadTrustedKeys(o.trust), o.progress);
     const images = verified.manifest.images.filter((i) => i.profiles.includes(m.profile));
-    await loadProfileImages(o.engine.docker, verified.dir, verified.manifest, images, o.progress, verified.readFile);
+    await loadProfileImages(o.engine.docker, { bundleDir: verified.dir, manifest: verified.manifest, images, readVerified: verified.readFile, progress: o.progress });
     await installToolFromBundle(instancePaths(path.join(staging, 'data')), verified);
   }
   const missing: string[] = [];

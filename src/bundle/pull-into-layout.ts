@@ -109,7 +109,8 @@ async function pullOneImage(p: Pulling, refText: string, w: { name: string; prof
     ? await pullViaEngine(opts.engine.docker, {
       pullRef: `${source}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`, displayRef: refText, platform, layout: p.layout, onBytes: (n) => progress.addBytes(n),
     })
-    : await pullImage(client, repository, ref.tag ?? ref.digest!, refText, p.layout, {
+    : await pullImage(client, {
+      repo: repository, reference: ref.tag ?? ref.digest!, displayRef: refText, layout: p.layout,
       platform,
       concurrency: opts.access.concurrency,
       onTotal: (total) => progress.startBytes(refText, total),

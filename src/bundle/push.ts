@@ -112,7 +112,8 @@ export async function pushBundle(o: PushOptions): Promise<ImageMap> {
   // Blobs already in a repository of this registry (this run): later repositories mount them.
   const placed = new Map<string, string>();
   const out: PushedArtifact[] = [];
-  for (const item of pushablesOf(verified.manifest)) out.push(await pushOne(o, verified, client, item, prefix, placed));
+  const run: PushRun = { options: o, verified, client, prefix, placed };
+  for (const item of pushablesOf(verified.manifest)) out.push(await pushOne(run, item));
   const map: ImageMap = {
     registry: o.registry, prefix,
     bundle: { createdAt: verified.manifest.createdAt, manifestSha256: verified.manifestSha256 },
@@ -122,7 +123,21 @@ export async function pushBundle(o: PushOptions): Promise<ImageMap> {
   return map;
 }
 
-async function pushOne(o: PushOptions, verified: BundleVerifyResult, client: RegistryClient, item: Pushable, prefix: string, placed: Map<string, string>): Promise<PushedArtifact> {
+/** What every artifact of one push shares. */
+interface PushRun {
+  options: PushOptions;
+  /** The bundle, verified: manifests are read from its checked bytes. */
+  verified: BundleVerifyResult;
+  /** The internal registry. */
+  client: RegistryClient;
+  /** The repository path put before each upstream repository, checked. */
+  prefix: string;
+  /** Blob digest → the repository of this registry it was placed in during this run (later ones mount it). */
+  placed: Map<string, string>;
+}
+
+async function pushOne(run: PushRun, item: Pushable): Promise<PushedArtifact> {
+  const { options: o, verified, client, prefix, placed } = run;
   const repo = targetRepository(item.ref, prefix);
   const ref = parseImageRef(item.ref);
   // The upstream manifest bytes, as pulled (checked against the signed bundle.json again).

@@ -19,11 +19,21 @@ import type { Progress } from '../util/progress.js';
 import { TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
 import { WorkerHasher } from '../util/hash-worker.js';
 
-export async function loadProfileImages(
-  docker: Docker, bundleDir: string, manifest: BundleManifest, images: BundleImage[], progress: Progress,
+/** A profile's images, to load from a verified bundle. */
+export interface ProfileImages {
+  /** The bundle's directory: the blobs are streamed from its files. */
+  bundleDir: string;
+  /** The bundle's verified manifest: each blob's size and digest. */
+  manifest: BundleManifest;
+  /** The images to load (the profile's). */
+  images: BundleImage[];
   /** A listed file's verified bytes (the image manifests are read through it). */
-  readVerified: (rel: string) => Promise<Buffer>,
-): Promise<{ loaded: string[]; present: string[] }> {
+  readVerified: (rel: string) => Promise<Buffer>;
+  progress: Progress;
+}
+
+export async function loadProfileImages(docker: Docker, p: ProfileImages): Promise<{ loaded: string[]; present: string[] }> {
+  const { bundleDir, manifest, images, readVerified, progress } = p;
   const need: Array<{ img: BundleImage; layers: string[] }> = [];
   const present: string[] = [];
   for (const img of images) {

@@ -97,7 +97,9 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   const plan = await makePlan(o, verified);
   const pre = await preflight(o, plan);
   if (o.dryRun) return { mode: plan.mode, dryRun: true, state: plan.state, stack: plan.stack, preflight: pre.checks, imagesLoaded: [], imagesPresent: [] };
-  const loaded = await loadProfileImages(plan.engine.docker, verified.dir, verified.manifest, plan.images, o.progress, verified.readFile);
+  const loaded = await loadProfileImages(plan.engine.docker, {
+    bundleDir: verified.dir, manifest: verified.manifest, images: plan.images, readVerified: verified.readFile, progress: o.progress,
+  });
   const snapshot = plan.existing ? await snapshotConfig(plan.paths) : new Map<string, Buffer>();
   // An upgrade: the old checkpoint joins the history (the new release must prove it extends it),
   // then the instance is stopped and copied as it is, for a rollback.

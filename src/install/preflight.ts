@@ -6,7 +6,6 @@ import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type Docker from 'dockerode';
 import { AggregateAirgapError, AirgapError } from '../errors.js';
 import type { Compose } from '../engine/compose.js';
 import type { Engine } from '../engine/engine.js';

@@ -27,11 +27,27 @@ export function basicHeader(c: Credential): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
 }
 
-/** Fetches a bearer token for `scope` from the challenge's realm (within `deadlineMs`). */
-export async function fetchBearerToken(
-  challenge: Challenge, scope: string, credential: Credential | undefined, ca: string | Buffer | undefined, host: string,
-  plainAllowed: (hostPort: string) => boolean = () => false, deadlineMs?: number,
-): Promise<string> {
+/** A request for a bearer token, answering a registry's challenge. */
+export interface BearerTokenRequest {
+  /** The registry's `Bearer` challenge: the realm (the token service), service and scope. */
+  challenge: Challenge;
+  /** The scope asked for when the challenge names none. */
+  scope: string;
+  /** Sent to the token service as basic auth; anonymous without. */
+  credential: Credential | undefined;
+  /** The CA the token service's certificate must chain to (default: the system's). */
+  ca?: string | Buffer | undefined;
+  /** host[:port] of the registry that sent the challenge, for messages. */
+  host: string;
+  /** Whether plain HTTP is allowed to a host[:port] (default: to none). */
+  plainAllowed?: (hostPort: string) => boolean;
+  /** The token request within this (default: the HTTP client's). */
+  deadlineMs?: number | undefined;
+}
+
+/** Fetches a bearer token for the request's scope from the challenge's realm (within `deadlineMs`). */
+export async function fetchBearerToken(r: BearerTokenRequest): Promise<string> {
+  const { challenge, scope, credential, ca, host, plainAllowed = () => false, deadlineMs } = r;
   const realm = challenge.params.realm;
   if (!realm) throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer challenge without a realm`);
   let url: URL;

@@ -122,7 +122,9 @@ export class RegistryClient {
       const header = res.headers['www-authenticate'];
       const challenge = parseChallenge(Array.isArray(header) ? header[0]! : header ?? '');
       if (challenge.scheme.toLowerCase() === 'bearer') {
-        this.tokens.set(scope, await fetchBearerToken(challenge, scope, this.opts.credential, this.opts.ca, this.opts.host, this.plainAllowed, this.deadline()));
+        this.tokens.set(scope, await fetchBearerToken({
+          challenge, scope, credential: this.opts.credential, ca: this.opts.ca, host: this.opts.host, plainAllowed: this.plainAllowed, deadlineMs: this.deadline(),
+        }));
       } else if (challenge.scheme.toLowerCase() === 'basic') {
         if (!this.opts.credential) {
           throw new AirgapError('REGISTRY_UNAUTHORIZED', `${this.opts.host} requires credentials and none were found (tried: anonymous; add them to ${process.env.DOCKER_CONFIG ?? '~/.docker'}/config.json)`, { details: { host: this.opts.host, tried: 'anonymous' } });

@@ -47,7 +47,7 @@ export async function pullChart(client: RegistryClient, repo: string, reference:
   const config = await client.blobBytes(repo, manifest.config.digest, MAX_CHART_CONFIG);
   const meta = parseChartConfig(config, `chart config of ${displayRef}`);
   await layout.putBytes(config, manifest.config.mediaType);
-  await fetchLayers(client, repo, displayRef, manifest.layers, layout, { concurrency: 1 });
+  await fetchLayers(client, { repo, displayRef, layout, layers: manifest.layers, concurrency: 1 });
   const desc = await layout.putBytes(top.bytes, top.mediaType);
   return {
     digest: top.digest, manifest: desc, configDigest: manifest.config.digest, chartDigest: chart.digest, ...meta,

@@ -28,11 +28,30 @@ export interface PulledImage {
   size: number;
 }
 
-export interface PullOptions {
-  platform: Platform;
+/** Blobs of one repository of a registry, copied into an OCI layout. */
+interface RepositoryCopy {
+  /** The repository on the client's registry (a mirror's, when the reference is mirrored). */
+  repo: string;
+  /** The upstream reference, for messages. */
+  displayRef: string;
+  /** Where the blobs are written, each verified. */
+  layout: OciLayoutWriter;
+  /** Blobs fetched at a time. */
   concurrency: number;
   onBlob?: (event: { digest: string; size: number; skipped: boolean }) => void;
   onBytes?: (n: number) => void;
+}
+
+export interface LayerFetch extends RepositoryCopy {
+  layers: readonly Descriptor[];
+}
+
+export interface ImagePull extends RepositoryCopy {
+  /** The tag or digest asked of the registry. */
+  reference: string;
+  /** The platform chosen from an index; a single-platform image must be of it. */
+  platform: Platform;
+  /** Called once the layers' total size is known. */
   onTotal?: (bytes: number) => void;
 }
 
@@ -40,10 +59,8 @@ export interface PullOptions {
  * Copies layers (blobs) into the layout, `concurrency` at a time: one already present and verified is
  * skipped, one whose stream breaks is fetched again, one that does not match its digest is refused.
  */
-export async function fetchLayers(
-  client: RegistryClient, repo: string, displayRef: string, layers: readonly Descriptor[], layout: OciLayoutWriter,
-  opts: Pick<PullOptions, 'concurrency' | 'onBlob' | 'onBytes'>,
-): Promise<void> {
+export async function fetchLayers(client: RegistryClient, opts: LayerFetch): Promise<void> {
+  const { repo, displayRef, layers, layout } = opts;
   await mapLimit(layers, opts.concurrency, async (layer) => {
     if (await layout.hasBlob(layer)) {
       opts.onBlob?.({ digest: layer.digest, size: layer.size, skipped: true });
@@ -68,9 +85,8 @@ export async function fetchLayers(
   });
 }
 
-export async function pullImage(
-  client: RegistryClient, repo: string, reference: string, displayRef: string, layout: OciLayoutWriter, opts: PullOptions,
-): Promise<PulledImage> {
+export async function pullImage(client: RegistryClient, opts: ImagePull): Promise<PulledImage> {
+  const { repo, reference, displayRef, layout } = opts;
   const top = await client.manifest(repo, reference);
   let manifestBytes = top.bytes;
   let manifestDesc: Descriptor = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length };
@@ -93,7 +109,7 @@ export async function pullImage(
   await layout.putBytes(config, manifest.config.mediaType);
   opts.onTotal?.(manifest.layers.reduce((a, l) => a + l.size, 0));
 
-  await fetchLayers(client, repo, displayRef, manifest.layers, layout, opts);
+  await fetchLayers(client, { ...opts, layers: manifest.layers });
   // The upstream manifest is kept (its digest is what was pinned); the layout references its OCI form.
   await layout.putBytes(manifestBytes, manifestDesc.mediaType);
   const oci = toOciManifest(manifest, manifestBytes, manifestDesc.mediaType);

@@ -10,7 +10,7 @@ import { AirgapError } from '../errors.js';
 import { CheckRun } from './checks.js';
 import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, show, showText, type LogEndpoint } from './log-http.js';
 import { parseUntrustedJson } from '../util/untrusted-json.js';
-import { bytesEqual, rfc6962ConsistencyProof, rfc6962LeafHash, verifyRfc9162Consistency, verifyRfc9162Inclusion } from './merkle.js';
+import { bytesEqual, rfc6962LeafHash, verifyRfc9162Inclusion } from './merkle.js';
 import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
 import type { SmokeReport } from './report.js';
 import { verifyConsistencyFromTiles } from './tiles.js';

@@ -18,6 +18,7 @@ export interface PrintableOptions {
 
 // C0 and C1 controls, DEL, zero-width and bidirectional marks, line and paragraph separators,
 // bidi embeddings, overrides and isolates, word joiners, the BOM.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: each is escaped
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 

@@ -214,6 +214,7 @@ describe('the log\'s text on the terminal', () => {
     const r = await smoke();
     expect(r.exitCode).toBe(11);
     for (const out of [r.stdout, r.stderr]) {
+      // eslint-disable-next-line no-control-regex -- the assertion is that no control character reaches the terminal
       expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
       expect(out.length).toBeLessThan(4000);
     }

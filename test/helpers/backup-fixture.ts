@@ -72,7 +72,10 @@ export function makeInstance(dir: string, name = 'default', state: Partial<Insta
 /** A backup of `inst` at `out`, as `rekor-airgap backup` writes it. */
 export async function backupOf(inst: FixtureInstance, out: string): Promise<string> {
   const w = await BackupArchiveWriter.open(out);
-  await writeArchive(w, inst.state, instancePaths(inst.dataDir), rekorV2Stack, inst.head, { dumps: [], hooks: [] }, PASS, silentProgress, TEST_SCRYPT_LOG_N);
+  await writeArchive(w, {
+    state: inst.state, paths: instancePaths(inst.dataDir), stack: rekorV2Stack, head: inst.head, extra: { dumps: [], hooks: [] },
+    passphrase: PASS, progress: silentProgress, scryptLogN: TEST_SCRYPT_LOG_N,
+  });
   return out;
 }
 

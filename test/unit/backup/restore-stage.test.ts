@@ -57,7 +57,7 @@ describe('restore never lays out anything more permissive than an install', () =
     // The archive says what the instance had: the backup is faithful, the restore is not obliged to be.
     expect(a.manifest.dirs.find((d) => d.path === 'log')!.mode).toBe(0o1777);
     const warnings: string[] = [];
-    const data = await stageInstance(a.manifest, a.secrets, staging, rekorV2Stack, archive, { ...silentProgress, warn: (m) => warnings.push(m) });
+    const data = await stageInstance({ manifest: a.manifest, secrets: a.secrets, staging, stack: rekorV2Stack, what: archive, progress: { ...silentProgress, warn: (m) => warnings.push(m) } });
     expect(tooPermissive(data, [0, 65532])).toEqual([]);
     const mode = (rel: string) => lstatSync(path.join(data, rel)).mode & 0o7777;
     expect([mode('config'), mode('log'), mode('secrets'), mode('tls'), mode('scripts/backup.sh'), mode('config/compose.yaml'), mode('secrets/log-signer.pem')])
@@ -78,7 +78,7 @@ describe('restore never lays out anything more permissive than an install', () =
     const staging = path.join(dir, 'staging');
     mkdirSync(staging);
     const a = await openBackupArchive(archive, PASS, staging);
-    const e = await expectCodeAsync(() => stageInstance(a.manifest, a.secrets, staging, rekorV2Stack, archive, silentProgress), 'BACKUP_ARCHIVE_CORRUPT');
+    const e = await expectCodeAsync(() => stageInstance({ manifest: a.manifest, secrets: a.secrets, staging, stack: rekorV2Stack, what: archive, progress: silentProgress }), 'BACKUP_ARCHIVE_CORRUPT');
     expect(e.message).toMatch(/"etc" is not a directory of a rekor-v2 instance/);
     expect(existsSync(path.join(staging, 'data/checkpoints'))).toBe(false);
   }, 30_000);

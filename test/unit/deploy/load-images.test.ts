@@ -50,7 +50,7 @@ describe('loading images from a verified bundle', () => {
     changed[2_000_000] = changed[2_000_000]! ^ 1;
     writeFileSync(f.layerFile, changed);
     const received = { bytes: 0 };
-    await expect(loadProfileImages(fakeEngine(received), f.dir, f.m, [f.img], silentProgress, f.readVerified))
+    await expect(loadProfileImages(fakeEngine(received), { bundleDir: f.dir, manifest: f.m, images: [f.img], readVerified: f.readVerified, progress: silentProgress }))
       .rejects.toThrow(/changed since the bundle was verified/);
   });
 
@@ -58,7 +58,7 @@ describe('loading images from a verified bundle', () => {
     const f = fixture();
     const received = { bytes: 0 };
     // The fake engine ends up without the image: the ID check after the load must say so.
-    await expect(loadProfileImages(fakeEngine(received), f.dir, f.m, [f.img], silentProgress, f.readVerified))
+    await expect(loadProfileImages(fakeEngine(received), { bundleDir: f.dir, manifest: f.m, images: [f.img], readVerified: f.readVerified, progress: silentProgress }))
       .rejects.toMatchObject({ code: 'ENGINE_IMAGE_MISMATCH' });
     expect(received.bytes).toBeGreaterThan(f.layer.length);
   });

@@ -27,12 +27,12 @@ describe('a bearer realm on plain HTTP', () => {
   const cred = { username: 'alice', password: 's3cret', source: 'test' };
   it('never receives credentials unless plain HTTP is allowed for that exact host', async () => {
     const ch = parseChallenge('Bearer realm="http://tokens.attacker.example/token",service="x"');
-    await expect(fetchBearerToken(ch, 'repository:a:pull', cred, undefined, 'registry.example', () => false))
+    await expect(fetchBearerToken({ challenge: ch, scope: 'repository:a:pull', credential: cred, host: 'registry.example', plainAllowed: () => false }))
       .rejects.toMatchObject({ code: 'REGISTRY_PLAIN_HTTP_REFUSED' });
   });
   it('a realm that is not a URL, or not http(s), is a coded error', async () => {
     for (const realm of ['not a url', 'file:///etc/passwd', 'ftp://x/token']) {
-      await expect(fetchBearerToken(parseChallenge(`Bearer realm="${realm}"`), 's', cred, undefined, 'r', () => true))
+      await expect(fetchBearerToken({ challenge: parseChallenge(`Bearer realm="${realm}"`), scope: 's', credential: cred, host: 'r', plainAllowed: () => true }))
         .rejects.toMatchObject({ code: 'REGISTRY_AUTH_CHALLENGE' });
     }
   });

@@ -206,6 +206,7 @@ describe('answers too large for a log', () => {
 
 describe('the log\'s text in messages', () => {
   const hostile = `\u001b]52;c;ZXZpbA==\u0007\u001b[2J\u202eevil\r\n${'A'.repeat(1024 * 1024)}`;
+  // eslint-disable-next-line no-control-regex -- the assertion is that no control character reaches the message
   const noControls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
 
   it('the health answer is shown escaped and cut to a few hundred characters', async () => {
