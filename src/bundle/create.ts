@@ -22,7 +22,7 @@ import { bundlePath, BundleLayout, UNLISTED_FILES } from './layout.js';
 import { BUNDLE_FORMAT_VERSION, serializeManifest, type BundleFile, type BundleManifest } from './manifest.js';
 import { pullIntoLayout, type Pulled } from './pull-into-layout.js';
 import { loadProfile, templatesDirFor, verifyStackKind, type Profile } from './profile.js';
-import type { RegistryAccess } from './registry-source.js';
+import type { RegistryAccess } from '../source/registry-source.js';
 import type { Engine } from '../engine/engine.js';
 import { signDetached } from './sign-detached.js';
 

@@ -7,14 +7,14 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
-import { pullViaEngine } from '../engine/docker-source.js';
+import { engineSource } from '../source/engine-source.js';
+import type { ImageSource } from '../source/image-source.js';
 import { parseDigest } from '../oci/digest.js';
 import { dockerArchiveEntry, DOCKER_ARCHIVE_MANIFEST, type DockerArchiveEntry } from '../oci/docker-archive.js';
 import { OciLayoutWriter, REF_NAME_ANNOTATION } from '../oci/layout.js';
 import type { Descriptor } from '../oci/media-types.js';
 import { parseImageRef } from '../ref/image-ref.js';
 import { formatPlatform } from '../registry/platform.js';
-import { pullImage } from '../registry/pull.js';
 import { pullChart } from '../registry/pull-chart.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { readRegularFile, SMALL_JSON_LIMIT } from '../util/bounded-read.js';
@@ -24,7 +24,7 @@ import { bundlePath } from './layout.js';
 import { checkLock, lockPathFor, readLock, type LockFile } from './lock.js';
 import type { BundleChart, BundleImage } from './manifest.js';
 import type { Profile } from './profile.js';
-import { RegistryPool } from './registry-source.js';
+import { RegistryPool, registrySource } from '../source/registry-source.js';
 
 /** Everything pulled into the layout. */
 export interface Pulled {
@@ -39,9 +39,10 @@ export interface Pulled {
 /** What the profiles list, by reference, with the profiles that want it. */
 type Wanted = Map<string, { name: string; profiles: string[] }>;
 
-/** Pulling into the bundle's OCI layout: the build, its registries, the layout, the lock files by profile. */
+/** Pulling into the bundle's OCI layout: the build, where its images come from, its registries (charts), the layout, the lock files by profile. */
 interface Pulling {
   build: BundleBuild;
+  source: ImageSource;
   pool: RegistryPool;
   layout: OciLayoutWriter;
   locks: Map<string, { file: string; lock: LockFile }>;
@@ -65,7 +66,8 @@ export async function pullIntoLayout(b: BundleBuild): Promise<Pulled> {
   const pool = new RegistryPool(b.opts.access);
   const layout = new OciLayoutWriter(bundlePath.images(b.out));
   await layout.init();
-  const p: Pulling = { build: b, pool, layout, locks };
+  const source = b.opts.engine ? engineSource(b.opts.engine.docker, b.opts.access.mirrors) : registrySource(pool, b.opts.access.concurrency);
+  const p: Pulling = { build: b, source, pool, layout, locks };
   try {
     const pulled: PulledImage[] = [];
     for (const [refText, w] of sortedByRef(byReference(b.profiles, (x) => x.images))) pulled.push(await pullOneImage(p, refText, w));
@@ -101,22 +103,15 @@ async function pullOneImage(p: Pulling, refText: string, w: { name: string; prof
   const { opts, platform } = p.build;
   const { progress } = opts;
   const ref = parseImageRef(refText);
-  const { client, repository } = p.pool.sourceFor(ref);
-  const source = `${client.host}/${repository}`;
+  const source = p.source.locate(ref);
   progress.step(`pulling ${refText}${source !== `${ref.registry}/${ref.repository}` ? ` from ${source}` : ''} (${formatPlatform(platform)})`);
   const blobs = { fetched: 0, skipped: 0 };
-  const pulled = opts.engine
-    ? await pullViaEngine(opts.engine.docker, {
-      pullRef: `${source}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`, displayRef: refText, platform, layout: p.layout, onBytes: (n) => progress.addBytes(n),
-    })
-    : await pullImage(client, {
-      repo: repository, reference: ref.tag ?? ref.digest!, displayRef: refText, layout: p.layout,
-      platform,
-      concurrency: opts.access.concurrency,
-      onTotal: (total) => progress.startBytes(refText, total),
-      onBlob: (e) => { if (e.skipped) blobs.skipped++; else blobs.fetched++; },
-      onBytes: (n) => progress.addBytes(n),
-    });
+  const pulled = await p.source.pull({
+    ref, displayRef: refText, platform, layout: p.layout,
+    onTotal: (total) => progress.startBytes(refText, total),
+    onBlob: (e) => { if (e.skipped) blobs.skipped++; else blobs.fetched++; },
+    onBytes: (n) => progress.addBytes(n),
+  });
   progress.endBytes();
   for (const pname of w.profiles) {
     const l = p.locks.get(pname);

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { AirgapError } from '../errors.js';
 import { parseMirrors } from '../ref/image-ref.js';
-import type { RegistryAccess } from '../bundle/registry-source.js';
+import type { RegistryAccess } from '../source/registry-source.js';
 
 export function withCommon<T>(y: Argv<T>) {
   return y
@@ -20,7 +20,7 @@ export function withRegistry<T>(y: Argv<T>) {
 
 export async function registryAccessFrom(args: { mirror: string[]; registryCa: string[]; insecureRegistry: string[]; concurrency: number }): Promise<RegistryAccess> {
   // Loaded when a command runs, not at start-up (it brings the registry client).
-  const { readCaFiles } = await import('../bundle/registry-source.js');
+  const { readCaFiles } = await import('../source/registry-source.js');
   return {
     mirrors: parseMirrors(args.mirror),
     ca: await readCaFiles(args.registryCa),

@@ -42,7 +42,7 @@ export const bundlePushCommand = {
     ].join('\n'))),
   handler: async (args) => {
     const { pushBundle } = await import('../../bundle/push.js');
-    const { readCaFiles } = await import('../../bundle/registry-source.js');
+    const { readCaFiles } = await import('../../source/registry-source.js');
     const progress = progressFor(args);
     const mapFile = path.resolve(args.map ?? 'image-map.json');
     const map = await pushBundle({

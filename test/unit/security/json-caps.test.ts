@@ -14,7 +14,7 @@ import { parseManifest } from '../../../src/bundle/manifest.js';
 import { resolveNodeRuntime } from '../../../src/bundle/node-runtime.js';
 import { runCli } from '../../../src/cli/app.js';
 import { bufferIo } from '../../../src/cli/output.js';
-import { parseSaveManifest, pullViaEngine } from '../../../src/engine/docker-source.js';
+import { parseSaveManifest, pullViaEngine } from '../../../src/source/engine-source.js';
 import { ExitCode } from '../../../src/errors.js';
 import { parseIndex } from '../../../src/media/transfer-index.js';
 import { OciLayoutWriter } from '../../../src/oci/layout.js';

@@ -13,6 +13,8 @@ import { parseTar } from '../util/tar.js';
 import { formatPlatform } from '../registry/platform.js';
 import { readUntrustedJson } from '../util/untrusted-json.js';
 import type { PulledImage } from '../registry/pull.js';
+import { resolveSource, type ImageRef, type MirrorMap } from '../ref/image-ref.js';
+import type { ImageSource } from './image-source.js';
 
 /** `docker save`'s manifest.json lists one image's config and layer names: a few KiB. */
 const MAX_SAVE_MANIFEST = 1024 * 1024;
@@ -92,5 +94,20 @@ export async function pullViaEngine(docker: Docker, { pullRef, displayRef, platf
   return {
     resolvedDigest: repoDigest ?? desc.digest, manifest: desc, layoutManifest: desc, manifestJson: manifest, configDigest: config.digest, layers,
     platform: formatPlatform(platform), size: desc.size + config.size + layers.reduce((a, l) => a + l.size, 0),
+  };
+}
+
+/** The local engine as the source of a bundle's images: it pulls (mirrors applied) and exports each. */
+export function engineSource(docker: Docker, mirrors: MirrorMap): ImageSource {
+  const locate = (ref: ImageRef) => {
+    const { host, repository } = resolveSource(ref, mirrors);
+    return `${host}/${repository}`;
+  };
+  return {
+    locate,
+    pull: (c) => pullViaEngine(docker, {
+      pullRef: `${locate(c.ref)}${c.ref.digest ? `@${c.ref.digest}` : `:${c.ref.tag}`}`, displayRef: c.displayRef, platform: c.platform, layout: c.layout,
+      ...(c.onBytes ? { onBytes: c.onBytes } : {}),
+    }),
   };
 }

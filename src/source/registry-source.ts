@@ -1,9 +1,14 @@
-/** Builds a RegistryClient for an image reference, honouring mirrors, CAs and credentials. */
+/**
+ * Images from their registries, daemonless: a RegistryClient per host, honouring mirrors, CAs,
+ * plain-HTTP exceptions and credentials.
+ */
 import { promises as fsp } from 'node:fs';
 import { AirgapError } from '../errors.js';
 import { resolveSource, type ImageRef, type MirrorMap } from '../ref/image-ref.js';
 import { RegistryClient } from '../registry/client.js';
 import { credentialFor } from '../registry/credentials.js';
+import { pullImage } from '../registry/pull.js';
+import type { ImageSource } from './image-source.js';
 
 export interface RegistryAccess {
   mirrors: MirrorMap;
@@ -49,4 +54,21 @@ export class RegistryPool {
     }
     return c;
   }
+}
+
+/** The registries (or their mirrors) as the source of a bundle's images. */
+export function registrySource(pool: RegistryPool, concurrency: number): ImageSource {
+  return {
+    locate: (ref) => {
+      const { client, repository } = pool.sourceFor(ref);
+      return `${client.host}/${repository}`;
+    },
+    pull: (c) => {
+      const { client, repository } = pool.sourceFor(c.ref);
+      return pullImage(client, {
+        repo: repository, reference: c.ref.tag ?? c.ref.digest!, displayRef: c.displayRef, layout: c.layout, platform: c.platform, concurrency,
+        ...(c.onTotal ? { onTotal: c.onTotal } : {}), ...(c.onBlob ? { onBlob: c.onBlob } : {}), ...(c.onBytes ? { onBytes: c.onBytes } : {}),
+      });
+    },
+  };
 }
