@@ -307,7 +307,10 @@ const FAULTS_SHOWN = 50;
 /** Several independent faults found in one pass (a media check reports all at once). */
 export class AggregateAirgapError extends AirgapError {
   readonly faults: readonly AirgapError[];
-  /** Faults found beyond those kept (see FaultList). */
+  /**
+   * Faults the message does not show: kept ones past the first FAULTS_SHOWN, and those a FaultList
+   * only counted.
+   */
   readonly more: number;
 
   constructor(code: ErrorCode, message: string, faults: readonly AirgapError[] | FaultList) {

@@ -22,7 +22,7 @@ export class BackupArchiveWriter {
 
   private constructor(private readonly out: AtomicFile) {}
 
-  /** Opens `target` for writing (a temporary file, 0600, renamed into place by `finish`). */
+  /** Opens `target` for writing (a temporary file, 0600, renamed into place by `seal`; `abort` removes it). */
   static async open(target: string): Promise<BackupArchiveWriter> {
     return new BackupArchiveWriter(await AtomicFile.open(target, { mode: 0o600 }));
   }

@@ -1,7 +1,7 @@
 /**
  * backup.json, the last entry of a backup archive: what the archive holds (every file's size and
- * SHA256_HEX_PATTERN-256, owner and mode; the directories with theirs), the instance it came from, and the
- * checkpoint current at backup time. The sealed secrets carry the SHA256_HEX_PATTERN-256 of these exact bytes, so
+ * SHA-256, owner and mode; the directories with theirs), the instance it came from, and the
+ * checkpoint current at backup time. The sealed secrets carry the SHA-256 of these exact bytes, so
  * nothing in it counts until the passphrase has vouched for it; it is parsed strictly all the same.
  */
 import { createHash } from 'node:crypto';
@@ -71,7 +71,7 @@ const NAME = /^[\w.-]{1,64}$/;
 const AREAS = /^(data|dump|hook|checkpoints)\//;
 const ID_MAX = 2 ** 32 - 1;
 
-/** The bytes `backup` writes; their SHA256_HEX_PATTERN-256 is what the sealed secrets vouch for. */
+/** The bytes `backup` writes; their SHA-256 is what the sealed secrets vouch for. */
 export function serializeBackupManifest(m: BackupManifest): Buffer {
   return Buffer.from(JSON.stringify(m, null, 2) + '\n');
 }

@@ -272,7 +272,10 @@ async function proveRestored({ o, m, stack, state }: RestoreRun, target: LogTarg
   return { served: { size: served.size, rootHex: served.rootHex }, ...(audit ? { audit } : {}), after: { size: seen.head.size, rootHex: seen.head.rootHex } };
 }
 
-/** A forced fork keeps the abandoned history for the record, out of the way of the new one. */
+/**
+ * The replaced instance's checkpoint history, kept for the record out of the way of the new one:
+ * in `checkpoints/abandoned-<time>/` after a forced fork, `checkpoints/replaced-<time>/` otherwise.
+ */
 async function keepReplacedHistory(replaced: string, paths: InstancePaths, forked: boolean): Promise<void> {
   const old: KeptCheckpoint[] = await readHistory(instancePaths(replaced).checkpoints).catch(() => []);
   if (!old.length) return;

@@ -2,7 +2,7 @@
  * The secret files of a backup (signing key, passwords, CA and TLS keys), as a small tar sealed
  * with a passphrase in age's format (https://age-encryption.org/v1, scrypt recipient): an operator
  * opens it without this tool with `age -d secrets.tar.age | tar -t`. Inside, `secrets.json` lists
- * each file's owner and mode and carries the SHA256_HEX_PATTERN-256 of the archive's backup.json, which lists every
+ * each file's owner and mode and carries the SHA-256 of the archive's backup.json, which lists every
  * other file with its digest: the passphrase authenticates the whole archive. age authenticates the
  * sealed part itself (a header MAC and an AEAD payload).
  */
@@ -26,7 +26,7 @@ export interface SecretFile {
 
 export interface OpenedSecrets {
   files: SecretFile[];
-  /** SHA256_HEX_PATTERN-256 of the backup.json these secrets were sealed with. */
+  /** SHA-256 of the backup.json these secrets were sealed with. */
   manifestSha256: string;
 }
 

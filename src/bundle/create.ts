@@ -42,8 +42,10 @@ export interface CreateOptions {
   /** Overwrite a complete bundle at `out`. */
   force?: boolean;
   progress: Progress;
-  /** Where images come from: registries (daemonless, default) or the local Docker engine. */
-  /** Pull through this engine (its credentials) instead of from the registries directly. */
+  /**
+   * Where images come from: absent, the registries directly (daemonless, the default); given, pulled
+   * through this engine and its credentials (`--source docker`).
+   */
   engine?: Engine;
   /** Also carry the Helm charts the profiles list (for Kubernetes sites). */
   withCharts?: boolean;

@@ -1,7 +1,8 @@
 /**
- * Bundle signing keys and detached signatures: ECDSA P-256 over SHA-256, the signature file is
- * base64 of DER, so `openssl dgst -sha256 -verify` and `cosign verify-blob --key` check it.
- * Signatures are deterministic (RFC 6979), so the same bundle signed twice is byte-identical.
+ * Bundle signing keys (made by `bundle keygen`, loaded for signing, trusted with --trust) and the
+ * check of detached signatures: ECDSA P-256 over SHA-256, the signature file is base64 of DER, so
+ * `openssl dgst -sha256 -verify` and `cosign verify-blob --key` check it. Only the low-S form is
+ * taken. Signatures are made in sign-detached.ts (deterministic, RFC 6979, and low-S).
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { promises as fsp } from 'node:fs';

@@ -13,7 +13,7 @@ import { printable } from '../util/untrusted-text.js';
 export type EngineKind = 'docker' | 'podman';
 
 export interface EngineInfo {
-  /** Which engine answers on the socket: its `/version` names its first component. */
+  /** Which engine answers on the socket: Podman names itself among the components its `/version` lists. */
   kind: EngineKind;
   /** e.g. "Docker Engine 20.10.24", "Podman 4.3.1". */
   name: string;

@@ -200,7 +200,7 @@ async function preflight(o: InstallOptions, plan: Plan) {
   return pre;
 }
 
-/** Configure: directories, the stack's keys and secrets, TLS, rendered configuration, the tool. */
+/** What configureInstance and startStack work with: the plan, the bundle's templates and artifacts, the TLS options. */
 function deployContext(o: InstallOptions, plan: Plan): DeployContext {
   const { paths, stack, state, profile, verified } = plan;
   return {
@@ -216,6 +216,7 @@ function deployContext(o: InstallOptions, plan: Plan): DeployContext {
   };
 }
 
+/** Configure: directories, the stack's keys and secrets, TLS, rendered configuration, the tool. */
 async function configure(o: InstallOptions, plan: Plan): Promise<TemplateVars> {
   o.progress.step(`configuring instance ${o.instance} in ${plan.paths.dataDir}`);
   const vars = await configureInstance(deployContext(o, plan));

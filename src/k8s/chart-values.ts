@@ -46,11 +46,7 @@ export interface ChartValues {
   notes: string[];
 }
 
-/**
- * Every name an operator passes ends up in YAML, in the header's comments and in the shell commands
- * it shows, so each is checked against what it names before anything is written: a carriage return
- * in --registry would end a comment line and start a top-level key of its own.
- */
+/** A DNS-1123 label: lowercase letters, digits and inner hyphens, at most 63 (Kubernetes namespaces). */
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A DNS-1123 subdomain: labels joined by dots, at most 253 characters (Kubernetes Secret names). */
 const isDnsSubdomain = (s: string) => s.length <= 253 && s.split('.').every((l) => DNS_LABEL.test(l));
@@ -74,7 +70,10 @@ function refuse(code: 'USAGE_BAD_K8S_NAME' | 'USAGE_BAD_REGISTRY' | 'USAGE_BAD_O
 /**
  * Checks the operator's names (exit 2, naming the option): --namespace a DNS-1123 label,
  * --pull-secret a DNS-1123 subdomain (a Secret name), --registry host[:port], --prefix a repository
- * path, --origin a host name.
+ * path, --origin a host name. Every name an operator passes ends up in YAML, in the header's
+ * comments and in the shell commands it shows, so each is checked against what it names before
+ * anything is written: a carriage return in --registry would end a comment line and start a
+ * top-level key of its own.
  */
 export function checkValuesNames(input: Pick<ValuesInput, 'registry' | 'prefix' | 'origin' | 'namespace' | 'pullSecret'>): void {
   if (input.namespace !== undefined && !DNS_LABEL.test(input.namespace)) {

@@ -227,9 +227,11 @@ export class RegistryClient {
   }
 
   /**
-   * Uploads a blob unless the repository has it: a cross-repository mount from `mountFrom` first
-   * (when given and the registry allows it), else one PUT of the whole blob, or PATCHes of
-   * `chunkSize` bytes then a closing PUT. Retried from the start when the connection breaks.
+   * Uploads a blob (whether the repository has it already is the caller's question: `hasBlob`): a
+   * cross-repository mount from `mountFrom` first (when given and the registry allows it), else one
+   * PUT of the whole blob, or PATCHes of `chunkSize` bytes then a closing PUT. A 201 to an upload
+   * that asked for no mount is REGISTRY_PROTOCOL_ERROR. Retried from the start when the connection
+   * breaks.
    */
   async pushBlob(repo: string, blob: UploadBlob, opts: { mountFrom?: string; chunkSize?: number; onBytes?: (n: number) => void } = {}): Promise<'mounted' | 'uploaded'> {
     return this.withRetry(async () => {

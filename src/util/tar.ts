@@ -92,10 +92,6 @@ export interface TarEntrySink {
   end(): void | Promise<void>;
 }
 
-/**
- * Parses a tar stream. For each entry `onEntry` returns a sink for its bytes (or null to skip them).
- * Stops at the end-of-archive blocks; a stream that ends inside an entry is MEDIA_TAR_TRUNCATED.
- */
 export interface ParseTarOptions {
   /**
    * Every byte accounted for: padding must be zero, and the archive must end with exactly two zero
@@ -104,6 +100,10 @@ export interface ParseTarOptions {
   strict?: boolean;
 }
 
+/**
+ * Parses a tar stream. For each entry `onEntry` returns a sink for its bytes (or null to skip them).
+ * Stops at the end-of-archive blocks; a stream that ends inside an entry is MEDIA_TAR_TRUNCATED.
+ */
 export async function parseTar(
   source: AsyncIterable<Buffer>,
   onEntry: (h: TarEntryHeader) => Promise<TarEntrySink | null> | TarEntrySink | null,

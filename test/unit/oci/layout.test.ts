@@ -3,19 +3,23 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OciLayoutWriter } from '../../../src/oci/layout.js';
 import { tempDir } from '../../helpers/fixtures.js';
 
-const layout = new OciLayoutWriter(path.join(tempDir('layout-'), 'l'));
-afterAll(() => layout.close());
+// Each test writes into a layout of its own, made and initialised before it.
+let layout: OciLayoutWriter;
+beforeEach(async () => {
+  layout = new OciLayoutWriter(path.join(tempDir('layout-'), 'l'));
+  await layout.init();
+});
+afterEach(() => layout.close());
 const digest = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 // Arrives in network-sized pieces.
 const pieces = (b: Buffer) => Readable.from((function* () { for (let i = 0; i < b.length; i += 65_536) yield b.subarray(i, i + 65_536); })());
 
 describe('OciLayoutWriter.putBlob', () => {
   it('stores a 20 MiB blob whose bytes match its digest', async () => {
-    await layout.init();
     const b = randomBytes(20 * 1024 * 1024 + 7);
     let counted = 0;
     await layout.putBlob({ digest: digest(b), size: b.length }, pieces(b), (n) => { counted += n; });

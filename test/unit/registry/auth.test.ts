@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../../src/registry/client.js';
 import { sha256Digest } from '../../../src/oci/digest.js';
 import { expectCodeAsync } from '../../helpers/expect-code.js';
@@ -41,6 +41,8 @@ beforeAll(async () => {
   host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
+// What the server saw is each test's own: a request of another test never satisfies an assertion.
+beforeEach(() => { seen.length = 0; });
 
 describe('bearer token challenge', () => {
   it('fetches a token with the configured credentials and uses it', async () => {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryClient, type UploadBlob } from '../../../src/registry/client.js';
 import { checkPrefix, targetRepository } from '../../../src/bundle/push.js';
 import { expectCode } from '../../helpers/expect-code.js';
@@ -78,6 +78,15 @@ beforeAll(async () => {
 });
 
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
+// Each test starts with an empty registry and empty records of what it was asked: nothing one test
+// pushed or requested is seen by another.
+beforeEach(() => {
+  blobs.clear();
+  uploads.clear();
+  manifests.clear();
+  seen.length = 0;
+  scopes.length = 0;
+});
 
 function blobOf(bytes: Buffer): UploadBlob {
   return { digest: digestOf(bytes), size: bytes.length, open: (range) => Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]) };
@@ -97,7 +106,6 @@ describe('pushing to a registry', () => {
   it('uploads in chunks with Content-Range, then closes the upload with the digest', async () => {
     const c = new RegistryClient({ host });
     const data = Buffer.from(Array.from({ length: 2500 }, (_, i) => i % 251));
-    seen.length = 0;
     expect(await c.pushBlob('team/chunked', blobOf(data), { chunkSize: 1000 })).toBe('uploaded');
     expect(seen.filter((s) => s.startsWith('PATCH')).map((s) => s.split(' ')[2])).toEqual(['0-999', '1000-1999', '2000-2499']);
     expect(blobs.get('team/chunked')!.get(digestOf(data))).toEqual(data);
