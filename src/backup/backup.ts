@@ -53,7 +53,10 @@ export interface BackupResult {
   removed: string[];
 }
 
-/** Paths of an instance that never go into a backup: the tool copy and leftovers of writes. */
+/**
+ * Paths of an instance the walk leaves out: the tool copy and leftovers of writes never go into a
+ * backup; `checkpoints/` goes in separately, as the history the archive carries.
+ */
 function skipAlways(p: InstancePaths, rel: string): boolean {
   const top = rel.split('/')[0]!;
   return [p.tool, p.checkpoints].some((d) => path.relative(p.dataDir, d) === top) || path.basename(rel).startsWith(TEMP_PREFIX);

@@ -160,11 +160,7 @@ function noteHead(note: string, what: string, corrupt: (why: string) => AirgapEr
   }
 }
 
-/**
- * Stops the instance being replaced, moves its directory aside and the staged one in. A failed
- * stop ends the restore before anything is moved (its services are started again). Returns where
- * the previous directory went.
- */
+/** What swapping a restored instance into place works with. */
 export interface SwapIn {
   engine: Engine;
   paths: InstancePaths;
@@ -176,6 +172,11 @@ export interface SwapIn {
   progress: Progress;
 }
 
+/**
+ * Stops the instance being replaced, moves its directory aside and the staged one in. A failed
+ * stop ends the restore before anything is moved (its services are started again). Returns where
+ * the previous directory went.
+ */
 export async function swapIn(s: SwapIn): Promise<string | undefined> {
   const { paths, stagedData, existing, progress, forked } = s;
   const previous = existing ? s.engine.project(existing.project, instancePaths(existing.dataDir).compose) : undefined;

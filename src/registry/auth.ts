@@ -45,7 +45,10 @@ export interface BearerTokenRequest {
   deadlineMs?: number | undefined;
 }
 
-/** Fetches a bearer token for the request's scope from the challenge's realm (within `deadlineMs`). */
+/**
+ * Fetches a bearer token from the challenge's realm (within `deadlineMs`), for the scope the
+ * challenge names, or the request's `scope` when it names none.
+ */
 export async function fetchBearerToken(r: BearerTokenRequest): Promise<string> {
   const { challenge, scope, credential, ca, host, plainAllowed = () => false, deadlineMs } = r;
   const realm = challenge.params.realm;

@@ -29,7 +29,7 @@ export interface DoctorCheck {
 export interface DoctorInput {
   url: string | undefined;
   caPem: string | undefined;
-  /** From trusted_root.json: the tlog whose baseUrl is the URL. */
+  /** The parsed trusted_root.json: its tlogs (the one whose baseUrl is the URL is checked) and timestamp authorities. */
   trustedRoot: unknown;
   apiVersion: 1 | 2;
   write: boolean;
