@@ -13,38 +13,58 @@ if (!registry || !repo || !tag || !['null', 'write', 'hash'].includes(mode)) {
   console.error('usage: node bench/http-floor.mjs REGISTRY REPO TAG null|write|hash [OUT_DIR]');
   process.exit(2);
 }
-const get = (url, headers = {}) => new Promise((resolve, reject) => {
-  http.get(url, { headers }, (res) => {
-    if (res.statusCode >= 300 && res.statusCode < 400 && res.headers.location) {
-      res.resume();
-      resolve(get(new URL(res.headers.location, url).toString()));
-    } else resolve(res);
-  }).on('error', reject);
-});
-const body = async (res) => { const cs = []; for await (const c of res) cs.push(c); return Buffer.concat(cs); };
+const get = (url, headers = {}) =>
+  new Promise((resolve, reject) => {
+    http
+      .get(url, { headers }, (res) => {
+        if (res.statusCode >= 300 && res.statusCode < 400 && res.headers.location) {
+          res.resume();
+          resolve(get(new URL(res.headers.location, url).toString()));
+        } else resolve(res);
+      })
+      .on('error', reject);
+  });
+const body = async (res) => {
+  const cs = [];
+  for await (const c of res) cs.push(c);
+  return Buffer.concat(cs);
+};
 
 const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
-const manifest = JSON.parse((await body(await get(`http://${registry}/v2/${repo}/manifests/${tag}`, { accept }))).toString());
+const manifest = JSON.parse(
+  (await body(await get(`http://${registry}/v2/${repo}/manifests/${tag}`, { accept }))).toString(),
+);
 await fsp.rm(out, { recursive: true, force: true });
 await fsp.mkdir(out, { recursive: true });
 const t = process.hrtime.bigint();
-await Promise.all(manifest.layers.map(async ({ digest }) => {
-  const res = await get(`http://${registry}/v2/${repo}/blobs/${digest}`);
-  if (mode === 'null') { for await (const _ of res) { /* drop */ } return; }
-  const fh = await fsp.open(path.join(out, digest.slice('sha256:'.length)), 'w');
-  const h = mode === 'hash' ? createHash('sha256') : undefined;
-  let batch = [];
-  let used = 0;
-  for await (const c of res) {
-    h?.update(c);
-    batch.push(c);
-    used += c.length;
-    if (used >= 1024 * 1024) { await fh.writev(batch); batch = []; used = 0; }
-  }
-  if (used) await fh.writev(batch);
-  await fh.sync();
-  await fh.close();
-  if (h && `sha256:${h.digest('hex')}` !== digest) throw new Error(`${digest}: digest mismatch`);
-}));
+await Promise.all(
+  manifest.layers.map(async ({ digest }) => {
+    const res = await get(`http://${registry}/v2/${repo}/blobs/${digest}`);
+    if (mode === 'null') {
+      for await (const _ of res) {
+        /* drop */
+      }
+      return;
+    }
+    const fh = await fsp.open(path.join(out, digest.slice('sha256:'.length)), 'w');
+    const h = mode === 'hash' ? createHash('sha256') : undefined;
+    let batch = [];
+    let used = 0;
+    for await (const c of res) {
+      h?.update(c);
+      batch.push(c);
+      used += c.length;
+      if (used >= 1024 * 1024) {
+        await fh.writev(batch);
+        batch = [];
+        used = 0;
+      }
+    }
+    if (used) await fh.writev(batch);
+    await fh.sync();
+    await fh.close();
+    if (h && `sha256:${h.digest('hex')}` !== digest) throw new Error(`${digest}: digest mismatch`);
+  }),
+);
 console.log(JSON.stringify({ mode, seconds: Number(process.hrtime.bigint() - t) / 1e9 }));
 await fsp.rm(out, { recursive: true, force: true });

@@ -11,6 +11,8 @@ const { readFileSync } = await import('node:fs');
 const dir = path.resolve(process.argv[2]);
 const manifest = parseManifest(readFileSync(path.join(dir, 'bundle.json'), 'utf8'), 'bundle.json');
 const t = process.hrtime.bigint();
-const r = await loadProfileImages(connectEngine(), dir, manifest, manifest.images, silentProgress, (rel) => readVerifiedFile(dir, manifest, rel));
+const r = await loadProfileImages(connectEngine(), dir, manifest, manifest.images, silentProgress, (rel) =>
+  readVerifiedFile(dir, manifest, rel),
+);
 // The load step itself: an install pays the process start once, for all its steps.
 console.log(JSON.stringify({ ...r, seconds: Number(process.hrtime.bigint() - t) / 1e9 }));

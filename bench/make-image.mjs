@@ -12,7 +12,9 @@ import os from 'node:os';
 const [sizeMib, tag, layersArg] = process.argv.slice(2);
 const REGISTRY = process.env.BENCH_REGISTRY ?? '127.0.0.1:5000';
 const ref = `${REGISTRY}/bench/random:${tag}`;
-if (spawnSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { stdio: 'ignore' }).status === 0) {
+if (
+  spawnSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { stdio: 'ignore' }).status === 0
+) {
   console.log(`${ref} already in the registry`);
   process.exit(0);
 }
@@ -44,8 +46,13 @@ function blob(bytesOrWriter) {
   const fd = openSync(tmp, 'w');
   const h = createHash('sha256');
   let size = 0;
-  const put = (b) => { writeSync(fd, b); h.update(b); size += b.length; };
-  if (Buffer.isBuffer(bytesOrWriter)) put(bytesOrWriter); else bytesOrWriter(put);
+  const put = (b) => {
+    writeSync(fd, b);
+    h.update(b);
+    size += b.length;
+  };
+  if (Buffer.isBuffer(bytesOrWriter)) put(bytesOrWriter);
+  else bytesOrWriter(put);
   closeSync(fd);
   const hex = h.digest('hex');
   renameSync(tmp, path.join(dir, 'blobs/sha256', hex));
@@ -56,20 +63,43 @@ const layerDescs = [];
 const buf = Buffer.alloc(4 * 1024 * 1024);
 for (let i = 0; i < layers; i++) {
   const fileSize = Math.floor(total / layers);
-  layerDescs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...blob((put) => {
-    put(tarHeader(`layer-${i}.bin`, fileSize));
-    for (let w = 0; w < fileSize; w += buf.length) put(randomFillSync(buf).subarray(0, Math.min(buf.length, fileSize - w)));
-    const pad = (512 - (fileSize % 512)) % 512;
-    if (pad) put(Buffer.alloc(pad));
-    put(Buffer.alloc(1024));
-  }) });
+  layerDescs.push({
+    mediaType: 'application/vnd.oci.image.layer.v1.tar',
+    ...blob((put) => {
+      put(tarHeader(`layer-${i}.bin`, fileSize));
+      for (let w = 0; w < fileSize; w += buf.length)
+        put(randomFillSync(buf).subarray(0, Math.min(buf.length, fileSize - w)));
+      const pad = (512 - (fileSize % 512)) % 512;
+      if (pad) put(Buffer.alloc(pad));
+      put(Buffer.alloc(1024));
+    }),
+  });
 }
-const config = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layerDescs.map((l) => l.digest) }, config: { Cmd: ['/layer-0.bin'] } };
-const configDesc = { mediaType: 'application/vnd.oci.image.config.v1+json', ...blob(Buffer.from(JSON.stringify(config))) };
-const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configDesc, layers: layerDescs };
-const manifestDesc = { mediaType: manifest.mediaType, ...blob(Buffer.from(JSON.stringify(manifest))), annotations: { 'org.opencontainers.image.ref.name': tag } };
+const config = {
+  architecture: 'amd64',
+  os: 'linux',
+  rootfs: { type: 'layers', diff_ids: layerDescs.map((l) => l.digest) },
+  config: { Cmd: ['/layer-0.bin'] },
+};
+const configDesc = {
+  mediaType: 'application/vnd.oci.image.config.v1+json',
+  ...blob(Buffer.from(JSON.stringify(config))),
+};
+const manifest = {
+  schemaVersion: 2,
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  config: configDesc,
+  layers: layerDescs,
+};
+const manifestDesc = {
+  mediaType: manifest.mediaType,
+  ...blob(Buffer.from(JSON.stringify(manifest))),
+  annotations: { 'org.opencontainers.image.ref.name': tag },
+};
 writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
 writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [manifestDesc] }));
-execFileSync('skopeo', ['copy', '--dest-tls-verify=false', `oci:${dir}:${tag}`, `docker://${ref}`], { stdio: 'inherit' });
+execFileSync('skopeo', ['copy', '--dest-tls-verify=false', `oci:${dir}:${tag}`, `docker://${ref}`], {
+  stdio: 'inherit',
+});
 rmSync(dir, { recursive: true, force: true });
 console.log(`pushed ${ref}: ${layers} layers, ${sizeMib} MiB`);

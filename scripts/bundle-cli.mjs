@@ -27,12 +27,20 @@ const common = {
       'const __rekorAirgapDirnameValue = __rekorAirgapDirname(__rekorAirgapFilename);',
     ].join(' '),
   },
-  define: { 'process.env.REKOR_AIRGAP_VERSION': JSON.stringify(pkg.version), __filename: '__rekorAirgapFilename', __dirname: '__rekorAirgapDirnameValue' },
+  define: {
+    'process.env.REKOR_AIRGAP_VERSION': JSON.stringify(pkg.version),
+    __filename: '__rekorAirgapFilename',
+    __dirname: '__rekorAirgapDirnameValue',
+  },
   legalComments: 'none',
   logLevel: 'warning',
 };
 await Promise.all([
-  build({ ...common, entryPoints: [entry], outfile: new URL('../dist/installer/rekor-airgap.mjs', import.meta.url).pathname }),
+  build({
+    ...common,
+    entryPoints: [entry],
+    outfile: new URL('../dist/installer/rekor-airgap.mjs', import.meta.url).pathname,
+  }),
   build({
     ...common,
     // Not named rekor-airgap.mjs: that name means the single-file tool (src/instance/tool.ts).

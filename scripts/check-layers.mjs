@@ -29,7 +29,7 @@ for (const f of files) {
   for (const m of text.matchAll(/(?:(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s+|\bimport\(\s*)['"](\.[^'"]+)['"]/g)) {
     const target = path.resolve(path.dirname(f), m[1]);
     const to = folderOf(target);
-    if (to === from || to === '.' ) continue;
+    if (to === from || to === '.') continue;
     if (!edges.has(from)) edges.set(from, new Set());
     edges.get(from).add(to);
     const k = `${from}->${to}`;
@@ -39,17 +39,31 @@ for (const f of files) {
 
 // Tarjan's strongly connected components: any component of more than one folder is a loop.
 let index = 0;
-const idx = new Map(), low = new Map(), onStack = new Set(), stack = [], loops = [];
+const idx = new Map(),
+  low = new Map(),
+  onStack = new Set(),
+  stack = [],
+  loops = [];
 function strong(v) {
-  idx.set(v, index); low.set(v, index); index++; stack.push(v); onStack.add(v);
+  idx.set(v, index);
+  low.set(v, index);
+  index++;
+  stack.push(v);
+  onStack.add(v);
   for (const w of edges.get(v) ?? []) {
-    if (!idx.has(w)) { strong(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-    else if (onStack.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+    if (!idx.has(w)) {
+      strong(w);
+      low.set(v, Math.min(low.get(v), low.get(w)));
+    } else if (onStack.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
   }
   if (low.get(v) === idx.get(v)) {
     const comp = [];
     let w;
-    do { w = stack.pop(); onStack.delete(w); comp.push(w); } while (w !== v);
+    do {
+      w = stack.pop();
+      onStack.delete(w);
+      comp.push(w);
+    } while (w !== v);
     if (comp.length > 1) loops.push(comp);
   }
 }

@@ -12,7 +12,12 @@ const cli = path.join(root, 'dist/bin/cli.mjs');
 const work = path.join(root, '.demo');
 const rigEnvFile = '/run/rekor-airgap-rig/rig.env';
 if (!existsSync(rigEnvFile)) throw new Error(`the rig is not up (${rigEnvFile} missing): run bash test/rig/rig up`);
-const rig = Object.fromEntries(readFileSync(rigEnvFile, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+const rig = Object.fromEntries(
+  readFileSync(rigEnvFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('='))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
 const netns = `--net=/var/run/netns/${rig.RIG_OFFLINE_NETNS}`;
 const offlineEnv = { ...process.env, DOCKER_HOST: rig.RIG_OFFLINE_DOCKER_HOST };
 
@@ -33,7 +38,22 @@ const offlineTool = (args) => run('nsenter', [netns, process.execPath, cli, ...a
 
 say('clean up an earlier demo');
 if (existsSync(path.join(work, 'site/data/demo/state.json'))) {
-  spawnSync('nsenter', [netns, process.execPath, cli, 'bundle', 'uninstall', '--instance', 'demo', '--data-dir', path.join(work, 'site/data/demo'), '--purge'], { stdio: 'inherit', env: offlineEnv });
+  spawnSync(
+    'nsenter',
+    [
+      netns,
+      process.execPath,
+      cli,
+      'bundle',
+      'uninstall',
+      '--instance',
+      'demo',
+      '--data-dir',
+      path.join(work, 'site/data/demo'),
+      '--purge',
+    ],
+    { stdio: 'inherit', env: offlineEnv },
+  );
 }
 rmSync(work, { recursive: true, force: true });
 mkdirSync(path.join(work, 'connected'), { recursive: true });
@@ -45,12 +65,37 @@ writeFileSync(pass, randomBytes(18).toString('base64'), { mode: 0o600 });
 tool(['bundle', 'keygen', '--out', path.join(work, 'connected/bundle-signing'), '--passphrase-file', pass]);
 
 say('connected host: pull the Rekor v2 stack (daemonless, pinned by digest) and write a signed bundle');
-tool(['bundle', 'create', '--profile', 'rekor-v2', '--out', path.join(work, 'connected/bundle'), '--key', path.join(work, 'connected/bundle-signing.key'),
-  '--passphrase-file', pass, '--mirror', `ghcr.io=${rig.RIG_REGISTRY}`, '--mirror', `docker.io=${rig.RIG_REGISTRY}`]);
+tool([
+  'bundle',
+  'create',
+  '--profile',
+  'rekor-v2',
+  '--out',
+  path.join(work, 'connected/bundle'),
+  '--key',
+  path.join(work, 'connected/bundle-signing.key'),
+  '--passphrase-file',
+  pass,
+  '--mirror',
+  `ghcr.io=${rig.RIG_REGISTRY}`,
+  '--mirror',
+  `docker.io=${rig.RIG_REGISTRY}`,
+]);
 
 say('connected host: pack it for removable media in 64 MiB chunks with a signed index');
-tool(['bundle', 'pack', path.join(work, 'connected/bundle'), '--out', path.join(work, 'connected/usb'), '--chunk-size', '64MiB',
-  '--key', path.join(work, 'connected/bundle-signing.key'), '--passphrase-file', pass]);
+tool([
+  'bundle',
+  'pack',
+  path.join(work, 'connected/bundle'),
+  '--out',
+  path.join(work, 'connected/usb'),
+  '--chunk-size',
+  '64MiB',
+  '--key',
+  path.join(work, 'connected/bundle-signing.key'),
+  '--passphrase-file',
+  pass,
+]);
 
 say('carry the medium across the air gap (and the public key, by a separate trusted channel)');
 cpSync(path.join(work, 'connected/usb'), path.join(work, 'site/usb'), { recursive: true });
@@ -59,21 +104,60 @@ console.log(`copied to ${path.join(work, 'site/usb')}`);
 
 say('offline host: verify every chunk and file against the signed index, then unpack');
 offlineTool(['bundle', 'verify', path.join(work, 'site/usb'), '--trust', path.join(work, 'site/bundle-signing.pub')]);
-offlineTool(['bundle', 'unpack', path.join(work, 'site/usb'), '--to', path.join(work, 'site/bundle'), '--trust', path.join(work, 'site/bundle-signing.pub')]);
+offlineTool([
+  'bundle',
+  'unpack',
+  path.join(work, 'site/usb'),
+  '--to',
+  path.join(work, 'site/bundle'),
+  '--trust',
+  path.join(work, 'site/bundle-signing.pub'),
+]);
 
 say('offline host: install (verify, preflight, load images without a registry, keys, TLS, compose, health, smoke)');
-offlineTool(['bundle', 'install', path.join(work, 'site/bundle'), '--trust', path.join(work, 'site/bundle-signing.pub'), '--instance', 'demo',
-  '--data-dir', path.join(work, 'site/data/demo'), '--hostname', 'rekor.demo.internal']);
+offlineTool([
+  'bundle',
+  'install',
+  path.join(work, 'site/bundle'),
+  '--trust',
+  path.join(work, 'site/bundle-signing.pub'),
+  '--instance',
+  'demo',
+  '--data-dir',
+  path.join(work, 'site/data/demo'),
+  '--hostname',
+  'rekor.demo.internal',
+]);
 
 say('offline host: the smoke test again, on its own, with its ledger record');
-offlineTool(['smoke', '--instance', 'demo', '--data-dir', path.join(work, 'site/data/demo'), '--output', path.join(work, 'site/smoke-record.json')]);
+offlineTool([
+  'smoke',
+  '--instance',
+  'demo',
+  '--data-dir',
+  path.join(work, 'site/data/demo'),
+  '--output',
+  path.join(work, 'site/smoke-record.json'),
+]);
 
 say('offline host: status');
 offlineTool(['status', '--instance', 'demo', '--data-dir', path.join(work, 'site/data/demo')]);
 
-say('offline host: a backup (secrets sealed with a passphrase), and a drill that restores it into a scratch instance and proves it');
+say(
+  'offline host: a backup (secrets sealed with a passphrase), and a drill that restores it into a scratch instance and proves it',
+);
 const backupPass = path.join(work, 'site/data/demo/secrets/backup-passphrase');
 writeFileSync(backupPass, `${randomBytes(18).toString('base64')}\n`, { mode: 0o600 });
-offlineTool(['backup', '--instance', 'demo', '--data-dir', path.join(work, 'site/data/demo'), '--out', path.join(work, 'site/backup/demo.tar')]);
+offlineTool([
+  'backup',
+  '--instance',
+  'demo',
+  '--data-dir',
+  path.join(work, 'site/data/demo'),
+  '--out',
+  path.join(work, 'site/backup/demo.tar'),
+]);
 offlineTool(['backup', 'drill', '--instance', 'demo', '--data-dir', path.join(work, 'site/data/demo')]);
-console.log(`\ndemo complete. The log keeps running on the air-gapped engine; remove it with:\n  DOCKER_HOST=${rig.RIG_OFFLINE_DOCKER_HOST} nsenter ${netns} node ${cli} bundle uninstall --instance demo --data-dir ${path.join(work, 'site/data/demo')} --purge`);
+console.log(
+  `\ndemo complete. The log keeps running on the air-gapped engine; remove it with:\n  DOCKER_HOST=${rig.RIG_OFFLINE_DOCKER_HOST} nsenter ${netns} node ${cli} bundle uninstall --instance demo --data-dir ${path.join(work, 'site/data/demo')} --purge`,
+);

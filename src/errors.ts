@@ -317,9 +317,13 @@ export class AggregateAirgapError extends AirgapError {
     const list = faults instanceof FaultList ? faults.kept : faults;
     const more = (faults instanceof FaultList ? faults.dropped : 0) + Math.max(0, list.length - FAULTS_SHOWN);
     const shown = list.slice(0, FAULTS_SHOWN);
-    super(code, `${message}\n${shown.map((f) => `  - ${f.message}`).join('\n')}${more ? `\n  ... and ${more} more` : ''}`, {
-      details: { faults: list.map((f) => ({ code: f.code, message: f.message })), more },
-    });
+    super(
+      code,
+      `${message}\n${shown.map((f) => `  - ${f.message}`).join('\n')}${more ? `\n  ... and ${more} more` : ''}`,
+      {
+        details: { faults: list.map((f) => ({ code: f.code, message: f.message })), more },
+      },
+    );
     this.faults = list;
     this.more = more;
   }

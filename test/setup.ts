@@ -2,4 +2,6 @@
 import { afterAll } from 'vitest';
 import { removeTempDirs } from './helpers/fixtures.js';
 
-afterAll(() => { removeTempDirs(); });
+afterAll(() => {
+  removeTempDirs();
+});

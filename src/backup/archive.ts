@@ -10,7 +10,16 @@ import { AirgapError } from '../errors.js';
 import { AtomicFile } from '../util/atomic-file.js';
 import { safeFilePath } from '../util/safe-path.js';
 import { parseTar, TAR_END, tarFileHeader, tarPadding, type TarEntryHeader, type TarEntrySink } from '../util/tar.js';
-import { BACKUP_MANIFEST, BACKUP_MANIFEST_MAX_BYTES, BACKUP_SECRETS, manifestDigest, parseBackupManifest, serializeBackupManifest, type BackupFile, type BackupManifest } from './backup-manifest.js';
+import {
+  BACKUP_MANIFEST,
+  BACKUP_MANIFEST_MAX_BYTES,
+  BACKUP_SECRETS,
+  manifestDigest,
+  parseBackupManifest,
+  serializeBackupManifest,
+  type BackupFile,
+  type BackupManifest,
+} from './backup-manifest.js';
 import { openSecrets, sealSecrets, SCRYPT_LOG_N, type SecretFile } from './secrets-envelope.js';
 
 const MTIME = 0;
@@ -47,13 +56,29 @@ export class BackupArchiveWriter {
       hash.update(b);
       await this.out.write(b);
     }
-    if (n !== st.size) throw new AirgapError('BACKUP_FAILED', `${source} changed size while it was copied (${st.size} → ${n} bytes): a service still writes it`);
+    if (n !== st.size)
+      throw new AirgapError(
+        'BACKUP_FAILED',
+        `${source} changed size while it was copied (${st.size} → ${n} bytes): a service still writes it`,
+      );
     await this.out.write(tarPadding(st.size));
-    this.files.push({ path: archivePath, size: st.size, sha256: hash.digest('hex'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+    this.files.push({
+      path: archivePath,
+      size: st.size,
+      sha256: hash.digest('hex'),
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+    });
   }
 
   /** Adds bytes made by the backup (a dump, a hook's output, a checkpoint). */
-  async addBytes(archivePath: string, bytes: Uint8Array, meta: { mode: number; uid: number; gid: number }, listed = true): Promise<string> {
+  async addBytes(
+    archivePath: string,
+    bytes: Uint8Array,
+    meta: { mode: number; uid: number; gid: number },
+    listed = true,
+  ): Promise<string> {
     await this.out.write(tarFileHeader(archivePath, bytes.length, 0o600, MTIME));
     await this.out.write(bytes);
     await this.out.write(tarPadding(bytes.length));
@@ -66,7 +91,12 @@ export class BackupArchiveWriter {
    * Ends the archive: the secrets sealed with the passphrase together with the SHA-256 of
    * backup.json's exact bytes, then backup.json (listing every file written before) last.
    */
-  async seal(manifest: BackupManifest, secrets: readonly SecretFile[], passphrase: string, scryptLogN = SCRYPT_LOG_N): Promise<void> {
+  async seal(
+    manifest: BackupManifest,
+    secrets: readonly SecretFile[],
+    passphrase: string,
+    scryptLogN = SCRYPT_LOG_N,
+  ): Promise<void> {
     const bytes = serializeBackupManifest(manifest);
     const sealed = await sealSecrets(secrets, manifestDigest(bytes), passphrase, scryptLogN);
     await this.addBytes(BACKUP_SECRETS, sealed, { mode: 0o600, uid: 0, gid: 0 }, false);
@@ -96,7 +126,9 @@ export interface OpenedArchive {
  * against it. Nothing in the archive is trusted before the passphrase has vouched for it.
  */
 export async function openBackupArchive(file: string, passphrase: string, stagingDir?: string): Promise<OpenedArchive> {
-  const st = await fsp.stat(file).catch((e: Error) => { throw new AirgapError('BACKUP_ARCHIVE_UNREADABLE', `cannot read the backup ${file}: ${e.message}`); });
+  const st = await fsp.stat(file).catch((e: Error) => {
+    throw new AirgapError('BACKUP_ARCHIVE_UNREADABLE', `cannot read the backup ${file}: ${e.message}`);
+  });
   if (!st.isFile()) throw new AirgapError('BACKUP_ARCHIVE_UNREADABLE', `${file} is not a file`);
   const seen = new Map<string, { size: number; sha256: string }>();
   let manifestBytes: Buffer | undefined;
@@ -105,34 +137,65 @@ export async function openBackupArchive(file: string, passphrase: string, stagin
   const collect = (h: TarEntryHeader, limit: number, done: (b: Buffer) => void): TarEntrySink => {
     if (h.size > limit) throw corrupt(`${h.path} is ${h.size} bytes, more than the ${limit} allowed`);
     const parts: Buffer[] = [];
-    return { write: (c) => { parts.push(Buffer.from(c)); }, end: () => done(Buffer.concat(parts)) };
+    return {
+      write: (c) => {
+        parts.push(Buffer.from(c));
+      },
+      end: () => done(Buffer.concat(parts)),
+    };
   };
   try {
-    await parseTar(createReadStream(file, { highWaterMark: READ_SIZE }) as AsyncIterable<Buffer>, async (h) => {
-      if (h.type !== '0') throw corrupt(`entry ${JSON.stringify(h.path)} is not a regular file`);
-      if (seen.has(h.path) || (h.path === BACKUP_MANIFEST && manifestBytes) || (h.path === BACKUP_SECRETS && sealed)) throw corrupt(`entry ${h.path} appears twice`);
-      if (manifestBytes) throw corrupt(`entry ${h.path} follows ${BACKUP_MANIFEST}, which must be last`);
-      if (h.path === BACKUP_MANIFEST) return collect(h, BACKUP_MANIFEST_MAX_BYTES, (b) => { manifestBytes = b; });
-      if (h.path === BACKUP_SECRETS) return collect(h, SECRETS_LIMIT, (b) => { sealed = b; });
-      const hash = createHash('sha256');
-      let size = 0;
-      const target = stagingDir ? await safeFilePath(stagingDir, h.path).catch((e: Error) => { throw corrupt(e.message); }) : undefined;
-      const out = target ? await AtomicFile.open(target, { mode: 0o600 }) : undefined;
-      return {
-        write: async (c) => { hash.update(c); size += c.length; await out?.write(c); },
-        end: async () => { seen.set(h.path, { size, sha256: hash.digest('hex') }); await out?.commit(); },
-      };
-    }, { strict: true });
+    await parseTar(
+      createReadStream(file, { highWaterMark: READ_SIZE }) as AsyncIterable<Buffer>,
+      async (h) => {
+        if (h.type !== '0') throw corrupt(`entry ${JSON.stringify(h.path)} is not a regular file`);
+        if (seen.has(h.path) || (h.path === BACKUP_MANIFEST && manifestBytes) || (h.path === BACKUP_SECRETS && sealed))
+          throw corrupt(`entry ${h.path} appears twice`);
+        if (manifestBytes) throw corrupt(`entry ${h.path} follows ${BACKUP_MANIFEST}, which must be last`);
+        if (h.path === BACKUP_MANIFEST)
+          return collect(h, BACKUP_MANIFEST_MAX_BYTES, (b) => {
+            manifestBytes = b;
+          });
+        if (h.path === BACKUP_SECRETS)
+          return collect(h, SECRETS_LIMIT, (b) => {
+            sealed = b;
+          });
+        const hash = createHash('sha256');
+        let size = 0;
+        const target = stagingDir
+          ? await safeFilePath(stagingDir, h.path).catch((e: Error) => {
+              throw corrupt(e.message);
+            })
+          : undefined;
+        const out = target ? await AtomicFile.open(target, { mode: 0o600 }) : undefined;
+        return {
+          write: async (c) => {
+            hash.update(c);
+            size += c.length;
+            await out?.write(c);
+          },
+          end: async () => {
+            seen.set(h.path, { size, sha256: hash.digest('hex') });
+            await out?.commit();
+          },
+        };
+      },
+      { strict: true },
+    );
   } catch (e) {
     if (e instanceof AirgapError && e.code.startsWith('BACKUP_')) throw e;
-    if (e instanceof AirgapError && e.code.startsWith('MEDIA_TAR')) throw corrupt(`not a complete backup archive (${e.message})`);
+    if (e instanceof AirgapError && e.code.startsWith('MEDIA_TAR'))
+      throw corrupt(`not a complete backup archive (${e.message})`);
     throw e;
   }
-  if (!manifestBytes) throw corrupt(`${BACKUP_MANIFEST} is missing (the archive is truncated or not a rekor-airgap backup)`);
+  if (!manifestBytes)
+    throw corrupt(`${BACKUP_MANIFEST} is missing (the archive is truncated or not a rekor-airgap backup)`);
   if (!sealed) throw corrupt(`${BACKUP_SECRETS} is missing`);
   const opened = await openSecrets(sealed, passphrase, file);
   if (manifestDigest(manifestBytes) !== opened.manifestSha256) {
-    throw corrupt(`${BACKUP_MANIFEST} is not the one the passphrase vouches for (sha256 ${manifestDigest(manifestBytes)}, sealed ${opened.manifestSha256}): it was altered after the backup`);
+    throw corrupt(
+      `${BACKUP_MANIFEST} is not the one the passphrase vouches for (sha256 ${manifestDigest(manifestBytes)}, sealed ${opened.manifestSha256}): it was altered after the backup`,
+    );
   }
   const manifest = parseBackupManifest(manifestBytes);
   const faults: string[] = [];
@@ -141,11 +204,18 @@ export async function openBackupArchive(file: string, passphrase: string, stagin
     listed.add(f.path);
     const got = seen.get(f.path);
     if (!got) faults.push(`${f.path} is listed but missing`);
-    else if (got.size !== f.size || got.sha256 !== f.sha256) faults.push(`${f.path} is damaged (sha256 ${got.sha256}, ${got.size} bytes; listed ${f.sha256}, ${f.size} bytes)`);
+    else if (got.size !== f.size || got.sha256 !== f.sha256)
+      faults.push(
+        `${f.path} is damaged (sha256 ${got.sha256}, ${got.size} bytes; listed ${f.sha256}, ${f.size} bytes)`,
+      );
   }
   for (const p of seen.keys()) if (!listed.has(p)) faults.push(`${p} is not listed in ${BACKUP_MANIFEST}`);
-  if (opened.files.length !== manifest.secrets.files) faults.push(`${BACKUP_SECRETS} holds ${opened.files.length} secret files; ${BACKUP_MANIFEST} says ${manifest.secrets.files}`);
-  if (faults.length) throw corrupt(`${faults.length} fault(s): ${faults.slice(0, 20).join('; ')}${faults.length > 20 ? '; ...' : ''}`);
+  if (opened.files.length !== manifest.secrets.files)
+    faults.push(
+      `${BACKUP_SECRETS} holds ${opened.files.length} secret files; ${BACKUP_MANIFEST} says ${manifest.secrets.files}`,
+    );
+  if (faults.length)
+    throw corrupt(`${faults.length} fault(s): ${faults.slice(0, 20).join('; ')}${faults.length > 20 ? '; ...' : ''}`);
   return { manifest, secrets: opened.files, bytes: st.size };
 }
 

@@ -95,26 +95,42 @@ export function parseBackupManifest(input: string | Uint8Array): BackupManifest 
   const format = o.at('format').raw;
   if (format === BACKUP_FORMAT_UNAUTHENTICATED) throw unauthenticatedFormat();
   if (format !== BACKUP_FORMAT) {
-    throw new AirgapError('BACKUP_FORMAT_UNSUPPORTED', `${BACKUP_MANIFEST}: format ${JSON.stringify(format)} is not ${BACKUP_FORMAT} (a newer rekor-airgap wrote it?)`);
+    throw new AirgapError(
+      'BACKUP_FORMAT_UNSUPPORTED',
+      `${BACKUP_MANIFEST}: format ${JSON.stringify(format)} is not ${BACKUP_FORMAT} (a newer rekor-airgap wrote it?)`,
+    );
   }
   const kind = o.at('kind').string(NAME);
   if (!(STACK_KINDS as readonly string[]).includes(kind)) {
-    throw new AirgapError('BACKUP_WRONG_STACK', `${BACKUP_MANIFEST}: the backup is of a log of kind ${JSON.stringify(kind)}; this rekor-airgap runs ${STACK_KINDS.join(', ')}`);
+    throw new AirgapError(
+      'BACKUP_WRONG_STACK',
+      `${BACKUP_MANIFEST}: the backup is of a log of kind ${JSON.stringify(kind)}; this rekor-airgap runs ${STACK_KINDS.join(', ')}`,
+    );
   }
   const seen = new Set<string>();
-  const files = o.at('files').list().map((e) => {
-    const p = safeRel(e.at('path'));
-    if (!AREAS.test(p)) e.at('path').fail(`${p} is outside the archive's areas`);
-    if (seen.has(p)) e.at('path').fail(`${p} is listed twice`);
-    seen.add(p);
-    return { path: p, size: e.at('size').int(), sha256: e.at('sha256').string(SHA256_HEX_PATTERN), ...owned(e) };
-  });
-  const dirs = o.at('dirs').list().map((e) => ({ path: safeRel(e.at('path')), ...owned(e) }));
-  const named = (k: 'hooks' | 'dumps') => o.at(k).list().map((e) => {
-    const p = e.at('path').string();
-    if (!seen.has(p)) e.at('path').fail(`${p} is not a file of the archive`);
-    return { name: e.at('name').string(NAME), path: p };
-  });
+  const files = o
+    .at('files')
+    .list()
+    .map((e) => {
+      const p = safeRel(e.at('path'));
+      if (!AREAS.test(p)) e.at('path').fail(`${p} is outside the archive's areas`);
+      if (seen.has(p)) e.at('path').fail(`${p} is listed twice`);
+      seen.add(p);
+      return { path: p, size: e.at('size').int(), sha256: e.at('sha256').string(SHA256_HEX_PATTERN), ...owned(e) };
+    });
+  const dirs = o
+    .at('dirs')
+    .list()
+    .map((e) => ({ path: safeRel(e.at('path')), ...owned(e) }));
+  const named = (k: 'hooks' | 'dumps') =>
+    o
+      .at(k)
+      .list()
+      .map((e) => {
+        const p = e.at('path').string();
+        if (!seen.has(p)) e.at('path').fail(`${p} is not a file of the archive`);
+        return { name: e.at('name').string(NAME), path: p };
+      });
   const cp = o.at('checkpoint');
   const secrets = o.at('secrets');
   if (secrets.at('path').string() !== BACKUP_SECRETS) secrets.at('path').fail(`is not ${BACKUP_SECRETS}`);
@@ -127,7 +143,11 @@ export function parseBackupManifest(input: string | Uint8Array): BackupManifest 
     kind: kind as BackupManifest['kind'],
     origin: o.at('origin').string(),
     logKeyId: o.at('logKeyId').string(SHA256_HEX_PATTERN),
-    checkpoint: { size: cp.at('size').int(), rootHex: cp.at('rootHex').string(SHA256_HEX_PATTERN), note: cp.at('note').string() },
+    checkpoint: {
+      size: cp.at('size').int(),
+      rootHex: cp.at('rootHex').string(SHA256_HEX_PATTERN),
+      note: cp.at('note').string(),
+    },
     files,
     dirs,
     secrets: { path: BACKUP_SECRETS, files: secrets.at('files').int() },
@@ -138,8 +158,10 @@ export function parseBackupManifest(input: string | Uint8Array): BackupManifest 
 
 /** An archive of the format before backup.json was authenticated. */
 export function unauthenticatedFormat(): AirgapError {
-  return new AirgapError('BACKUP_FORMAT_UNAUTHENTICATED',
-    `this archive was written by a rekor-airgap older than this one (format ${BACKUP_FORMAT_UNAUTHENTICATED}): its passphrase vouches for the files but not for ${BACKUP_MANIFEST} `
-    + '(owners, modes, directories, checkpoint), so it is not restored. Take a new backup with this rekor-airgap; '
-    + 'to recover from this archive itself, restore it with the rekor-airgap release that wrote it (its bundle\'s installer), then back up again with this one.');
+  return new AirgapError(
+    'BACKUP_FORMAT_UNAUTHENTICATED',
+    `this archive was written by a rekor-airgap older than this one (format ${BACKUP_FORMAT_UNAUTHENTICATED}): its passphrase vouches for the files but not for ${BACKUP_MANIFEST} ` +
+      '(owners, modes, directories, checkpoint), so it is not restored. Take a new backup with this rekor-airgap; ' +
+      "to recover from this archive itself, restore it with the rekor-airgap release that wrote it (its bundle's installer), then back up again with this one.",
+  );
 }

@@ -22,7 +22,13 @@ import { onInterrupt } from '../util/interrupt.js';
 import type { Progress } from '../util/progress.js';
 import { TOOL_VERSION } from '../util/package-root.js';
 import { BackupArchiveWriter } from './archive.js';
-import { BACKUP_FORMAT, BACKUP_MANIFEST, BACKUP_SECRETS, type BackupDir, type BackupManifest } from './backup-manifest.js';
+import {
+  BACKUP_FORMAT,
+  BACKUP_MANIFEST,
+  BACKUP_SECRETS,
+  type BackupDir,
+  type BackupManifest,
+} from './backup-manifest.js';
 import { hookArchivePath, resolveHooks, runHook } from './hooks.js';
 import { readBackupPassphrase } from './passphrase.js';
 import { SCRYPT_LOG_N, type SecretFile } from './secrets-envelope.js';
@@ -59,7 +65,10 @@ export interface BackupResult {
  */
 function skipAlways(p: InstancePaths, rel: string): boolean {
   const top = rel.split('/')[0]!;
-  return [p.tool, p.checkpoints].some((d) => path.relative(p.dataDir, d) === top) || path.basename(rel).startsWith(TEMP_PREFIX);
+  return (
+    [p.tool, p.checkpoints].some((d) => path.relative(p.dataDir, d) === top) ||
+    path.basename(rel).startsWith(TEMP_PREFIX)
+  );
 }
 
 export function isSecretPath(p: InstancePaths, rel: string): boolean {
@@ -87,7 +96,10 @@ async function walkInstance(p: InstancePaths, excluded: readonly string[]): Prom
       } else if (st.isFile()) {
         out.files.push({ rel: r, st });
       } else {
-        throw new AirgapError('BACKUP_FAILED', `${path.join(p.dataDir, r)} is not a regular file or directory; the instance directory holds only files`);
+        throw new AirgapError(
+          'BACKUP_FAILED',
+          `${path.join(p.dataDir, r)} is not a regular file or directory; the instance directory holds only files`,
+        );
       }
     }
   };
@@ -96,19 +108,29 @@ async function walkInstance(p: InstancePaths, excluded: readonly string[]): Prom
 }
 
 function archiveName(instance: string, at: Date): string {
-  return `${instance}-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.tar`;
+  return `${instance}-${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}.tar`;
 }
 
 /** Archives of this instance in a backup directory, oldest first. */
 export async function listArchives(dir: string, instance: string): Promise<string[]> {
   const names = await fsp.readdir(dir).catch(() => [] as string[]);
   const re = new RegExp(`^${instance}-\\d{8}T\\d{6}Z\\.tar$`);
-  return names.filter((n) => re.test(n)).sort().map((n) => path.join(dir, n));
+  return names
+    .filter((n) => re.test(n))
+    .sort()
+    .map((n) => path.join(dir, n));
 }
 
 async function resolveOut(o: BackupOptions, at: Date): Promise<string> {
   if (o.out && o.outDir) throw new AirgapError('USAGE_INVALID', 'pass --out FILE or --out-dir DIR, not both');
-  if (!o.out && !o.outDir) throw new AirgapError('USAGE_INVALID', 'pass --out FILE (one archive) or --out-dir DIR (dated archives, with --keep N)');
+  if (!o.out && !o.outDir)
+    throw new AirgapError(
+      'USAGE_INVALID',
+      'pass --out FILE (one archive) or --out-dir DIR (dated archives, with --keep N)',
+    );
   if (o.keep !== undefined && !o.outDir) throw new AirgapError('USAGE_INVALID', '--keep needs --out-dir');
   let out: string;
   if (o.outDir) {
@@ -118,7 +140,13 @@ async function resolveOut(o: BackupOptions, at: Date): Promise<string> {
     out = path.resolve(o.out!);
     await fsp.mkdir(path.dirname(out), { recursive: true, mode: 0o700 });
   }
-  if (await fsp.lstat(out).then(() => true, () => false)) throw new AirgapError('USAGE_OUT_EXISTS', `${out} already exists; refusing to overwrite a backup`);
+  if (
+    await fsp.lstat(out).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new AirgapError('USAGE_OUT_EXISTS', `${out} already exists; refusing to overwrite a backup`);
   return out;
 }
 
@@ -133,7 +161,15 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
   const out = await resolveOut(o, at);
   const target = await logTargetOf(state);
   const project = o.engine.project(state.project, p.compose);
-  const ctx: BackupContext = { engine: o.engine, project, paths: p, state, target, timeoutMs: o.timeoutSec * 1000, progress: o.progress };
+  const ctx: BackupContext = {
+    engine: o.engine,
+    project,
+    paths: p,
+    state,
+    target,
+    timeoutMs: o.timeoutSec * 1000,
+    progress: o.progress,
+  };
 
   // The log must be healthy and consistent with its history before its state is saved.
   o.progress.step(`checking instance ${state.instance} before the backup`);
@@ -148,13 +184,24 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
     o.progress.step(`pausing writes (stopping ${stack.backup.pauseServices.join(', ')})`);
     const pausedAt = Date.now();
     const resume = () => project.start(stack.backup.pauseServices);
-    const undo = onInterrupt(`resuming writes of ${state.instance} (starting ${stack.backup.pauseServices.join(', ')})`, resume);
+    const undo = onInterrupt(
+      `resuming writes of ${state.instance} (starting ${stack.backup.pauseServices.join(', ')})`,
+      resume,
+    );
     await project.stop(stack.backup.pauseServices);
     try {
       head = await (stack.backup.pausedHead ? stack.backup.pausedHead(ctx) : stack.readHead(target));
       o.progress.step(`log paused at tree size ${head.size}`);
       const extra = await takeDumpsAndHooks(ctx, stack, hooks, staging, o);
-      const result = await writeArchive(writer, { state, paths: p, stack, head, extra, passphrase, progress: o.progress });
+      const result = await writeArchive(writer, {
+        state,
+        paths: p,
+        stack,
+        head,
+        extra,
+        passphrase,
+        progress: o.progress,
+      });
       secretsCount = result.secrets;
     } finally {
       o.progress.step(`resuming writes (starting ${stack.backup.pauseServices.join(', ')})`);
@@ -175,8 +222,15 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
   const removed = o.outDir && o.keep !== undefined ? await prune(o.outDir, state.instance, o.keep, out) : [];
   o.progress.step(`backup written to ${out} (${writer.bytes} bytes)`);
   return {
-    file: out, bytes: writer.bytes, files: writer.files.length, secrets: secretsCount, checkpoint: { size: head.size, rootHex: head.rootHex },
-    pausedSeconds: pausedMs / 1000, seconds: (Date.now() - started) / 1000, hooks: hooks.map((h) => h.name), removed,
+    file: out,
+    bytes: writer.bytes,
+    files: writer.files.length,
+    secrets: secretsCount,
+    checkpoint: { size: head.size, rootHex: head.rootHex },
+    pausedSeconds: pausedMs / 1000,
+    seconds: (Date.now() - started) / 1000,
+    hooks: hooks.map((h) => h.name),
+    removed,
   };
 }
 
@@ -185,7 +239,13 @@ export interface Extra {
   hooks: Array<{ name: string; file: string }>;
 }
 
-async function takeDumpsAndHooks(ctx: BackupContext, stack: Stack, hooks: Awaited<ReturnType<typeof resolveHooks>>, staging: string, o: BackupOptions): Promise<Extra> {
+async function takeDumpsAndHooks(
+  ctx: BackupContext,
+  stack: Stack,
+  hooks: Awaited<ReturnType<typeof resolveHooks>>,
+  staging: string,
+  o: BackupOptions,
+): Promise<Extra> {
   const extra: Extra = { dumps: [], hooks: [] };
   for (const d of stack.backup.dumps) {
     o.progress.step(`dumping ${d.name} (service ${d.service})`);
@@ -235,7 +295,13 @@ export async function writeArchive(w: BackupArchiveWriter, c: ArchiveContents): 
   for (const f of walked.files) {
     const full = path.join(p.dataDir, f.rel);
     if (isSecretPath(p, f.rel)) {
-      secrets.push({ path: f.rel, bytes: await fsp.readFile(full), mode: f.st.mode & 0o7777, uid: f.st.uid, gid: f.st.gid });
+      secrets.push({
+        path: f.rel,
+        bytes: await fsp.readFile(full),
+        mode: f.st.mode & 0o7777,
+        uid: f.st.uid,
+        gid: f.st.gid,
+      });
       continue;
     }
     await w.addFile(`data/${f.rel}`, full, f.st);
@@ -258,24 +324,34 @@ export async function writeArchive(w: BackupArchiveWriter, c: ArchiveContents): 
   }
   // Normalise the owner of every file written by the tool itself.
   for (const f of w.files) if (!f.path.startsWith('data/')) Object.assign(f, { uid: root.uid, gid: root.gid });
-  progress.step(`sealing ${secrets.length} secret files and the digest of ${BACKUP_MANIFEST} with the passphrase (age, scrypt)`);
+  progress.step(
+    `sealing ${secrets.length} secret files and the digest of ${BACKUP_MANIFEST} with the passphrase (age, scrypt)`,
+  );
   const manifest: BackupManifest = {
-    format: BACKUP_FORMAT, createdAt: new Date().toISOString(), tool: TOOL_VERSION,
-    instance: state.instance, profile: state.profile, kind: stack.kind as BackupManifest['kind'], origin: state.origin, logKeyId: state.logKeyId,
+    format: BACKUP_FORMAT,
+    createdAt: new Date().toISOString(),
+    tool: TOOL_VERSION,
+    instance: state.instance,
+    profile: state.profile,
+    kind: stack.kind as BackupManifest['kind'],
+    origin: state.origin,
+    logKeyId: state.logKeyId,
     checkpoint: { size: head.size, rootHex: head.rootHex, note: head.checkpoint },
-    files: w.files, dirs: walked.dirs,
+    files: w.files,
+    dirs: walked.dirs,
     secrets: { path: BACKUP_SECRETS, files: secrets.length },
-    hooks, dumps,
+    hooks,
+    dumps,
   };
   await w.seal(manifest, secrets, passphrase, scryptLogN);
   return { secrets: secrets.length };
 }
 
 async function prune(dir: string, instance: string, keep: number, justWritten: string): Promise<string[]> {
-  if (!Number.isSafeInteger(keep) || keep < 1) throw new AirgapError('USAGE_INVALID', '--keep must be a whole number of at least 1');
+  if (!Number.isSafeInteger(keep) || keep < 1)
+    throw new AirgapError('USAGE_INVALID', '--keep must be a whole number of at least 1');
   const all = await listArchives(dir, instance);
   const old = all.filter((f) => f !== justWritten).slice(0, Math.max(0, all.length - keep));
   for (const f of old) await fsp.rm(f, { force: true });
   return old;
 }
-

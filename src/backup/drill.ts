@@ -54,16 +54,41 @@ export async function backupDrill(o: DrillOptions): Promise<DrillResult> {
   await writeFileAtomic(passFile, passphrase, 0o600);
   const result: DrillResult = { ok: false, instance: o.instance, scratch, seconds: 0 };
   const removeScratch = async () => {
-    await o.engine.project(composeProject(scratch), instancePaths(scratchDir).compose).down({ volumes: true }).catch(() => undefined);
+    await o.engine
+      .project(composeProject(scratch), instancePaths(scratchDir).compose)
+      .down({ volumes: true })
+      .catch(() => undefined);
     await fsp.rm(work, { recursive: true, force: true });
   };
   const undo = onInterrupt(`removing the drill's scratch instance ${scratch}`, removeScratch);
   try {
     o.progress.step(`drill: backup of ${o.instance}`);
-    result.backup = await backupInstance({ engine: o.engine, instance: o.instance, ...(o.dataDir ? { dataDir: o.dataDir } : {}), out: path.join(work, 'drill.tar'), passphraseFile: passFile, hooks: o.hooks, timeoutSec: o.timeoutSec, progress: o.progress });
+    result.backup = await backupInstance({
+      engine: o.engine,
+      instance: o.instance,
+      ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+      out: path.join(work, 'drill.tar'),
+      passphraseFile: passFile,
+      hooks: o.hooks,
+      timeoutSec: o.timeoutSec,
+      progress: o.progress,
+    });
     const port = await freePort(state.bindAddress === '0.0.0.0' ? '127.0.0.1' : state.bindAddress);
     o.progress.step(`drill: restore into scratch instance ${scratch} (port ${port})`);
-    result.restore = await restoreInstance({ engine: o.engine, file: result.backup.file, instance: scratch, dataDir: scratchDir, port, passphraseFile: passFile, hooks: [], forceFork: false, trust: [], write: false, timeoutSec: o.timeoutSec, progress: o.progress });
+    result.restore = await restoreInstance({
+      engine: o.engine,
+      file: result.backup.file,
+      instance: scratch,
+      dataDir: scratchDir,
+      port,
+      passphraseFile: passFile,
+      hooks: [],
+      forceFork: false,
+      trust: [],
+      write: false,
+      timeoutSec: o.timeoutSec,
+      progress: o.progress,
+    });
     result.ok = true;
   } catch (e) {
     const err = e as AirgapError;
@@ -78,5 +103,7 @@ export async function backupDrill(o: DrillOptions): Promise<DrillResult> {
 }
 
 export function drillFailure(r: DrillResult): AirgapError | undefined {
-  return r.ok ? undefined : new AirgapError('DRILL_FAILED', `backup drill of ${r.instance} failed: [${r.error?.code}] ${r.error?.message}`);
+  return r.ok
+    ? undefined
+    : new AirgapError('DRILL_FAILED', `backup drill of ${r.instance} failed: [${r.error?.code}] ${r.error?.message}`);
 }

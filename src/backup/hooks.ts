@@ -23,22 +23,38 @@ export async function resolveHooks(files: readonly string[]): Promise<Hook[]> {
     } catch {
       throw new AirgapError('BACKUP_HOOK_FAILED', `hook ${file} is missing or not executable`);
     }
-    const name = path.basename(file).replace(/\.[^.]*$/, '').replace(/[^\w.-]/g, '_').slice(0, 64) || 'hook';
-    if (hooks.some((h) => h.name === name)) throw new AirgapError('BACKUP_HOOK_FAILED', `two hooks are named ${name}; give them different file names`);
+    const name =
+      path
+        .basename(file)
+        .replace(/\.[^.]*$/, '')
+        .replace(/[^\w.-]/g, '_')
+        .slice(0, 64) || 'hook';
+    if (hooks.some((h) => h.name === name))
+      throw new AirgapError('BACKUP_HOOK_FAILED', `two hooks are named ${name}; give them different file names`);
     hooks.push({ name, file });
   }
   return hooks;
 }
 
-export async function runHook(hook: Hook, phase: 'backup' | 'restore', io: { stdoutFile?: string; stdinFile?: string }, instance: string, timeoutMs: number): Promise<void> {
+export async function runHook(
+  hook: Hook,
+  phase: 'backup' | 'restore',
+  io: { stdoutFile?: string; stdinFile?: string },
+  instance: string,
+  timeoutMs: number,
+): Promise<void> {
   const r = await execa(hook.file, [phase], {
-    reject: false, timeout: timeoutMs,
+    reject: false,
+    timeout: timeoutMs,
     env: { REKOR_AIRGAP_INSTANCE: instance, REKOR_AIRGAP_HOOK_PHASE: phase },
     ...(io.stdoutFile ? { stdout: { file: io.stdoutFile } } : {}),
     ...(io.stdinFile ? { inputFile: io.stdinFile } : { stdin: 'ignore' as const }),
   });
   if (r.exitCode !== 0) {
-    throw new AirgapError('BACKUP_HOOK_FAILED', `hook ${hook.file} ${phase} failed (exit ${r.exitCode ?? r.signal}): ${String(r.stderr).trim().split('\n').slice(-5).join('\n')}`);
+    throw new AirgapError(
+      'BACKUP_HOOK_FAILED',
+      `hook ${hook.file} ${phase} failed (exit ${r.exitCode ?? r.signal}): ${String(r.stderr).trim().split('\n').slice(-5).join('\n')}`,
+    );
   }
 }
 

@@ -15,15 +15,25 @@ export async function readBackupPassphrase(file: string | undefined, instanceFil
       return (await fsp.readFile(f, 'utf8')).replace(/\r?\n$/, '');
     } catch (e) {
       if (optional && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new AirgapError('BACKUP_PASSPHRASE_MISSING', `cannot read the passphrase file ${f}: ${(e as Error).message}`, { cause: e });
+      throw new AirgapError(
+        'BACKUP_PASSPHRASE_MISSING',
+        `cannot read the passphrase file ${f}: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   };
   const env = process.env[BACKUP_PASSPHRASE_ENV];
   const pass = file ? await read(file, false) : env ? env : await read(instanceFile, true);
   if (pass === undefined) {
-    throw new AirgapError('BACKUP_PASSPHRASE_MISSING',
-      `no backup passphrase: pass --passphrase-file FILE, set ${BACKUP_PASSPHRASE_ENV}, or create ${instanceFile} (0600) — and keep a copy off this host, a restore needs it`);
+    throw new AirgapError(
+      'BACKUP_PASSPHRASE_MISSING',
+      `no backup passphrase: pass --passphrase-file FILE, set ${BACKUP_PASSPHRASE_ENV}, or create ${instanceFile} (0600) — and keep a copy off this host, a restore needs it`,
+    );
   }
-  if (pass.length < MIN_LENGTH) throw new AirgapError('BACKUP_PASSPHRASE_MISSING', `the backup passphrase must have at least ${MIN_LENGTH} characters`);
+  if (pass.length < MIN_LENGTH)
+    throw new AirgapError(
+      'BACKUP_PASSPHRASE_MISSING',
+      `the backup passphrase must have at least ${MIN_LENGTH} characters`,
+    );
   return pass;
 }

@@ -22,7 +22,18 @@ import { isSecretPath } from './backup.js';
 import type { SecretFile } from './secrets-envelope.js';
 
 /** The directories of an instance a backup holds (tool/ and checkpoints/ are never copied from its data). */
-const LAYOUT_DIRS: readonly InstancePathName[] = ['config', 'initdb', 'scripts', 'tls', 'secrets', 'log', 'db', 'tsa', 'trust', 'templates'];
+const LAYOUT_DIRS: readonly InstancePathName[] = [
+  'config',
+  'initdb',
+  'scripts',
+  'tls',
+  'secrets',
+  'log',
+  'db',
+  'tsa',
+  'trust',
+  'templates',
+];
 /** At most what an install makes: rwxr-xr-x for directories and files, 0711 secrets/, 0600 secret files. */
 const DIR_MAX = 0o755;
 const SECRETS_DIR_MAX = 0o711;
@@ -57,7 +68,10 @@ export function restorePolicy(stack: Stack, what: string): RestorePolicy {
   return {
     checkDir(d) {
       if (!layout.has(d) && !serviceTrees.some((t) => d.startsWith(t))) {
-        throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${what}: ${JSON.stringify(d)} is not a directory of a ${stack.kind} instance; refusing to restore it`);
+        throw new AirgapError(
+          'BACKUP_ARCHIVE_CORRUPT',
+          `${what}: ${JSON.stringify(d)} is not a directory of a ${stack.kind} instance; refusing to restore it`,
+        );
       }
     },
     dirMode: (d, mode) => clamp(mode, d === rel('secrets') ? SECRETS_DIR_MAX : DIR_MAX),
@@ -113,16 +127,21 @@ export async function stageInstance(a: StagedArchive): Promise<string> {
     if (isSecretPath(sp, f.rel)) throw corrupt(`${f.path} is a secret file outside the sealed part`);
   }
   for (const s of secretFiles) {
-    if (!isSecretPath(sp, s.path)) throw corrupt(`the sealed part holds ${JSON.stringify(s.path)}, which is not a secret file of an instance`);
+    if (!isSecretPath(sp, s.path))
+      throw corrupt(`the sealed part holds ${JSON.stringify(s.path)}, which is not a secret file of an instance`);
   }
   const notes = m.files.filter((x) => x.path.startsWith('checkpoints/'));
   for (const f of notes) {
     if (!NOTE_NAME.test(f.path)) throw corrupt(`${f.path} is not a checkpoint file name`);
     const head = noteHead(await fsp.readFile(path.join(staging, f.path), 'utf8'), f.path, corrupt);
-    if (`checkpoints/${checkpointFileName(head)}` !== f.path) throw corrupt(`${f.path} holds the checkpoint of size ${head.size}, root ${head.rootHex}`);
+    if (`checkpoints/${checkpointFileName(head)}` !== f.path)
+      throw corrupt(`${f.path} holds the checkpoint of size ${head.size}, root ${head.rootHex}`);
   }
   const own = noteHead(m.checkpoint.note, 'the checkpoint of backup.json', corrupt);
-  if (own.size !== m.checkpoint.size || own.rootHex !== m.checkpoint.rootHex) throw corrupt(`the checkpoint note is of size ${own.size}, root ${own.rootHex}; backup.json says size ${m.checkpoint.size}, root ${m.checkpoint.rootHex}`);
+  if (own.size !== m.checkpoint.size || own.rootHex !== m.checkpoint.rootHex)
+    throw corrupt(
+      `the checkpoint note is of size ${own.size}, root ${own.rootHex}; backup.json says size ${m.checkpoint.size}, root ${m.checkpoint.rootHex}`,
+    );
 
   await fsp.mkdir(stagedData, { recursive: true, mode: 0o755 });
   for (const d of m.dirs) await fsp.mkdir(path.join(stagedData, d.path), { recursive: true, mode: 0o700 });
@@ -148,7 +167,10 @@ export async function stageInstance(a: StagedArchive): Promise<string> {
   for (const f of notes) await fsp.rename(path.join(staging, f.path), path.join(history, path.basename(f.path)));
   // The backup's own checkpoint is part of its history.
   await writeFileAtomic(path.join(history, checkpointFileName(m.checkpoint)), m.checkpoint.note, 0o644);
-  if (policy.narrowed) progress.warn(`${policy.narrowed} modes or owners in ${what} were wider than an install makes them (group or other write, setuid/setgid/sticky, an owner the stack does not declare): restored as an install would`);
+  if (policy.narrowed)
+    progress.warn(
+      `${policy.narrowed} modes or owners in ${what} were wider than an install makes them (group or other write, setuid/setgid/sticky, an owner the stack does not declare): restored as an install would`,
+    );
   return stagedData;
 }
 
@@ -181,17 +203,30 @@ export async function swapIn(s: SwapIn): Promise<string | undefined> {
   const { paths, stagedData, existing, progress, forked } = s;
   const previous = existing ? s.engine.project(existing.project, instancePaths(existing.dataDir).compose) : undefined;
   if (existing && previous) {
-    progress.step(`stopping instance ${existing.instance} (project ${existing.project}) to replace it${forked ? ' (forced fork)' : ''}`);
+    progress.step(
+      `stopping instance ${existing.instance} (project ${existing.project}) to replace it${forked ? ' (forced fork)' : ''}`,
+    );
     try {
       await previous.down();
     } catch (e) {
-      const restarted = await previous.up().then(() => 'its services were started again', (u: Error) => `starting its services again failed too: ${u.message}`);
-      throw new AirgapError('RESTORE_STOP_FAILED',
-        `stopping instance ${existing.instance} failed, so it was not replaced: nothing was moved, ${paths.dataDir} is as it was (${restarted}). ${(e as Error).message}`, { cause: e });
+      const restarted = await previous.up().then(
+        () => 'its services were started again',
+        (u: Error) => `starting its services again failed too: ${u.message}`,
+      );
+      throw new AirgapError(
+        'RESTORE_STOP_FAILED',
+        `stopping instance ${existing.instance} failed, so it was not replaced: nothing was moved, ${paths.dataDir} is as it was (${restarted}). ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   }
   let replaced: string | undefined;
-  if (await fsp.lstat(paths.dataDir).then(() => true, () => false)) {
+  if (
+    await fsp.lstat(paths.dataDir).then(
+      () => true,
+      () => false,
+    )
+  ) {
     replaced = `${paths.dataDir}.replaced-${Date.now()}`;
     await fsp.rename(paths.dataDir, replaced);
   }
@@ -200,7 +235,11 @@ export async function swapIn(s: SwapIn): Promise<string | undefined> {
   } catch (e) {
     if (replaced) await fsp.rename(replaced, paths.dataDir);
     await previous?.up().catch(() => undefined);
-    throw new AirgapError('RESTORE_FAILED', `moving the restored instance into ${paths.dataDir} failed (the previous one is back in place): ${(e as Error).message}`, { cause: e });
+    throw new AirgapError(
+      'RESTORE_FAILED',
+      `moving the restored instance into ${paths.dataDir} failed (the previous one is back in place): ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   return replaced;
 }

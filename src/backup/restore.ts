@@ -13,7 +13,13 @@ import { verifyBundleDir } from '../bundle/verify-dir.js';
 import { imageId } from '../engine/docker.js';
 import type { Engine } from '../engine/engine.js';
 import { readHistory, largest, type KeptCheckpoint } from '../instance/checkpoint-history.js';
-import { composeProject, dataDirFor, instancePaths, validateInstanceName, type InstancePaths } from '../instance/layout.js';
+import {
+  composeProject,
+  dataDirFor,
+  instancePaths,
+  validateInstanceName,
+  type InstancePaths,
+} from '../instance/layout.js';
 import { logTargetOf } from '../instance/log-target.js';
 import { observeLog } from '../stacks/observe.js';
 import { readState, writeState, type InstanceState } from '../instance/state.js';
@@ -74,10 +80,12 @@ export interface RestoreResult {
 }
 
 export function forkWarning(liveTop: LogHead, backupSize: number): string {
-  return `the log has published a checkpoint of size ${liveTop.size}; this backup holds only ${backupSize} entries. `
-    + `Restoring it FORKS the log: entries ${backupSize}..${liveTop.size - 1} are gone, new entries will get those indexes again, `
-    + 'and every client that saw the larger checkpoint (monitors, witnesses, the transparency.checkpoint records of your application) '
-    + 'will see a log that is not consistent with what it signed before — their checks fail and they must be told to trust the restored log anew.';
+  return (
+    `the log has published a checkpoint of size ${liveTop.size}; this backup holds only ${backupSize} entries. ` +
+    `Restoring it FORKS the log: entries ${backupSize}..${liveTop.size - 1} are gone, new entries will get those indexes again, ` +
+    'and every client that saw the larger checkpoint (monitors, witnesses, the transparency.checkpoint records of your application) ' +
+    'will see a log that is not consistent with what it signed before — their checks fail and they must be told to trust the restored log anew.'
+  );
 }
 
 export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult> {
@@ -96,31 +104,66 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
     const archive = await openBackupArchive(o.file, passphrase, o.verifyOnly ? undefined : staging);
     const m = archive.manifest;
     const stack = stackFor(m.kind);
-    o.progress.step(`archive verified (backup.json and every file vouched for by the passphrase): instance ${m.instance} (${m.profile}), tree size ${m.checkpoint.size}, ${m.files.length} files, ${archive.secrets.length} secrets`);
-    const summary = { createdAt: m.createdAt, instance: m.instance, size: m.checkpoint.size, rootHex: m.checkpoint.rootHex, bytes: archive.bytes, files: m.files.length };
+    o.progress.step(
+      `archive verified (backup.json and every file vouched for by the passphrase): instance ${m.instance} (${m.profile}), tree size ${m.checkpoint.size}, ${m.files.length} files, ${archive.secrets.length} secrets`,
+    );
+    const summary = {
+      createdAt: m.createdAt,
+      instance: m.instance,
+      size: m.checkpoint.size,
+      rootHex: m.checkpoint.rootHex,
+      bytes: archive.bytes,
+      files: m.files.length,
+    };
     if (o.verifyOnly) {
       done = true;
-      return { instance: o.instance, dataDir, url: '', verifyOnly: true, backup: summary, forked: false, replaced: false, hooks: [], seconds: (Date.now() - started) / 1000 };
+      return {
+        instance: o.instance,
+        dataDir,
+        url: '',
+        verifyOnly: true,
+        backup: summary,
+        forked: false,
+        replaced: false,
+        hooks: [],
+        seconds: (Date.now() - started) / 1000,
+      };
     }
     const existing = await readState(dataDir);
     const forked = await checkFork(o, m, existing, paths);
     const backupState = await readState(path.join(staging, 'data'), 'BACKUP_ARCHIVE_CORRUPT');
     if (!backupState) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${o.file} holds no state.json of an instance`);
     for (const k of ['kind', 'profile', 'origin', 'logKeyId'] as const) {
-      if (backupState[k] !== m[k]) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${o.file}: data/state.json says ${k} ${JSON.stringify(backupState[k])}, backup.json ${JSON.stringify(m[k])}`);
+      if (backupState[k] !== m[k])
+        throw new AirgapError(
+          'BACKUP_ARCHIVE_CORRUPT',
+          `${o.file}: data/state.json says ${k} ${JSON.stringify(backupState[k])}, backup.json ${JSON.stringify(m[k])}`,
+        );
     }
     const state: InstanceState = {
       ...backupState,
-      instance: o.instance, project: composeProject(o.instance), dataDir,
+      instance: o.instance,
+      project: composeProject(o.instance),
+      dataDir,
       httpsPort: o.port ?? existing?.httpsPort ?? backupState.httpsPort,
       updatedAt: new Date().toISOString(),
     };
     state.url = `https://${state.hostname}:${state.httpsPort}`;
     const run: RestoreRun = { o, m, stack, state, paths, staging, hooks, existing };
     await ensureImages(run);
-    const stagedData = await stageInstance({ manifest: m, secrets: archive.secrets, staging, stack, what: o.file, progress: o.progress });
+    const stagedData = await stageInstance({
+      manifest: m,
+      secrets: archive.secrets,
+      staging,
+      stack,
+      what: o.file,
+      progress: o.progress,
+    });
     const keep = await ensureToolFrom(paths, stagedData);
-    if (!keep) o.progress.warn(`no single-file rekor-airgap to copy into ${paths.tool}: backup.sh and the timer need it (restore with --bundle, or run the bundle's installer)`);
+    if (!keep)
+      o.progress.warn(
+        `no single-file rekor-airgap to copy into ${paths.tool}: backup.sh and the timer need it (restore with --bundle, or run the bundle's installer)`,
+      );
     const replaced = await swapIn({ engine: o.engine, paths, stagedData, existing, forked, progress: o.progress });
     try {
       const result = await bringUp(run);
@@ -128,8 +171,16 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
       if (replaced) await fsp.rm(replaced, { recursive: true, force: true });
       done = true;
       return {
-        instance: o.instance, dataDir, url: state.url, verifyOnly: false, backup: summary, ...result, forked, replaced: !!replaced,
-        hooks: hooks.map((h) => h.name), seconds: (Date.now() - started) / 1000,
+        instance: o.instance,
+        dataDir,
+        url: state.url,
+        verifyOnly: false,
+        backup: summary,
+        ...result,
+        forked,
+        replaced: !!replaced,
+        hooks: hooks.map((h) => h.name),
+        seconds: (Date.now() - started) / 1000,
       };
     } catch (e) {
       await putBack(run, replaced);
@@ -161,30 +212,53 @@ async function ensureImages({ o, m, state, staging }: RestoreRun): Promise<void>
   if (o.bundleDir) {
     const verified = await verifyBundleDir(o.bundleDir, await loadTrustedKeys(o.trust), o.progress);
     const images = verified.manifest.images.filter((i) => i.profiles.includes(m.profile));
-    await loadProfileImages(o.engine.docker, { bundleDir: verified.dir, manifest: verified.manifest, images, readVerified: verified.readFile, progress: o.progress });
+    await loadProfileImages(o.engine.docker, {
+      bundleDir: verified.dir,
+      manifest: verified.manifest,
+      images,
+      readVerified: verified.readFile,
+      progress: o.progress,
+    });
     await installToolFromBundle(instancePaths(path.join(staging, 'data')), verified);
   }
   const missing: string[] = [];
-  for (const [name, img] of Object.entries(state.images)) if (!(await imageId(o.engine.docker, img.ref))) missing.push(`${name} (${img.ref})`);
+  for (const [name, img] of Object.entries(state.images))
+    if (!(await imageId(o.engine.docker, img.ref))) missing.push(`${name} (${img.ref})`);
   if (missing.length) {
-    throw new AirgapError('RESTORE_IMAGES_MISSING', `the engine lacks the images of ${m.profile}: ${missing.join(', ')}; pass --bundle DIR --trust KEY.pub (the bundle this instance was installed from) to load them`);
+    throw new AirgapError(
+      'RESTORE_IMAGES_MISSING',
+      `the engine lacks the images of ${m.profile}: ${missing.join(', ')}; pass --bundle DIR --trust KEY.pub (the bundle this instance was installed from) to load them`,
+    );
   }
 }
 
 /** A restore must not take the log below a checkpoint it has already published (unless forced). */
-async function checkFork(o: RestoreOptions, m: BackupManifest, existing: InstanceState | undefined, paths: InstancePaths): Promise<boolean> {
+async function checkFork(
+  o: RestoreOptions,
+  m: BackupManifest,
+  existing: InstanceState | undefined,
+  paths: InstancePaths,
+): Promise<boolean> {
   if (!existing) return false;
   if (existing.logKeyId && existing.logKeyId !== m.logKeyId) {
-    throw new AirgapError('RESTORE_FAILED', `instance ${o.instance} holds another log (key ID ${existing.logKeyId}, the backup's is ${m.logKeyId}); uninstall it first, or restore under another --instance`);
+    throw new AirgapError(
+      'RESTORE_FAILED',
+      `instance ${o.instance} holds another log (key ID ${existing.logKeyId}, the backup's is ${m.logKeyId}); uninstall it first, or restore under another --instance`,
+    );
   }
   const top = largest(await readHistory(paths.checkpoints));
   if (!top) return false;
   const smaller = top.size > m.checkpoint.size;
   const otherRoot = top.size === m.checkpoint.size && top.rootHex !== m.checkpoint.rootHex;
   if (!smaller && !otherRoot) return false;
-  const why = otherRoot ? `the log has published another root (${top.rootHex}) at the backup's size ${top.size}` : forkWarning(top, m.checkpoint.size);
+  const why = otherRoot
+    ? `the log has published another root (${top.rootHex}) at the backup's size ${top.size}`
+    : forkWarning(top, m.checkpoint.size);
   if (!o.forceFork) {
-    throw new AirgapError('RESTORE_FORK_REFUSED', `refusing to restore ${o.file}: ${why} Pass --force-fork only if the published checkpoints are lost for good.`);
+    throw new AirgapError(
+      'RESTORE_FORK_REFUSED',
+      `refusing to restore ${o.file}: ${why} Pass --force-fork only if the published checkpoints are lost for good.`,
+    );
   }
   o.progress.warn(`--force-fork: ${why}`);
   return true;
@@ -193,8 +267,19 @@ async function checkFork(o: RestoreOptions, m: BackupManifest, existing: Instanc
 /** The tool for the restored instance: the old instance's, the bundle's, or the running one. */
 async function ensureToolFrom(paths: InstancePaths, stagedData: string): Promise<boolean> {
   const staged = instancePaths(stagedData);
-  if (await fsp.access(staged.toolJs).then(() => true, () => false)) return true;
-  if (await fsp.access(paths.toolJs).then(() => true, () => false)) {
+  if (
+    await fsp.access(staged.toolJs).then(
+      () => true,
+      () => false,
+    )
+  )
+    return true;
+  if (
+    await fsp.access(paths.toolJs).then(
+      () => true,
+      () => false,
+    )
+  ) {
     await fsp.cp(paths.tool, staged.tool, { recursive: true, preserveTimestamps: true });
     return true;
   }
@@ -211,15 +296,35 @@ async function bringUp(run: RestoreRun): Promise<BroughtUp> {
   const { o, m, stack, state, paths } = run;
   await writeState(state);
   const d: DeployContext = {
-    engine: o.engine, stack, paths, state, templates: instanceTemplates(paths, state.profile), templateNames: await keptTemplateNames(paths),
+    engine: o.engine,
+    stack,
+    paths,
+    state,
+    templates: instanceTemplates(paths, state.profile),
+    templateNames: await keptTemplateNames(paths),
     images: Object.fromEntries(Object.entries(state.images).map(([k, v]) => [k, v.ref])),
-    artifacts: new Map(), tls: {}, expectedLogKeyPem: state.logPublicKeyPem, progress: o.progress,
+    artifacts: new Map(),
+    tls: {},
+    expectedLogKeyPem: state.logPublicKeyPem,
+    progress: o.progress,
   };
-  if (!d.templateNames.length) throw new AirgapError('RESTORE_FAILED', `the backup has no templates/ (taken from an instance installed by an older rekor-airgap); install the bundle again, take a new backup`);
+  if (!d.templateNames.length)
+    throw new AirgapError(
+      'RESTORE_FAILED',
+      `the backup has no templates/ (taken from an instance installed by an older rekor-airgap); install the bundle again, take a new backup`,
+    );
   o.progress.step(`configuring instance ${state.instance} in ${paths.dataDir}`);
   const vars = await configureInstance(d);
   const target = await logTargetOf(state);
-  const ctx: BackupContext = { engine: o.engine, project: o.engine.project(state.project, paths.compose), paths, state, target, timeoutMs: o.timeoutSec * 1000, progress: o.progress };
+  const ctx: BackupContext = {
+    engine: o.engine,
+    project: o.engine.project(state.project, paths.compose),
+    paths,
+    state,
+    target,
+    timeoutMs: o.timeoutSec * 1000,
+    progress: o.progress,
+  };
   const dumpServices = [...new Set(stack.backup.dumps.map((x) => x.service))];
   await startStack(d, vars, {
     timeoutMs: ctx.timeoutMs,
@@ -242,11 +347,23 @@ async function loadDumps({ o, m, stack, staging }: RestoreRun, ctx: BackupContex
 async function runRestoreHooks({ o, m, state, staging, hooks }: RestoreRun): Promise<void> {
   for (const h of hooks) {
     const entry = m.hooks.find((x) => x.name === h.name);
-    if (!entry) throw new AirgapError('BACKUP_HOOK_FAILED', `the backup holds no output of a hook named ${h.name} (it has: ${m.hooks.map((x) => x.name).join(', ') || 'none'})`);
+    if (!entry)
+      throw new AirgapError(
+        'BACKUP_HOOK_FAILED',
+        `the backup holds no output of a hook named ${h.name} (it has: ${m.hooks.map((x) => x.name).join(', ') || 'none'})`,
+      );
     o.progress.step(`running hook ${h.file} restore`);
-    await runHook(h, 'restore', { stdinFile: path.join(staging, hookArchivePath(h.name)) }, state.instance, o.timeoutSec * 1000 * 20);
+    await runHook(
+      h,
+      'restore',
+      { stdinFile: path.join(staging, hookArchivePath(h.name)) },
+      state.instance,
+      o.timeoutSec * 1000 * 20,
+    );
   }
-  for (const x of m.hooks) if (!hooks.some((h) => h.name === x.name)) o.progress.warn(`the backup holds the output of hook ${x.name}; pass --with HOOK to restore it`);
+  for (const x of m.hooks)
+    if (!hooks.some((h) => h.name === x.name))
+      o.progress.warn(`the backup holds the output of hook ${x.name}; pass --with HOOK to restore it`);
 }
 
 /** The served checkpoint is the backup's, the tree re-derives it, and (unless read-only) new entries extend it. */
@@ -254,7 +371,10 @@ async function proveRestored({ o, m, stack, state }: RestoreRun, target: LogTarg
   o.progress.step('proving the restored log');
   const served = await stack.readHead(target);
   if (served.size !== m.checkpoint.size || served.rootHex !== m.checkpoint.rootHex) {
-    throw new AirgapError('RESTORE_MISMATCH', `the restored log serves size ${served.size}, root ${served.rootHex}; the backup's checkpoint is size ${m.checkpoint.size}, root ${m.checkpoint.rootHex}`);
+    throw new AirgapError(
+      'RESTORE_MISMATCH',
+      `the restored log serves size ${served.size}, root ${served.rootHex}; the backup's checkpoint is size ${m.checkpoint.size}, root ${m.checkpoint.rootHex}`,
+    );
   }
   const audit = stack.auditTree ? await stack.auditTree(target, served) : undefined;
   if (audit) o.progress.step(`  ${audit}`);
@@ -267,9 +387,19 @@ async function proveRestored({ o, m, stack, state }: RestoreRun, target: LogTarg
   if (failure) throw failure;
   const seen = await observeLog(state, stack, target);
   // Explicitly from the backup's checkpoint too (the history's largest may be it already).
-  await stack.proveConsistency(target, { size: m.checkpoint.size, rootHex: m.checkpoint.rootHex, checkpoint: m.checkpoint.note }, seen.head);
-  o.progress.step(`  new entries added: size ${m.checkpoint.size} → ${seen.head.size}, consistent with the backup's checkpoint`);
-  return { served: { size: served.size, rootHex: served.rootHex }, ...(audit ? { audit } : {}), after: { size: seen.head.size, rootHex: seen.head.rootHex } };
+  await stack.proveConsistency(
+    target,
+    { size: m.checkpoint.size, rootHex: m.checkpoint.rootHex, checkpoint: m.checkpoint.note },
+    seen.head,
+  );
+  o.progress.step(
+    `  new entries added: size ${m.checkpoint.size} → ${seen.head.size}, consistent with the backup's checkpoint`,
+  );
+  return {
+    served: { size: served.size, rootHex: served.rootHex },
+    ...(audit ? { audit } : {}),
+    after: { size: seen.head.size, rootHex: seen.head.rootHex },
+  };
 }
 
 /**
@@ -279,7 +409,10 @@ async function proveRestored({ o, m, stack, state }: RestoreRun, target: LogTarg
 async function keepReplacedHistory(replaced: string, paths: InstancePaths, forked: boolean): Promise<void> {
   const old: KeptCheckpoint[] = await readHistory(instancePaths(replaced).checkpoints).catch(() => []);
   if (!old.length) return;
-  const dir = path.join(paths.checkpoints, `${forked ? 'abandoned' : 'replaced'}-${new Date().toISOString().replace(/[-:.]/g, '')}`);
+  const dir = path.join(
+    paths.checkpoints,
+    `${forked ? 'abandoned' : 'replaced'}-${new Date().toISOString().replace(/[-:.]/g, '')}`,
+  );
   await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
   for (const k of old) await fsp.copyFile(k.file, path.join(dir, path.basename(k.file)));
 }
@@ -299,6 +432,8 @@ async function putBack({ o, paths, state, existing }: RestoreRun, replaced: stri
       }
     }
   } catch (e) {
-    o.progress.warn(`putting the previous instance back did not finish: ${(e as Error).message}${replaced ? ` (its files are in ${replaced})` : ''}`);
+    o.progress.warn(
+      `putting the previous instance back did not finish: ${(e as Error).message}${replaced ? ` (its files are in ${replaced})` : ''}`,
+    );
   }
 }

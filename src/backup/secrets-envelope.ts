@@ -38,13 +38,30 @@ const MTIME = 0;
 /** age's default scrypt work factor (2^18): about a second here, on purpose. */
 export const SCRYPT_LOG_N = 18;
 
-export async function sealSecrets(files: readonly SecretFile[], manifestSha256: string, passphrase: string, scryptLogN = SCRYPT_LOG_N): Promise<Uint8Array> {
-  const index = JSON.stringify({
-    format: BACKUP_FORMAT, manifestSha256,
-    files: files.map((f) => ({ path: f.path, mode: f.mode, uid: f.uid, gid: f.gid, sha256: createHash('sha256').update(f.bytes).digest('hex') })),
-  }, null, 2);
+export async function sealSecrets(
+  files: readonly SecretFile[],
+  manifestSha256: string,
+  passphrase: string,
+  scryptLogN = SCRYPT_LOG_N,
+): Promise<Uint8Array> {
+  const index = JSON.stringify(
+    {
+      format: BACKUP_FORMAT,
+      manifestSha256,
+      files: files.map((f) => ({
+        path: f.path,
+        mode: f.mode,
+        uid: f.uid,
+        gid: f.gid,
+        sha256: createHash('sha256').update(f.bytes).digest('hex'),
+      })),
+    },
+    null,
+    2,
+  );
   const parts: Buffer[] = [];
-  const add = (name: string, bytes: Buffer, mode: number) => parts.push(tarFileHeader(name, bytes.length, mode, MTIME), bytes, tarPadding(bytes.length));
+  const add = (name: string, bytes: Buffer, mode: number) =>
+    parts.push(tarFileHeader(name, bytes.length, mode, MTIME), bytes, tarPadding(bytes.length));
   add(INDEX, Buffer.from(index), 0o600);
   for (const f of files) add(f.path, f.bytes, 0o600);
   parts.push(TAR_END);
@@ -62,39 +79,76 @@ export async function openSecrets(sealed: Uint8Array, passphrase: string, where:
     tar = await d.decrypt(sealed);
   } catch (e) {
     const msg = (e as Error).message;
-    if (/no identity matched/i.test(msg)) throw new AirgapError('BACKUP_PASSPHRASE_WRONG', `the passphrase does not open the secrets of ${where}`, { cause: e });
+    if (/no identity matched/i.test(msg))
+      throw new AirgapError('BACKUP_PASSPHRASE_WRONG', `the passphrase does not open the secrets of ${where}`, {
+        cause: e,
+      });
     throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `the secrets of ${where} are damaged: ${msg}`, { cause: e });
   }
   const corrupt = (why: string) => new AirgapError('BACKUP_ARCHIVE_CORRUPT', `the secrets of ${where}: ${why}`);
   const entries = new Map<string, Buffer>();
   try {
-    await parseTar((async function* () { yield Buffer.from(tar); })(), (h) => {
-      if (h.type !== '0' || (h.path !== INDEX && !isSafeRelativePath(h.path)) || entries.has(h.path)) throw corrupt(`an unexpected entry ${JSON.stringify(h.path)}`);
-      if (h.path === INDEX && h.size > SECRETS_INDEX_MAX_BYTES) throw corrupt(`${INDEX} is ${h.size} bytes, more than the ${SECRETS_INDEX_MAX_BYTES} allowed`);
-      const chunks: Buffer[] = [];
-      return { write: (c) => { chunks.push(Buffer.from(c)); }, end: () => { entries.set(h.path, Buffer.concat(chunks)); } };
-    }, { strict: true });
+    await parseTar(
+      (async function* () {
+        yield Buffer.from(tar);
+      })(),
+      (h) => {
+        if (h.type !== '0' || (h.path !== INDEX && !isSafeRelativePath(h.path)) || entries.has(h.path))
+          throw corrupt(`an unexpected entry ${JSON.stringify(h.path)}`);
+        if (h.path === INDEX && h.size > SECRETS_INDEX_MAX_BYTES)
+          throw corrupt(`${INDEX} is ${h.size} bytes, more than the ${SECRETS_INDEX_MAX_BYTES} allowed`);
+        const chunks: Buffer[] = [];
+        return {
+          write: (c) => {
+            chunks.push(Buffer.from(c));
+          },
+          end: () => {
+            entries.set(h.path, Buffer.concat(chunks));
+          },
+        };
+      },
+      { strict: true },
+    );
   } catch (e) {
     if (e instanceof AirgapError && e.code.startsWith('MEDIA_TAR')) throw corrupt(`not a tar (${e.message})`);
     throw e;
   }
   const bytes = entries.get(INDEX);
   if (!bytes) throw corrupt(`${INDEX} is missing`);
-  const index = readUntrustedJson(bytes, { what: `the secrets of ${where}: ${INDEX}`, code: 'BACKUP_ARCHIVE_CORRUPT' }, { maxBytes: SECRETS_INDEX_MAX_BYTES });
+  const index = readUntrustedJson(
+    bytes,
+    { what: `the secrets of ${where}: ${INDEX}`, code: 'BACKUP_ARCHIVE_CORRUPT' },
+    { maxBytes: SECRETS_INDEX_MAX_BYTES },
+  );
   // Before format 2 the index vouched only for the plain files' digests, not for backup.json.
   if (index.at('manifestSha256').isAbsent && !index.at('plainFilesSha256').isAbsent) throw unauthenticatedFormat();
   const format = index.at('format').string();
-  if (format !== BACKUP_FORMAT) throw new AirgapError('BACKUP_FORMAT_UNSUPPORTED', `the secrets of ${where} are of format ${JSON.stringify(format)}, not ${BACKUP_FORMAT} (a newer rekor-airgap wrote them?)`);
+  if (format !== BACKUP_FORMAT)
+    throw new AirgapError(
+      'BACKUP_FORMAT_UNSUPPORTED',
+      `the secrets of ${where} are of format ${JSON.stringify(format)}, not ${BACKUP_FORMAT} (a newer rekor-airgap wrote them?)`,
+    );
   const manifestSha256 = index.at('manifestSha256').string(SHA256_HEX_PATTERN);
   const listed = new Set<string>();
-  const files = index.at('files').list().map((f) => {
-    const p = f.at('path').string();
-    const content = entries.get(p);
-    if (p === INDEX || !content || listed.has(p)) f.at('path').fail(`${JSON.stringify(p.slice(0, 200))} is not a file of the sealed tar, or is listed twice`);
-    listed.add(p);
-    if (createHash('sha256').update(content!).digest('hex') !== f.at('sha256').string(SHA256_HEX_PATTERN)) throw corrupt(`${p} does not match its digest`);
-    return { path: p, bytes: content!, mode: f.at('mode').int(0, 0o7777), uid: f.at('uid').int(0, 2 ** 32 - 1), gid: f.at('gid').int(0, 2 ** 32 - 1) };
-  });
+  const files = index
+    .at('files')
+    .list()
+    .map((f) => {
+      const p = f.at('path').string();
+      const content = entries.get(p);
+      if (p === INDEX || !content || listed.has(p))
+        f.at('path').fail(`${JSON.stringify(p.slice(0, 200))} is not a file of the sealed tar, or is listed twice`);
+      listed.add(p);
+      if (createHash('sha256').update(content!).digest('hex') !== f.at('sha256').string(SHA256_HEX_PATTERN))
+        throw corrupt(`${p} does not match its digest`);
+      return {
+        path: p,
+        bytes: content!,
+        mode: f.at('mode').int(0, 0o7777),
+        uid: f.at('uid').int(0, 2 ** 32 - 1),
+        gid: f.at('gid').int(0, 2 ** 32 - 1),
+      };
+    });
   for (const p of entries.keys()) if (p !== INDEX && !listed.has(p)) throw corrupt(`${p} is not listed in ${INDEX}`);
   return { files, manifestSha256 };
 }

@@ -27,10 +27,17 @@ export async function fetchArtifact(a: ProfileArtifact, mirrors: MirrorMap, ca?:
     try {
       bytes = await fsp.readFile(fileURLToPath(url));
     } catch (e) {
-      throw new AirgapError('ARTIFACT_UNREACHABLE', `artifact ${a.name}: cannot read ${url}: ${(e as Error).message}`, { cause: e });
+      throw new AirgapError('ARTIFACT_UNREACHABLE', `artifact ${a.name}: cannot read ${url}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   } else {
-    const res = await httpRequest(new URL(url), { ca, errorPrefix: 'ARTIFACT', redirects: 'any-origin', deadlineMs: DOWNLOAD_DEADLINE_MS });
+    const res = await httpRequest(new URL(url), {
+      ca,
+      errorPrefix: 'ARTIFACT',
+      redirects: 'any-origin',
+      deadlineMs: DOWNLOAD_DEADLINE_MS,
+    });
     if (res.status !== 200) {
       res.body.resume();
       throw new AirgapError('ARTIFACT_UNREACHABLE', `artifact ${a.name}: ${url} answered HTTP ${res.status}`);
@@ -39,7 +46,10 @@ export async function fetchArtifact(a: ProfileArtifact, mirrors: MirrorMap, ca?:
   }
   const got = sha256Hex(bytes);
   if (got !== a.sha256) {
-    throw new AirgapError('ARTIFACT_DIGEST_MISMATCH', `artifact ${a.name} from ${url}: sha256 mismatch, expected ${a.sha256}, got ${got}`);
+    throw new AirgapError(
+      'ARTIFACT_DIGEST_MISMATCH',
+      `artifact ${a.name} from ${url}: sha256 mismatch, expected ${a.sha256}, got ${got}`,
+    );
   }
   return a.extract ? extractFromZip(bytes, a.extract, `artifact ${a.name} (${url})`) : bytes;
 }

@@ -77,7 +77,8 @@ export interface BundleBuild {
 export function creationTime(): Date {
   const sde = process.env.SOURCE_DATE_EPOCH;
   if (sde !== undefined && sde !== '') {
-    if (!/^\d+$/.test(sde)) throw new AirgapError('USAGE_BAD_SOURCE_DATE_EPOCH', `SOURCE_DATE_EPOCH=${sde} is not a number of seconds`);
+    if (!/^\d+$/.test(sde))
+      throw new AirgapError('USAGE_BAD_SOURCE_DATE_EPOCH', `SOURCE_DATE_EPOCH=${sde} is not a number of seconds`);
     return new Date(Number(sde) * 1000);
   }
   return new Date();
@@ -86,7 +87,10 @@ export function creationTime(): Date {
 async function prepareOut(out: string, force: boolean): Promise<void> {
   const complete = (await exists(bundlePath.manifest(out))) && !(await exists(bundlePath.marker(out)));
   if (complete && !force) {
-    throw new AirgapError('USAGE_OUT_EXISTS', `${out} already holds a complete bundle; choose another --out or pass --force to rebuild it`);
+    throw new AirgapError(
+      'USAGE_OUT_EXISTS',
+      `${out} already holds a complete bundle; choose another --out or pass --force to rebuild it`,
+    );
   }
   await fsp.mkdir(out, { recursive: true });
   await writeFileAtomic(bundlePath.marker(out), 'bundle create in progress; this directory is not a bundle yet\n');
@@ -100,7 +104,11 @@ export async function createBundle(opts: CreateOptions): Promise<CreateResult> {
   } catch (e) {
     const mapped = diskFullError(e, path.resolve(opts.out));
     if (mapped instanceof AirgapError && mapped.code === 'BUNDLE_WRITE_DISK_FULL') {
-      throw new AirgapError('BUNDLE_WRITE_DISK_FULL', `no space left while writing the bundle in ${path.resolve(opts.out)}; it stays unsigned and incomplete (free space, then run the same command again to resume)`, { cause: e });
+      throw new AirgapError(
+        'BUNDLE_WRITE_DISK_FULL',
+        `no space left while writing the bundle in ${path.resolve(opts.out)}; it stays unsigned and incomplete (free space, then run the same command again to resume)`,
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -137,7 +145,13 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
   opts.progress.step('listing every file');
   const manifest = await writeSignedManifest(b, pulled, await listBundleFiles(b));
   opts.progress.step(`bundle written to ${b.out}: ${pulled.images.length} images, ${manifest.files.length} files`);
-  return { dir: b.out, manifest, bytes: pulled.bytes, blobsFetched: pulled.blobsFetched, blobsSkipped: pulled.blobsSkipped };
+  return {
+    dir: b.out,
+    manifest,
+    bytes: pulled.bytes,
+    blobsFetched: pulled.blobsFetched,
+    blobsSkipped: pulled.blobsSkipped,
+  };
 }
 
 /** Before anything is pulled: the profiles and their templates; then the output directory, marked incomplete. */
@@ -154,13 +168,24 @@ async function writeInstaller(b: BundleBuild): Promise<void> {
   const root = packageRoot();
   const js = root ? path.join(root, 'dist', 'installer', 'rekor-airgap.mjs') : undefined;
   if (!js || !(await exists(js))) {
-    throw new AirgapError('BUNDLE_INSTALLER_MISSING', `the bundled installer ${js ?? 'dist/installer/rekor-airgap.mjs'} is missing; run npm run build`);
+    throw new AirgapError(
+      'BUNDLE_INSTALLER_MISSING',
+      `the bundled installer ${js ?? 'dist/installer/rekor-airgap.mjs'} is missing; run npm run build`,
+    );
   }
   await copyFileAtomic(js, bundlePath.installerJs(b.out), { mode: 0o644 });
-  const runtime = await resolveNodeRuntime({ platform: b.platform, explicit: b.opts.nodeRuntime, npmRegistry: b.opts.npmRegistry, ca: b.opts.access.ca });
+  const runtime = await resolveNodeRuntime({
+    platform: b.platform,
+    explicit: b.opts.nodeRuntime,
+    npmRegistry: b.opts.npmRegistry,
+    ca: b.opts.access.ca,
+  });
   // The runtime (~100 MiB) is hashed while it is copied, not read a second time for bundle.json.
   const h = createHash('sha256');
-  const size = await copyFileAtomic(runtime, bundlePath.nodeRuntime(b.out), { mode: 0o755, through: (x) => h.update(x) });
+  const size = await copyFileAtomic(runtime, bundlePath.nodeRuntime(b.out), {
+    mode: 0o755,
+    through: (x) => h.update(x),
+  });
   b.known.set(BundleLayout.NODE_RUNTIME, { size, sha256: h.digest('hex') });
   await copyFileAtomic(path.join(root!, 'templates', 'install.sh'), bundlePath.installSh(b.out), { mode: 0o755 });
 }
@@ -172,7 +197,9 @@ async function addProfiles(b: BundleBuild): Promise<void> {
     await fsp.rm(bundlePath.templates(b.out, p.name), { recursive: true, force: true });
     for (const t of p.templates) {
       const src = path.join(b.templateDirs.get(p.name)!, t);
-      await copyFileAtomic(src, path.join(bundlePath.templates(b.out, p.name), t), { mode: (await fsp.stat(src)).mode & 0o777 });
+      await copyFileAtomic(src, path.join(bundlePath.templates(b.out, p.name), t), {
+        mode: (await fsp.stat(src)).mode & 0o777,
+      });
     }
     for (const a of p.artifacts) {
       b.opts.progress.step(`fetching artifact ${a.name}`);

@@ -40,11 +40,20 @@ export async function readLock(file: string): Promise<LockFile | undefined> {
 
 /** A lock file's bytes as a lock, or PROFILE_LOCK_INVALID naming the file and the field. */
 export function parseLock(bytes: Uint8Array | string, file: string): LockFile {
-  const v = readUntrustedJson(bytes, { what: `the lock file ${file}`, code: 'PROFILE_LOCK_INVALID' }, { maxBytes: MAX_LOCK_FILE });
+  const v = readUntrustedJson(
+    bytes,
+    { what: `the lock file ${file}`, code: 'PROFILE_LOCK_INVALID' },
+    { maxBytes: MAX_LOCK_FILE },
+  );
   const images: LockFile['images'] = {};
   const pins = v.at('images');
   for (const ref of pins.keys()) {
-    Object.defineProperty(images, ref, { value: { digest: pins.at(ref).at('digest').string(SHA256_DIGEST_PATTERN) }, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(images, ref, {
+      value: { digest: pins.at(ref).at('digest').string(SHA256_DIGEST_PATTERN) },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return { profile: v.at('profile').optString() ?? '', images };
 }
@@ -56,8 +65,13 @@ export async function writeLock(file: string, lock: LockFile): Promise<void> {
 /** Throws BUNDLE_LOCK_DRIFT naming both digests when a tag now resolves elsewhere. */
 export function checkLock(lock: LockFile, lockFile: string, ref: string, resolved: string): void {
   const pinned = Object.prototype.hasOwnProperty.call(lock.images, ref) ? lock.images[ref] : undefined;
-  if (!pinned) throw new AirgapError('BUNDLE_LOCK_DRIFT', `${ref} is not in the lock file ${lockFile}; run bundle lock again`);
+  if (!pinned)
+    throw new AirgapError('BUNDLE_LOCK_DRIFT', `${ref} is not in the lock file ${lockFile}; run bundle lock again`);
   if (pinned.digest !== resolved) {
-    throw new AirgapError('BUNDLE_LOCK_DRIFT', `${ref} drifted: the lock file ${lockFile} pins ${pinned.digest}, the registry now serves ${resolved}`, { details: { ref, locked: pinned.digest, resolved } });
+    throw new AirgapError(
+      'BUNDLE_LOCK_DRIFT',
+      `${ref} drifted: the lock file ${lockFile} pins ${pinned.digest}, the registry now serves ${resolved}`,
+      { details: { ref, locked: pinned.digest, resolved } },
+    );
   }
 }

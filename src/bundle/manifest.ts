@@ -78,18 +78,23 @@ export function releaseOf(m: BundleManifest, profile: string): number {
 export function chooseProfile(m: BundleManifest, wanted: string | undefined): string {
   const profiles = m.profiles;
   if (wanted) {
-    if (!profiles.includes(wanted)) throw new AirgapError('USAGE_PROFILE_NOT_IN_BUNDLE', `profile ${wanted} is not in this bundle (it has: ${profiles.join(', ')})`);
+    if (!profiles.includes(wanted))
+      throw new AirgapError(
+        'USAGE_PROFILE_NOT_IN_BUNDLE',
+        `profile ${wanted} is not in this bundle (it has: ${profiles.join(', ')})`,
+      );
     return wanted;
   }
   if (profiles.length === 1) return profiles[0]!;
-  throw new AirgapError('USAGE_PROFILE_AMBIGUOUS', `this bundle holds several profiles (${profiles.join(', ')}); choose one with --profile`);
+  throw new AirgapError(
+    'USAGE_PROFILE_AMBIGUOUS',
+    `this bundle holds several profiles (${profiles.join(', ')}); choose one with --profile`,
+  );
 }
 
 export function serializeManifest(m: BundleManifest): string {
   return canonicalJson(m);
 }
-
-
 
 /**
  * Parses untrusted bundle.json text into a manifest, or a BUNDLE_MANIFEST_INVALID error naming the
@@ -97,20 +102,28 @@ export function serializeManifest(m: BundleManifest): string {
  */
 export function parseManifest(text: string | Uint8Array, file: string): BundleManifest {
   const m = parseUntrustedJson(text, { what: file, code: 'BUNDLE_MANIFEST_INVALID' }) as BundleManifest;
-  const bad = (what: string): never => { throw new AirgapError('BUNDLE_MANIFEST_INVALID', `${file}: ${what}`); };
+  const bad = (what: string): never => {
+    throw new AirgapError('BUNDLE_MANIFEST_INVALID', `${file}: ${what}`);
+  };
   if (!isJsonObject(m)) return bad('not a JSON object');
-  if (m.formatVersion !== BUNDLE_FORMAT_VERSION) bad(`formatVersion ${String(m.formatVersion)} is not supported (expected ${BUNDLE_FORMAT_VERSION})`);
-  if (!Array.isArray(m.files) || !Array.isArray(m.images) || !Array.isArray(m.profiles)) bad('files, images and profiles must be lists');
+  if (m.formatVersion !== BUNDLE_FORMAT_VERSION)
+    bad(`formatVersion ${String(m.formatVersion)} is not supported (expected ${BUNDLE_FORMAT_VERSION})`);
+  if (!Array.isArray(m.files) || !Array.isArray(m.images) || !Array.isArray(m.profiles))
+    bad('files, images and profiles must be lists');
   if (typeof m.createdAt !== 'string' || typeof m.platform !== 'string') bad('createdAt and platform must be strings');
-  for (const p of m.profiles) if (typeof p !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(p)) bad(`profile ${JSON.stringify(p)} is not a profile name`);
+  for (const p of m.profiles)
+    if (typeof p !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(p))
+      bad(`profile ${JSON.stringify(p)} is not a profile name`);
   if (m.releases !== undefined) {
     if (!isJsonObject(m.releases)) bad('releases must be an object');
-    for (const [k, v] of Object.entries(m.releases)) if (!Number.isSafeInteger(v) || (v as number) < 0) bad(`release of ${k} must be a whole number`);
+    for (const [k, v] of Object.entries(m.releases))
+      if (!Number.isSafeInteger(v) || (v as number) < 0) bad(`release of ${k} must be a whole number`);
   }
   const seen = new Set<string>();
   for (const f of m.files as unknown[]) {
     if (!isJsonObject(f)) return bad('a file entry is not an object');
-    if (typeof f.path !== 'string' || !isSafeRelativePath(f.path)) bad(`file path ${JSON.stringify(f.path)} is not a safe relative path`);
+    if (typeof f.path !== 'string' || !isSafeRelativePath(f.path))
+      bad(`file path ${JSON.stringify(f.path)} is not a safe relative path`);
     const p = f.path as string;
     if (seen.has(p)) bad(`file ${p} is listed twice`);
     seen.add(p);
@@ -119,23 +132,27 @@ export function parseManifest(text: string | Uint8Array, file: string): BundleMa
   }
   for (const i of m.images as unknown[]) {
     if (!isJsonObject(i)) return bad('an image entry is not an object');
-    for (const k of ['name', 'ref', 'platform', 'source'] as const) if (typeof i[k] !== 'string') bad(`image ${JSON.stringify(i.ref)}: ${k} must be a string`);
+    for (const k of ['name', 'ref', 'platform', 'source'] as const)
+      if (typeof i[k] !== 'string') bad(`image ${JSON.stringify(i.ref)}: ${k} must be a string`);
     for (const k of ['digest', 'manifestDigest', 'layoutManifestDigest', 'configDigest'] as const) {
       if (!isDigest(i[k])) bad(`image ${JSON.stringify(i.ref)}: ${k} must be a sha256 digest`);
     }
     if (!Number.isSafeInteger(i.size) || (i.size as number) < 0) bad(`image ${JSON.stringify(i.ref)}: bad size`);
-    if (!Array.isArray(i.profiles) || !i.profiles.every((x) => typeof x === 'string')) bad(`image ${JSON.stringify(i.ref)}: profiles must be a list of names`);
+    if (!Array.isArray(i.profiles) || !i.profiles.every((x) => typeof x === 'string'))
+      bad(`image ${JSON.stringify(i.ref)}: profiles must be a list of names`);
   }
   if (m.charts !== undefined) {
     if (!Array.isArray(m.charts)) bad('charts must be a list');
     for (const c of m.charts as unknown[]) {
       if (!isJsonObject(c)) return bad('a chart entry is not an object');
-      for (const k of ['name', 'ref', 'version'] as const) if (typeof c[k] !== 'string') bad(`chart ${JSON.stringify(c.ref)}: ${k} must be a string`);
+      for (const k of ['name', 'ref', 'version'] as const)
+        if (typeof c[k] !== 'string') bad(`chart ${JSON.stringify(c.ref)}: ${k} must be a string`);
       for (const k of ['digest', 'chartDigest', 'configDigest'] as const) {
         if (!isDigest(c[k])) bad(`chart ${JSON.stringify(c.ref)}: ${k} must be a sha256 digest`);
       }
       if (!Number.isSafeInteger(c.size) || (c.size as number) < 0) bad(`chart ${JSON.stringify(c.ref)}: bad size`);
-      if (!Array.isArray(c.profiles) || !c.profiles.every((x) => typeof x === 'string')) bad(`chart ${JSON.stringify(c.ref)}: profiles must be a list of names`);
+      if (!Array.isArray(c.profiles) || !c.profiles.every((x) => typeof x === 'string'))
+        bad(`chart ${JSON.stringify(c.ref)}: profiles must be a list of names`);
     }
   }
   return m;

@@ -50,7 +50,10 @@ export async function resolveNodeRuntime(o: NodeRuntimeOptions): Promise<string>
   if (host.os === o.platform.os && host.architecture === o.platform.architecture) return process.execPath;
   const target = NPM_ARCH[o.platform.architecture];
   if (o.platform.os !== 'linux' || !target) {
-    throw new AirgapError('USAGE_NODE_RUNTIME_NEEDED', `no Node.js runtime for ${formatPlatform(o.platform)} is known; pass --node-runtime PATH`);
+    throw new AirgapError(
+      'USAGE_NODE_RUNTIME_NEEDED',
+      `no Node.js runtime for ${formatPlatform(o.platform)} is known; pass --node-runtime PATH`,
+    );
   }
   const version = process.versions.node;
   const registry = (o.npmRegistry ?? 'https://registry.npmjs.org').replace(/\/$/, '');
@@ -61,9 +64,17 @@ export async function resolveNodeRuntime(o: NodeRuntimeOptions): Promise<string>
   const metaUrl = new URL(`${registry}/${target.pkg}/${version}`);
   const metaRes = await httpRequest(metaUrl, { ca: o.ca, errorPrefix: 'ARTIFACT', redirects: 'any-origin' });
   const metaBody = await readAll(metaRes.body, META_LIMIT, 'ARTIFACT');
-  if (metaRes.status !== 200) throw new AirgapError('ARTIFACT_UNREACHABLE', `${metaUrl} answered HTTP ${metaRes.status}; pass --node-runtime PATH to a Node.js ${version} for ${formatPlatform(o.platform)}`);
+  if (metaRes.status !== 200)
+    throw new AirgapError(
+      'ARTIFACT_UNREACHABLE',
+      `${metaUrl} answered HTTP ${metaRes.status}; pass --node-runtime PATH to a Node.js ${version} for ${formatPlatform(o.platform)}`,
+    );
   // The registry's answer is read like any outside JSON: capped, typed, a coded error naming the URL.
-  const dist = readUntrustedJson(metaBody, { what: `the npm registry's answer for ${metaUrl}`, code: 'ARTIFACT_UNREACHABLE' }, { maxBytes: META_LIMIT }).at('dist');
+  const dist = readUntrustedJson(
+    metaBody,
+    { what: `the npm registry's answer for ${metaUrl}`, code: 'ARTIFACT_UNREACHABLE' },
+    { maxBytes: META_LIMIT },
+  ).at('dist');
   const tarball = dist.isObject ? dist.at('tarball').optString() : undefined;
   const integrity = dist.isObject ? dist.at('integrity').optString() : undefined;
   const tarballUrl = tarball && URL.canParse(tarball) ? new URL(tarball) : undefined;
@@ -72,7 +83,12 @@ export async function resolveNodeRuntime(o: NodeRuntimeOptions): Promise<string>
   }
   await fsp.mkdir(path.dirname(binary), { recursive: true });
   const tgz = `${binary}.tgz.partial`;
-  const res = await httpRequest(tarballUrl, { ca: o.ca, errorPrefix: 'ARTIFACT', redirects: 'any-origin', deadlineMs: DOWNLOAD_DEADLINE_MS });
+  const res = await httpRequest(tarballUrl, {
+    ca: o.ca,
+    errorPrefix: 'ARTIFACT',
+    redirects: 'any-origin',
+    deadlineMs: DOWNLOAD_DEADLINE_MS,
+  });
   if (res.status !== 200) throw new AirgapError('ARTIFACT_UNREACHABLE', `${tarball} answered HTTP ${res.status}`);
   const hash = createHash('sha512');
   await streamToFileAtomic(tgz, res.body, { through: (c) => hash.update(c) });
@@ -87,7 +103,10 @@ export async function resolveNodeRuntime(o: NodeRuntimeOptions): Promise<string>
   await tar.x({ file: tgz, cwd: out, filter: (p) => p === 'package/bin/node' });
   const extracted = path.join(out, 'package/bin/node');
   if ((await elfMachine(extracted)) !== target.elfMachine) {
-    throw new AirgapError('ARTIFACT_WRONG_PLATFORM', `${tarball} does not hold a Linux ${o.platform.architecture} binary`);
+    throw new AirgapError(
+      'ARTIFACT_WRONG_PLATFORM',
+      `${tarball} does not hold a Linux ${o.platform.architecture} binary`,
+    );
   }
   await copyFileAtomic(extracted, binary, { mode: 0o755 });
   await fsp.rm(out, { recursive: true, force: true });

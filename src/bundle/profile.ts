@@ -52,18 +52,26 @@ export interface Profile {
 
 export function builtinProfilesDir(): string {
   const root = packageRoot();
-  if (!root) throw new AirgapError('PROFILE_DIR_MISSING', 'cannot find the bundles/ directory of rekor-airgap; pass --profile PATH.yaml');
+  if (!root)
+    throw new AirgapError(
+      'PROFILE_DIR_MISSING',
+      'cannot find the bundles/ directory of rekor-airgap; pass --profile PATH.yaml',
+    );
   return path.join(root, 'bundles');
 }
 
 export async function listBuiltinProfiles(): Promise<string[]> {
   const files = await fsp.readdir(builtinProfilesDir());
-  return files.filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+  return files
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 /** A profile name (`rekor-v2`) is looked up in bundles/; anything with a slash or .yaml is a path. */
 export function profilePath(nameOrPath: string): string {
-  if (nameOrPath.includes('/') || nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml')) return path.resolve(nameOrPath);
+  if (nameOrPath.includes('/') || nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml'))
+    return path.resolve(nameOrPath);
   return path.join(builtinProfilesDir(), `${nameOrPath}.yaml`);
 }
 
@@ -80,33 +88,78 @@ export function parseProfile(text: string, file: string): Profile {
   }
   const d = doc as Record<string, unknown>;
   need(d && typeof d === 'object', file, 'the document', 'must be a mapping');
-  need(typeof d.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(d.name), file, 'name', 'must be lowercase letters, digits and dashes');
-  need(typeof d.kind === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(d.kind), file, 'kind', 'must name a stack module (e.g. rekor-v2, rekor-v1)');
-  need(d.release === undefined || (Number.isSafeInteger(d.release) && (d.release as number) >= 0), file, 'release', 'must be a whole number');
+  need(
+    typeof d.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(d.name),
+    file,
+    'name',
+    'must be lowercase letters, digits and dashes',
+  );
+  need(
+    typeof d.kind === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(d.kind),
+    file,
+    'kind',
+    'must name a stack module (e.g. rekor-v2, rekor-v1)',
+  );
+  need(
+    d.release === undefined || (Number.isSafeInteger(d.release) && (d.release as number) >= 0),
+    file,
+    'release',
+    'must be a whole number',
+  );
   need(Array.isArray(d.images) && d.images.length > 0, file, 'images', 'must be a non-empty list');
   const images = (d.images as Array<Record<string, unknown>>).map((img, i) => {
     need(typeof img?.name === 'string' && typeof img?.ref === 'string', file, `images[${i}]`, 'needs name and ref');
     const ref = parseImageRef(img.ref as string);
-    need(!ref.digest, file, `images[${i}].ref`, 'must be a tag; digests are resolved and recorded at create time (use bundle lock to pin them)');
+    need(
+      !ref.digest,
+      file,
+      `images[${i}].ref`,
+      'must be a tag; digests are resolved and recorded at create time (use bundle lock to pin them)',
+    );
     return { name: img.name as string, ref: formatImageRef(ref) };
   });
   need(Array.isArray(d.templates), file, 'templates', 'must be a list of file names');
   for (const [i, t] of (d.templates as unknown[]).entries()) {
-    need(typeof t === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(t) && !t.includes('..'), file, `templates[${i}]`, 'must be a plain file name (no "/", no "..")');
+    need(
+      typeof t === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(t) && !t.includes('..'),
+      file,
+      `templates[${i}]`,
+      'must be a plain file name (no "/", no "..")',
+    );
   }
   const ports = (d.ports ?? {}) as Record<string, unknown>;
-  need(Number.isInteger(ports.https) && (ports.https as number) > 0 && (ports.https as number) < 65536, file, 'ports.https', 'must be a port number');
+  need(
+    Number.isInteger(ports.https) && (ports.https as number) > 0 && (ports.https as number) < 65536,
+    file,
+    'ports.https',
+    'must be a port number',
+  );
   const artifacts = ((d.artifacts ?? []) as Array<Record<string, unknown>>).map((a, i) => {
     need(typeof a?.name === 'string' && /^[\w.-]+$/.test(a.name), file, `artifacts[${i}].name`, 'must be a file name');
     need(typeof a.url === 'string', file, `artifacts[${i}].url`, 'is required');
     need(isSha256Hex(a.sha256), file, `artifacts[${i}].sha256`, 'must be 64 lowercase hex digits');
-    return { name: a.name as string, url: a.url as string, sha256: a.sha256 as string, ...(typeof a.extract === 'string' ? { extract: a.extract } : {}) };
+    return {
+      name: a.name as string,
+      url: a.url as string,
+      sha256: a.sha256 as string,
+      ...(typeof a.extract === 'string' ? { extract: a.extract } : {}),
+    };
   });
   const charts = ((d.charts ?? []) as Array<Record<string, unknown>>).map((c, i) => {
-    need(typeof c?.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(c.name), file, `charts[${i}].name`, 'must be a chart name');
+    need(
+      typeof c?.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(c.name),
+      file,
+      `charts[${i}].name`,
+      'must be a chart name',
+    );
     need(typeof c.ref === 'string', file, `charts[${i}].ref`, 'is required');
     const ref = parseImageRef(c.ref as string);
-    need(ref.tag && ref.tag !== 'latest', file, `charts[${i}].ref`, 'must name the chart version as its tag (registry/repository:1.2.3)');
+    need(
+      ref.tag && ref.tag !== 'latest',
+      file,
+      `charts[${i}].ref`,
+      'must name the chart version as its tag (registry/repository:1.2.3)',
+    );
     return { name: c.name as string, ref: formatImageRef(ref) };
   });
   return {
@@ -130,7 +183,10 @@ export function parseProfile(text: string, file: string): Profile {
  */
 export function verifyStackKind(profile: Profile): void {
   if (!(STACK_KINDS as readonly string[]).includes(profile.kind)) {
-    throw new AirgapError('USAGE_UNKNOWN_STACK', `${profile.file}: no stack module for kind ${JSON.stringify(profile.kind)} (known: ${STACK_KINDS.join(', ')})`);
+    throw new AirgapError(
+      'USAGE_UNKNOWN_STACK',
+      `${profile.file}: no stack module for kind ${JSON.stringify(profile.kind)} (known: ${STACK_KINDS.join(', ')})`,
+    );
   }
 }
 
@@ -141,7 +197,11 @@ export async function loadProfile(nameOrPath: string): Promise<Profile> {
     text = await fsp.readFile(file, 'utf8');
   } catch {
     let known = '';
-    try { known = ` (known profiles: ${(await listBuiltinProfiles()).join(', ')})`; } catch { /* none */ }
+    try {
+      known = ` (known profiles: ${(await listBuiltinProfiles()).join(', ')})`;
+    } catch {
+      /* none */
+    }
     throw new AirgapError('PROFILE_UNKNOWN', `unknown profile ${nameOrPath}: ${file} does not exist${known}`);
   }
   return parseProfile(text, file);
@@ -158,8 +218,16 @@ export function templatesDirFor(profile: Profile): string {
   const inPackage = root ? path.join(root, 'templates', profile.name) : undefined;
   const dir = existsSync(beside) ? beside : inPackage && existsSync(inPackage) ? inPackage : undefined;
   const where = [beside, ...(inPackage && inPackage !== beside ? [inPackage] : [])].join(' or ');
-  if (!dir) throw new AirgapError('PROFILE_TEMPLATES_MISSING', `no templates for profile ${profile.name} in ${profile.file}: put them in ${where}`);
+  if (!dir)
+    throw new AirgapError(
+      'PROFILE_TEMPLATES_MISSING',
+      `no templates for profile ${profile.name} in ${profile.file}: put them in ${where}`,
+    );
   const missing = profile.templates.filter((t) => !existsSync(path.join(dir, t)));
-  if (missing.length) throw new AirgapError('PROFILE_TEMPLATES_MISSING', `profile ${profile.name} lists ${missing.join(', ')}, missing from ${dir}`);
+  if (missing.length)
+    throw new AirgapError(
+      'PROFILE_TEMPLATES_MISSING',
+      `profile ${profile.name} lists ${missing.join(', ')}, missing from ${dir}`,
+    );
   return dir;
 }

@@ -66,19 +66,36 @@ export async function pullIntoLayout(b: BundleBuild): Promise<Pulled> {
   const pool = new RegistryPool(b.opts.access);
   const layout = new OciLayoutWriter(bundlePath.images(b.out));
   await layout.init();
-  const source = b.opts.engine ? engineSource(b.opts.engine.docker, b.opts.access.mirrors) : registrySource(pool, b.opts.access.concurrency);
+  const source = b.opts.engine
+    ? engineSource(b.opts.engine.docker, b.opts.access.mirrors)
+    : registrySource(pool, b.opts.access.concurrency);
   const p: Pulling = { build: b, source, pool, layout, locks };
   try {
     const pulled: PulledImage[] = [];
-    for (const [refText, w] of sortedByRef(byReference(b.profiles, (x) => x.images))) pulled.push(await pullOneImage(p, refText, w));
+    for (const [refText, w] of sortedByRef(byReference(b.profiles, (x) => x.images)))
+      pulled.push(await pullOneImage(p, refText, w));
     const charts = await pullCharts(p);
     const images = pulled.map((x) => x.image);
-    await writeFileAtomic(path.join(bundlePath.images(b.out), DOCKER_ARCHIVE_MANIFEST), JSON.stringify(pulled.map((x) => x.archiveEntry), null, 2) + '\n');
+    await writeFileAtomic(
+      path.join(bundlePath.images(b.out), DOCKER_ARCHIVE_MANIFEST),
+      JSON.stringify(
+        pulled.map((x) => x.archiveEntry),
+        null,
+        2,
+      ) + '\n',
+    );
     await layout.writeIndex([...pulled.map((x) => x.indexEntry), ...charts.map((c) => c.indexEntry)]);
-    await removeStrayBlobs(layout, images, charts.map((c) => c.chart));
+    await removeStrayBlobs(
+      layout,
+      images,
+      charts.map((c) => c.chart),
+    );
     return {
-      images, charts: charts.map((c) => c.chart), bytes: images.reduce((a, i) => a + i.size, 0),
-      blobsFetched: pulled.reduce((a, x) => a + x.fetched, 0), blobsSkipped: pulled.reduce((a, x) => a + x.skipped, 0),
+      images,
+      charts: charts.map((c) => c.chart),
+      bytes: images.reduce((a, i) => a + i.size, 0),
+      blobsFetched: pulled.reduce((a, x) => a + x.fetched, 0),
+      blobsSkipped: pulled.reduce((a, x) => a + x.skipped, 0),
     };
   } finally {
     await layout.close();
@@ -92,24 +109,37 @@ async function readLocks(b: BundleBuild): Promise<Pulling['locks']> {
   for (const p of b.profiles) {
     const file = b.opts.lock && b.opts.lock !== 'auto' ? b.opts.lock : lockPathFor(p);
     const lock = await readLock(file);
-    if (!lock && b.opts.lock && b.opts.lock !== 'auto') throw new AirgapError('USAGE_LOCK_MISSING', `lock file ${file} does not exist`);
+    if (!lock && b.opts.lock && b.opts.lock !== 'auto')
+      throw new AirgapError('USAGE_LOCK_MISSING', `lock file ${file} does not exist`);
     if (lock) locks.set(p.name, { file, lock });
   }
   return locks;
 }
 
 /** One image, from its registry (or mirror) or through the local engine; checked against the lock files of the profiles that want it. */
-async function pullOneImage(p: Pulling, refText: string, w: { name: string; profiles: string[] }): Promise<PulledImage> {
+async function pullOneImage(
+  p: Pulling,
+  refText: string,
+  w: { name: string; profiles: string[] },
+): Promise<PulledImage> {
   const { opts, platform } = p.build;
   const { progress } = opts;
   const ref = parseImageRef(refText);
   const source = p.source.locate(ref);
-  progress.step(`pulling ${refText}${source !== `${ref.registry}/${ref.repository}` ? ` from ${source}` : ''} (${formatPlatform(platform)})`);
+  progress.step(
+    `pulling ${refText}${source !== `${ref.registry}/${ref.repository}` ? ` from ${source}` : ''} (${formatPlatform(platform)})`,
+  );
   const blobs = { fetched: 0, skipped: 0 };
   const pulled = await p.source.pull({
-    ref, displayRef: refText, platform, layout: p.layout,
+    ref,
+    displayRef: refText,
+    platform,
+    layout: p.layout,
     onTotal: (total) => progress.startBytes(refText, total),
-    onBlob: (e) => { if (e.skipped) blobs.skipped++; else blobs.fetched++; },
+    onBlob: (e) => {
+      if (e.skipped) blobs.skipped++;
+      else blobs.fetched++;
+    },
     onBytes: (n) => progress.addBytes(n),
   });
   progress.endBytes();
@@ -118,20 +148,34 @@ async function pullOneImage(p: Pulling, refText: string, w: { name: string; prof
     if (l?.lock) checkLock(l.lock, l.file, refText, pulled.resolvedDigest);
   }
   const image: BundleImage = {
-    name: w.name, ref: refText, digest: pulled.resolvedDigest, manifestDigest: pulled.manifest.digest,
-    layoutManifestDigest: pulled.layoutManifest.digest, configDigest: pulled.configDigest, platform: pulled.platform, size: pulled.size,
-    source: `${source}:${ref.tag ?? ''}`.replace(/:$/, ''), profiles: w.profiles,
+    name: w.name,
+    ref: refText,
+    digest: pulled.resolvedDigest,
+    manifestDigest: pulled.manifest.digest,
+    layoutManifestDigest: pulled.layoutManifest.digest,
+    configDigest: pulled.configDigest,
+    platform: pulled.platform,
+    size: pulled.size,
+    source: `${source}:${ref.tag ?? ''}`.replace(/:$/, ''),
+    profiles: w.profiles,
   };
   return {
     image,
     indexEntry: { ...pulled.layoutManifest, annotations: { [REF_NAME_ANNOTATION]: refText } },
-    archiveEntry: dockerArchiveEntry(pulled.configDigest, pulled.layers.map((l) => l.digest), [refText]),
+    archiveEntry: dockerArchiveEntry(
+      pulled.configDigest,
+      pulled.layers.map((l) => l.digest),
+      [refText],
+    ),
     ...blobs,
   };
 }
 
 /** What the profiles list (images, charts), deduplicated by reference: each with the profiles that want it. */
-function byReference(profiles: Profile[], listed: (p: Profile) => ReadonlyArray<{ name: string; ref: string }>): Wanted {
+function byReference(
+  profiles: Profile[],
+  listed: (p: Profile) => ReadonlyArray<{ name: string; ref: string }>,
+): Wanted {
   const wanted: Wanted = new Map();
   for (const p of profiles) {
     for (const item of listed(p)) {
@@ -153,18 +197,30 @@ async function pullCharts(p: Pulling): Promise<Array<{ chart: BundleChart; index
   const wanted = byReference(profiles, (x) => (opts.withCharts ? x.charts : []));
   for (const text of opts.charts ?? []) {
     const ref = parseImageRef(text);
-    if (!ref.tag && !ref.digest) throw new AirgapError('USAGE_INVALID', `--chart ${text}: name the chart version (registry/repository:1.2.3)`);
+    if (!ref.tag && !ref.digest)
+      throw new AirgapError('USAGE_INVALID', `--chart ${text}: name the chart version (registry/repository:1.2.3)`);
     wanted.set(text, { name: ref.repository.split('/').pop()!, profiles: profiles.map((x) => x.name) });
   }
   const charts: Array<{ chart: BundleChart; indexEntry: Descriptor }> = [];
   for (const [refText, w] of sortedByRef(wanted)) {
     const ref = parseImageRef(refText);
     const { client, repository } = p.pool.sourceFor(ref);
-    opts.progress.step(`pulling chart ${refText}${client.host !== ref.registry ? ` from ${client.host}/${repository}` : ''}`);
+    opts.progress.step(
+      `pulling chart ${refText}${client.host !== ref.registry ? ` from ${client.host}/${repository}` : ''}`,
+    );
     const c = await pullChart(client, repository, ref.digest ?? ref.tag!, refText, p.layout);
     const recorded = ref.digest ? refText.replace(/@sha256:[a-f0-9]{64}$/, '') : refText;
     charts.push({
-      chart: { name: w.name, ref: recorded, digest: c.digest, chartDigest: c.chartDigest, configDigest: c.configDigest, version: c.version, size: c.size, profiles: w.profiles },
+      chart: {
+        name: w.name,
+        ref: recorded,
+        digest: c.digest,
+        chartDigest: c.chartDigest,
+        configDigest: c.configDigest,
+        version: c.version,
+        size: c.size,
+        profiles: w.profiles,
+      },
       indexEntry: { ...c.manifest, annotations: { [REF_NAME_ANNOTATION]: recorded } },
     });
   }
@@ -190,7 +246,11 @@ async function removeStrayBlobs(layout: OciLayoutWriter, images: BundleImage[], 
  * The blobs (hex digests) a manifest stored in the layout names: its layers, and its config when
  * asked. The manifest came from a registry: it is read as untrusted JSON, bounded.
  */
-export async function blobsNamedBy(layout: OciLayoutWriter, digest: string, want: { config: boolean }): Promise<string[]> {
+export async function blobsNamedBy(
+  layout: OciLayoutWriter,
+  digest: string,
+  want: { config: boolean },
+): Promise<string[]> {
   const file = layout.blobPath(digest);
   const src = { what: `manifest ${digest} (${file})`, code: 'REGISTRY_BAD_MANIFEST' as const };
   const m = readUntrustedJson(await readRegularFile(file, SMALL_JSON_LIMIT, src.code, 'manifest'), src);

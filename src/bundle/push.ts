@@ -81,8 +81,20 @@ interface Pushable {
 
 export function pushablesOf(m: BundleManifest): Pushable[] {
   return [
-    ...m.images.map((i) => ({ kind: 'image' as const, name: i.name, ref: i.ref, pinnedDigest: i.digest, manifestDigest: i.manifestDigest })),
-    ...(m.charts ?? []).map((c) => ({ kind: 'chart' as const, name: c.name, ref: c.ref, pinnedDigest: c.digest, manifestDigest: c.digest })),
+    ...m.images.map((i) => ({
+      kind: 'image' as const,
+      name: i.name,
+      ref: i.ref,
+      pinnedDigest: i.digest,
+      manifestDigest: i.manifestDigest,
+    })),
+    ...(m.charts ?? []).map((c) => ({
+      kind: 'chart' as const,
+      name: c.name,
+      ref: c.ref,
+      pinnedDigest: c.digest,
+      manifestDigest: c.digest,
+    })),
   ];
 }
 
@@ -96,7 +108,10 @@ export function targetRepository(ref: string, prefix: string): string {
 export function checkPrefix(prefix: string): string {
   const p = prefix.replace(/^\/+|\/+$/g, '');
   if (p && !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(p)) {
-    throw new AirgapError('USAGE_INVALID', `--prefix ${JSON.stringify(prefix)} is not a repository path (lowercase letters, digits, . _ - and /)`);
+    throw new AirgapError(
+      'USAGE_INVALID',
+      `--prefix ${JSON.stringify(prefix)} is not a repository path (lowercase letters, digits, . _ - and /)`,
+    );
   }
   return p;
 }
@@ -105,9 +120,15 @@ export async function pushBundle(o: PushOptions): Promise<ImageMap> {
   const prefix = checkPrefix(o.prefix ?? '');
   o.progress.step(`verifying ${o.bundleDir}`);
   const verified = await verifyBundleDir(o.bundleDir, o.keys, o.progress);
-  o.progress.step(`bundle verified: signed by ${verified.signedBy}; pushing to ${o.registry}${prefix ? `/${prefix}` : ''}`);
+  o.progress.step(
+    `bundle verified: signed by ${verified.signedBy}; pushing to ${o.registry}${prefix ? `/${prefix}` : ''}`,
+  );
   const client = new RegistryClient({
-    host: o.registry, ca: o.ca, insecure: o.insecure === true, credential: credentialFor(o.registry), ...(o.deadlineMs ? { deadlineMs: o.deadlineMs } : {}),
+    host: o.registry,
+    ca: o.ca,
+    insecure: o.insecure === true,
+    credential: credentialFor(o.registry),
+    ...(o.deadlineMs ? { deadlineMs: o.deadlineMs } : {}),
   });
   // Blobs already in a repository of this registry (this run): later repositories mount them.
   const placed = new Map<string, string>();
@@ -115,7 +136,8 @@ export async function pushBundle(o: PushOptions): Promise<ImageMap> {
   const run: PushRun = { options: o, verified, client, prefix, placed };
   for (const item of pushablesOf(verified.manifest)) out.push(await pushOne(run, item));
   const map: ImageMap = {
-    registry: o.registry, prefix,
+    registry: o.registry,
+    prefix,
     bundle: { createdAt: verified.manifest.createdAt, manifestSha256: verified.manifestSha256 },
     artifacts: out,
   };
@@ -152,18 +174,37 @@ async function pushOne(run: PushRun, item: Pushable): Promise<PushedArtifact> {
   await mapLimit(blobs, o.concurrency, async (b) => {
     const file = path.join(bundlePath.images(o.bundleDir), blobRelPath(b.digest));
     const st = await fsp.stat(file).catch(() => undefined);
-    if (!st || st.size !== b.size) throw new AirgapError('BUNDLE_FILE_MISSING', `${file}: blob ${b.digest} of ${item.ref} is missing or has the wrong size`);
+    if (!st || st.size !== b.size)
+      throw new AirgapError(
+        'BUNDLE_FILE_MISSING',
+        `${file}: blob ${b.digest} of ${item.ref} is missing or has the wrong size`,
+      );
     if (await client.hasBlob(repo, b.digest, b.size)) {
       stats.skipped++;
       o.progress.addBytes(b.size);
       placed.set(b.digest, repo);
       return;
     }
-    const how = await client.pushBlob(repo, {
-      digest: b.digest, size: b.size,
-      open: (range) => createReadStream(file, range ? { start: range.start, end: range.end } : {}),
-    }, { ...(placed.get(b.digest) ? { mountFrom: placed.get(b.digest)! } : {}), ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}), onBytes: (n) => o.progress.addBytes(n) });
-    if (how === 'mounted') { stats.mounted++; o.progress.addBytes(b.size); } else { stats.uploaded++; stats.bytesUploaded += b.size; }
+    const how = await client.pushBlob(
+      repo,
+      {
+        digest: b.digest,
+        size: b.size,
+        open: (range) => createReadStream(file, range ? { start: range.start, end: range.end } : {}),
+      },
+      {
+        ...(placed.get(b.digest) ? { mountFrom: placed.get(b.digest)! } : {}),
+        ...(o.chunkSize ? { chunkSize: o.chunkSize } : {}),
+        onBytes: (n) => o.progress.addBytes(n),
+      },
+    );
+    if (how === 'mounted') {
+      stats.mounted++;
+      o.progress.addBytes(b.size);
+    } else {
+      stats.uploaded++;
+      stats.bytesUploaded += b.size;
+    }
     placed.set(b.digest, repo);
   });
   o.progress.endBytes();
@@ -173,12 +214,22 @@ async function pushOne(run: PushRun, item: Pushable): Promise<PushedArtifact> {
     await client.putManifest(repo, ref.tag, bytes, mediaType);
     tagged = `${o.registry}/${repo}:${ref.tag}`;
   }
-  const indexNotPushed = item.pinnedDigest !== item.manifestDigest
-    ? `${item.pinnedDigest} is a multi-platform index; the bundle holds only this platform's manifest, pushed under its own upstream digest`
-    : undefined;
-  o.progress.step(`  ${item.ref} → ${o.registry}/${repo}@${item.manifestDigest} (${stats.uploaded} uploaded, ${stats.mounted} mounted, ${stats.skipped} already there)`);
+  const indexNotPushed =
+    item.pinnedDigest !== item.manifestDigest
+      ? `${item.pinnedDigest} is a multi-platform index; the bundle holds only this platform's manifest, pushed under its own upstream digest`
+      : undefined;
+  o.progress.step(
+    `  ${item.ref} → ${o.registry}/${repo}@${item.manifestDigest} (${stats.uploaded} uploaded, ${stats.mounted} mounted, ${stats.skipped} already there)`,
+  );
   return {
-    kind: item.kind, name: item.name, ref: item.ref, pinnedDigest: item.pinnedDigest, manifestDigest: item.manifestDigest,
-    target: `${o.registry}/${repo}@${item.manifestDigest}`, ...(tagged ? { tagged } : {}), ...(indexNotPushed ? { indexNotPushed } : {}), blobs: stats,
+    kind: item.kind,
+    name: item.name,
+    ref: item.ref,
+    pinnedDigest: item.pinnedDigest,
+    manifestDigest: item.manifestDigest,
+    target: `${o.registry}/${repo}@${item.manifestDigest}`,
+    ...(tagged ? { tagged } : {}),
+    ...(indexNotPushed ? { indexNotPushed } : {}),
+    blobs: stats,
   };
 }

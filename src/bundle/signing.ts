@@ -4,7 +4,13 @@
  * `openssl dgst -sha256 -verify` and `cosign verify-blob --key` check it. Only the low-S form is
  * taken. Signatures are made in sign-detached.ts (deterministic, RFC 6979, and low-S).
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  verify as cryptoVerify,
+  type KeyObject,
+} from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { AirgapError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -17,16 +23,24 @@ export async function readPassphrase(file: string | undefined): Promise<string> 
     try {
       return (await fsp.readFile(file, 'utf8')).replace(/\r?\n$/, '');
     } catch (e) {
-      throw new AirgapError('KEY_PASSPHRASE_UNREADABLE', `cannot read the passphrase file ${file}: ${(e as Error).message}`, { cause: e });
+      throw new AirgapError(
+        'KEY_PASSPHRASE_UNREADABLE',
+        `cannot read the passphrase file ${file}: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   }
   const env = process.env[PASSPHRASE_ENV];
   if (env !== undefined && env !== '') return env;
-  throw new AirgapError('KEY_PASSPHRASE_MISSING', `no passphrase: pass --passphrase-file FILE or set ${PASSPHRASE_ENV}`);
+  throw new AirgapError(
+    'KEY_PASSPHRASE_MISSING',
+    `no passphrase: pass --passphrase-file FILE or set ${PASSPHRASE_ENV}`,
+  );
 }
 
 export async function generateSigningKey(privatePath: string, publicPath: string, passphrase: string): Promise<void> {
-  if (passphrase.length < 8) throw new AirgapError('KEY_PASSPHRASE_WEAK', 'the passphrase must have at least 8 characters');
+  if (passphrase.length < 8)
+    throw new AirgapError('KEY_PASSPHRASE_WEAK', 'the passphrase must have at least 8 characters');
   const { privateKey, publicKey } = generateKeyPairSync('ec', {
     namedCurve: 'P-256',
     privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase },
@@ -54,7 +68,11 @@ export async function loadSigningKey(file: string, passphrase: string): Promise<
   try {
     key = createPrivateKey({ key: pem, format: 'pem', passphrase });
   } catch (e) {
-    throw new AirgapError('KEY_DECRYPT_FAILED', `cannot decrypt the signing key ${file}: wrong passphrase or not a PEM private key`, { cause: e });
+    throw new AirgapError(
+      'KEY_DECRYPT_FAILED',
+      `cannot decrypt the signing key ${file}: wrong passphrase or not a PEM private key`,
+      { cause: e },
+    );
   }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new AirgapError('KEY_WRONG_TYPE', `the signing key ${file} is not ECDSA P-256`);
@@ -69,7 +87,10 @@ export async function loadSigningKey(file: string, passphrase: string): Promise<
 export function parseTrustedKey(pem: string, file: string): KeyObject {
   const blocks = [...pem.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1]);
   if (blocks.length !== 1 || blocks[0] !== 'PUBLIC KEY') {
-    throw new AirgapError('KEY_INVALID', `the trusted key ${file} must hold one "PUBLIC KEY" PEM block (found: ${blocks.join(', ') || 'none'}); pass the .pub file bundle keygen wrote`);
+    throw new AirgapError(
+      'KEY_INVALID',
+      `the trusted key ${file} must hold one "PUBLIC KEY" PEM block (found: ${blocks.join(', ') || 'none'}); pass the .pub file bundle keygen wrote`,
+    );
   }
   let key: KeyObject;
   try {
@@ -78,17 +99,22 @@ export function parseTrustedKey(pem: string, file: string): KeyObject {
     throw new AirgapError('KEY_INVALID', `the trusted key ${file} is not a readable PEM public key`, { cause: e });
   }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new AirgapError('KEY_WRONG_TYPE', `the trusted key ${file} is ${key.asymmetricKeyType === 'ec' ? `ECDSA ${key.asymmetricKeyDetails?.namedCurve}` : key.asymmetricKeyType}, not ECDSA P-256`);
+    throw new AirgapError(
+      'KEY_WRONG_TYPE',
+      `the trusted key ${file} is ${key.asymmetricKeyType === 'ec' ? `ECDSA ${key.asymmetricKeyDetails?.namedCurve}` : key.asymmetricKeyType}, not ECDSA P-256`,
+    );
   }
   return key;
 }
 
 export async function loadTrustedKeys(files: readonly string[]): Promise<Array<{ file: string; key: KeyObject }>> {
   if (files.length === 0) throw new AirgapError('USAGE_NO_TRUST', 'no trusted key: pass --trust PUB.pem (repeatable)');
-  return Promise.all(files.map(async (file) => {
-    const pem = (await readRegularFile(file, MAX_KEY_FILE, 'KEY_UNREADABLE', 'the trusted key')).toString('utf8');
-    return { file, key: parseTrustedKey(pem, file) };
-  }));
+  return Promise.all(
+    files.map(async (file) => {
+      const pem = (await readRegularFile(file, MAX_KEY_FILE, 'KEY_UNREADABLE', 'the trusted key')).toString('utf8');
+      return { file, key: parseTrustedKey(pem, file) };
+    }),
+  );
 }
 
 const P256_HALF_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n >> 1n;
@@ -132,8 +158,14 @@ export function checkDetached(data: Uint8Array, sigText: string, key: KeyObject)
 
 /** Verifies a detached signature against any of the trusted keys; returns the file of the key that matched. */
 export function verifyDetachedWithAnyKey(
-  data: Uint8Array, sigText: string, keys: ReadonlyArray<{ file: string; key: KeyObject }>, what: string,
+  data: Uint8Array,
+  sigText: string,
+  keys: ReadonlyArray<{ file: string; key: KeyObject }>,
+  what: string,
 ): string {
   for (const k of keys) if (checkDetached(data, sigText, k.key)) return k.file;
-  throw new AirgapError('SIGNATURE_INVALID', `${what}: the signature does not verify with any trusted key (${keys.map((k) => k.file).join(', ')})`);
+  throw new AirgapError(
+    'SIGNATURE_INVALID',
+    `${what}: the signature does not verify with any trusted key (${keys.map((k) => k.file).join(', ')})`,
+  );
 }

@@ -38,7 +38,8 @@ const SMALL_FILE_LIMIT = 64 * 1024 * 1024;
 export async function readVerifiedFile(dir: string, manifest: BundleManifest, rel: string): Promise<Buffer> {
   const entry = manifest.files.find((f) => f.path === rel);
   if (!entry) throw new AirgapError('BUNDLE_FILE_MISSING', `${rel} is not listed in the signed bundle.json of ${dir}`);
-  if (entry.size > SMALL_FILE_LIMIT) throw new AirgapError('BUNDLE_FILE_SIZE_MISMATCH', `${rel}: ${entry.size} bytes is too large to read whole`);
+  if (entry.size > SMALL_FILE_LIMIT)
+    throw new AirgapError('BUNDLE_FILE_SIZE_MISMATCH', `${rel}: ${entry.size} bytes is too large to read whole`);
   let bytes: Buffer;
   try {
     bytes = await fsp.readFile(path.join(dir, rel));
@@ -47,25 +48,43 @@ export async function readVerifiedFile(dir: string, manifest: BundleManifest, re
   }
   const got = createHash('sha256').update(bytes).digest('hex');
   if (bytes.length !== entry.size || got !== entry.sha256) {
-    throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${rel} changed after verification: sha256 ${got}, the signed bundle.json says ${entry.sha256}`);
+    throw new AirgapError(
+      'BUNDLE_FILE_DIGEST_MISMATCH',
+      `${rel} changed after verification: sha256 ${got}, the signed bundle.json says ${entry.sha256}`,
+    );
   }
   return bytes;
 }
 
-export async function copyVerifiedFile(dir: string, manifest: BundleManifest, rel: string, to: string, mode: number): Promise<void> {
+export async function copyVerifiedFile(
+  dir: string,
+  manifest: BundleManifest,
+  rel: string,
+  to: string,
+  mode: number,
+): Promise<void> {
   const entry = manifest.files.find((f) => f.path === rel);
   if (!entry) throw new AirgapError('BUNDLE_FILE_MISSING', `${rel} is not listed in the signed bundle.json of ${dir}`);
   const hash = createHash('sha256');
   await copyFileAtomic(path.join(dir, rel), to, {
-    mode, through: (b) => hash.update(b),
+    mode,
+    through: (b) => hash.update(b),
     beforeCommit: () => {
       const got = hash.digest('hex');
-      if (got !== entry.sha256) throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${rel} changed after verification: sha256 ${got}, the signed bundle.json says ${entry.sha256}`);
+      if (got !== entry.sha256)
+        throw new AirgapError(
+          'BUNDLE_FILE_DIGEST_MISMATCH',
+          `${rel} changed after verification: sha256 ${got}, the signed bundle.json says ${entry.sha256}`,
+        );
     },
   });
 }
 
-export async function verifyBundleDir(dir: string, keys: TrustedKeys, progress?: Progress): Promise<BundleVerifyResult> {
+export async function verifyBundleDir(
+  dir: string,
+  keys: TrustedKeys,
+  progress?: Progress,
+): Promise<BundleVerifyResult> {
   const { manifest, signedBy, text } = await readTrustedManifest(dir, keys);
   const faults = new FaultList();
   const total = manifest.files.reduce((a, f) => a + f.size, 0);
@@ -90,20 +109,36 @@ export async function verifyBundleDir(dir: string, keys: TrustedKeys, progress?:
     }
     const h = await hashFile(file);
     progress?.addBytes(f.size);
-    if (h.sha256 !== f.sha256) faults.push(new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${f.path}: sha256 mismatch, expected ${f.sha256}, got ${h.sha256}`));
+    if (h.sha256 !== f.sha256)
+      faults.push(
+        new AirgapError(
+          'BUNDLE_FILE_DIGEST_MISMATCH',
+          `${f.path}: sha256 mismatch, expected ${f.sha256}, got ${h.sha256}`,
+        ),
+      );
   }
   progress?.endBytes();
   const listed = new Set(manifest.files.map((f) => f.path));
   try {
     for (const rel of await listFiles(dir, (r) => UNLISTED_FILES.has(r) || r === BundleLayout.INCOMPLETE_MARKER)) {
-      if (!listed.has(rel)) faults.push(new AirgapError('BUNDLE_FILE_UNLISTED', `${rel}: not listed in the signed bundle.json`));
+      if (!listed.has(rel))
+        faults.push(new AirgapError('BUNDLE_FILE_UNLISTED', `${rel}: not listed in the signed bundle.json`));
     }
   } catch (e) {
     faults.push(e instanceof AirgapError ? e : new AirgapError('BUNDLE_UNEXPECTED_ENTRY', String(e)));
   }
-  if (faults.length) throw new AggregateAirgapError('BUNDLE_VERIFY_FAILED', `bundle ${dir} failed verification (${faults.length} faults):`, faults);
+  if (faults.length)
+    throw new AggregateAirgapError(
+      'BUNDLE_VERIFY_FAILED',
+      `bundle ${dir} failed verification (${faults.length} faults):`,
+      faults,
+    );
   return {
-    dir, manifest, signedBy, files: manifest.files.length, bytes: total,
+    dir,
+    manifest,
+    signedBy,
+    files: manifest.files.length,
+    bytes: total,
     manifestSha256: createHash('sha256').update(text).digest('hex'),
     readFile: (rel) => readVerifiedFile(dir, manifest, rel),
     copyFile: (rel, to, mode) => copyVerifiedFile(dir, manifest, rel, to, mode),

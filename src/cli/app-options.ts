@@ -21,5 +21,12 @@ export function guarded<T extends CommandModule>(c: T, opts: AppOptions): T {
       return (built as Argv).epilogue(exitCodesEpilogue());
     },
   } as T;
-  return opts.parseOnly ? { ...withEpilogue, handler: (args: Record<string, unknown>) => { opts.onParsed?.(args); } } : withEpilogue;
+  return opts.parseOnly
+    ? {
+        ...withEpilogue,
+        handler: (args: Record<string, unknown>) => {
+          opts.onParsed?.(args);
+        },
+      }
+    : withEpilogue;
 }

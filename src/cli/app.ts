@@ -20,9 +20,13 @@ import type { Io } from './output.js';
 export function buildApp(argv: string[], io: Io, opts: AppOptions = {}): Argv {
   const app = yargs(argv)
     .scriptName('rekor-airgap')
-    .usage('$0 <command>\n\nTake a private Sigstore Rekor transparency log into an air-gapped network:\n'
-      + 'bundle create (connected host) → bundle pack (media) → bundle verify/unpack → bundle install (offline host) → smoke.')
-    .middleware((a) => { (a as Record<string, unknown>).io = io; })
+    .usage(
+      '$0 <command>\n\nTake a private Sigstore Rekor transparency log into an air-gapped network:\n' +
+        'bundle create (connected host) → bundle pack (media) → bundle verify/unpack → bundle install (offline host) → smoke.',
+    )
+    .middleware((a) => {
+      (a as Record<string, unknown>).io = io;
+    })
     .command(bundleCommand(opts))
     .command(guarded(smokeCommand as unknown as CommandModule, opts))
     .command(guarded(statusCommand as unknown as CommandModule, opts))
@@ -59,7 +63,10 @@ export async function runCli(argv: string[], io: Io, opts: AppOptions = {}): Pro
     if (e instanceof AirgapError) {
       io.err(`error [${e.code}]: ${e.message}\n`);
       if (e.code === 'USAGE_INVALID') {
-        const words = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+        const words = argv
+          .filter((a) => !a.startsWith('-'))
+          .slice(0, 2)
+          .join(' ');
         io.err(`see: rekor-airgap ${words ? `${words} ` : ''}--help\n`);
       }
       return e.exitCode;

@@ -22,9 +22,18 @@ const MEANING: Record<keyof typeof ExitCode, string> = {
 };
 
 export function exitCodesTable(): Array<{ code: number; name: string; meaning: string }> {
-  return (Object.keys(ExitCode) as Array<keyof typeof ExitCode>).map((k) => ({ code: ExitCode[k], name: k, meaning: MEANING[k] }));
+  return (Object.keys(ExitCode) as Array<keyof typeof ExitCode>).map((k) => ({
+    code: ExitCode[k],
+    name: k,
+    meaning: MEANING[k],
+  }));
 }
 
 export function exitCodesEpilogue(): string {
-  return 'Exit codes:\n' + exitCodesTable().map((e) => `  ${String(e.code).padStart(3)}  ${e.meaning}`).join('\n');
+  return (
+    'Exit codes:\n' +
+    exitCodesTable()
+      .map((e) => `  ${String(e.code).padStart(3)}  ${e.meaning}`)
+      .join('\n')
+  );
 }

@@ -6,16 +6,28 @@ import { stackFor } from '../stacks/registry.js';
 export function handoverJson(s: InstanceState) {
   const p = instancePaths(s.dataDir);
   return {
-    instance: s.instance, profile: s.profile, url: s.url, caCert: p.caCert, logPublicKey: p.logPublicKey,
-    logPublicKeyPem: s.logPublicKeyPem, origin: s.origin, logKeyId: s.logKeyId, dataDir: s.dataDir, project: s.project,
-    trustedRoot: p.trustedRoot, signingConfig: p.signingConfig,
+    instance: s.instance,
+    profile: s.profile,
+    url: s.url,
+    caCert: p.caCert,
+    logPublicKey: p.logPublicKey,
+    logPublicKeyPem: s.logPublicKeyPem,
+    origin: s.origin,
+    logKeyId: s.logKeyId,
+    dataDir: s.dataDir,
+    project: s.project,
+    trustedRoot: p.trustedRoot,
+    signingConfig: p.signingConfig,
     ...s.stack,
     export: `export AEVUM_REKOR_URL=${s.url}`,
   };
 }
 
 /** What a developer's host needs to sign into this log and verify offline (cosign v3 flags). */
-export function clientGuide(s: InstanceState, f: { trustedRoot: string; signingConfig: string; caCert: string }): string {
+export function clientGuide(
+  s: InstanceState,
+  f: { trustedRoot: string; signingConfig: string; caCert: string },
+): string {
   return [
     'On a client host (copy the three files there):',
     `  export SSL_CERT_FILE=${f.caCert}      # TLS to the log: this CA, and only this one`,
@@ -34,10 +46,15 @@ export function handoverText(s: InstanceState): string {
     `  origin:         ${s.origin}`,
     `  log key ID:     ${s.logKeyId}`,
     `  client trust:   ${p.trustedRoot}, ${p.signingConfig}, ${p.trustCa}`,
-    ...stackFor(s.kind).handover(s).map(([label, value]) => `  ${`${label}:`.padEnd(16)}${value}`),
+    ...stackFor(s.kind)
+      .handover(s)
+      .map(([label, value]) => `  ${`${label}:`.padEnd(16)}${value}`),
     `  backup:         ${p.scripts}/backup.sh --out FILE.tar   (restore: ${p.scripts}/restore.sh FILE.tar)`,
     '',
-    clientGuide(s, { trustedRoot: p.trustedRoot, signingConfig: p.signingConfig, caCert: p.trustCa }).replace(/^/gm, '  '),
+    clientGuide(s, { trustedRoot: p.trustedRoot, signingConfig: p.signingConfig, caCert: p.trustCa }).replace(
+      /^/gm,
+      '  ',
+    ),
     `  daily backups:  put a passphrase in ${p.backupPassphrase} (0600, keep a copy off this host), then`,
     `                  cp ${p.config}/${backupUnitName(s.instance)}.{service,timer} /etc/systemd/system/ && systemctl enable --now ${backupUnitName(s.instance)}.timer`,
     `                  (or: cp ${p.config}/${backupUnitName(s.instance)}.cron /etc/cron.d/${backupUnitName(s.instance)})`,

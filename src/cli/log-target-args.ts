@@ -20,20 +20,42 @@ export interface LogTargetArgs {
 
 /** The --timeout option of the commands that talk to a log (seconds for each request). */
 export const TIMEOUT_OPTION = {
-  coerce: lastValue, type: 'number', describe: 'seconds each request to the log may take, connect to last byte (default 60)',
+  coerce: lastValue,
+  type: 'number',
+  describe: 'seconds each request to the log may take, connect to last byte (default 60)',
 } as const;
-
 
 export function withLogTarget<T>(y: Argv<T>) {
   return y
-    .option('instance', { coerce: lastValue, type: 'string', describe: 'an installed instance (reads its URL, CA, key and origin)' })
+    .option('instance', {
+      coerce: lastValue,
+      type: 'string',
+      describe: 'an installed instance (reads its URL, CA, key and origin)',
+    })
     .option('data-dir', { coerce: lastValue, type: 'string', describe: 'the instance directory, if not the default' })
-    .option('url', { coerce: lastValue, type: 'string', describe: 'log URL, e.g. https://rekor.site.internal:3443 (with --ca, --log-key, --origin)' })
+    .option('url', {
+      coerce: lastValue,
+      type: 'string',
+      describe: 'log URL, e.g. https://rekor.site.internal:3443 (with --ca, --log-key, --origin)',
+    })
     .option('ca', { coerce: lastValue, type: 'string', describe: 'the only CA certificate (PEM) trusted for the log' })
-    .option('log-key', { coerce: lastValue, type: 'string', describe: 'the log\'s public key (PEM)' })
-    .option('origin', { coerce: lastValue, type: 'string', describe: 'checkpoint origin (v2) or hostname (v1) of the log' })
-    .option('kind', { coerce: lastValue, choices: [...STACK_KINDS], default: 'rekor-v2', describe: 'which stack serves the log at --url' })
-    .option('connect-to', { coerce: lastValue, type: 'string', describe: 'connect to this address instead of resolving the URL\'s host' })
+    .option('log-key', { coerce: lastValue, type: 'string', describe: "the log's public key (PEM)" })
+    .option('origin', {
+      coerce: lastValue,
+      type: 'string',
+      describe: 'checkpoint origin (v2) or hostname (v1) of the log',
+    })
+    .option('kind', {
+      coerce: lastValue,
+      choices: [...STACK_KINDS],
+      default: 'rekor-v2',
+      describe: 'which stack serves the log at --url',
+    })
+    .option('connect-to', {
+      coerce: lastValue,
+      type: 'string',
+      describe: "connect to this address instead of resolving the URL's host",
+    })
     .option('timeout', TIMEOUT_OPTION);
 }
 
@@ -47,11 +69,20 @@ export interface ResolvedTarget {
 export async function resolveLogTarget(args: LogTargetArgs): Promise<ResolvedTarget> {
   const timeoutMs = timeoutMsOf(args.timeout);
   if (args.url) {
-    if (!args.ca || !args.logKey || !args.origin) throw new AirgapError('USAGE_SMOKE_TARGET', '--url needs --ca, --log-key and --origin');
-    const read = (f: string, what: string) => fsp.readFile(f, 'utf8').catch((e: Error) => { throw new AirgapError('USAGE_UNREADABLE', `cannot read ${what} ${f}: ${e.message}`); });
+    if (!args.ca || !args.logKey || !args.origin)
+      throw new AirgapError('USAGE_SMOKE_TARGET', '--url needs --ca, --log-key and --origin');
+    const read = (f: string, what: string) =>
+      fsp.readFile(f, 'utf8').catch((e: Error) => {
+        throw new AirgapError('USAGE_UNREADABLE', `cannot read ${what} ${f}: ${e.message}`);
+      });
     return {
       kind: args.kind,
-      target: { endpoint: { url: args.url, ca: await read(args.ca, '--ca'), connectAddress: args.connectTo, timeoutMs }, logKeyPem: await read(args.logKey, '--log-key'), origin: args.origin, label: 'external' },
+      target: {
+        endpoint: { url: args.url, ca: await read(args.ca, '--ca'), connectAddress: args.connectTo, timeoutMs },
+        logKeyPem: await read(args.logKey, '--log-key'),
+        origin: args.origin,
+        label: 'external',
+      },
     };
   }
   const { logTargetOf } = await import('../instance/log-target.js');

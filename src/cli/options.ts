@@ -12,13 +12,34 @@ export function withCommon<T>(y: Argv<T>) {
 
 export function withRegistry<T>(y: Argv<T>) {
   return y
-    .option('mirror', { type: 'string', array: true, default: [] as string[], describe: 'pull UPSTREAM through MIRROR, recording upstream names: --mirror ghcr.io=registry.internal:5000 (repeatable)' })
-    .option('registry-ca', { type: 'string', array: true, default: [] as string[], describe: 'extra CA certificate (PEM) for HTTPS registries (repeatable)' })
-    .option('insecure-registry', { type: 'string', array: true, default: [] as string[], describe: 'allow plain HTTP to this registry host:port (loopback is always allowed)' })
+    .option('mirror', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe:
+        'pull UPSTREAM through MIRROR, recording upstream names: --mirror ghcr.io=registry.internal:5000 (repeatable)',
+    })
+    .option('registry-ca', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'extra CA certificate (PEM) for HTTPS registries (repeatable)',
+    })
+    .option('insecure-registry', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'allow plain HTTP to this registry host:port (loopback is always allowed)',
+    })
     .option('concurrency', { type: 'number', default: 4, describe: 'blobs downloaded in parallel' });
 }
 
-export async function registryAccessFrom(args: { mirror: string[]; registryCa: string[]; insecureRegistry: string[]; concurrency: number }): Promise<RegistryAccess> {
+export async function registryAccessFrom(args: {
+  mirror: string[];
+  registryCa: string[];
+  insecureRegistry: string[];
+  concurrency: number;
+}): Promise<RegistryAccess> {
   // Loaded when a command runs, not at start-up (it brings the registry client).
   const { readCaFiles } = await import('../source/registry-source.js');
   return {
@@ -30,11 +51,19 @@ export async function registryAccessFrom(args: { mirror: string[]; registryCa: s
 }
 
 export function withTrust<T>(y: Argv<T>) {
-  return y.option('trust', { type: 'string', array: true, default: [] as string[], describe: 'public key (PEM) trusted to sign bundles (repeatable, for key rotation)' });
+  return y.option('trust', {
+    type: 'string',
+    array: true,
+    default: [] as string[],
+    describe: 'public key (PEM) trusted to sign bundles (repeatable, for key rotation)',
+  });
 }
 
 export function withPassphrase<T>(y: Argv<T>) {
-  return y.option('passphrase-file', { type: 'string', describe: 'file holding the signing key passphrase (else $REKOR_AIRGAP_PASSPHRASE; never a flag value)' });
+  return y.option('passphrase-file', {
+    type: 'string',
+    describe: 'file holding the signing key passphrase (else $REKOR_AIRGAP_PASSPHRASE; never a flag value)',
+  });
 }
 
 /**
@@ -53,6 +82,7 @@ export function lastValue<T>(v: T | T[]): T {
 /** A --timeout in seconds as milliseconds (undefined: the command's default), or USAGE_BAD_TIMEOUT. */
 export function timeoutMsOf(seconds: number | undefined): number | undefined {
   if (seconds === undefined) return undefined;
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) throw new AirgapError('USAGE_BAD_TIMEOUT', `--timeout ${seconds} is not a number of seconds between 0 and 86400`);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400)
+    throw new AirgapError('USAGE_BAD_TIMEOUT', `--timeout ${seconds} is not a number of seconds between 0 and 86400`);
   return Math.ceil(seconds * 1000);
 }

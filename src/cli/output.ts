@@ -14,8 +14,12 @@ export interface Io {
 }
 
 export const processIo: Io = {
-  out: (t) => { process.stdout.write(t); },
-  err: (t) => { process.stderr.write(t); },
+  out: (t) => {
+    process.stdout.write(t);
+  },
+  err: (t) => {
+    process.stderr.write(t);
+  },
   errIsTty: Boolean(process.stderr.isTTY),
   columns: process.stdout.columns,
 };
@@ -24,7 +28,17 @@ export const processIo: Io = {
 export function bufferIo(): Io & { stdout: () => string; stderr: () => string } {
   let o = '';
   let e = '';
-  return { out: (t) => { o += t; }, err: (t) => { e += t; }, errIsTty: false, stdout: () => o, stderr: () => e };
+  return {
+    out: (t) => {
+      o += t;
+    },
+    err: (t) => {
+      e += t;
+    },
+    errIsTty: false,
+    stdout: () => o,
+    stderr: () => e,
+  };
 }
 
 export interface CommonArgs {

@@ -43,7 +43,11 @@ export function checkTemplateName(name: string): void {
 }
 
 /** Where a rendered template goes: secrets 0600 in secrets/, scripts 0755 in scripts/, the rest in config/. */
-export function renderedFile(stack: Stack, p: InstancePaths, name: string): { file: string; secret: boolean; mode: number } {
+export function renderedFile(
+  stack: Stack,
+  p: InstancePaths,
+  name: string,
+): { file: string; secret: boolean; mode: number } {
   checkTemplateName(name);
   if (stack.secretTemplates.includes(name)) return { file: path.join(p.secrets, name), secret: true, mode: 0o600 };
   if (name.endsWith('.sh')) return { file: path.join(p.scripts, name), secret: false, mode: 0o755 };
@@ -55,7 +59,13 @@ export function renderedFilesVars(stack: Stack, p: InstancePaths, names: readonl
   return Object.fromEntries(names.map((n) => [n.replace(/\W/g, '_'), renderedFile(stack, p, n).file]));
 }
 
-export async function renderTemplates(src: TemplateSource, stack: Stack, p: InstancePaths, vars: TemplateVars, names: readonly string[]): Promise<void> {
+export async function renderTemplates(
+  src: TemplateSource,
+  stack: Stack,
+  p: InstancePaths,
+  vars: TemplateVars,
+  names: readonly string[],
+): Promise<void> {
   for (const name of names) {
     const dest = renderedFile(stack, p, name);
     const out = renderTemplate((await src.read(name)).toString('utf8'), vars, `${src.profile}/${name}`);
@@ -100,7 +110,10 @@ export function instanceTemplates(p: InstancePaths, profile: string): TemplateSo
     read: async (name) => {
       checkTemplateName(name);
       return fsp.readFile(path.join(p.templates, name)).catch((e: Error) => {
-        throw new AirgapError('RESTORE_FAILED', `the instance has no copy of template ${name} (${e.message}); it was installed by an older rekor-airgap — install the bundle again first`);
+        throw new AirgapError(
+          'RESTORE_FAILED',
+          `the instance has no copy of template ${name} (${e.message}); it was installed by an older rekor-airgap — install the bundle again first`,
+        );
       });
     },
   };

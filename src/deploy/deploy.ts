@@ -44,7 +44,10 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
   await prepareInstanceDirs(paths, stack.directories);
   const configured = await stack.configure({ paths, state, artifacts: d.artifacts });
   if (d.expectedLogKeyPem && d.expectedLogKeyPem !== configured.logKey.publicPem) {
-    throw new AirgapError('INSTALL_KEY_CHANGED', `the log signing key in ${paths.logSigner} is not the one instance ${state.instance} was installed with`);
+    throw new AirgapError(
+      'INSTALL_KEY_CHANGED',
+      `the log signing key in ${paths.logSigner} is not the one instance ${state.instance} was installed with`,
+    );
   }
   state.logPublicKeyPem = configured.logKey.publicPem;
   state.logKeyId = Buffer.from(logKeyId(state.origin, configured.logKey.publicKey)).toString('hex');
@@ -52,17 +55,29 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
   const { docker } = d.engine;
   const engine = await d.engine.kind();
   const vars: TemplateVars = {
-    instance: state.instance, project: state.project, hostname: state.hostname, origin: state.origin,
-    https_port: state.httpsPort, bind_address: state.bindAddress, checkpoint_interval: state.checkpointInterval,
+    instance: state.instance,
+    project: state.project,
+    hostname: state.hostname,
+    origin: state.origin,
+    https_port: state.httpsPort,
+    bind_address: state.bindAddress,
+    checkpoint_interval: state.checkpointInterval,
     publish: publishedPort(engine, state.bindAddress, state.httpsPort),
     images: d.images,
     paths: { ...paths },
     files: renderedFilesVars(stack, paths, d.templateNames),
     ...configured.vars,
   };
-  if (stack.fixedAddresses) vars.internal = { ...await internalAddresses(docker, engine, state, stack.fixedAddresses) };
+  if (stack.fixedAddresses)
+    vars.internal = { ...(await internalAddresses(docker, engine, state, stack.fixedAddresses)) };
   const deferred = new Set(stack.phases.flatMap((p) => p.templates ?? []));
-  await renderTemplates(d.templates, stack, paths, vars, d.templateNames.filter((t) => !deferred.has(t)));
+  await renderTemplates(
+    d.templates,
+    stack,
+    paths,
+    vars,
+    d.templateNames.filter((t) => !deferred.has(t)),
+  );
   await writeScheduleFiles(paths, state.instance);
   await writeTrustFiles(state, stack.apiVersion);
   return vars;
@@ -73,11 +88,19 @@ function networkName(state: InstanceState, network: string): string {
 }
 
 /** The instance's block (kept when still free, else a free one) and the services' addresses in it. */
-async function internalAddresses(docker: Docker, engine: EngineKind, state: InstanceState, fixed: NonNullable<Stack['fixedAddresses']>): Promise<InternalAddressing> {
+async function internalAddresses(
+  docker: Docker,
+  engine: EngineKind,
+  state: InstanceState,
+  fixed: NonNullable<Stack['fixedAddresses']>,
+): Promise<InternalAddressing> {
   const used = await subnetsInUse(docker, networkName(state, fixed.network));
   const subnet = chooseSubnet(used, state.project, state.internalSubnet);
   if (!subnet) {
-    throw new AirgapError('PREFLIGHT_NO_SUBNET', `no free /26 left in ${POOL} for the internal network of instance ${state.instance}: every block overlaps a network of the engine or a route of the host (${used.join(', ')})`);
+    throw new AirgapError(
+      'PREFLIGHT_NO_SUBNET',
+      `no free /26 left in ${POOL} for the internal network of instance ${state.instance}: every block overlaps a network of the engine or a route of the host (${used.join(', ')})`,
+    );
   }
   state.internalSubnet = subnet;
   return internalAddressing(subnet, fixed.services, engine);
@@ -93,7 +116,9 @@ async function recreateInternalNetwork(d: DeployContext): Promise<void> {
   const name = networkName(state, stack.fixedAddresses.network);
   const current = await networkSubnets(d.engine.docker, name);
   if (!current || (current.length === 1 && current[0] === state.internalSubnet)) return;
-  progress.step(`network ${name} gets fixed addresses in ${state.internalSubnet} (was ${current.join(', ') || 'engine-assigned'}): taking the services down to create it again; data and keys stay`);
+  progress.step(
+    `network ${name} gets fixed addresses in ${state.internalSubnet} (was ${current.join(', ') || 'engine-assigned'}): taking the services down to create it again; data and keys stay`,
+  );
   await d.engine.project(state.project, paths.compose).down();
 }
 
@@ -117,7 +142,16 @@ export interface StartOptions {
 export async function startStack(d: DeployContext, vars: TemplateVars, s: StartOptions): Promise<void> {
   const { state, paths, stack, progress, engine } = d;
   const project = engine.project(state.project, paths.compose);
-  const ctx: StartContext = { engine, project, paths, state, vars, timeoutMs: s.timeoutMs, progress, saveState: () => writeState(state) };
+  const ctx: StartContext = {
+    engine,
+    project,
+    paths,
+    state,
+    vars,
+    timeoutMs: s.timeoutMs,
+    progress,
+    saveState: () => writeState(state),
+  };
   const tool = composeToolName(await engine.compose());
   const startPhase = async (services: readonly string[]) => {
     progress.step(`starting ${services.join(', ')} (${tool}, project ${state.project})`);

@@ -32,7 +32,10 @@ export interface ProfileImages {
   progress: Progress;
 }
 
-export async function loadProfileImages(docker: Docker, p: ProfileImages): Promise<{ loaded: string[]; present: string[] }> {
+export async function loadProfileImages(
+  docker: Docker,
+  p: ProfileImages,
+): Promise<{ loaded: string[]; present: string[] }> {
   const { bundleDir, manifest, images, readVerified, progress } = p;
   const need: Array<{ img: BundleImage; layers: string[] }> = [];
   const present: string[] = [];
@@ -56,7 +59,9 @@ export async function loadProfileImages(docker: Docker, p: ProfileImages): Promi
     return { name: blobRelPath(d), file: path.join(bundleDir, rel), size: f.size, sha256: f.sha256 };
   });
   const total = entries.reduce((a, e) => a + e.size, 0);
-  progress.step(`loading ${need.length} image(s) into the engine (no registry): ${need.map((n) => n.img.ref).join(', ')}`);
+  progress.step(
+    `loading ${need.length} image(s) into the engine (no registry): ${need.map((n) => n.img.ref).join(', ')}`,
+  );
   progress.startBytes('loading images', total);
   async function* tar(): AsyncGenerator<Buffer> {
     const mj = Buffer.from(JSON.stringify(archive));
@@ -79,7 +84,10 @@ export async function loadProfileImages(docker: Docker, p: ProfileImages): Promi
       }
       const got = await hash.digest();
       if (seen !== e.size || got !== e.sha256) {
-        throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.file}: ${seen !== e.size ? `size ${seen} expected ${e.size}` : `sha256 mismatch, expected ${e.sha256}, got ${got}`} (changed since the bundle was verified)`);
+        throw new AirgapError(
+          'BUNDLE_FILE_DIGEST_MISMATCH',
+          `${e.file}: ${seen !== e.size ? `size ${seen} expected ${e.size}` : `sha256 mismatch, expected ${e.sha256}, got ${got}`} (changed since the bundle was verified)`,
+        );
       }
       yield tarPadding(e.size);
     }
@@ -96,7 +104,10 @@ export async function loadProfileImages(docker: Docker, p: ProfileImages): Promi
   for (const n of need) {
     const id = await imageId(docker, n.img.ref);
     if (id !== n.img.configDigest) {
-      throw new AirgapError('ENGINE_IMAGE_MISMATCH', `${n.img.ref} loaded as ${id ?? '(nothing)'}, expected image ID ${n.img.configDigest}`);
+      throw new AirgapError(
+        'ENGINE_IMAGE_MISMATCH',
+        `${n.img.ref} loaded as ${id ?? '(nothing)'}, expected image ID ${n.img.configDigest}`,
+      );
     }
   }
   return { loaded: loaded.length ? loaded : need.map((n) => n.img.ref), present };

@@ -34,14 +34,22 @@ export function engineAddress(): string {
 export async function engineInfo(docker: Docker): Promise<EngineInfo> {
   try {
     const v = await docker.version();
-    const info = await docker.info() as { DockerRootDir?: string; MemTotal?: number };
+    const info = (await docker.info()) as { DockerRootDir?: string; MemTotal?: number };
     const kind = engineKindOf(v);
     return {
-      kind, name: `${kind === 'podman' ? 'Podman' : 'Docker Engine'} ${v.Version}`,
-      apiVersion: v.ApiVersion, version: v.Version, dockerRootDir: info.DockerRootDir ?? '/var/lib/docker', memTotal: info.MemTotal ?? 0,
+      kind,
+      name: `${kind === 'podman' ? 'Podman' : 'Docker Engine'} ${v.Version}`,
+      apiVersion: v.ApiVersion,
+      version: v.Version,
+      dockerRootDir: info.DockerRootDir ?? '/var/lib/docker',
+      memTotal: info.MemTotal ?? 0,
     };
   } catch (e) {
-    throw new AirgapError('ENGINE_UNREACHABLE', `cannot reach the Docker engine at ${engineAddress()}: ${(e as Error).message} (is dockerd running? set DOCKER_HOST for another socket)`, { cause: e });
+    throw new AirgapError(
+      'ENGINE_UNREACHABLE',
+      `cannot reach the Docker engine at ${engineAddress()}: ${(e as Error).message} (is dockerd running? set DOCKER_HOST for another socket)`,
+      { cause: e },
+    );
   }
 }
 
@@ -61,7 +69,9 @@ export async function loadImages(docker: Docker, tar: Readable): Promise<string[
   try {
     res = await docker.loadImage(tar, { quiet: true });
   } catch (e) {
-    throw new AirgapError('ENGINE_LOAD_FAILED', `the engine refused the image archive: ${(e as Error).message}`, { cause: e });
+    throw new AirgapError('ENGINE_LOAD_FAILED', `the engine refused the image archive: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const loaded: string[] = [];
   let buf = '';
@@ -81,7 +91,7 @@ export async function loadImages(docker: Docker, tar: Readable): Promise<string[
     // The engine's progress lines; one that is not a JSON object carries nothing to act on.
     let msg: JsonValue;
     try {
-      msg = readUntrustedJson(line, { what: 'a line of docker load\'s progress', code: 'ENGINE_LOAD_FAILED' });
+      msg = readUntrustedJson(line, { what: "a line of docker load's progress", code: 'ENGINE_LOAD_FAILED' });
       if (!msg.isObject) return;
     } catch {
       return;
@@ -90,7 +100,10 @@ export async function loadImages(docker: Docker, tar: Readable): Promise<string[
     const errorText = msg.at('error').raw;
     if (detail.isObject || (errorText !== undefined && errorText !== null && errorText !== '')) {
       const why = (detail.isObject ? detail.at('message').raw : undefined) ?? errorText ?? 'no reason given';
-      throw new AirgapError('ENGINE_LOAD_FAILED', `docker load failed: ${printable(typeof why === 'string' ? why : JSON.stringify(why))}`);
+      throw new AirgapError(
+        'ENGINE_LOAD_FAILED',
+        `docker load failed: ${printable(typeof why === 'string' ? why : JSON.stringify(why))}`,
+      );
     }
     const stream = msg.at('stream').raw;
     const m = /Loaded image(?: ID)?: (\S+)/.exec(typeof stream === 'string' ? stream : '');
@@ -114,11 +127,20 @@ export async function imageId(docker: Docker, ref: string): Promise<string | und
 export async function runPodmanHealthCheck(docker: Docker, id: string): Promise<void> {
   // The result is read back from the container's state like Docker's; a failed call changes nothing.
   await new Promise<void>((resolve) => {
-    docker.modem.dial({
-      path: `/v4.0.0/libpod/containers/${encodeURIComponent(id)}/healthcheck`, method: 'GET',
-      statusCodes: { 200: true, 404: 'no such container', 409: 'container has no health check or is not running', 500: 'server error' },
-      options: {},
-    }, () => resolve());
+    docker.modem.dial(
+      {
+        path: `/v4.0.0/libpod/containers/${encodeURIComponent(id)}/healthcheck`,
+        method: 'GET',
+        statusCodes: {
+          200: true,
+          404: 'no such container',
+          409: 'container has no health check or is not running',
+          500: 'server error',
+        },
+        options: {},
+      },
+      () => resolve(),
+    );
   });
 }
 
@@ -131,14 +153,23 @@ export function demuxLogs(buf: Buffer): { stdout: string; stderr: string; combin
   const err: Buffer[] = [];
   const all: Buffer[] = [];
   let i = 0;
-  while (i + 8 <= buf.length && (buf[i] === 1 || buf[i] === 2) && buf[i + 1] === 0 && buf[i + 2] === 0 && buf[i + 3] === 0) {
+  while (
+    i + 8 <= buf.length &&
+    (buf[i] === 1 || buf[i] === 2) &&
+    buf[i + 1] === 0 &&
+    buf[i + 2] === 0 &&
+    buf[i + 3] === 0
+  ) {
     const len = buf.readUInt32BE(i + 4);
     const frame = buf.subarray(i + 8, i + 8 + len);
     (buf[i] === 2 ? err : out).push(frame);
     all.push(frame);
     i += 8 + len;
   }
-  if (i < buf.length) { out.push(buf.subarray(i)); all.push(buf.subarray(i)); }
+  if (i < buf.length) {
+    out.push(buf.subarray(i));
+    all.push(buf.subarray(i));
+  }
   const text = (b: Buffer[]) => Buffer.concat(b).toString('utf8');
   return { stdout: text(out), stderr: text(err), combined: text(all) };
 }
@@ -146,7 +177,9 @@ export function demuxLogs(buf: Buffer): { stdout: string; stderr: string; combin
 /** A container's last log lines (stdout and stderr together), or "(no logs)". */
 export async function lastLogs(docker: Docker, id: string, lines = 25): Promise<string> {
   try {
-    const buf = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, timestamps: false }) as unknown as Buffer;
+    const buf = (await docker
+      .getContainer(id)
+      .logs({ stdout: true, stderr: true, tail: lines, timestamps: false })) as unknown as Buffer;
     return demuxLogs(buf).combined.trimEnd() || '(no logs)';
   } catch {
     return '(no logs)';
@@ -161,7 +194,9 @@ export async function servicesReport(docker: Docker, project: string, lines = 12
   const parts: string[] = [];
   for (const c of await projectContainers(docker, project).catch(() => [])) {
     const restarts = c.restartCount ? `, restarted ${c.restartCount}×` : '';
-    parts.push(`--- ${c.service} (${c.health ?? c.state}${restarts}), last log lines:\n${await lastLogs(docker, c.id, lines)}`);
+    parts.push(
+      `--- ${c.service} (${c.health ?? c.state}${restarts}), last log lines:\n${await lastLogs(docker, c.id, lines)}`,
+    );
   }
   return parts.join('\n');
 }
@@ -183,10 +218,16 @@ function startedAtMs(text: string | undefined): number | undefined {
 }
 
 export async function projectContainers(docker: Docker, project: string): Promise<ProjectContainer[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${project}`] } });
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: [`com.docker.compose.project=${project}`] },
+  });
   const out: ProjectContainer[] = [];
   for (const c of list) {
-    const info = await docker.getContainer(c.Id).inspect().catch(() => undefined);
+    const info = await docker
+      .getContainer(c.Id)
+      .inspect()
+      .catch(() => undefined);
     out.push({
       id: c.Id,
       service: c.Labels['com.docker.compose.service'] ?? c.Names[0] ?? c.Id,

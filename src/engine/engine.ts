@@ -57,14 +57,21 @@ export function composeToolName(c: Compose): string {
 }
 
 function composeProject(engine: Engine, name: string, file: string): ComposeProject {
-  const run = async (args: string[], opts?: { timeoutMs?: number }) => (await engine.compose()).run(name, file, args, opts);
+  const run = async (args: string[], opts?: { timeoutMs?: number }) =>
+    (await engine.compose()).run(name, file, args, opts);
   return {
     name,
     up: async (services) => {
       await run(services?.length ? ['up', '-d', ...services] : ['up', '-d', '--remove-orphans']);
     },
     down: async (opts = {}) => {
-      await run(['down', '--remove-orphans', ...(opts.volumes ? ['--volumes'] : []), '--timeout', String(STOP_TIMEOUT_SEC)]);
+      await run([
+        'down',
+        '--remove-orphans',
+        ...(opts.volumes ? ['--volumes'] : []),
+        '--timeout',
+        String(STOP_TIMEOUT_SEC),
+      ]);
     },
     stop: async (services = []) => {
       await run(['stop', '--timeout', String(STOP_TIMEOUT_SEC), ...services]);

@@ -21,12 +21,16 @@ const BLOCK_BITS = 26;
  */
 const FIRST_FIXED = 48;
 
-export interface Cidr { base: number; bits: number }
+export interface Cidr {
+  base: number;
+  bits: number;
+}
 
 export function parseIpv4(text: string): number {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
   const parts = m ? m.slice(1).map(Number) : [];
-  if (parts.length !== 4 || parts.some((p) => p > 255)) throw new AirgapError('USAGE_INVALID', `${JSON.stringify(text)} is not an IPv4 address`);
+  if (parts.length !== 4 || parts.some((p) => p > 255))
+    throw new AirgapError('USAGE_INVALID', `${JSON.stringify(text)} is not an IPv4 address`);
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
@@ -56,7 +60,7 @@ export function formatCidr(c: Cidr): string {
 
 export function overlaps(a: Cidr, b: Cidr): boolean {
   const bits = Math.min(a.bits, b.bits);
-  return ((a.base & mask(bits)) >>> 0) === ((b.base & mask(bits)) >>> 0);
+  return (a.base & mask(bits)) >>> 0 === (b.base & mask(bits)) >>> 0;
 }
 
 /** A stable starting block for a project (instances rarely race for the same block). */
@@ -100,16 +104,24 @@ export interface InternalAddressing {
 }
 
 /** The addresses of `services`, in order, in a block chosen by `chooseSubnet`. */
-export function internalAddressing(subnet: string, services: readonly string[], engine: EngineKind): InternalAddressing {
+export function internalAddressing(
+  subnet: string,
+  services: readonly string[],
+  engine: EngineKind,
+): InternalAddressing {
   const c = parseCidr(subnet);
-  if (!c || c.bits !== BLOCK_BITS) throw new AirgapError('USAGE_INVALID', `internal subnet ${subnet} is not a /${BLOCK_BITS}`);
-  if (FIRST_FIXED + services.length > 2 ** (32 - BLOCK_BITS) - 1) throw new AirgapError('USAGE_INVALID', `${services.length} fixed addresses do not fit a /${BLOCK_BITS}`);
+  if (!c || c.bits !== BLOCK_BITS)
+    throw new AirgapError('USAGE_INVALID', `internal subnet ${subnet} is not a /${BLOCK_BITS}`);
+  if (FIRST_FIXED + services.length > 2 ** (32 - BLOCK_BITS) - 1)
+    throw new AirgapError('USAGE_INVALID', `${services.length} fixed addresses do not fit a /${BLOCK_BITS}`);
   const at = (i: number) => formatIpv4(c.base + FIRST_FIXED + i);
   return {
     subnet: formatCidr(c),
-    ipam: JSON.stringify(engine === 'podman'
-      ? { options: { driver: 'host-local' }, config: [{ subnet: formatCidr(c) }] }
-      : { config: [{ subnet: formatCidr(c), ip_range: formatCidr({ base: c.base, bits: BLOCK_BITS + 1 }) }] }),
+    ipam: JSON.stringify(
+      engine === 'podman'
+        ? { options: { driver: 'host-local' }, config: [{ subnet: formatCidr(c) }] }
+        : { config: [{ subnet: formatCidr(c), ip_range: formatCidr({ base: c.base, bits: BLOCK_BITS + 1 }) }] },
+    ),
     addr: Object.fromEntries(services.map((s, i) => [s.replace(/\W/g, '_'), at(i)])),
     extra_hosts: JSON.stringify(services.map((s, i) => `${s}:${at(i)}`)),
   };

@@ -6,7 +6,10 @@ import { promises as fsp } from 'node:fs';
 import type Docker from 'dockerode';
 import { parseProcRoutes } from './internal-net.js';
 
-interface NetworkSummary { Name?: string; IPAM?: { Config?: Array<{ Subnet?: string }> | null } }
+interface NetworkSummary {
+  Name?: string;
+  IPAM?: { Config?: Array<{ Subnet?: string }> | null };
+}
 
 function subnetsOf(n: NetworkSummary): string[] {
   return (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '').filter((s) => s.includes('.'));
@@ -14,14 +17,14 @@ function subnetsOf(n: NetworkSummary): string[] {
 
 /** The IPv4 subnets of the network called `name`, or undefined when the engine has none by that name. */
 export async function networkSubnets(docker: Docker, name: string): Promise<string[] | undefined> {
-  const all = await docker.listNetworks() as NetworkSummary[];
+  const all = (await docker.listNetworks()) as NetworkSummary[];
   const own = all.find((n) => n.Name === name);
   return own ? subnetsOf(own) : undefined;
 }
 
 /** Ranges in use, leaving out network `own` (this instance's own, when it exists) and its route. */
 export async function subnetsInUse(docker: Docker, own: string): Promise<string[]> {
-  const all = await docker.listNetworks() as NetworkSummary[];
+  const all = (await docker.listNetworks()) as NetworkSummary[];
   const mine = new Set(all.filter((n) => n.Name === own).flatMap(subnetsOf));
   const engine = all.filter((n) => n.Name !== own).flatMap(subnetsOf);
   const routes = parseProcRoutes(await fsp.readFile('/proc/net/route', 'utf8').catch(() => ''));

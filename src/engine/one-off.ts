@@ -19,16 +19,32 @@ export interface OneOffResult {
  * `compose run -d --name N <runArgs>`; runArgs are what follows `run` (options, service, command).
  * Resolves with the exit code and output, whatever the exit code; removes the container.
  */
-export async function runOneOff(engine: Engine, project: ComposeProject, runArgs: string[], timeoutMs = 120_000): Promise<OneOffResult> {
+export async function runOneOff(
+  engine: Engine,
+  project: ComposeProject,
+  runArgs: string[],
+  timeoutMs = 120_000,
+): Promise<OneOffResult> {
   const name = `${project.name}-oneoff-${randomBytes(4).toString('hex')}`;
   const c = engine.docker.getContainer(name);
   try {
     await project.run(['run', '-d', '--name', name, ...runArgs], { timeoutMs });
     const waited = await Promise.race([
       c.wait() as Promise<{ StatusCode?: number }>,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new AirgapError('COMPOSE_FAILED', `one-off container ${name} (${runArgs.join(' ')}) did not finish within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs).unref()),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () =>
+            reject(
+              new AirgapError(
+                'COMPOSE_FAILED',
+                `one-off container ${name} (${runArgs.join(' ')}) did not finish within ${Math.round(timeoutMs / 1000)} s`,
+              ),
+            ),
+          timeoutMs,
+        ).unref(),
+      ),
     ]);
-    const logs = await c.logs({ stdout: true, stderr: true, follow: false }) as unknown as Buffer;
+    const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
     const { stdout, stderr } = demuxLogs(logs);
     return { exitCode: waited.StatusCode ?? -1, stdout, stderr };
   } finally {

@@ -6,7 +6,13 @@
  */
 import type Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
-import { engineKind, lastLogs, projectContainers, runPodmanHealthCheck, type ProjectContainer } from '../engine/docker.js';
+import {
+  engineKind,
+  lastLogs,
+  projectContainers,
+  runPodmanHealthCheck,
+  type ProjectContainer,
+} from '../engine/docker.js';
 import type { Progress } from '../util/progress.js';
 
 /** How long a service without a health check must have run, unrestarted, to count as up. */
@@ -19,8 +25,15 @@ export function containerReady(c: ProjectContainer, now: number): boolean {
   return c.startedAt === undefined || now - c.startedAt >= SETTLE_MS;
 }
 
-export async function waitHealthy(docker: Docker, project: string, services: string[], timeoutMs: number, progress: Progress): Promise<ProjectContainer[]> {
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new AirgapError('USAGE_BAD_TIMEOUT', `timeout ${timeoutMs} ms is not a positive number`);
+export async function waitHealthy(
+  docker: Docker,
+  project: string,
+  services: string[],
+  timeoutMs: number,
+  progress: Progress,
+): Promise<ProjectContainer[]> {
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new AirgapError('USAGE_BAD_TIMEOUT', `timeout ${timeoutMs} ms is not a positive number`);
   const deadline = Date.now() + timeoutMs;
   let last: ProjectContainer[];
   let reported = '';
@@ -29,7 +42,10 @@ export async function waitHealthy(docker: Docker, project: string, services: str
   for (;;) {
     last = await projectContainers(docker, project);
     if (podman) {
-      const checked = last.filter((c) => services.includes(c.service) && c.state === 'running' && c.health !== undefined && c.health !== 'healthy');
+      const checked = last.filter(
+        (c) =>
+          services.includes(c.service) && c.state === 'running' && c.health !== undefined && c.health !== 'healthy',
+      );
       for (const c of checked) await runPodmanHealthCheck(docker, c.id);
       if (checked.length) last = await projectContainers(docker, project);
     }
@@ -37,21 +53,35 @@ export async function waitHealthy(docker: Docker, project: string, services: str
     const missing = services.filter((s) => !byService.has(s));
     const dead = last.find((c) => services.includes(c.service) && (c.state === 'exited' || c.state === 'dead'));
     if (dead) {
-      throw new AirgapError('INSTALL_SERVICE_FAILED', `service ${dead.service} stopped (${dead.state}); its last log lines:\n${await lastLogs(docker, dead.id)}`, { details: { service: dead.service } });
+      throw new AirgapError(
+        'INSTALL_SERVICE_FAILED',
+        `service ${dead.service} stopped (${dead.state}); its last log lines:\n${await lastLogs(docker, dead.id)}`,
+        { details: { service: dead.service } },
+      );
     }
     const now = Date.now();
     const waiting = last.filter((c) => services.includes(c.service) && !containerReady(c, now));
     if (!missing.length && !waiting.length) return last;
-    const key = waiting.map((c) => `${c.service}: ${c.health ?? c.state}`).join(', ') || `waiting for ${missing.join(', ')}`;
-    const shown = waiting.map((c) => `${c.service}: ${c.health ?? c.state}${c.restartCount ? ` (restarted ${c.restartCount}×)` : ''}`).join(', ') || key;
+    const key =
+      waiting.map((c) => `${c.service}: ${c.health ?? c.state}`).join(', ') || `waiting for ${missing.join(', ')}`;
+    const shown =
+      waiting
+        .map((c) => `${c.service}: ${c.health ?? c.state}${c.restartCount ? ` (restarted ${c.restartCount}×)` : ''}`)
+        .join(', ') || key;
     if (key !== reported) {
       progress.step(`  ${shown}`);
       reported = key;
     }
     if (Date.now() > deadline) {
-      const culprit = waiting.find((c) => c.health === 'unhealthy') ?? [...waiting].sort((a, b) => b.restartCount - a.restartCount)[0];
+      const culprit =
+        waiting.find((c) => c.health === 'unhealthy') ??
+        [...waiting].sort((a, b) => b.restartCount - a.restartCount)[0];
       const logs = culprit ? `\nlast log lines of ${culprit.service}:\n${await lastLogs(docker, culprit.id)}` : '';
-      throw new AirgapError('INSTALL_TIMEOUT', `services not healthy within ${Math.round(timeoutMs / 1000)} s (${shown})${logs}`, { details: { service: culprit?.service } });
+      throw new AirgapError(
+        'INSTALL_TIMEOUT',
+        `services not healthy within ${Math.round(timeoutMs / 1000)} s (${shown})${logs}`,
+        { details: { service: culprit?.service } },
+      );
     }
     await new Promise((r) => setTimeout(r, 1000));
   }

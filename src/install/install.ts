@@ -15,7 +15,13 @@ import { verifyBundleDir, type BundleVerifyResult } from '../bundle/verify-dir.j
 import { projectContainers, servicesReport } from '../engine/docker.js';
 import type { Engine } from '../engine/engine.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
-import { composeProject, dataDirFor, instancePaths, validateInstanceName, type InstancePaths } from '../instance/layout.js';
+import {
+  composeProject,
+  dataDirFor,
+  instancePaths,
+  validateInstanceName,
+  type InstancePaths,
+} from '../instance/layout.js';
 import { logTargetOf } from '../instance/log-target.js';
 import { observeLog } from '../stacks/observe.js';
 import type { TemplateVars } from '../instance/render.js';
@@ -88,7 +94,10 @@ interface PlanBase {
 }
 
 /** A fresh install has no instance yet; a rerun or an upgrade always goes over one. */
-type Plan = (PlanBase & { mode: 'fresh'; existing?: undefined }) | UpgradePlan | (PlanBase & { mode: 'rerun'; existing: InstanceState });
+type Plan =
+  | (PlanBase & { mode: 'fresh'; existing?: undefined })
+  | UpgradePlan
+  | (PlanBase & { mode: 'rerun'; existing: InstanceState });
 type UpgradePlan = PlanBase & { mode: 'upgrade'; existing: InstanceState };
 
 export async function installBundle(o: InstallOptions): Promise<InstallResult> {
@@ -96,9 +105,22 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   const verified = await verify(o);
   const plan = await makePlan(o, verified);
   const pre = await preflight(o, plan);
-  if (o.dryRun) return { mode: plan.mode, dryRun: true, state: plan.state, stack: plan.stack, preflight: pre.checks, imagesLoaded: [], imagesPresent: [] };
+  if (o.dryRun)
+    return {
+      mode: plan.mode,
+      dryRun: true,
+      state: plan.state,
+      stack: plan.stack,
+      preflight: pre.checks,
+      imagesLoaded: [],
+      imagesPresent: [],
+    };
   const loaded = await loadProfileImages(plan.engine.docker, {
-    bundleDir: verified.dir, manifest: verified.manifest, images: plan.images, readVerified: verified.readFile, progress: o.progress,
+    bundleDir: verified.dir,
+    manifest: verified.manifest,
+    images: plan.images,
+    readVerified: verified.readFile,
+    progress: o.progress,
   });
   const snapshot = plan.existing ? await snapshotConfig(plan.paths) : new Map<string, Buffer>();
   // An upgrade: the old checkpoint joins the history (the new release must prove it extends it),
@@ -111,15 +133,30 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
     await startStack(deployContext(o, plan), vars, { timeoutMs: o.timeoutSec * 1000 });
     smoke = o.smoke ? await prove(o, plan) : undefined;
     const seen = await observeLog(plan.state, plan.stack, await logTargetOf(plan.state));
-    if (preUpgrade?.head) o.progress.step(`upgrade kept the log: size ${preUpgrade.head.size} → ${seen.head.size}, consistent (same key, same origin)`);
-    if (preUpgrade) o.progress.step(`the instance as it was before the upgrade stays in ${preUpgrade.copy} until the next upgrade (remove it once satisfied)`);
+    if (preUpgrade?.head)
+      o.progress.step(
+        `upgrade kept the log: size ${preUpgrade.head.size} → ${seen.head.size}, consistent (same key, same origin)`,
+      );
+    if (preUpgrade)
+      o.progress.step(
+        `the instance as it was before the upgrade stays in ${preUpgrade.copy} until the next upgrade (remove it once satisfied)`,
+      );
   } catch (caught) {
     const e = await withServicesReport(caught, plan);
     if (preUpgrade && plan.mode === 'upgrade') throw await rollBackUpgrade(plan, preUpgrade, e, o.progress);
     await rollback(plan, snapshot, o.progress);
     throw e;
   }
-  return { mode: plan.mode, dryRun: false, state: plan.state, stack: plan.stack, preflight: pre.checks, imagesLoaded: loaded.loaded, imagesPresent: loaded.present, ...(smoke ? { smoke } : {}) };
+  return {
+    mode: plan.mode,
+    dryRun: false,
+    state: plan.state,
+    stack: plan.stack,
+    preflight: pre.checks,
+    imagesLoaded: loaded.loaded,
+    imagesPresent: loaded.present,
+    ...(smoke ? { smoke } : {}),
+  };
 }
 
 /**
@@ -130,7 +167,10 @@ async function withServicesReport(e: unknown, plan: Plan): Promise<unknown> {
   if (!isLogCheckFailure(e)) return e;
   const report = await servicesReport(plan.engine.docker, plan.state.project);
   if (!report) return e;
-  return new AirgapError(e.code, `${e.message}\nthe services when it failed:\n${report}`, { cause: e.cause, details: e.details });
+  return new AirgapError(e.code, `${e.message}\nthe services when it failed:\n${report}`, {
+    cause: e.cause,
+    details: e.details,
+  });
 }
 
 /** Verify: the signature, then every byte; nothing is loaded before this holds. */
@@ -154,29 +194,53 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
   const paths = instancePaths(dataDir);
   const existing = await readState(dataDir);
   if (existing && existing.profile !== profile.name) {
-    throw new AirgapError('INSTALL_PROFILE_MISMATCH', `instance ${o.instance} runs ${existing.profile}; this install is ${profile.name} (use another --instance)`);
+    throw new AirgapError(
+      'INSTALL_PROFILE_MISMATCH',
+      `instance ${o.instance} runs ${existing.profile}; this install is ${profile.name} (use another --instance)`,
+    );
   }
   const release = releaseOf(manifest, profile.name);
   const releases = checkRelease(o.instance, existing?.highestRelease ?? 0, release, o.allowDowngrade === true);
-  if (releases.downgrade) o.progress.warn(`installing release ${release} over release ${existing?.highestRelease} (--allow-downgrade)`);
-  if (o.tsa && !stack.timestampAuthority) throw new AirgapError('USAGE_INVALID', `--tsa: the ${stack.title} stack runs no timestamp authority beside its log`);
+  if (releases.downgrade)
+    o.progress.warn(`installing release ${release} over release ${existing?.highestRelease} (--allow-downgrade)`);
+  if (o.tsa && !stack.timestampAuthority)
+    throw new AirgapError(
+      'USAGE_INVALID',
+      `--tsa: the ${stack.title} stack runs no timestamp authority beside its log`,
+    );
   const hostname = o.hostname ?? existing?.hostname ?? os.hostname();
   const origin = o.origin ?? existing?.origin ?? hostname;
   if (existing && existing.origin !== origin) {
-    throw new AirgapError('INSTALL_ORIGIN_CHANGE', `instance ${o.instance} signs checkpoints as ${existing.origin}; a log cannot change its origin (asked: ${origin})`);
+    throw new AirgapError(
+      'INSTALL_ORIGIN_CHANGE',
+      `instance ${o.instance} signs checkpoints as ${existing.origin}; a log cannot change its origin (asked: ${origin})`,
+    );
   }
-  if (!/^[^\s+]+$/.test(origin)) throw new AirgapError('USAGE_BAD_ORIGIN', `origin ${JSON.stringify(origin)} must have no spaces and no "+"`);
+  if (!/^[^\s+]+$/.test(origin))
+    throw new AirgapError('USAGE_BAD_ORIGIN', `origin ${JSON.stringify(origin)} must have no spaces and no "+"`);
   const port = o.port ?? existing?.httpsPort ?? profile.ports.https;
   const bindAddress = o.bindAddress ?? existing?.bindAddress ?? '0.0.0.0';
   const now = new Date().toISOString();
   const state: InstanceState = {
-    instance: o.instance, profile: profile.name, kind: stack.kind, project: composeProject(o.instance), dataDir, hostname, origin,
-    httpsPort: port, bindAddress, url: `https://${hostname}:${port}`, stack: { ...(existing?.stack ?? {}), ...(o.tsa ? { tsa: 'on' } : {}) },
-    logPublicKeyPem: existing?.logPublicKeyPem ?? '', logKeyId: existing?.logKeyId ?? '',
+    instance: o.instance,
+    profile: profile.name,
+    kind: stack.kind,
+    project: composeProject(o.instance),
+    dataDir,
+    hostname,
+    origin,
+    httpsPort: port,
+    bindAddress,
+    url: `https://${hostname}:${port}`,
+    stack: { ...(existing?.stack ?? {}), ...(o.tsa ? { tsa: 'on' } : {}) },
+    logPublicKeyPem: existing?.logPublicKeyPem ?? '',
+    logKeyId: existing?.logKeyId ?? '',
     checkpointInterval: o.checkpointInterval,
-    bundle: { createdAt: manifest.createdAt, manifestSha256: verified.manifestSha256, release }, highestRelease: releases.highest,
+    bundle: { createdAt: manifest.createdAt, manifestSha256: verified.manifestSha256, release },
+    highestRelease: releases.highest,
     images: Object.fromEntries(images.map((i) => [i.name, { ref: i.ref, configDigest: i.configDigest }])),
-    installedAt: existing?.installedAt ?? now, updatedAt: now,
+    installedAt: existing?.installedAt ?? now,
+    updatedAt: now,
   };
   const base: PlanBase = { verified, profile, stack, images, paths, state, engine: o.engine };
   if (!existing) return { ...base, mode: 'fresh' };
@@ -189,13 +253,21 @@ async function preflight(o: InstallOptions, plan: Plan) {
   // after an install that was killed before it wrote its state (its containers kept running).
   let ownPorts: number[] = [];
   const running = await projectContainers(plan.engine.docker, plan.state.project).catch(() => []);
-  if (running.some((c) => c.state === 'running')) ownPorts = [...new Set([plan.state.httpsPort, ...(plan.existing ? [plan.existing.httpsPort] : [])])];
+  if (running.some((c) => c.state === 'running'))
+    ownPorts = [...new Set([plan.state.httpsPort, ...(plan.existing ? [plan.existing.httpsPort] : [])])];
   const pre = await runPreflight({
-    engine: plan.engine, dataDir: plan.state.dataDir, bindAddress: plan.state.bindAddress, ports: [plan.state.httpsPort], ownPorts,
-    imageBytes: plan.images.reduce((a, i) => a + i.size, 0), minMemory: plan.stack.minMemoryBytes,
-    bundleCreatedAt: plan.verified.manifest.createdAt, skip: o.skipChecks,
+    engine: plan.engine,
+    dataDir: plan.state.dataDir,
+    bindAddress: plan.state.bindAddress,
+    ports: [plan.state.httpsPort],
+    ownPorts,
+    imageBytes: plan.images.reduce((a, i) => a + i.size, 0),
+    minMemory: plan.stack.minMemoryBytes,
+    bundleCreatedAt: plan.verified.manifest.createdAt,
+    skip: o.skipChecks,
   });
-  for (const c of pre.checks) o.progress.step(`  preflight ${c.name}: ${c.status === 'ok' ? 'ok' : c.status.toUpperCase()} — ${c.message}`);
+  for (const c of pre.checks)
+    o.progress.step(`  preflight ${c.name}: ${c.status === 'ok' ? 'ok' : c.status.toUpperCase()} — ${c.message}`);
   failPreflight(pre.checks);
   return pre;
 }
@@ -204,12 +276,19 @@ async function preflight(o: InstallOptions, plan: Plan) {
 function deployContext(o: InstallOptions, plan: Plan): DeployContext {
   const { paths, stack, state, profile, verified } = plan;
   return {
-    engine: plan.engine, stack, paths, state, templates: templateSource(plan), templateNames: profile.templates,
+    engine: plan.engine,
+    stack,
+    paths,
+    state,
+    templates: templateSource(plan),
+    templateNames: profile.templates,
     images: Object.fromEntries(plan.images.map((i) => [i.name, i.ref])),
     artifacts: new Map(profile.artifacts.map((a) => [a.name, () => verified.readFile(bundleRel.artifact(a.name))])),
     tls: {
       keepCaKey: o.keepCaKey === true,
-      ...(o.tlsCert ? { certFile: o.tlsCert } : {}), ...(o.tlsKey ? { keyFile: o.tlsKey } : {}), ...(o.tlsCa ? { caFile: o.tlsCa } : {}),
+      ...(o.tlsCert ? { certFile: o.tlsCert } : {}),
+      ...(o.tlsKey ? { keyFile: o.tlsKey } : {}),
+      ...(o.tlsCa ? { caFile: o.tlsCa } : {}),
     },
     ...(plan.existing?.logPublicKeyPem ? { expectedLogKeyPem: plan.existing.logPublicKeyPem } : {}),
     progress: o.progress,
@@ -228,7 +307,10 @@ async function configure(o: InstallOptions, plan: Plan): Promise<TemplateVars> {
 }
 
 function templateSource(plan: Plan): TemplateSource {
-  return { profile: plan.profile.name, read: (name) => plan.verified.readFile(bundleRel.template(plan.profile.name, name)) };
+  return {
+    profile: plan.profile.name,
+    read: (name) => plan.verified.readFile(bundleRel.template(plan.profile.name, name)),
+  };
 }
 
 /** Prove: the stack's end-to-end smoke test against the running log. */
@@ -250,14 +332,26 @@ async function prepareUpgrade(o: InstallOptions, plan: UpgradePlan): Promise<{ c
     head = (await observeLog(existing, stackFor(existing.kind))).head;
     o.progress.step(`  tree size ${head.size}, root ${head.rootHex}`);
   } else {
-    o.progress.warn(`instance ${existing.instance} is not running: its checkpoint cannot be recorded before the upgrade; the history's largest checkpoint is what the new release must extend`);
+    o.progress.warn(
+      `instance ${existing.instance} is not running: its checkpoint cannot be recorded before the upgrade; the history's largest checkpoint is what the new release must extend`,
+    );
   }
-  const copy = await takePreUpgradeCopy(plan.engine.project(existing.project, plan.paths.compose), existing, plan.paths, o.progress);
+  const copy = await takePreUpgradeCopy(
+    plan.engine.project(existing.project, plan.paths.compose),
+    existing,
+    plan.paths,
+    o.progress,
+  );
   return { copy, ...(head ? { head } : {}) };
 }
 
 /** A failed upgrade: the previous release's images, configuration and data, running again. */
-async function rollBackUpgrade(plan: UpgradePlan, pre: { copy: string; head?: LogHead }, cause: unknown, progress: Progress): Promise<AirgapError> {
+async function rollBackUpgrade(
+  plan: UpgradePlan,
+  pre: { copy: string; head?: LogHead },
+  cause: unknown,
+  progress: Progress,
+): Promise<AirgapError> {
   const { existing } = plan;
   const why = cause instanceof AirgapError ? `[${cause.code}] ${cause.message}` : (cause as Error).message;
   progress.step(`upgrade failed (${why}); rolling back to release ${existing.bundle.release} with the data as it was`);
@@ -269,12 +363,23 @@ async function rollBackUpgrade(plan: UpgradePlan, pre: { copy: string; head?: Lo
     await plan.engine.project(existing.project, plan.paths.compose).up();
     await waitHealthy(plan.engine.docker, existing.project, allServices(stackFor(existing.kind)), 300_000, progress);
     const back = await observeLog(existing, stackFor(existing.kind));
-    return new AirgapError('UPGRADE_ROLLED_BACK',
-      `the upgrade to release ${plan.state.bundle.release} failed: ${why}\nRolled back: release ${existing.bundle.release} (${Object.values(existing.images).map((i) => i.ref).join(', ')}) runs again on the data as it was before the upgrade; its log serves tree size ${back.head.size}, root ${back.head.rootHex}.`,
-      { cause });
+    return new AirgapError(
+      'UPGRADE_ROLLED_BACK',
+      `the upgrade to release ${plan.state.bundle.release} failed: ${why}\nRolled back: release ${existing.bundle.release} (${Object.values(
+        existing.images,
+      )
+        .map((i) => i.ref)
+        .join(
+          ', ',
+        )}) runs again on the data as it was before the upgrade; its log serves tree size ${back.head.size}, root ${back.head.rootHex}.`,
+      { cause },
+    );
   } catch (e) {
-    return new AirgapError('INSTALL_SERVICE_FAILED',
-      `the upgrade failed (${why}) and so did the rollback: ${(e as Error).message}. The data as it was before the upgrade is in ${pre.copy}`, { cause });
+    return new AirgapError(
+      'INSTALL_SERVICE_FAILED',
+      `the upgrade failed (${why}) and so did the rollback: ${(e as Error).message}. The data as it was before the upgrade is in ${pre.copy}`,
+      { cause },
+    );
   }
 }
 
@@ -283,7 +388,9 @@ async function rollback(plan: Plan, snapshot: Map<string, Buffer>, progress: Pro
   const project = plan.engine.project(state.project, paths.compose);
   try {
     if (mode === 'fresh') {
-      progress.step(`install failed: stopping and removing what it started (project ${state.project}); data and keys stay in ${paths.dataDir}`);
+      progress.step(
+        `install failed: stopping and removing what it started (project ${state.project}); data and keys stay in ${paths.dataDir}`,
+      );
       await project.down();
       await fsp.rm(paths.state, { force: true });
     } else {

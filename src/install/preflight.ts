@@ -87,9 +87,13 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
   await run('engine', async () => {
     const info = await engineInfo(input.engine.docker);
     result.engine = info;
-    if (!apiAtLeast(info.apiVersion, MIN_API)) throw new Error(`${info.name}: its Docker-compatible API ${info.apiVersion} is older than ${MIN_API} (Docker Engine 20.10, Podman 4)`);
-    if (info.kind === 'podman' && !apiAtLeast(info.version, '4.0')) throw new Error(`${info.name} is older than Podman 4.0, whose Docker-compatible API compose needs`);
-    return `${info.name}, API ${info.apiVersion}${info.kind === 'podman' ? ' (health checks are run through Podman\'s API)' : ''}`;
+    if (!apiAtLeast(info.apiVersion, MIN_API))
+      throw new Error(
+        `${info.name}: its Docker-compatible API ${info.apiVersion} is older than ${MIN_API} (Docker Engine 20.10, Podman 4)`,
+      );
+    if (info.kind === 'podman' && !apiAtLeast(info.version, '4.0'))
+      throw new Error(`${info.name} is older than Podman 4.0, whose Docker-compatible API compose needs`);
+    return `${info.name}, API ${info.apiVersion}${info.kind === 'podman' ? " (health checks are run through Podman's API)" : ''}`;
   });
   await run('compose', async () => {
     const c = await input.engine.compose();
@@ -99,30 +103,41 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
   await run('disk', async () => {
     const need = input.imageBytes * 3 + 512 * 1024 * 1024;
     const where = await freeBytes(input.dataDir);
-    if (where.free < need) throw new Error(`${formatBytes(where.free)} free on ${where.path}, need ${formatBytes(need)} (images unpacked plus data)`);
+    if (where.free < need)
+      throw new Error(
+        `${formatBytes(where.free)} free on ${where.path}, need ${formatBytes(need)} (images unpacked plus data)`,
+      );
     let msg = `${formatBytes(where.free)} free on ${where.path}`;
     if (result.engine) {
       const root = await freeBytes(result.engine.dockerRootDir).catch(() => undefined);
-      if (root && root.free < input.imageBytes * 3) throw new Error(`${formatBytes(root.free)} free on the engine's ${root.path}, need ${formatBytes(input.imageBytes * 3)} for the images`);
+      if (root && root.free < input.imageBytes * 3)
+        throw new Error(
+          `${formatBytes(root.free)} free on the engine's ${root.path}, need ${formatBytes(input.imageBytes * 3)} for the images`,
+        );
       if (root) msg += `, ${formatBytes(root.free)} on ${root.path}`;
     }
     return msg;
   });
   await run('ports', async () => {
     const busy: number[] = [];
-    for (const p of input.ports) if (!input.ownPorts.includes(p) && !(await portFree(input.bindAddress, p))) busy.push(p);
-    if (busy.length) throw new Error(`port ${busy.join(', ')} on ${input.bindAddress} is in use (choose another with --port)`);
+    for (const p of input.ports)
+      if (!input.ownPorts.includes(p) && !(await portFree(input.bindAddress, p))) busy.push(p);
+    if (busy.length)
+      throw new Error(`port ${busy.join(', ')} on ${input.bindAddress} is in use (choose another with --port)`);
     return `port ${input.ports.join(', ')} on ${input.bindAddress} ${input.ownPorts.length ? 'free or held by this instance' : 'free'}`;
   });
   await run('memory', async () => {
     const total = result.engine?.memTotal || os.totalmem();
-    if (total < input.minMemory) throw new Error(`${formatBytes(total)} of memory, need ${formatBytes(input.minMemory)}`);
+    if (total < input.minMemory)
+      throw new Error(`${formatBytes(total)} of memory, need ${formatBytes(input.minMemory)}`);
     return `${formatBytes(total)} of memory`;
   });
   await run('clock', async () => {
     const created = Date.parse(input.bundleCreatedAt);
     if (Number.isFinite(created) && Date.now() < created - 5 * 60_000) {
-      throw new Error(`the clock (${new Date().toISOString()}) is behind the bundle's creation time (${input.bundleCreatedAt}); fix the time before a log signs checkpoints with it`);
+      throw new Error(
+        `the clock (${new Date().toISOString()}) is behind the bundle's creation time (${input.bundleCreatedAt}); fix the time before a log signs checkpoints with it`,
+      );
     }
     return `clock ${new Date().toISOString()} not behind the bundle (${input.bundleCreatedAt})`;
   });
@@ -132,13 +147,23 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightResu
 export function failPreflight(checks: CheckResult[]): void {
   const failed = checks.filter((c) => c.status === 'failed');
   if (!failed.length) return;
-  const faults = failed.map((c) => new AirgapError(`PREFLIGHT_${c.name.toUpperCase() as Uppercase<CheckName>}`, `${c.name}: ${c.message}`));
+  const faults = failed.map(
+    (c) => new AirgapError(`PREFLIGHT_${c.name.toUpperCase() as Uppercase<CheckName>}`, `${c.name}: ${c.message}`),
+  );
   // An engine that cannot be reached is the cause to act on first (other checks may fail because of it).
   if (failed.some((c) => c.name === 'engine')) {
     const engine = faults.find((f) => f.code === 'PREFLIGHT_ENGINE')!;
     if (faults.length === 1) throw new AirgapError('ENGINE_UNREACHABLE', engine.message);
-    throw new AggregateAirgapError('ENGINE_UNREACHABLE', 'preflight failed: the Docker engine is not usable (fix it first; other checks failed too):', faults);
+    throw new AggregateAirgapError(
+      'ENGINE_UNREACHABLE',
+      'preflight failed: the Docker engine is not usable (fix it first; other checks failed too):',
+      faults,
+    );
   }
   const only = faults.length === 1 ? faults[0]! : undefined;
-  throw new AggregateAirgapError(only?.code ?? 'PREFLIGHT_FAILED', `preflight failed (skip a check with --skip-check NAME):`, faults);
+  throw new AggregateAirgapError(
+    only?.code ?? 'PREFLIGHT_FAILED',
+    `preflight failed (skip a check with --skip-check NAME):`,
+    faults,
+  );
 }

@@ -12,12 +12,19 @@ export interface ReleaseDecision {
   downgrade: boolean;
 }
 
-export function checkRelease(instance: string, highestInstalled: number, incoming: number, allowDowngrade: boolean): ReleaseDecision {
+export function checkRelease(
+  instance: string,
+  highestInstalled: number,
+  incoming: number,
+  allowDowngrade: boolean,
+): ReleaseDecision {
   const downgrade = incoming < highestInstalled;
   if (downgrade && !allowDowngrade) {
-    throw new AirgapError('INSTALL_DOWNGRADE_REFUSED',
+    throw new AirgapError(
+      'INSTALL_DOWNGRADE_REFUSED',
       `instance ${instance} has run release ${highestInstalled}; this bundle is release ${incoming}, older. An older signed bundle can bring back what a newer one fixed; pass --allow-downgrade if this is intended`,
-      { details: { installed: highestInstalled, bundle: incoming } });
+      { details: { installed: highestInstalled, bundle: incoming } },
+    );
   }
   return { highest: Math.max(highestInstalled, incoming), downgrade };
 }

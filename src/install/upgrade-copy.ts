@@ -15,7 +15,12 @@ export function preUpgradeDir(p: InstancePaths): string {
   return `${p.dataDir}.pre-upgrade`;
 }
 
-export async function takePreUpgradeCopy(project: ComposeProject, state: InstanceState, p: InstancePaths, progress: Progress): Promise<string> {
+export async function takePreUpgradeCopy(
+  project: ComposeProject,
+  state: InstanceState,
+  p: InstancePaths,
+  progress: Progress,
+): Promise<string> {
   const copy = preUpgradeDir(p);
   progress.step(`stopping ${state.project} and copying ${p.dataDir} to ${copy} (the data as it was, for a rollback)`);
   await project.stop();
@@ -23,7 +28,10 @@ export async function takePreUpgradeCopy(project: ComposeProject, state: Instanc
   const r = await execa('cp', ['-a', '--sparse=always', p.dataDir, copy], { reject: false });
   if (r.exitCode !== 0) {
     await fsp.rm(copy, { recursive: true, force: true });
-    throw new AirgapError('INSTALL_SERVICE_FAILED', `could not copy ${p.dataDir} before the upgrade: ${String(r.stderr).trim()}`);
+    throw new AirgapError(
+      'INSTALL_SERVICE_FAILED',
+      `could not copy ${p.dataDir} before the upgrade: ${String(r.stderr).trim()}`,
+    );
   }
   return copy;
 }

@@ -42,10 +42,15 @@ export async function readHistory(dir: string): Promise<KeptCheckpoint[]> {
     try {
       head = headOfNote(await fsp.readFile(file, 'utf8'));
     } catch (e) {
-      throw new AirgapError('LOG_HISTORY_CORRUPT', `${file} is not a signed checkpoint: ${(e as Error).message}`, { cause: e });
+      throw new AirgapError('LOG_HISTORY_CORRUPT', `${file} is not a signed checkpoint: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     if (head.size !== Number(m[1]) || head.rootHex !== m[2]) {
-      throw new AirgapError('LOG_HISTORY_CORRUPT', `${file} holds the checkpoint of size ${head.size}, root ${head.rootHex}: not the one its name says`);
+      throw new AirgapError(
+        'LOG_HISTORY_CORRUPT',
+        `${file} holds the checkpoint of size ${head.size}, root ${head.rootHex}: not the one its name says`,
+      );
     }
     kept.push({ ...head, file });
   }
@@ -62,10 +67,15 @@ export type ConsistencyProver = (from: LogHead, to: LogHead) => Promise<void>;
 export type RecordOutcome = 'first' | 'kept' | 'known';
 
 export function forkError(seen: LogHead, kept: LogHead, why: string, cause?: unknown): AirgapError {
-  return new AirgapError('LOG_FORK',
-    `FORK: the log now serves a checkpoint of size ${seen.size} (root ${seen.rootHex}), ${why} the checkpoint of size ${kept.size} (root ${kept.rootHex}) it signed before. `
-    + 'Clients that saw the earlier checkpoint will reject this log. Stop writes, find out what changed (a restore of an old backup, a replaced disk, another log under the same key), and do not discard the history in checkpoints/.',
-    { ...(cause === undefined ? {} : { cause }), details: { seen: { size: seen.size, rootHex: seen.rootHex }, kept: { size: kept.size, rootHex: kept.rootHex } } });
+  return new AirgapError(
+    'LOG_FORK',
+    `FORK: the log now serves a checkpoint of size ${seen.size} (root ${seen.rootHex}), ${why} the checkpoint of size ${kept.size} (root ${kept.rootHex}) it signed before. ` +
+      'Clients that saw the earlier checkpoint will reject this log. Stop writes, find out what changed (a restore of an old backup, a replaced disk, another log under the same key), and do not discard the history in checkpoints/.',
+    {
+      ...(cause === undefined ? {} : { cause }),
+      details: { seen: { size: seen.size, rootHex: seen.rootHex }, kept: { size: kept.size, rootHex: kept.rootHex } },
+    },
+  );
 }
 
 /**

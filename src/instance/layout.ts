@@ -49,7 +49,10 @@ export type InstancePathName = keyof InstancePaths;
 
 export function validateInstanceName(name: string): void {
   if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(name)) {
-    throw new AirgapError('USAGE_BAD_INSTANCE', `instance name ${JSON.stringify(name)}: use lowercase letters, digits and dashes (at most 31)`);
+    throw new AirgapError(
+      'USAGE_BAD_INSTANCE',
+      `instance name ${JSON.stringify(name)}: use lowercase letters, digits and dashes (at most 31)`,
+    );
   }
 }
 

@@ -49,7 +49,7 @@ export function renderScheduleFiles(p: InstancePaths, instance: string): Record<
       `# Backup of rekor-airgap instance ${instance}: runs \`rekor-airgap backup\` from the instance's own copy of the tool.`,
       '#   ./backup.sh --out FILE.tar            one archive',
       `#   ./backup.sh --out-dir DIR --keep N    dated archives in DIR, the N newest kept`,
-      '#   ./backup.sh ... --with HOOK           add a hook\'s output (e.g. pg_dump of your application store)',
+      "#   ./backup.sh ... --with HOOK           add a hook's output (e.g. pg_dump of your application store)",
       `# Secrets are sealed with the passphrase in ${p.backupPassphrase} (or --passphrase-file / REKOR_AIRGAP_BACKUP_PASSPHRASE).`,
       'set -eu',
       'umask 077',

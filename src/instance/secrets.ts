@@ -60,13 +60,26 @@ export async function ensureEcdsaLogKey(p: InstancePaths, uid: number): Promise<
     try {
       key = createPrivateKey({ key: await fsp.readFile(p.logSigner), passphrase: password });
     } catch (e) {
-      throw new AirgapError('INSTALL_KEY_UNREADABLE', `cannot decrypt the log signing key ${p.logSigner} with ${p.signerPassword}`, { cause: e });
+      throw new AirgapError(
+        'INSTALL_KEY_UNREADABLE',
+        `cannot decrypt the log signing key ${p.logSigner} with ${p.signerPassword}`,
+        { cause: e },
+      );
     }
     const publicKey = createPublicKey(key);
-    return { publicKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), created: false, password };
+    return {
+      publicKey,
+      publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      created: false,
+      password,
+    };
   }
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  await writeSecret(p.logSigner, privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: password }).toString(), uid);
+  await writeSecret(
+    p.logSigner,
+    privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: password }).toString(),
+    uid,
+  );
   const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   await writeFileAtomic(p.logPublicKey, publicPem);
   return { publicKey, publicPem, created: true, password };
@@ -92,13 +105,17 @@ export async function ensureTls(p: InstancePaths, o: TlsOptions): Promise<{ gene
   await fsp.mkdir(p.tls, { recursive: true, mode: 0o755 });
   if (o.certFile || o.keyFile) {
     if (!o.certFile || !o.keyFile) throw new AirgapError('USAGE_TLS_PAIR', 'pass both --tls-cert and --tls-key');
-    const read = async (f: string, what: string) => fsp.readFile(f, 'utf8').catch((e: Error) => { throw new AirgapError('USAGE_TLS_UNREADABLE', `cannot read ${what} ${f}: ${e.message}`); });
+    const read = async (f: string, what: string) =>
+      fsp.readFile(f, 'utf8').catch((e: Error) => {
+        throw new AirgapError('USAGE_TLS_UNREADABLE', `cannot read ${what} ${f}: ${e.message}`);
+      });
     await writeFileAtomic(p.serverCert, await read(o.certFile, '--tls-cert'), 0o644);
     await writeSecret(p.serverKey, await read(o.keyFile, '--tls-key'));
     await writeFileAtomic(p.caCert, await read(o.caFile ?? o.certFile, '--tls-ca'), 0o644);
     return { generated: false };
   }
-  if ((await exists(p.serverCert)) && (await exists(p.serverKey)) && (await exists(p.caCert))) return { generated: false };
+  if ((await exists(p.serverCert)) && (await exists(p.serverKey)) && (await exists(p.caCert)))
+    return { generated: false };
   // Loaded when needed: the X.509 library is heavy, and most commands never make a certificate.
   const { generateTls } = await import('./tls.js');
   const t = await generateTls(o.hostname, o.instance);

@@ -51,8 +51,13 @@ const MAX_STATE_BYTES = 1024 * 1024;
 export function parseState(input: string | Uint8Array, src: JsonSource): InstanceState {
   const o = readUntrustedJson(input, src, { maxBytes: MAX_STATE_BYTES });
   const legacyTreeId = o.at('treeId').optString();
-  const stack = o.at('stack').isAbsent ? (legacyTreeId !== undefined ? { treeId: legacyTreeId } : {}) : o.at('stack').stringMap();
-  for (const [k, v] of Object.entries(stack)) if (v !== '' && !TOKEN.test(v)) o.at('stack').at(k).fail('holds spaces or line breaks');
+  const stack = o.at('stack').isAbsent
+    ? legacyTreeId !== undefined
+      ? { treeId: legacyTreeId }
+      : {}
+    : o.at('stack').stringMap();
+  for (const [k, v] of Object.entries(stack))
+    if (v !== '' && !TOKEN.test(v)) o.at('stack').at(k).fail('holds spaces or line breaks');
   const images = o.at('images');
   const bundle = o.at('bundle');
   const internalSubnet = o.at('internalSubnet').optString(TOKEN);
@@ -72,9 +77,20 @@ export function parseState(input: string | Uint8Array, src: JsonSource): Instanc
     stack,
     logPublicKeyPem: o.at('logPublicKeyPem').string(),
     logKeyId: o.at('logKeyId').string(SHA256_HEX_PATTERN),
-    bundle: { createdAt: bundle.at('createdAt').string(), manifestSha256: bundle.at('manifestSha256').string(), release: bundle.at('release').optInt() ?? 0 },
+    bundle: {
+      createdAt: bundle.at('createdAt').string(),
+      manifestSha256: bundle.at('manifestSha256').string(),
+      release: bundle.at('release').optInt() ?? 0,
+    },
     highestRelease: o.at('highestRelease').optInt() ?? 0,
-    images: Object.fromEntries(images.keys().map((k) => [k, { ref: images.at(k).at('ref').string(TOKEN), configDigest: images.at(k).at('configDigest').string() }])),
+    images: Object.fromEntries(
+      images
+        .keys()
+        .map((k) => [
+          k,
+          { ref: images.at(k).at('ref').string(TOKEN), configDigest: images.at(k).at('configDigest').string() },
+        ]),
+    ),
     installedAt: o.at('installedAt').string(),
     updatedAt: o.at('updatedAt').string(),
   };
@@ -84,7 +100,10 @@ export function parseState(input: string | Uint8Array, src: JsonSource): Instanc
  * Reads `dataDir`'s state.json (undefined when there is none). `code` is the fault's code: the
  * instance's own state by default, BACKUP_ARCHIVE_CORRUPT for the state inside a backup.
  */
-export async function readState(dataDir: string, code: Extract<ErrorCode, 'INSTALL_STATE_CORRUPT' | 'BACKUP_ARCHIVE_CORRUPT'> = 'INSTALL_STATE_CORRUPT'): Promise<InstanceState | undefined> {
+export async function readState(
+  dataDir: string,
+  code: Extract<ErrorCode, 'INSTALL_STATE_CORRUPT' | 'BACKUP_ARCHIVE_CORRUPT'> = 'INSTALL_STATE_CORRUPT',
+): Promise<InstanceState | undefined> {
   const file = instancePaths(dataDir).state;
   let bytes: Buffer;
   try {
@@ -103,6 +122,10 @@ export async function writeState(state: InstanceState): Promise<void> {
 export async function requireState(instance: string, dataDir?: string): Promise<InstanceState> {
   const dir = dataDirFor(instance, dataDir);
   const s = await readState(dir);
-  if (!s) throw new AirgapError('INSTALL_NO_INSTANCE', `no instance ${instance} at ${dir} (pass --data-dir if it was installed elsewhere)`);
+  if (!s)
+    throw new AirgapError(
+      'INSTALL_NO_INSTANCE',
+      `no instance ${instance} at ${dir} (pass --data-dir if it was installed elsewhere)`,
+    );
   return s;
 }

@@ -8,7 +8,13 @@ import { randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints, id_ce_nameConstraints } from '@peculiar/asn1-x509';
+import {
+  GeneralName,
+  GeneralSubtree,
+  GeneralSubtrees,
+  NameConstraints,
+  id_ce_nameConstraints,
+} from '@peculiar/asn1-x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -41,13 +47,17 @@ export const TLS_LIFETIME_DAYS = 825;
  * other name a client would accept.
  */
 export function nameConstraintsExtension(names: Array<{ type: 'dns' | 'ip'; value: string }>): x509.Extension {
-  const permitted = names.map((n) => new GeneralSubtree({
-    base: new GeneralName(n.type === 'dns' ? { dNSName: n.value } : { iPAddress: `${n.value}/${isIP(n.value) === 4 ? 32 : 128}` }),
-  }));
+  const permitted = names.map(
+    (n) =>
+      new GeneralSubtree({
+        base: new GeneralName(
+          n.type === 'dns' ? { dNSName: n.value } : { iPAddress: `${n.value}/${isIP(n.value) === 4 ? 32 : 128}` },
+        ),
+      }),
+  );
   const value = AsnConvert.serialize(new NameConstraints({ permittedSubtrees: new GeneralSubtrees(permitted) }));
   return new x509.Extension(id_ce_nameConstraints, true, value);
 }
-
 
 export function sanNames(hostname: string): Array<{ type: 'dns' | 'ip'; value: string }> {
   const names = new Map<string, 'dns' | 'ip'>();
@@ -59,7 +69,7 @@ export async function generateTls(hostname: string, instance: string, now = new 
   const subtle = webcrypto.subtle as unknown as SubtleCrypto;
   const notBefore = new Date(now.getTime() - 5 * 60_000);
   const notAfter = new Date(now.getTime() + TLS_LIFETIME_DAYS * 86_400_000);
-  const caKeys = await subtle.generateKey(ALG, true, ['sign', 'verify']) as CryptoKeyPair;
+  const caKeys = (await subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=rekor-airgap CA for ${instance}`,
@@ -74,7 +84,7 @@ export async function generateTls(hostname: string, instance: string, now = new 
       await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });
-  const keys = await subtle.generateKey(ALG, true, ['sign', 'verify']) as CryptoKeyPair;
+  const keys = (await subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: `CN=${hostname}`,

@@ -33,7 +33,7 @@ function runningToolJs(): string | undefined {
 
 /** Gives the instance a tool when it has none; returns false when there is no single-file tool to copy. */
 export async function ensureTool(p: InstancePaths): Promise<boolean> {
-  if (await exists(p.toolJs) && await exists(p.toolNode)) return true;
+  if ((await exists(p.toolJs)) && (await exists(p.toolNode))) return true;
   const js = runningToolJs();
   if (!js || !(await exists(js))) return false;
   await fsp.mkdir(p.tool, { recursive: true, mode: 0o755 });

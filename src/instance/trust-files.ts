@@ -13,8 +13,12 @@ import type { InstanceState } from './state.js';
 
 export function logFactsOf(state: InstanceState, apiVersion: 1 | 2): LogFacts {
   return {
-    url: state.url, logPublicKeyPem: state.logPublicKeyPem, logKeyId: state.logKeyId, apiVersion,
-    validFrom: state.installedAt, operator: `rekor-airgap ${state.instance} (${state.origin})`,
+    url: state.url,
+    logPublicKeyPem: state.logPublicKeyPem,
+    logKeyId: state.logKeyId,
+    apiVersion,
+    validFrom: state.installedAt,
+    operator: `rekor-airgap ${state.instance} (${state.origin})`,
   };
 }
 
@@ -29,10 +33,23 @@ export async function writeTrustFiles(state: InstanceState, apiVersion: 1 | 2, d
   const p = instancePaths(state.dataDir);
   const out = dir ?? p.trust;
   const facts = logFactsOf(state, apiVersion);
-  const tsas: TsaFacts[] = state.stack.tsa === 'on'
-    ? [{ url: state.url, chainPem: [await fsp.readFile(p.tsaChain, 'utf8')], validFrom: state.installedAt, commonName: `rekor-airgap TSA for ${state.instance}`, organization: 'rekor-airgap' }]
-    : [];
-  const files = { trustedRoot: path.join(out, 'trusted_root.json'), signingConfig: path.join(out, 'signing_config.json'), caCert: path.join(out, 'ca.crt') };
+  const tsas: TsaFacts[] =
+    state.stack.tsa === 'on'
+      ? [
+          {
+            url: state.url,
+            chainPem: [await fsp.readFile(p.tsaChain, 'utf8')],
+            validFrom: state.installedAt,
+            commonName: `rekor-airgap TSA for ${state.instance}`,
+            organization: 'rekor-airgap',
+          },
+        ]
+      : [];
+  const files = {
+    trustedRoot: path.join(out, 'trusted_root.json'),
+    signingConfig: path.join(out, 'signing_config.json'),
+    caCert: path.join(out, 'ca.crt'),
+  };
   await fsp.mkdir(out, { recursive: true, mode: 0o755 });
   await writeFileAtomic(files.trustedRoot, canonicalJson(trustedRoot(facts, tsas)), 0o644);
   await writeFileAtomic(files.signingConfig, canonicalJson(signingConfig(facts, tsas)), 0o644);

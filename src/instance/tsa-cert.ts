@@ -24,19 +24,30 @@ export async function generateTsaMaterial(instance: string, now = new Date()): P
   const subtle = webcrypto.subtle as unknown as SubtleCrypto;
   const notBefore = new Date(now.getTime() - 5 * 60_000);
   const notAfter = new Date(now.getTime() + TSA_LIFETIME_DAYS * 86_400_000);
-  const rootKeys = await subtle.generateKey(ALG, true, ['sign', 'verify']) as CryptoKeyPair;
+  const rootKeys = (await subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
   const root = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(), name: `O=rekor-airgap, CN=rekor-airgap TSA root for ${instance}`, notBefore, notAfter, signingAlgorithm: ALG, keys: rootKeys,
+    serialNumber: serial(),
+    name: `O=rekor-airgap, CN=rekor-airgap TSA root for ${instance}`,
+    notBefore,
+    notAfter,
+    signingAlgorithm: ALG,
+    keys: rootKeys,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey),
     ],
   });
-  const keys = await subtle.generateKey(ALG, true, ['sign', 'verify']) as CryptoKeyPair;
+  const keys = (await subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
   const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(), subject: `O=rekor-airgap, CN=rekor-airgap TSA for ${instance}`, issuer: root.subject, notBefore, notAfter,
-    signingAlgorithm: ALG, publicKey: keys.publicKey, signingKey: rootKeys.privateKey,
+    serialNumber: serial(),
+    subject: `O=rekor-airgap, CN=rekor-airgap TSA for ${instance}`,
+    issuer: root.subject,
+    notBefore,
+    notAfter,
+    signingAlgorithm: ALG,
+    publicKey: keys.publicKey,
+    signingKey: rootKeys.privateKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),

@@ -63,7 +63,12 @@ export function isRegistryHost(s: string): boolean {
   return host!.startsWith('[') ? isIPv6(host!.slice(1, -1)) : isHostName(host!);
 }
 
-function refuse(code: 'USAGE_BAD_K8S_NAME' | 'USAGE_BAD_REGISTRY' | 'USAGE_BAD_ORIGIN', option: string, value: string, expected: string): never {
+function refuse(
+  code: 'USAGE_BAD_K8S_NAME' | 'USAGE_BAD_REGISTRY' | 'USAGE_BAD_ORIGIN',
+  option: string,
+  value: string,
+  expected: string,
+): never {
   throw new AirgapError(code, `${option} ${JSON.stringify(value)} is not ${expected}`, { details: { option } });
 }
 
@@ -75,21 +80,38 @@ function refuse(code: 'USAGE_BAD_K8S_NAME' | 'USAGE_BAD_REGISTRY' | 'USAGE_BAD_O
  * anything is written: a carriage return in --registry would end a comment line and start a
  * top-level key of its own.
  */
-export function checkValuesNames(input: Pick<ValuesInput, 'registry' | 'prefix' | 'origin' | 'namespace' | 'pullSecret'>): void {
+export function checkValuesNames(
+  input: Pick<ValuesInput, 'registry' | 'prefix' | 'origin' | 'namespace' | 'pullSecret'>,
+): void {
   if (input.namespace !== undefined && !DNS_LABEL.test(input.namespace)) {
-    refuse('USAGE_BAD_K8S_NAME', '--namespace', input.namespace, 'a Kubernetes namespace name (a DNS-1123 label: lowercase letters, digits and inner hyphens, at most 63)');
+    refuse(
+      'USAGE_BAD_K8S_NAME',
+      '--namespace',
+      input.namespace,
+      'a Kubernetes namespace name (a DNS-1123 label: lowercase letters, digits and inner hyphens, at most 63)',
+    );
   }
   if (input.pullSecret !== undefined && !isDnsSubdomain(input.pullSecret)) {
-    refuse('USAGE_BAD_K8S_NAME', '--pull-secret', input.pullSecret, 'a Kubernetes Secret name (a DNS-1123 subdomain: lowercase letters, digits, inner hyphens and dots)');
+    refuse(
+      'USAGE_BAD_K8S_NAME',
+      '--pull-secret',
+      input.pullSecret,
+      'a Kubernetes Secret name (a DNS-1123 subdomain: lowercase letters, digits, inner hyphens and dots)',
+    );
   }
   if (!isRegistryHost(input.registry)) {
     refuse('USAGE_BAD_REGISTRY', '--registry', input.registry, 'a registry host[:port] (put a path in --prefix)');
   }
   if (input.prefix !== '' && !isRepositoryPath(input.prefix)) {
-    refuse('USAGE_BAD_REGISTRY', '--prefix', input.prefix, 'a repository path (lowercase letters, digits, . _ - and /)');
+    refuse(
+      'USAGE_BAD_REGISTRY',
+      '--prefix',
+      input.prefix,
+      'a repository path (lowercase letters, digits, . _ - and /)',
+    );
   }
   if (!isHostName(input.origin)) {
-    refuse('USAGE_BAD_ORIGIN', '--origin', input.origin, 'a host name (the log\'s origin, e.g. rekor.site.internal)');
+    refuse('USAGE_BAD_ORIGIN', '--origin', input.origin, "a host name (the log's origin, e.g. rekor.site.internal)");
   }
 }
 
@@ -106,7 +128,11 @@ export function commentLines(text: string, prefix = '# '): string[] {
   return text.split(YAML_LINE_BREAK).map((l) => `${prefix}${l.replace(NOT_PRINTABLE, '\ufffd')}`.trimEnd());
 }
 
-function imageKeys(img: PinnedImage, registry: string, prefix: string): { registry: string; repository: string; version: string } {
+function imageKeys(
+  img: PinnedImage,
+  registry: string,
+  prefix: string,
+): { registry: string; repository: string; version: string } {
   const r = parseImageRef(img.ref);
   return { registry, repository: prefix ? `${prefix}/${r.repository}` : r.repository, version: img.manifestDigest };
 }
@@ -120,24 +146,35 @@ function need(images: Record<string, PinnedImage>, name: string, kind: string): 
 /** The Secret for the internal registry's credentials, when the values name one. */
 function pullSecretCommands(input: ValuesInput, ns: string): string[] {
   if (!input.pullSecret) return [];
-  return [`kubectl -n ${ns} create secret docker-registry ${input.pullSecret} --docker-server=${input.registry} --docker-username=USER --docker-password-stdin`];
+  return [
+    `kubectl -n ${ns} create secret docker-registry ${input.pullSecret} --docker-server=${input.registry} --docker-username=USER --docker-password-stdin`,
+  ];
 }
 
 /**
  * The values file: a header with what the values refer to (the commands that create it, the notes)
  * above the values as YAML. `source` says which registry path and profile they were made for.
  */
-export function valuesFileText(v: ChartValues, source: { profile: string; registry: string; prefix: string; chartRef?: string }): string {
-  return [
-    ...commentLines(`Helm values for sigstore's ${v.chart} chart${source.chartRef ? ` (${source.chartRef} in this bundle)` : ''}, written by rekor-airgap k8s values`),
-    ...commentLines(`for profile ${source.profile}: every image from ${source.registry}${source.prefix ? `/${source.prefix}` : ''} by its digest.`),
-    '#',
-    '# Create what these values refer to first:',
-    ...v.commands.flatMap((c) => commentLines(c, '#   ')),
-    '#',
-    ...v.notes.flatMap((n) => commentLines(n, '# note: ')),
-    '',
-  ].join('\n') + yaml.dump(v.values, { lineWidth: 200, noRefs: true });
+export function valuesFileText(
+  v: ChartValues,
+  source: { profile: string; registry: string; prefix: string; chartRef?: string },
+): string {
+  return (
+    [
+      ...commentLines(
+        `Helm values for sigstore's ${v.chart} chart${source.chartRef ? ` (${source.chartRef} in this bundle)` : ''}, written by rekor-airgap k8s values`,
+      ),
+      ...commentLines(
+        `for profile ${source.profile}: every image from ${source.registry}${source.prefix ? `/${source.prefix}` : ''} by its digest.`,
+      ),
+      '#',
+      '# Create what these values refer to first:',
+      ...v.commands.flatMap((c) => commentLines(c, '#   ')),
+      '#',
+      ...v.notes.flatMap((n) => commentLines(n, '# note: ')),
+      '',
+    ].join('\n') + yaml.dump(v.values, { lineWidth: 200, noRefs: true })
+  );
 }
 
 export function chartValues(input: ValuesInput): ChartValues {
@@ -152,10 +189,14 @@ function rekorTilesValues(input: ValuesInput): ChartValues {
   const rekor = imageKeys(need(input.images, 'rekor', input.kind), input.registry, input.prefix);
   // The chart builds registry/repository/<flavor>: the flavor is the last path segment.
   const flavor = rekor.repository.split('/').pop()!;
-  if (!['posix', 'gcp', 'aws', 'gcpcloudsql'].includes(flavor)) throw new AirgapError('USAGE_INVALID', `${rekor.repository}: the rekor-tiles chart needs a flavor image (…/posix)`);
+  if (!['posix', 'gcp', 'aws', 'gcpcloudsql'].includes(flavor))
+    throw new AirgapError('USAGE_INVALID', `${rekor.repository}: the rekor-tiles chart needs a flavor image (…/posix)`);
   const values = {
     image: {
-      registry: rekor.registry, repository: rekor.repository.slice(0, -flavor.length - 1), flavor, version: rekor.version,
+      registry: rekor.registry,
+      repository: rekor.repository.slice(0, -flavor.length - 1),
+      flavor,
+      version: rekor.version,
       pullPolicy: 'IfNotPresent',
     },
     namespace: { create: false, name: ns },
@@ -165,18 +206,27 @@ function rekorTilesValues(input: ValuesInput): ChartValues {
     server: {
       hostname: input.origin,
       posix: {
-        storageDir: { path: '/storage', name: 'rekor-tiles-storage', volume: { persistentVolumeClaim: { claimName: 'rekor-tiles-storage' } } },
+        storageDir: {
+          path: '/storage',
+          name: 'rekor-tiles-storage',
+          volume: { persistentVolumeClaim: { claimName: 'rekor-tiles-storage' } },
+        },
       },
       signer: {
-        file: { path: '/pki/signer.pem', withPassword: false, secret: { name: 'rekor-signing-key', key: 'signing-key', mountPath: '/pki', mountSubPath: 'signer.pem' } },
+        file: {
+          path: '/pki/signer.pem',
+          withPassword: false,
+          secret: { name: 'rekor-signing-key', key: 'signing-key', mountPath: '/pki', mountSubPath: 'signer.pem' },
+        },
       },
     },
   };
   return {
-    chart: 'rekor-tiles', values,
+    chart: 'rekor-tiles',
+    values,
     commands: [
       `kubectl create namespace ${ns}`,
-      '# the log\'s signing key (Ed25519, PKCS#8 PEM); keep a copy offline: it is the log\'s identity',
+      "# the log's signing key (Ed25519, PKCS#8 PEM); keep a copy offline: it is the log's identity",
       'openssl genpkey -algorithm ed25519 -out rekor-signer.pem',
       `kubectl -n ${ns} create secret generic rekor-signing-key --from-file=signing-key=rekor-signer.pem`,
       `# the tiles: a PersistentVolumeClaim named rekor-tiles-storage (ReadWriteOnce, one replica writes)`,
@@ -208,13 +258,11 @@ function rekorV1Values(input: ValuesInput): ChartValues {
     },
   };
   return {
-    chart: 'rekor', values,
-    commands: [
-      `kubectl create namespace ${ns}`,
-      ...pullSecretCommands(input, ns),
-    ],
+    chart: 'rekor',
+    values,
+    commands: [`kubectl create namespace ${ns}`, ...pullSecretCommands(input, ns)],
     notes: [
-      'The rekor and trillian charts also use images this bundle does not carry: trillian\'s createdb job (ghcr.io/sigstore/scaffolding/createdb) and, when enabled, redis and backfill-redis. Add them to a profile, or point the chart at existing ones.',
+      "The rekor and trillian charts also use images this bundle does not carry: trillian's createdb job (ghcr.io/sigstore/scaffolding/createdb) and, when enabled, redis and backfill-redis. Add them to a profile, or point the chart at existing ones.",
       `trillian.mysql.image is set to the bundle's MariaDB (${input.images.mariadb?.ref ?? 'mariadb'}); the chart's default is Trillian's db_server image, whose entrypoint differs: check its args for your chart version.`,
     ],
   };

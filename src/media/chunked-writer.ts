@@ -18,10 +18,18 @@ export class ChunkedWriter {
   readonly chunks: ChunkEntry[] = [];
 
   /** Chunk hashes are computed by `hasher` on another core while this one reads and writes. */
-  constructor(private readonly dir: string, private readonly chunkSize: number, private readonly count: number, private readonly hasher: WorkerHasher) {}
+  constructor(
+    private readonly dir: string,
+    private readonly chunkSize: number,
+    private readonly count: number,
+    private readonly hasher: WorkerHasher,
+  ) {}
 
   private async open(): Promise<void> {
-    this.file = await AtomicFile.open(path.join(this.dir, chunkName(this.index, this.count)), { mode: 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' });
+    this.file = await AtomicFile.open(path.join(this.dir, chunkName(this.index, this.count)), {
+      mode: 0o644,
+      diskFull: 'MEDIA_WRITE_DISK_FULL',
+    });
     this.hash = this.hasher.start();
     this.written = 0;
   }
@@ -63,7 +71,8 @@ export class ChunkedWriter {
   async finish(): Promise<ChunkEntry[]> {
     if (this.file) await this.close();
     await this.committing;
-    if (this.chunks.length !== this.count) throw new AirgapError('MEDIA_INTERNAL', `wrote ${this.chunks.length} chunks, expected ${this.count}`);
+    if (this.chunks.length !== this.count)
+      throw new AirgapError('MEDIA_INTERNAL', `wrote ${this.chunks.length} chunks, expected ${this.count}`);
     return this.chunks;
   }
 

@@ -19,7 +19,10 @@ import { parseIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG } from './transfer-index
 
 /** SHA-256 of a file, or undefined when it cannot be read (absent on the medium). */
 async function sha256Of(file: string): Promise<string | undefined> {
-  return hashFile(file).then((h) => h.sha256, () => undefined);
+  return hashFile(file).then(
+    (h) => h.sha256,
+    () => undefined,
+  );
 }
 
 export interface CopyResult {
@@ -27,9 +30,26 @@ export interface CopyResult {
   skipped: string[];
 }
 
-export async function copyMedia(fromDir: string, toDir: string, keys: TrustedKeys, progress: Progress): Promise<CopyResult> {
-  const indexText = await readRegularFile(path.join(fromDir, TRANSFER_INDEX), SMALL_JSON_LIMIT, 'MEDIA_INDEX_MISSING', 'transfer index (pack the bundle first)');
-  const sig = (await readRegularFile(path.join(fromDir, TRANSFER_INDEX_SIG), 64 * 1024, 'MEDIA_INDEX_SIGNATURE_MISSING', 'transfer index signature')).toString('utf8');
+export async function copyMedia(
+  fromDir: string,
+  toDir: string,
+  keys: TrustedKeys,
+  progress: Progress,
+): Promise<CopyResult> {
+  const indexText = await readRegularFile(
+    path.join(fromDir, TRANSFER_INDEX),
+    SMALL_JSON_LIMIT,
+    'MEDIA_INDEX_MISSING',
+    'transfer index (pack the bundle first)',
+  );
+  const sig = (
+    await readRegularFile(
+      path.join(fromDir, TRANSFER_INDEX_SIG),
+      64 * 1024,
+      'MEDIA_INDEX_SIGNATURE_MISSING',
+      'transfer index signature',
+    )
+  ).toString('utf8');
   verifyDetachedWithAnyKey(indexText, sig, keys, path.join(fromDir, TRANSFER_INDEX));
   const index = parseIndex(indexText.toString('utf8'), path.join(fromDir, TRANSFER_INDEX));
   await fsp.mkdir(toDir, { recursive: true });
@@ -40,7 +60,10 @@ export async function copyMedia(fromDir: string, toDir: string, keys: TrustedKey
     { name: TRANSFER_INDEX, sha256: createHash('sha256').update(indexText).digest('hex'), size: indexText.length },
   ];
   const result: CopyResult = { copied: [], skipped: [] };
-  progress.startBytes(`copying to ${toDir}`, want.reduce((a, w) => a + w.size, 0));
+  progress.startBytes(
+    `copying to ${toDir}`,
+    want.reduce((a, w) => a + w.size, 0),
+  );
   for (const w of want) {
     const dest = path.join(toDir, w.name);
     const st = await fsp.stat(dest).catch(() => undefined);
@@ -50,11 +73,18 @@ export async function copyMedia(fromDir: string, toDir: string, keys: TrustedKey
       continue;
     }
     if ((await sha256Of(path.join(fromDir, w.name))) !== w.sha256) {
-      throw new AirgapError('MEDIA_CHUNK_DIGEST_MISMATCH', `the source ${path.join(fromDir, w.name)} does not match the signed index; repack`);
+      throw new AirgapError(
+        'MEDIA_CHUNK_DIGEST_MISMATCH',
+        `the source ${path.join(fromDir, w.name)} does not match the signed index; repack`,
+      );
     }
     await copyFileAtomic(path.join(fromDir, w.name), dest, { mode: 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' });
     const back = await sha256Of(dest);
-    if (back !== w.sha256) throw new AirgapError('MEDIA_COPY_READBACK_MISMATCH', `${dest}: read back sha256 ${back}, expected ${w.sha256}; the medium may be failing`);
+    if (back !== w.sha256)
+      throw new AirgapError(
+        'MEDIA_COPY_READBACK_MISMATCH',
+        `${dest}: read back sha256 ${back}, expected ${w.sha256}; the medium may be failing`,
+      );
     result.copied.push(w.name);
     progress.addBytes(w.size);
   }

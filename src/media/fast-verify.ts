@@ -22,9 +22,15 @@ import type { TransferIndex } from './transfer-index.js';
 export class ArchiveMap {
   private readonly starts: number[] = [];
 
-  constructor(private readonly dir: string, private readonly index: TransferIndex) {
+  constructor(
+    private readonly dir: string,
+    private readonly index: TransferIndex,
+  ) {
     let at = 0;
-    for (const c of index.chunks) { this.starts.push(at); at += c.size; }
+    for (const c of index.chunks) {
+      this.starts.push(at);
+      at += c.size;
+    }
   }
 
   get size(): number {
@@ -75,7 +81,8 @@ export class ArchiveMap {
       const fh = await fsp.open(r.file, 'r');
       try {
         let turn = 0;
-        const readAt = (done: number) => fh.read(bufs[turn % 2]!, 0, Math.min(bufs[0]!.length, r.length - done), r.offset + done);
+        const readAt = (done: number) =>
+          fh.read(bufs[turn % 2]!, 0, Math.min(bufs[0]!.length, r.length - done), r.offset + done);
         let next = r.length > 0 ? readAt(0) : undefined;
         for (let done = 0; done < r.length;) {
           const { bytesRead, buffer } = await next!;
@@ -97,7 +104,13 @@ const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
 const isZero = (b: Buffer) => b.every((x) => x === 0);
 
 /** All good → the verified manifest; anything else → undefined (run the thorough pass). */
-export async function fastVerify(dir: string, index: TransferIndex, keys: TrustedKeys, hasher: WorkerHasher, onBytes: (n: number) => void): Promise<ArchiveHead | undefined> {
+export async function fastVerify(
+  dir: string,
+  index: TransferIndex,
+  keys: TrustedKeys,
+  hasher: WorkerHasher,
+  onBytes: (n: number) => void,
+): Promise<ArchiveHead | undefined> {
   const map = new ArchiveMap(dir, index);
   const headerOk = packHeaderTest(index.bundle.createdAt);
   try {
@@ -113,12 +126,23 @@ export async function fastVerify(dir: string, index: TransferIndex, keys: Truste
     // Its signature: the header says its size (checked against the header pack would write).
     const sigHeader = await map.read(at, BLOCK);
     const sigSize = parseInt(sigHeader.toString('ascii', 124, 135), 8);
-    if (!Number.isSafeInteger(sigSize) || sigSize <= 0 || sigSize > 64 * 1024 || !headerOk(sigHeader, BundleLayout.SIGNATURE, sigSize)) return undefined;
+    if (
+      !Number.isSafeInteger(sigSize) ||
+      sigSize <= 0 ||
+      sigSize > 64 * 1024 ||
+      !headerOk(sigHeader, BundleLayout.SIGNATURE, sigSize)
+    )
+      return undefined;
     const signatureText = await map.read(at + BLOCK, sigSize);
     at += BLOCK + sigSize;
     if (!isZero(await map.read(at, pad(sigSize)))) return undefined;
     at += pad(sigSize);
-    const { manifest } = trustManifestBytes(manifestText, signatureText.toString('utf8'), keys, 'bundle.json in the archive');
+    const { manifest } = trustManifestBytes(
+      manifestText,
+      signatureText.toString('utf8'),
+      keys,
+      'bundle.json in the archive',
+    );
 
     // The layout the manifest implies, in pack's order: it must fill the archive exactly.
     const entries = manifest.files.map((f) => {
@@ -140,7 +164,13 @@ export async function fastVerify(dir: string, index: TransferIndex, keys: Truste
     let a = 0;
     let b = 0;
     for (const e of order) {
-      if (a <= b) { mine.push(e); a += e.f.size; } else { theirs.push(e); b += e.f.size; }
+      if (a <= b) {
+        mine.push(e);
+        a += e.f.size;
+      } else {
+        theirs.push(e);
+        b += e.f.size;
+      }
     }
     const results = await Promise.all([
       (async () => {

@@ -28,5 +28,6 @@ export type PackHeaderTest = (raw: Buffer, name: string, size: number) => boolea
 /** The header test for an archive of the bundle created at `createdAt` (either file mode). */
 export function packHeaderTest(createdAt: string): PackHeaderTest {
   const mtime = packMtime(createdAt);
-  return (raw, name, size) => raw.equals(tarFileHeader(name, size, 0o644, mtime)) || raw.equals(tarFileHeader(name, size, 0o755, mtime));
+  return (raw, name, size) =>
+    raw.equals(tarFileHeader(name, size, 0o644, mtime)) || raw.equals(tarFileHeader(name, size, 0o755, mtime));
 }

@@ -18,7 +18,15 @@ import { ChunkedWriter } from './chunked-writer.js';
 import { SharedSlots, WorkerHasher } from '../util/hash-worker.js';
 import { BLOCK, TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
 import { packMtime } from './pack-format.js';
-import { ARCHIVE_NAME, CHUNK_NAME_RE, serializeIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type ChunkEntry, type TransferIndex } from './transfer-index.js';
+import {
+  ARCHIVE_NAME,
+  CHUNK_NAME_RE,
+  serializeIndex,
+  TRANSFER_INDEX,
+  TRANSFER_INDEX_SIG,
+  type ChunkEntry,
+  type TransferIndex,
+} from './transfer-index.js';
 
 /** Shared read buffers: a few in flight (one being read, one written, some being hashed). */
 const SLOTS = 6;
@@ -41,10 +49,23 @@ export interface PackOptions {
 async function clearInterruptedPack(out: string): Promise<void> {
   const existing = await fsp.readdir(out);
   if (!existing.length) return;
-  const ours = (n: string) => CHUNK_NAME_RE.test(n) || n === TRANSFER_INDEX_SIG || /^\.tmp-(bundle\.tar(\.\d{3,})?|transfer-index\.json(\.sig)?)-[0-9a-f]+$/.test(n);
-  const regular = await Promise.all(existing.map((n) => fsp.lstat(path.join(out, n)).then((st) => st.isFile(), () => false)));
+  const ours = (n: string) =>
+    CHUNK_NAME_RE.test(n) ||
+    n === TRANSFER_INDEX_SIG ||
+    /^\.tmp-(bundle\.tar(\.\d{3,})?|transfer-index\.json(\.sig)?)-[0-9a-f]+$/.test(n);
+  const regular = await Promise.all(
+    existing.map((n) =>
+      fsp.lstat(path.join(out, n)).then(
+        (st) => st.isFile(),
+        () => false,
+      ),
+    ),
+  );
   if (existing.includes(TRANSFER_INDEX) || !existing.every((n, i) => ours(n) && regular[i])) {
-    throw new AirgapError('USAGE_OUT_NOT_EMPTY', `${out} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); pack writes to an empty directory`);
+    throw new AirgapError(
+      'USAGE_OUT_NOT_EMPTY',
+      `${out} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', ...' : ''}); pack writes to an empty directory`,
+    );
   }
   for (const n of existing) await fsp.rm(path.join(out, n), { force: true });
 }
@@ -105,8 +126,16 @@ export async function packBundle(opts: PackOptions): Promise<TransferIndex> {
 /** A finished, signed bundle: its manifest and signature (a bundle still being created is refused). */
 async function readSignedBundle(bundleDir: string): Promise<SignedBundle> {
   const dir = path.resolve(bundleDir);
-  if (await fsp.stat(bundlePath.marker(dir)).then(() => true, () => false)) {
-    throw new AirgapError('BUNDLE_INCOMPLETE', `${dir} is an unfinished bundle (its create was interrupted); run bundle create again`);
+  if (
+    await fsp.stat(bundlePath.marker(dir)).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    throw new AirgapError(
+      'BUNDLE_INCOMPLETE',
+      `${dir} is an unfinished bundle (its create was interrupted); run bundle create again`,
+    );
   }
   let manifestText: Buffer;
   let signature: Buffer;
@@ -114,9 +143,18 @@ async function readSignedBundle(bundleDir: string): Promise<SignedBundle> {
     manifestText = await fsp.readFile(bundlePath.manifest(dir));
     signature = await fsp.readFile(bundlePath.signature(dir));
   } catch (e) {
-    throw new AirgapError('BUNDLE_MANIFEST_MISSING', `${dir} is not a signed bundle (bundle.json or bundle.json.sig missing)`, { cause: e });
+    throw new AirgapError(
+      'BUNDLE_MANIFEST_MISSING',
+      `${dir} is not a signed bundle (bundle.json or bundle.json.sig missing)`,
+      { cause: e },
+    );
   }
-  return { dir, manifest: parseManifest(manifestText.toString('utf8'), bundlePath.manifest(dir)), manifestText, signature };
+  return {
+    dir,
+    manifest: parseManifest(manifestText.toString('utf8'), bundlePath.manifest(dir)),
+    manifestText,
+    signature,
+  };
 }
 
 /** The archive's entries; each listed file must be there (its mode, 0644 or 0755, is taken from disk). */
@@ -145,7 +183,13 @@ async function writeChunks(run: PackRun): Promise<ChunkEntry[]> {
   const fileHasher = new WorkerHasher(slots);
   const chunkHasher = new WorkerHasher(slots);
   const count = Math.max(1, Math.ceil(run.total / run.opts.chunkSize));
-  const w: ArchiveWrite = { run, writer: new ChunkedWriter(run.out, run.opts.chunkSize, count, chunkHasher), slots, fileHasher, checks: [] };
+  const w: ArchiveWrite = {
+    run,
+    writer: new ChunkedWriter(run.out, run.opts.chunkSize, count, chunkHasher),
+    slots,
+    fileHasher,
+    checks: [],
+  };
   run.opts.progress.startBytes('packing', run.total);
   try {
     await writeArchive(w);
@@ -189,10 +233,20 @@ async function writeListedFile(w: ArchiveWrite, e: ArchiveEntry): Promise<void> 
   } finally {
     await fh.close();
   }
-  if (n !== e.size) throw new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (size ${n} expected ${e.size}); nothing was packed`);
-  w.checks.push(hash.digest().then((got) => {
-    if (got !== e.sha256) w.changed ??= new AirgapError('BUNDLE_FILE_DIGEST_MISMATCH', `${e.path} changed since the bundle was signed (sha256 ${got} expected ${e.sha256}); nothing was packed`);
-  }));
+  if (n !== e.size)
+    throw new AirgapError(
+      'BUNDLE_FILE_DIGEST_MISMATCH',
+      `${e.path} changed since the bundle was signed (size ${n} expected ${e.size}); nothing was packed`,
+    );
+  w.checks.push(
+    hash.digest().then((got) => {
+      if (got !== e.sha256)
+        w.changed ??= new AirgapError(
+          'BUNDLE_FILE_DIGEST_MISMATCH',
+          `${e.path} changed since the bundle was signed (sha256 ${got} expected ${e.sha256}); nothing was packed`,
+        );
+    }),
+  );
 }
 
 /**
@@ -242,7 +296,12 @@ async function writeSignedIndex(run: PackRun, chunks: ChunkEntry[]): Promise<Tra
     archive: { name: ARCHIVE_NAME, size: run.total },
     chunkSize: run.opts.chunkSize,
     chunks,
-    bundle: { manifestSha256: sha256Hex(manifestText), manifestSize: manifestText.length, createdAt: manifest.createdAt, profiles: manifest.profiles },
+    bundle: {
+      manifestSha256: sha256Hex(manifestText),
+      manifestSize: manifestText.length,
+      createdAt: manifest.createdAt,
+      profiles: manifest.profiles,
+    },
   };
   const text = serializeIndex(index);
   await writeFileAtomic(path.join(run.out, TRANSFER_INDEX_SIG), signDetached(Buffer.from(text), run.opts.signingKey));

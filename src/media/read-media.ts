@@ -24,7 +24,14 @@ import type { Progress } from '../util/progress.js';
 import { fastVerify } from './fast-verify.js';
 import type { ArchiveHead } from './pack-format.js';
 import { streamVerify } from './stream-verify.js';
-import { CHUNK_NAME_RE, parseIndex, TRANSFER_INDEX, TRANSFER_INDEX_SIG, type ChunkEntry, type TransferIndex } from './transfer-index.js';
+import {
+  CHUNK_NAME_RE,
+  parseIndex,
+  TRANSFER_INDEX,
+  TRANSFER_INDEX_SIG,
+  type ChunkEntry,
+  type TransferIndex,
+} from './transfer-index.js';
 import { commitStaging, openStaging, saveUnpackState, type Staging } from './unpack-staging.js';
 
 export interface ReadMediaOptions {
@@ -80,11 +87,23 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   const trusted = await readTrustedIndex(dir, opts.keys);
   const structure = await checkStructure(dir, trusted.index);
   const staging = opts.unpackTo
-    ? await openStaging({ unpackTo: opts.unpackTo, indexSha256: trusted.sha256, resume: opts.resume ?? false, progress: opts.progress })
+    ? await openStaging({
+        unpackTo: opts.unpackTo,
+        indexSha256: trusted.sha256,
+        resume: opts.resume ?? false,
+        progress: opts.progress,
+      })
     : undefined;
   const ctx: MediaRead = {
-    dir, index: trusted.index, keys: opts.keys, progress: opts.progress, present: structure.present, whole: structure.faults.length === 0,
-    faults: new FaultList(), hasher: new WorkerHasher(), ...(staging ? { staging } : {}),
+    dir,
+    index: trusted.index,
+    keys: opts.keys,
+    progress: opts.progress,
+    present: structure.present,
+    whole: structure.faults.length === 0,
+    faults: new FaultList(),
+    hasher: new WorkerHasher(),
+    ...(staging ? { staging } : {}),
   };
   for (const f of structure.faults) ctx.faults.push(f);
   let found: ContentsRead;
@@ -101,34 +120,63 @@ export async function readMedia(opts: ReadMediaOptions): Promise<ReadMediaResult
   if (ctx.faults.length || !found.head) throw verificationFailed(ctx, found.head);
   const unpackedTo = staging ? await commitStaging(staging, found.head, opts.keys) : undefined;
   return {
-    index: trusted.index, manifest: found.head.manifest, signedBy: trusted.signedBy, chunksVerified: found.chunksVerified,
-    filesWritten: found.filesWritten, filesSkipped: found.filesSkipped, ...(unpackedTo ? { unpackedTo } : {}),
+    index: trusted.index,
+    manifest: found.head.manifest,
+    signedBy: trusted.signedBy,
+    chunksVerified: found.chunksVerified,
+    filesWritten: found.filesWritten,
+    filesSkipped: found.filesSkipped,
+    ...(unpackedTo ? { unpackedTo } : {}),
   };
 }
 
 /** 1. The transfer index, trusted before anything else is read. */
-async function readTrustedIndex(dir: string, keys: TrustedKeys): Promise<{ index: TransferIndex; sha256: string; signedBy: string }> {
+async function readTrustedIndex(
+  dir: string,
+  keys: TrustedKeys,
+): Promise<{ index: TransferIndex; sha256: string; signedBy: string }> {
   const file = path.join(dir, TRANSFER_INDEX);
   const text = await readRegularFile(file, SMALL_JSON_LIMIT, 'MEDIA_INDEX_MISSING', 'transfer index');
-  const sig = await readRegularFile(path.join(dir, TRANSFER_INDEX_SIG), SMALL_JSON_LIMIT, 'MEDIA_INDEX_SIGNATURE_MISSING', 'transfer index signature');
+  const sig = await readRegularFile(
+    path.join(dir, TRANSFER_INDEX_SIG),
+    SMALL_JSON_LIMIT,
+    'MEDIA_INDEX_SIGNATURE_MISSING',
+    'transfer index signature',
+  );
   const signedBy = verifyDetachedWithAnyKey(text, sig.toString('utf8'), keys, file);
   return { index: parseIndex(text.toString('utf8'), file), sha256: sha256Hex(text), signedBy };
 }
 
 /** 2. Structure: every chunk present with its size, nothing extra. Returns the chunks fit to read. */
-async function checkStructure(dir: string, index: TransferIndex): Promise<{ present: ChunkEntry[]; faults: AirgapError[] }> {
+async function checkStructure(
+  dir: string,
+  index: TransferIndex,
+): Promise<{ present: ChunkEntry[]; faults: AirgapError[] }> {
   const faults: AirgapError[] = [];
   const present: ChunkEntry[] = [];
   for (const c of index.chunks) {
     const st = await fsp.lstat(path.join(dir, c.name)).catch(() => undefined);
-    if (st && !st.isFile()) faults.push(new AirgapError('MEDIA_UNSAFE_ENTRY', `chunk ${c.index} (${c.name}) is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; refused`));
+    if (st && !st.isFile())
+      faults.push(
+        new AirgapError(
+          'MEDIA_UNSAFE_ENTRY',
+          `chunk ${c.index} (${c.name}) is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; refused`,
+        ),
+      );
     else if (!st) faults.push(new AirgapError('MEDIA_CHUNK_MISSING', `chunk ${c.index} missing: ${c.name}`));
-    else if (st.size !== c.size) faults.push(new AirgapError('MEDIA_CHUNK_SIZE_MISMATCH', `chunk ${c.index} (${c.name}): size ${st.size} expected ${c.size}${st.size < c.size ? ' (truncated)' : ''}`));
+    else if (st.size !== c.size)
+      faults.push(
+        new AirgapError(
+          'MEDIA_CHUNK_SIZE_MISMATCH',
+          `chunk ${c.index} (${c.name}): size ${st.size} expected ${c.size}${st.size < c.size ? ' (truncated)' : ''}`,
+        ),
+      );
     else present.push(c);
   }
   const names = new Set(index.chunks.map((c) => c.name));
   for (const n of await fsp.readdir(dir)) {
-    if (CHUNK_NAME_RE.test(n) && !names.has(n)) faults.push(new AirgapError('MEDIA_CHUNK_EXTRA', `${n}: not listed in the transfer index`));
+    if (CHUNK_NAME_RE.test(n) && !names.has(n))
+      faults.push(new AirgapError('MEDIA_CHUNK_EXTRA', `${n}: not listed in the transfer index`));
   }
   return { present, faults };
 }
@@ -169,7 +217,13 @@ async function nameDamagedChunks(ctx: MediaRead): Promise<number> {
     } else {
       got = (await hashFile(file)).sha256;
     }
-    if (got !== c.sha256) ctx.faults.push(new AirgapError('MEDIA_CHUNK_DIGEST_MISMATCH', `chunk ${c.index} (${c.name}): sha256 mismatch, expected ${c.sha256}, got ${got}`));
+    if (got !== c.sha256)
+      ctx.faults.push(
+        new AirgapError(
+          'MEDIA_CHUNK_DIGEST_MISMATCH',
+          `chunk ${c.index} (${c.name}): sha256 mismatch, expected ${c.sha256}, got ${got}`,
+        ),
+      );
     else verified++;
   };
   for (let i = 0; i < ctx.present.length; i += 2) {
@@ -181,7 +235,11 @@ async function nameDamagedChunks(ctx: MediaRead): Promise<number> {
 function verificationFailed(ctx: MediaRead, head: ArchiveHead | undefined): AggregateAirgapError {
   const { faults } = ctx;
   const incomplete = faults.some((f) => f.code === 'MEDIA_CHUNK_MISSING' || f.code === 'MEDIA_CHUNK_SIZE_MISMATCH');
-  if (!head && !faults.length) faults.push(new AirgapError('MEDIA_MANIFEST_MISSING', 'the archive holds no bundle.json'));
-  return new AggregateAirgapError(incomplete ? 'MEDIA_INCOMPLETE' : 'MEDIA_VERIFY_FAILED',
-    `${ctx.dir} failed verification (${faults.length} faults)${ctx.staging ? `; nothing was unpacked into ${ctx.staging.target}` : ''}:`, faults);
+  if (!head && !faults.length)
+    faults.push(new AirgapError('MEDIA_MANIFEST_MISSING', 'the archive holds no bundle.json'));
+  return new AggregateAirgapError(
+    incomplete ? 'MEDIA_INCOMPLETE' : 'MEDIA_VERIFY_FAILED',
+    `${ctx.dir} failed verification (${faults.length} faults)${ctx.staging ? `; nothing was unpacked into ${ctx.staging.target}` : ''}:`,
+    faults,
+  );
 }

@@ -34,7 +34,11 @@ export async function streamVerify(ctx: MediaRead): Promise<StreamResult> {
   try {
     await parseTar(joinedChunks(ctx), (h) => pass.onEntry(h), { strict: true });
   } catch (e) {
-    ctx.faults.push(e instanceof AirgapError ? e : new AirgapError('MEDIA_TAR_CORRUPT', `archive unreadable: ${(e as Error).message}`));
+    ctx.faults.push(
+      e instanceof AirgapError
+        ? e
+        : new AirgapError('MEDIA_TAR_CORRUPT', `archive unreadable: ${(e as Error).message}`),
+    );
   }
   return pass.finish();
 }
@@ -85,34 +89,59 @@ class StreamPass {
   async finish(): Promise<StreamResult> {
     await Promise.all(this.later);
     if (this.head) {
-      for (const f of this.head.manifest.files) if (!this.seen.has(f.path)) this.ctx.faults.push(new AirgapError('MEDIA_FILE_MISSING', `${f.path}: listed in bundle.json but not in the archive`));
+      for (const f of this.head.manifest.files)
+        if (!this.seen.has(f.path))
+          this.ctx.faults.push(
+            new AirgapError('MEDIA_FILE_MISSING', `${f.path}: listed in bundle.json but not in the archive`),
+          );
     }
-    return { ...(this.head ? { head: this.head } : {}), filesWritten: this.counts.written, filesSkipped: this.counts.skipped };
+    return {
+      ...(this.head ? { head: this.head } : {}),
+      filesWritten: this.counts.written,
+      filesSkipped: this.counts.skipped,
+    };
   }
 
   private headEntry(pos: 0 | 1, h: TarEntryHeader): TarEntrySink {
     const want = pos === 0 ? BundleLayout.MANIFEST : BundleLayout.SIGNATURE;
     if (h.path !== want || h.type !== '0' || h.size > MAX_HEAD_ENTRY_SIZE || !this.isPackHeader(h.raw, want, h.size)) {
-      throw new AirgapError('MEDIA_MANIFEST_MISSING', `archive entry ${pos} is ${JSON.stringify(h.path)}, expected ${want} with the header bundle pack writes`);
+      throw new AirgapError(
+        'MEDIA_MANIFEST_MISSING',
+        `archive entry ${pos} is ${JSON.stringify(h.path)}, expected ${want} with the header bundle pack writes`,
+      );
     }
     const parts: Buffer[] = [];
     return {
-      write: (b) => { parts.push(Buffer.from(b)); },
-      end: () => { if (pos === 0) this.manifestRead(Buffer.concat(parts)); else this.signatureRead(Buffer.concat(parts)); },
+      write: (b) => {
+        parts.push(Buffer.from(b));
+      },
+      end: () => {
+        if (pos === 0) this.manifestRead(Buffer.concat(parts));
+        else this.signatureRead(Buffer.concat(parts));
+      },
     };
   }
 
   private manifestRead(bytes: Buffer): void {
     const got = sha256Hex(bytes);
     const want = this.ctx.index.bundle.manifestSha256;
-    if (got !== want) throw new AirgapError('MEDIA_MANIFEST_MISMATCH', `bundle.json in the archive (sha256 ${got}) is not the one the signed index names (${want})`);
+    if (got !== want)
+      throw new AirgapError(
+        'MEDIA_MANIFEST_MISMATCH',
+        `bundle.json in the archive (sha256 ${got}) is not the one the signed index names (${want})`,
+      );
     this.manifestBytes = bytes;
   }
 
   private signatureRead(bytes: Buffer): void {
     // Entry 0 ended (or the parse stopped) before this entry began.
     const manifestText = this.manifestBytes!;
-    const { manifest } = trustManifestBytes(manifestText, bytes.toString('utf8'), this.ctx.keys, 'bundle.json in the archive');
+    const { manifest } = trustManifestBytes(
+      manifestText,
+      bytes.toString('utf8'),
+      this.ctx.keys,
+      'bundle.json in the archive',
+    );
     this.head = { manifest, manifestText, signatureText: bytes };
     this.listed = new Map(manifest.files.map((f) => [f.path, f]));
   }
@@ -144,7 +173,12 @@ class StreamPass {
       return undefined;
     }
     if (!this.isPackHeader(h.raw, verdict.path, verdict.size)) {
-      this.ctx.faults.push(new AirgapError('MEDIA_UNSAFE_ENTRY', `${verdict.path}: its tar header is not the one bundle pack writes for it`));
+      this.ctx.faults.push(
+        new AirgapError(
+          'MEDIA_UNSAFE_ENTRY',
+          `${verdict.path}: its tar header is not the one bundle pack writes for it`,
+        ),
+      );
       return undefined;
     }
     return verdict;
@@ -158,13 +192,21 @@ class StreamPass {
     }
     this.queued.main += size;
     const local = createHash('sha256');
-    return { update: (b) => { local.update(b); }, digest: () => Promise.resolve(local.digest('hex')), later: false };
+    return {
+      update: (b) => {
+        local.update(b);
+      },
+      digest: () => Promise.resolve(local.digest('hex')),
+      later: false,
+    };
   }
 
   /** A file's content hashed: a fault if it is not the manifest's; else, when unpacking, it is staged. */
   private async settle(f: BundleFile, got: string, staged: StagedFile | undefined): Promise<void> {
     if (got !== f.sha256) {
-      this.ctx.faults.push(new AirgapError('MEDIA_FILE_DIGEST_MISMATCH', `${f.path}: sha256 mismatch, expected ${f.sha256}, got ${got}`));
+      this.ctx.faults.push(
+        new AirgapError('MEDIA_FILE_DIGEST_MISMATCH', `${f.path}: sha256 mismatch, expected ${f.sha256}, got ${got}`),
+      );
       if (staged && !staged.kept) await staged.out.abort();
       return;
     }

@@ -57,17 +57,23 @@ export function serializeIndex(index: TransferIndex): string {
  */
 export function parseIndex(text: string | Uint8Array, file: string): TransferIndex {
   const v = parseUntrustedJson(text, { what: file, code: 'MEDIA_INDEX_INVALID' }) as TransferIndex;
-  const bad = (why: string): never => { throw new AirgapError('MEDIA_INDEX_INVALID', `${file}: ${why}`); };
-  if (!isJsonObject(v) || v.kind !== 'rekor-airgap-transfer' || v.formatVersion !== 1) return bad('not a rekor-airgap transfer index (version 1)');
+  const bad = (why: string): never => {
+    throw new AirgapError('MEDIA_INDEX_INVALID', `${file}: ${why}`);
+  };
+  if (!isJsonObject(v) || v.kind !== 'rekor-airgap-transfer' || v.formatVersion !== 1)
+    return bad('not a rekor-airgap transfer index (version 1)');
   if (!Array.isArray(v.chunks) || v.chunks.length === 0) bad('no chunks');
   if (v.chunks.length > 100_000) bad(`${v.chunks.length} chunks is more than this tool takes`);
-  if (!isJsonObject(v.archive) || !Number.isSafeInteger(v.archive.size) || v.archive.size <= 0) bad('archive.size is missing');
+  if (!isJsonObject(v.archive) || !Number.isSafeInteger(v.archive.size) || v.archive.size <= 0)
+    bad('archive.size is missing');
   if (!Number.isSafeInteger(v.chunkSize) || v.chunkSize <= 0) bad('chunkSize is missing');
   let total = 0;
   (v.chunks as unknown[]).forEach((c, i) => {
     if (!isJsonObject(c)) return bad(`chunk ${i} is not an object`);
-    if (c.index !== i || c.name !== chunkName(i, v.chunks.length)) bad(`chunk ${i} is named ${JSON.stringify(c.name)}, expected ${chunkName(i, v.chunks.length)}`);
-    if (!Number.isSafeInteger(c.size) || (c.size as number) <= 0 || !isSha256Hex(c.sha256)) bad(`chunk ${i} has a bad size or sha256`);
+    if (c.index !== i || c.name !== chunkName(i, v.chunks.length))
+      bad(`chunk ${i} is named ${JSON.stringify(c.name)}, expected ${chunkName(i, v.chunks.length)}`);
+    if (!Number.isSafeInteger(c.size) || (c.size as number) <= 0 || !isSha256Hex(c.sha256))
+      bad(`chunk ${i} has a bad size or sha256`);
     total += c.size as number;
     return undefined;
   });

@@ -57,10 +57,17 @@ export async function openStaging(o: StagingOptions): Promise<Staging> {
   const target = await fsp.realpath(o.unpackTo);
   const dir = path.join(target, STAGING);
   if ((await fsp.lstat(dir).catch(() => undefined))?.isSymbolicLink()) {
-    throw new AirgapError('MEDIA_UNSAFE_PATH', `${dir} is a symbolic link; remove it (unpack never writes through a link)`);
+    throw new AirgapError(
+      'MEDIA_UNSAFE_PATH',
+      `${dir} is a symbolic link; remove it (unpack never writes through a link)`,
+    );
   }
   const others = (await fsp.readdir(target)).filter((n) => n !== STAGING);
-  if (others.length) throw new AirgapError('USAGE_OUT_NOT_EMPTY', `${target} is not empty (${others.slice(0, 3).join(', ')}); unpack writes to an empty directory`);
+  if (others.length)
+    throw new AirgapError(
+      'USAGE_OUT_NOT_EMPTY',
+      `${target} is not empty (${others.slice(0, 3).join(', ')}); unpack writes to an empty directory`,
+    );
   const resumed = o.resume ? await resumableState(dir, o) : undefined;
   if (!resumed) await fsp.rm(dir, { recursive: true, force: true });
   // A staging path that an earlier run (or someone else) left as a link is never written through.
@@ -90,8 +97,11 @@ export async function readUnpackState(file: string): Promise<UnpackState | undef
   } catch (e) {
     if (e instanceof AirgapError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
     if (!(e instanceof AirgapError) || e.code !== 'MEDIA_RESUME_STATE_INVALID') throw e;
-    throw new AirgapError('MEDIA_RESUME_STATE_INVALID',
-      `${e.message}; unpack again without --resume to start over (that removes ${path.dirname(file)})`, { cause: e });
+    throw new AirgapError(
+      'MEDIA_RESUME_STATE_INVALID',
+      `${e.message}; unpack again without --resume to start over (that removes ${path.dirname(file)})`,
+      { cause: e },
+    );
   }
 }
 
@@ -120,11 +130,21 @@ export type StagedFile = { kept: true } | { kept: false; out: AtomicFile };
  */
 export async function stageFile(s: Staging, f: BundleFile, executable: boolean): Promise<StagedFile> {
   const dest = await safeFilePath(path.join(s.dir, 'files'), f.path);
-  const kept = s.state.files[f.path] === f.sha256
-    && (await fsp.lstat(dest).then((st) => st.isFile() && st.size === f.size, () => false))
-    && (await hashFile(dest).then((x) => x.sha256 === f.sha256, () => false));
+  const kept =
+    s.state.files[f.path] === f.sha256 &&
+    (await fsp.lstat(dest).then(
+      (st) => st.isFile() && st.size === f.size,
+      () => false,
+    )) &&
+    (await hashFile(dest).then(
+      (x) => x.sha256 === f.sha256,
+      () => false,
+    ));
   if (kept) return { kept };
-  return { kept, out: await AtomicFile.open(dest, { mode: executable ? 0o755 : 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' }) };
+  return {
+    kept,
+    out: await AtomicFile.open(dest, { mode: executable ? 0o755 : 0o644, diskFull: 'MEDIA_WRITE_DISK_FULL' }),
+  };
 }
 
 /**
@@ -147,7 +167,8 @@ export async function commitStaging(s: Staging, head: ArchiveHead, keys: Trusted
   try {
     await verifyBundleDir(s.target, keys);
   } catch (e) {
-    for (const f of [...head.manifest.files.map((x) => x.path), BundleLayout.MANIFEST, BundleLayout.SIGNATURE]) await fsp.rm(path.join(s.target, f), { force: true });
+    for (const f of [...head.manifest.files.map((x) => x.path), BundleLayout.MANIFEST, BundleLayout.SIGNATURE])
+      await fsp.rm(path.join(s.target, f), { force: true });
     throw e;
   }
   return s.target;

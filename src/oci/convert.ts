@@ -7,7 +7,8 @@ import { MediaType, type Descriptor, type ImageManifest } from './media-types.js
 const LAYER_TYPES: Record<string, string> = {
   'application/vnd.docker.image.rootfs.diff.tar.gzip': 'application/vnd.oci.image.layer.v1.tar+gzip',
   'application/vnd.docker.image.rootfs.diff.tar': 'application/vnd.oci.image.layer.v1.tar',
-  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip': 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip':
+    'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
 };
 
 function desc(d: Descriptor, mediaType: string): Descriptor {
@@ -15,7 +16,11 @@ function desc(d: Descriptor, mediaType: string): Descriptor {
 }
 
 /** Returns the manifest unchanged when it is already OCI; otherwise its OCI form (deterministic bytes). */
-export function toOciManifest(m: ImageManifest, bytes: Buffer, mediaType: string): { bytes: Buffer; mediaType: string } {
+export function toOciManifest(
+  m: ImageManifest,
+  bytes: Buffer,
+  mediaType: string,
+): { bytes: Buffer; mediaType: string } {
   if (mediaType === MediaType.OCI_MANIFEST) return { bytes, mediaType };
   const oci = {
     schemaVersion: 2,

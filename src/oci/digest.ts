@@ -8,7 +8,8 @@ import { digestHex, isDigest } from '../util/sha256.js';
 
 /** The hex of a `sha256:` digest read from outside, or OCI_BAD_DIGEST naming what it was. */
 export function parseDigest(d: string, what = 'digest'): string {
-  if (!isDigest(d)) throw new AirgapError('OCI_BAD_DIGEST', `${what} ${JSON.stringify(d)} is not sha256:<64 lowercase hex>`);
+  if (!isDigest(d))
+    throw new AirgapError('OCI_BAD_DIGEST', `${what} ${JSON.stringify(d)} is not sha256:<64 lowercase hex>`);
   return digestHex(d);
 }
 
@@ -28,14 +29,26 @@ export class VerifyingStream extends Transform {
   private readonly hash: Hash = createHash('sha256');
   private seen = 0;
 
-  constructor(private readonly expected: { digest: string; size?: number; what: string; code?: 'BUNDLE_FILE_DIGEST_MISMATCH' | 'OCI_DIGEST_MISMATCH' }) {
+  constructor(
+    private readonly expected: {
+      digest: string;
+      size?: number;
+      what: string;
+      code?: 'BUNDLE_FILE_DIGEST_MISMATCH' | 'OCI_DIGEST_MISMATCH';
+    },
+  ) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length;
     if (this.expected.size !== undefined && this.seen > this.expected.size) {
-      cb(new AirgapError(this.expected.code ? 'BUNDLE_FILE_SIZE_MISMATCH' : 'OCI_SIZE_MISMATCH', `${this.expected.what}: more than the expected ${this.expected.size} bytes`));
+      cb(
+        new AirgapError(
+          this.expected.code ? 'BUNDLE_FILE_SIZE_MISMATCH' : 'OCI_SIZE_MISMATCH',
+          `${this.expected.what}: more than the expected ${this.expected.size} bytes`,
+        ),
+      );
       return;
     }
     this.hash.update(chunk);
@@ -44,12 +57,22 @@ export class VerifyingStream extends Transform {
 
   override _flush(cb: TransformCallback): void {
     if (this.expected.size !== undefined && this.seen !== this.expected.size) {
-      cb(new AirgapError(this.expected.code ? 'BUNDLE_FILE_SIZE_MISMATCH' : 'OCI_SIZE_MISMATCH', `${this.expected.what}: size ${this.seen} expected ${this.expected.size}`));
+      cb(
+        new AirgapError(
+          this.expected.code ? 'BUNDLE_FILE_SIZE_MISMATCH' : 'OCI_SIZE_MISMATCH',
+          `${this.expected.what}: size ${this.seen} expected ${this.expected.size}`,
+        ),
+      );
       return;
     }
     const got = `sha256:${this.hash.digest('hex')}`;
     if (got !== this.expected.digest) {
-      cb(new AirgapError(this.expected.code ?? 'OCI_DIGEST_MISMATCH', `${this.expected.what}: sha256 mismatch, expected ${this.expected.digest}, got ${got}`));
+      cb(
+        new AirgapError(
+          this.expected.code ?? 'OCI_DIGEST_MISMATCH',
+          `${this.expected.what}: sha256 mismatch, expected ${this.expected.digest}, got ${got}`,
+        ),
+      );
       return;
     }
     cb();

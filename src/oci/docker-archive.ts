@@ -12,7 +12,11 @@ export interface DockerArchiveEntry {
   Layers: string[];
 }
 
-export function dockerArchiveEntry(configDigest: string, layerDigests: readonly string[], repoTags: readonly string[]): DockerArchiveEntry {
+export function dockerArchiveEntry(
+  configDigest: string,
+  layerDigests: readonly string[],
+  repoTags: readonly string[],
+): DockerArchiveEntry {
   return {
     Config: blobRelPath(configDigest),
     RepoTags: [...repoTags],

@@ -63,9 +63,15 @@ export class OciLayoutWriter {
     const st = await fsp.stat(file);
     if (st.size !== desc.size) return false;
     try {
-      await pipeline(createReadStream(file), new VerifyingStream({ digest: desc.digest, size: desc.size, what: file }), async function (src) {
-        for await (const _ of src) { /* drain */ }
-      });
+      await pipeline(
+        createReadStream(file),
+        new VerifyingStream({ digest: desc.digest, size: desc.size, what: file }),
+        async function (src) {
+          for await (const _ of src) {
+            /* drain */
+          }
+        },
+      );
       return true;
     } catch {
       return false;
@@ -77,27 +83,38 @@ export class OciLayoutWriter {
    * memory shared with a hashing thread, which hashes them in place while this thread writes them:
    * the digest checked is that of exactly the bytes written, and this thread only receives and writes.
    */
-  async putBlob(desc: { digest: string; size: number }, source: Readable, onBytes?: (n: number) => void): Promise<void> {
+  async putBlob(
+    desc: { digest: string; size: number },
+    source: Readable,
+    onBytes?: (n: number) => void,
+  ): Promise<void> {
     const what = `blob ${desc.digest}`;
     const hash = this.hasher().start();
     let seen = 0;
     await streamToFileAtomic(this.blobPath(desc.digest), source, {
       through: (b: Buffer) => {
         seen += b.length;
-        if (seen > desc.size) throw new AirgapError('OCI_SIZE_MISMATCH', `${what}: more than the expected ${desc.size} bytes`);
+        if (seen > desc.size)
+          throw new AirgapError('OCI_SIZE_MISMATCH', `${what}: more than the expected ${desc.size} bytes`);
         onBytes?.(b.length);
       },
       gather: { slots: this.slots!, gathered: (b) => hash.update(b) },
       beforeCommit: async () => {
         const got = `sha256:${await hash.digest()}`;
-        if (seen !== desc.size) throw new AirgapError('OCI_SIZE_MISMATCH', `${what}: size ${seen} expected ${desc.size}`);
-        if (got !== desc.digest) throw new AirgapError('OCI_DIGEST_MISMATCH', `${what}: sha256 mismatch, expected ${desc.digest}, got ${got}`);
+        if (seen !== desc.size)
+          throw new AirgapError('OCI_SIZE_MISMATCH', `${what}: size ${seen} expected ${desc.size}`);
+        if (got !== desc.digest)
+          throw new AirgapError('OCI_DIGEST_MISMATCH', `${what}: sha256 mismatch, expected ${desc.digest}, got ${got}`);
       },
     });
   }
 
   /** A blob of unknown digest: hashed while written, named by its digest at commit. */
-  async openUnknown(): Promise<{ write(b: Buffer): Promise<void>; commit(): Promise<{ digest: string; size: number }>; abort(): Promise<void> }> {
+  async openUnknown(): Promise<{
+    write(b: Buffer): Promise<void>;
+    commit(): Promise<{ digest: string; size: number }>;
+    abort(): Promise<void>;
+  }> {
     const file = await AtomicFile.open(path.join(this.root, OCI_BLOBS_DIR, 'unknown'));
     const hash = createHash('sha256');
     return {

@@ -8,7 +8,10 @@ export const MediaType = {
 } as const;
 
 export const MANIFEST_ACCEPT = [
-  MediaType.OCI_INDEX, MediaType.DOCKER_LIST, MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST,
+  MediaType.OCI_INDEX,
+  MediaType.DOCKER_LIST,
+  MediaType.OCI_MANIFEST,
+  MediaType.DOCKER_MANIFEST,
 ].join(', ');
 
 export function isIndexType(mt: string | undefined): boolean {

@@ -28,7 +28,8 @@ export function parseImageRef(input: string): ImageRef {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!isDigest(digest)) throw new AirgapError('REF_INVALID', `image reference ${input}: digest ${digest} is not sha256:<64 hex>`);
+    if (!isDigest(digest))
+      throw new AirgapError('REF_INVALID', `image reference ${input}: digest ${digest} is not sha256:<64 hex>`);
   }
   let tag: string | undefined;
   const lastSlash = rest.lastIndexOf('/');
@@ -45,7 +46,8 @@ export function parseImageRef(input: string): ImageRef {
     rest = rest.slice(first.length + 1);
   }
   if (registry === 'docker.io' && !rest.includes('/')) rest = `library/${rest}`;
-  if (!REPO_RE.test(rest)) throw new AirgapError('REF_INVALID', `image reference ${input}: repository ${rest} is not valid`);
+  if (!REPO_RE.test(rest))
+    throw new AirgapError('REF_INVALID', `image reference ${input}: repository ${rest} is not valid`);
   if (!tag && !digest) tag = 'latest';
   return { registry, repository: rest, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
@@ -67,7 +69,11 @@ export function parseMirrors(values: readonly string[]): MirrorMap {
   const map = new Map<string, string>();
   for (const v of values) {
     const eq = v.indexOf('=');
-    if (eq <= 0 || eq === v.length - 1) throw new AirgapError('USAGE_BAD_MIRROR', `--mirror ${v}: expected UPSTREAM=MIRROR, e.g. ghcr.io=registry.internal:5000`);
+    if (eq <= 0 || eq === v.length - 1)
+      throw new AirgapError(
+        'USAGE_BAD_MIRROR',
+        `--mirror ${v}: expected UPSTREAM=MIRROR, e.g. ghcr.io=registry.internal:5000`,
+      );
     map.set(v.slice(0, eq), v.slice(eq + 1));
   }
   return map;

@@ -57,31 +57,56 @@ export async function fetchBearerToken(r: BearerTokenRequest): Promise<string> {
   try {
     url = new URL(realm);
   } catch (e) {
-    throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm that is not a URL: ${JSON.stringify(printable(realm, { max: 200 }))}`, { cause: e });
+    throw new AirgapError(
+      'REGISTRY_AUTH_CHALLENGE',
+      `${host} sent a Bearer realm that is not a URL: ${JSON.stringify(printable(realm, { max: 200 }))}`,
+      { cause: e },
+    );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${host} sent a Bearer realm with scheme ${printable(url.protocol, { max: 20 })}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new AirgapError(
+      'REGISTRY_AUTH_CHALLENGE',
+      `${host} sent a Bearer realm with scheme ${printable(url.protocol, { max: 20 })}`,
+    );
   // Credentials never travel in clear, except to a host where plain HTTP is allowed.
   if (url.protocol === 'http:' && !plainAllowed(url.host)) {
-    throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${host} sent a token realm on plain HTTP (${url.host}); credentials go over HTTP only to loopback or a host given with --insecure-registry`);
+    throw new AirgapError(
+      'REGISTRY_PLAIN_HTTP_REFUSED',
+      `${host} sent a token realm on plain HTTP (${url.host}); credentials go over HTTP only to loopback or a host given with --insecure-registry`,
+    );
   }
   if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
   url.searchParams.set('scope', challenge.params.scope ?? scope);
   // A redirect from the token service may go elsewhere, without the credentials.
   const res = await httpRequest(url, {
-    errorPrefix: 'REGISTRY', headers: credential ? { authorization: basicHeader(credential) } : {}, ca,
-    redirects: 'any-origin', plainHttpAllowed: plainAllowed, ...(deadlineMs ? { deadlineMs } : {}),
+    errorPrefix: 'REGISTRY',
+    headers: credential ? { authorization: basicHeader(credential) } : {},
+    ca,
+    redirects: 'any-origin',
+    plainHttpAllowed: plainAllowed,
+    ...(deadlineMs ? { deadlineMs } : {}),
   });
   const body = await readAll(res.body, 1024 * 1024, 'REGISTRY');
   if (res.status === 401 || res.status === 403) {
-    throw new AirgapError('REGISTRY_UNAUTHORIZED',
+    throw new AirgapError(
+      'REGISTRY_UNAUTHORIZED',
       `${host}: the token service ${url.host} refused ${credential ? `the credentials from ${credential.source}` : 'anonymous access (no credentials found for this registry)'} (HTTP ${res.status})`,
-      { details: { host, tried: credential?.source ?? 'anonymous' } });
+      { details: { host, tried: credential?.source ?? 'anonymous' } },
+    );
   }
-  if (res.status !== 200) throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} answered HTTP ${res.status}`);
-  const answer = readUntrustedJson(body, { what: `${host}: the answer of token service ${url.host}`, code: 'REGISTRY_AUTH_FAILED' });
+  if (res.status !== 200)
+    throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} answered HTTP ${res.status}`);
+  const answer = readUntrustedJson(body, {
+    what: `${host}: the answer of token service ${url.host}`,
+    code: 'REGISTRY_AUTH_FAILED',
+  });
   const token = answer.at('token').optString() ?? answer.at('access_token').optString();
   if (!token) throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} sent no token`);
   // It goes into an Authorization header: visible ASCII only.
-  if (!/^[\x21-\x7e]+$/.test(token)) throw new AirgapError('REGISTRY_AUTH_FAILED', `${host}: token service ${url.host} sent a token with characters a header cannot carry`);
+  if (!/^[\x21-\x7e]+$/.test(token))
+    throw new AirgapError(
+      'REGISTRY_AUTH_FAILED',
+      `${host}: token service ${url.host} sent a token with characters a header cannot carry`,
+    );
   return token;
 }

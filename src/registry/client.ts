@@ -13,7 +13,14 @@ import { sha256Digest } from '../oci/digest.js';
 import { MANIFEST_ACCEPT } from '../oci/media-types.js';
 import { basicHeader, fetchBearerToken, parseChallenge } from './auth.js';
 import type { Credential } from './credentials.js';
-import { DEFAULT_DEADLINE_MS, httpRequest, isLoopbackHost, readAll, shownUrl, type HttpResponse } from '../util/http.js';
+import {
+  DEFAULT_DEADLINE_MS,
+  httpRequest,
+  isLoopbackHost,
+  readAll,
+  shownUrl,
+  type HttpResponse,
+} from '../util/http.js';
 import { DEFAULT_RETRY, RETRYABLE_STATUS, withRetry, type RetryPolicy } from '../util/retry.js';
 import { parseUntrustedJson, readUntrustedJson } from '../util/untrusted-json.js';
 import { printable } from '../util/untrusted-text.js';
@@ -67,7 +74,8 @@ export class RegistryClient {
   }
 
   /** Plain HTTP goes to loopback, or to the registry itself when it was given as insecure. */
-  private readonly plainAllowed = (hostPort: string): boolean => isLoopbackHost(hostPort) || (this.opts.insecure === true && hostPort === this.opts.host);
+  private readonly plainAllowed = (hostPort: string): boolean =>
+    isLoopbackHost(hostPort) || (this.opts.insecure === true && hostPort === this.opts.host);
 
   private deadline(blobBytes = 0): number {
     return (this.opts.deadlineMs ?? DEFAULT_DEADLINE_MS) + Math.ceil(blobBytes * BLOB_MS_PER_BYTE);
@@ -78,17 +86,26 @@ export class RegistryClient {
     if (!this.scheme) {
       try {
         // A quick probe (15 s unless a deadline was given): it only decides the scheme.
-        const res = await httpRequest(new URL(`https://${this.opts.host}/v2/`), { errorPrefix: 'REGISTRY', ca: this.opts.ca, deadlineMs: this.opts.deadlineMs ?? 15_000 });
+        const res = await httpRequest(new URL(`https://${this.opts.host}/v2/`), {
+          errorPrefix: 'REGISTRY',
+          ca: this.opts.ca,
+          deadlineMs: this.opts.deadlineMs ?? 15_000,
+        });
         res.body.resume();
         this.scheme = 'https';
       } catch (e) {
         const err = e as AirgapError;
         // A server that answers TLS with plain HTTP gives "wrong version number"; a certificate
         // problem means it does speak TLS and must not be downgraded.
-        const notTls = /wrong version number|EPROTO|packet length too long/i.test(String((err.cause as Error | undefined)?.message ?? err.message));
+        const notTls = /wrong version number|EPROTO|packet length too long/i.test(
+          String((err.cause as Error | undefined)?.message ?? err.message),
+        );
         if (!notTls) throw e;
         if (!this.plainAllowed(this.opts.host)) {
-          throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${this.opts.host} does not speak HTTPS; plain HTTP is allowed only for loopback or with --insecure-registry ${this.opts.host}`);
+          throw new AirgapError(
+            'REGISTRY_PLAIN_HTTP_REFUSED',
+            `${this.opts.host} does not speak HTTPS; plain HTTP is allowed only for loopback or with --insecure-registry ${this.opts.host}`,
+          );
         }
         this.scheme = 'http';
       }
@@ -96,16 +113,29 @@ export class RegistryClient {
     return `${this.scheme}://${this.opts.host}/v2`;
   }
 
-  private async authorized(url: URL, repo: string, headers: Record<string, string>, method = 'GET', send: Send = {}): Promise<HttpResponse> {
+  private async authorized(
+    url: URL,
+    repo: string,
+    headers: Record<string, string>,
+    method = 'GET',
+    send: Send = {},
+  ): Promise<HttpResponse> {
     const scope = `repository:${repo}:${send.push ? 'pull,push' : 'pull'}`;
     const registry = new URL(await this.base()).origin;
     // Credentials go to the registry's own origin only (an upload Location may name another).
     const own = url.origin === registry;
-    const request = (): Promise<HttpResponse> => httpRequest(url, {
-      errorPrefix: 'REGISTRY', method, headers: own ? withAuth() : headers, ca: this.opts.ca,
-      redirects: 'any-origin', plainHttpAllowed: this.plainAllowed, deadlineMs: this.deadline(send.blobBytes),
-      ...(send.body !== undefined ? { body: send.body } : {}), ...(send.bodyStream ? { bodyStream: send.bodyStream } : {}),
-    });
+    const request = (): Promise<HttpResponse> =>
+      httpRequest(url, {
+        errorPrefix: 'REGISTRY',
+        method,
+        headers: own ? withAuth() : headers,
+        ca: this.opts.ca,
+        redirects: 'any-origin',
+        plainHttpAllowed: this.plainAllowed,
+        deadlineMs: this.deadline(send.blobBytes),
+        ...(send.body !== undefined ? { body: send.body } : {}),
+        ...(send.bodyStream ? { bodyStream: send.bodyStream } : {}),
+      });
     const withAuth = (): Record<string, string> => {
       const token = this.tokens.get(scope);
       if (token) return { ...headers, authorization: `Bearer ${token}` };
@@ -115,31 +145,54 @@ export class RegistryClient {
     let res = await request();
     if (res.status === 401 && !own) {
       res.body.resume();
-      throw new AirgapError('REGISTRY_UNAUTHORIZED', `${shownUrl(url)} (named by ${this.opts.host} for ${repo}) asks for credentials; they are sent only to ${registry}`, { details: { host: this.opts.host, url: url.href } });
+      throw new AirgapError(
+        'REGISTRY_UNAUTHORIZED',
+        `${shownUrl(url)} (named by ${this.opts.host} for ${repo}) asks for credentials; they are sent only to ${registry}`,
+        { details: { host: this.opts.host, url: url.href } },
+      );
     }
     if (res.status === 401) {
       res.body.resume();
       const header = res.headers['www-authenticate'];
-      const challenge = parseChallenge(Array.isArray(header) ? header[0]! : header ?? '');
+      const challenge = parseChallenge(Array.isArray(header) ? header[0]! : (header ?? ''));
       if (challenge.scheme.toLowerCase() === 'bearer') {
-        this.tokens.set(scope, await fetchBearerToken({
-          challenge, scope, credential: this.opts.credential, ca: this.opts.ca, host: this.opts.host, plainAllowed: this.plainAllowed, deadlineMs: this.deadline(),
-        }));
+        this.tokens.set(
+          scope,
+          await fetchBearerToken({
+            challenge,
+            scope,
+            credential: this.opts.credential,
+            ca: this.opts.ca,
+            host: this.opts.host,
+            plainAllowed: this.plainAllowed,
+            deadlineMs: this.deadline(),
+          }),
+        );
       } else if (challenge.scheme.toLowerCase() === 'basic') {
         if (!this.opts.credential) {
-          throw new AirgapError('REGISTRY_UNAUTHORIZED', `${this.opts.host} requires credentials and none were found (tried: anonymous; add them to ${process.env.DOCKER_CONFIG ?? '~/.docker'}/config.json)`, { details: { host: this.opts.host, tried: 'anonymous' } });
+          throw new AirgapError(
+            'REGISTRY_UNAUTHORIZED',
+            `${this.opts.host} requires credentials and none were found (tried: anonymous; add them to ${process.env.DOCKER_CONFIG ?? '~/.docker'}/config.json)`,
+            { details: { host: this.opts.host, tried: 'anonymous' } },
+          );
         }
         this.basic = true;
       } else {
-        throw new AirgapError('REGISTRY_AUTH_CHALLENGE', `${this.opts.host} sent an unsupported authentication challenge: ${printable(challenge.scheme, { max: 40 }) || '(none)'}`);
+        throw new AirgapError(
+          'REGISTRY_AUTH_CHALLENGE',
+          `${this.opts.host} sent an unsupported authentication challenge: ${printable(challenge.scheme, { max: 40 }) || '(none)'}`,
+        );
       }
       res = await request();
     }
     if (res.status === 401 || res.status === 403) {
       res.body.resume();
       const tried = this.opts.credential ? `the credentials from ${this.opts.credential.source}` : 'anonymous access';
-      throw new AirgapError(res.status === 401 ? 'REGISTRY_UNAUTHORIZED' : 'REGISTRY_FORBIDDEN',
-        `${this.opts.host} refused ${tried} for ${repo} (HTTP ${res.status})`, { details: { host: this.opts.host, tried } });
+      throw new AirgapError(
+        res.status === 401 ? 'REGISTRY_UNAUTHORIZED' : 'REGISTRY_FORBIDDEN',
+        `${this.opts.host} refused ${tried} for ${repo} (HTTP ${res.status})`,
+        { details: { host: this.opts.host, tried } },
+      );
     }
     return res;
   }
@@ -152,7 +205,10 @@ export class RegistryClient {
   async manifest(repo: string, reference: string): Promise<FetchedManifest> {
     // A digest reference is checked against what arrives; only sha256 can be checked here.
     if (/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:/.test(reference) && !isDigest(reference)) {
-      throw new AirgapError('REF_INVALID', `${repo}@${reference}: only sha256 digests can be verified; refusing to fetch it unchecked`);
+      throw new AirgapError(
+        'REF_INVALID',
+        `${repo}@${reference}: only sha256 digests can be verified; refusing to fetch it unchecked`,
+      );
     }
     return this.withRetry(async () => {
       const url = new URL(`${await this.base()}/${repo}/manifests/${reference}`);
@@ -163,23 +219,40 @@ export class RegistryClient {
       }
       if (RETRYABLE_STATUS.has(res.status)) {
         res.body.resume();
-        throw new AirgapError('REGISTRY_SERVER_ERROR', `${this.opts.host} answered HTTP ${res.status} for manifest ${repo}:${reference}`);
+        throw new AirgapError(
+          'REGISTRY_SERVER_ERROR',
+          `${this.opts.host} answered HTTP ${res.status} for manifest ${repo}:${reference}`,
+        );
       }
       if (res.status !== 200) {
         res.body.resume();
-        throw new AirgapError('REGISTRY_BAD_STATUS', `${this.opts.host} answered HTTP ${res.status} for manifest ${repo}:${reference}`);
+        throw new AirgapError(
+          'REGISTRY_BAD_STATUS',
+          `${this.opts.host} answered HTTP ${res.status} for manifest ${repo}:${reference}`,
+        );
       }
       const bytes = await readAll(res.body, 4 * 1024 * 1024, 'REGISTRY');
       const digest = sha256Digest(bytes);
       if (reference.startsWith('sha256:') && digest !== reference) {
-        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `manifest ${repo}@${reference} from ${this.opts.host}: sha256 mismatch, got ${digest}`);
+        throw new AirgapError(
+          'REGISTRY_DIGEST_MISMATCH',
+          `manifest ${repo}@${reference} from ${this.opts.host}: sha256 mismatch, got ${digest}`,
+        );
       }
       const header = res.headers['docker-content-digest'];
       if (typeof header === 'string' && header.startsWith('sha256:') && header !== digest) {
-        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `manifest ${repo}:${reference} from ${this.opts.host}: header says ${printable(header, { max: 100 })}, content is ${digest}`);
+        throw new AirgapError(
+          'REGISTRY_DIGEST_MISMATCH',
+          `manifest ${repo}:${reference} from ${this.opts.host}: header says ${printable(header, { max: 100 })}, content is ${digest}`,
+        );
       }
-      const ct = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
-      const doc = readUntrustedJson(bytes, { what: `manifest ${repo}:${reference} from ${this.opts.host}`, code: 'REGISTRY_BAD_MANIFEST' });
+      const ct = String(res.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim();
+      const doc = readUntrustedJson(bytes, {
+        what: `manifest ${repo}:${reference} from ${this.opts.host}`,
+        code: 'REGISTRY_BAD_MANIFEST',
+      });
       const mediaType = (doc.isObject ? doc.at('mediaType').optString() : undefined) || ct;
       return { bytes, mediaType, digest };
     });
@@ -199,11 +272,17 @@ export class RegistryClient {
       }
       if (RETRYABLE_STATUS.has(res.status)) {
         res.body.resume();
-        throw new AirgapError('REGISTRY_SERVER_ERROR', `${this.opts.host} answered HTTP ${res.status} for blob ${digest}`);
+        throw new AirgapError(
+          'REGISTRY_SERVER_ERROR',
+          `${this.opts.host} answered HTTP ${res.status} for blob ${digest}`,
+        );
       }
       if (res.status !== 200) {
         res.body.resume();
-        throw new AirgapError('REGISTRY_BAD_STATUS', `${this.opts.host} answered HTTP ${res.status} for blob ${digest}`);
+        throw new AirgapError(
+          'REGISTRY_BAD_STATUS',
+          `${this.opts.host} answered HTTP ${res.status} for blob ${digest}`,
+        );
       }
       return res.body;
     });
@@ -212,13 +291,19 @@ export class RegistryClient {
   async blobBytes(repo: string, digest: string, limit = 16 * 1024 * 1024): Promise<Buffer> {
     const bytes = await readAll(await this.blob(repo, digest), limit, 'REGISTRY');
     const got = sha256Digest(bytes);
-    if (got !== digest) throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `blob ${digest} from ${this.opts.host}: sha256 mismatch, got ${got}`);
+    if (got !== digest)
+      throw new AirgapError(
+        'REGISTRY_DIGEST_MISMATCH',
+        `blob ${digest} from ${this.opts.host}: sha256 mismatch, got ${got}`,
+      );
     return bytes;
   }
   /** HEAD a blob: true when the repository has it (the size must match). */
   async hasBlob(repo: string, digest: string, size?: number): Promise<boolean> {
     return this.withRetry(async () => {
-      const res = await this.authorized(new URL(`${await this.base()}/${repo}/blobs/${digest}`), repo, {}, 'HEAD', { push: true });
+      const res = await this.authorized(new URL(`${await this.base()}/${repo}/blobs/${digest}`), repo, {}, 'HEAD', {
+        push: true,
+      });
       res.body.resume();
       if (res.status === 404) return false;
       if (res.status === 200) return size === undefined || Number(res.headers['content-length'] ?? size) === size;
@@ -233,7 +318,11 @@ export class RegistryClient {
    * that asked for no mount is REGISTRY_PROTOCOL_ERROR. Retried from the start when the connection
    * breaks.
    */
-  async pushBlob(repo: string, blob: UploadBlob, opts: { mountFrom?: string; chunkSize?: number; onBytes?: (n: number) => void } = {}): Promise<'mounted' | 'uploaded'> {
+  async pushBlob(
+    repo: string,
+    blob: UploadBlob,
+    opts: { mountFrom?: string; chunkSize?: number; onBytes?: (n: number) => void } = {},
+  ): Promise<'mounted' | 'uploaded'> {
     return this.withRetry(async () => {
       const base = await this.base();
       const start = new URL(`${base}/${repo}/blobs/uploads/`);
@@ -247,7 +336,10 @@ export class RegistryClient {
       if (res.status === 201) {
         if (mounting) return 'mounted';
         // 201 means "created": without a mount nothing was sent that could have been.
-        throw new AirgapError('REGISTRY_PROTOCOL_ERROR', `${this.opts.host} answered 201 Created to the start of an upload of ${blob.digest} to ${repo} that asked for no mount (expected 202 Accepted and a Location)`);
+        throw new AirgapError(
+          'REGISTRY_PROTOCOL_ERROR',
+          `${this.opts.host} answered 201 Created to the start of an upload of ${blob.digest} to ${repo} that asked for no mount (expected 202 Accepted and a Location)`,
+        );
       }
       if (res.status !== 202) throw this.statusError(res, `starting the upload of ${blob.digest} to ${repo}`);
       let location = this.location(res, start);
@@ -256,22 +348,58 @@ export class RegistryClient {
         if (opts.chunkSize && opts.chunkSize < blob.size) {
           for (let from = 0; from < blob.size; from += opts.chunkSize) {
             const to = Math.min(blob.size, from + opts.chunkSize) - 1;
-            const patch = await this.authorized(location, repo, {
-              'content-type': 'application/octet-stream', 'content-length': String(to - from + 1), 'content-range': `${from}-${to}`,
-            }, 'PATCH', { push: true, blobBytes: to - from + 1, bodyStream: () => this.counting(blob.open({ start: from, end: to }), (n) => { sent += n; opts.onBytes?.(n); }) });
+            const patch = await this.authorized(
+              location,
+              repo,
+              {
+                'content-type': 'application/octet-stream',
+                'content-length': String(to - from + 1),
+                'content-range': `${from}-${to}`,
+              },
+              'PATCH',
+              {
+                push: true,
+                blobBytes: to - from + 1,
+                bodyStream: () =>
+                  this.counting(blob.open({ start: from, end: to }), (n) => {
+                    sent += n;
+                    opts.onBytes?.(n);
+                  }),
+              },
+            );
             patch.body.resume();
-            if (patch.status !== 202) throw this.statusError(patch, `uploading bytes ${from}-${to} of ${blob.digest} to ${repo}`);
+            if (patch.status !== 202)
+              throw this.statusError(patch, `uploading bytes ${from}-${to} of ${blob.digest} to ${repo}`);
             location = this.location(patch, location);
           }
           location.searchParams.set('digest', blob.digest);
-          const put = await this.authorized(location, repo, { 'content-length': '0' }, 'PUT', { push: true, body: Buffer.alloc(0) });
+          const put = await this.authorized(location, repo, { 'content-length': '0' }, 'PUT', {
+            push: true,
+            body: Buffer.alloc(0),
+          });
           put.body.resume();
           if (put.status !== 201) throw this.statusError(put, `closing the upload of ${blob.digest} to ${repo}`);
         } else {
           location.searchParams.set('digest', blob.digest);
-          const put = await this.authorized(location, repo, { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) }, 'PUT',
-            { push: true, blobBytes: blob.size, bodyStream: () => this.counting(blob.open(), (n) => { sent += n; opts.onBytes?.(n); }) });
-          const text = put.status === 201 ? '' : (await readAll(put.body, 64 * 1024, 'REGISTRY').catch(() => Buffer.alloc(0))).toString('utf8');
+          const put = await this.authorized(
+            location,
+            repo,
+            { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+            'PUT',
+            {
+              push: true,
+              blobBytes: blob.size,
+              bodyStream: () =>
+                this.counting(blob.open(), (n) => {
+                  sent += n;
+                  opts.onBytes?.(n);
+                }),
+            },
+          );
+          const text =
+            put.status === 201
+              ? ''
+              : (await readAll(put.body, 64 * 1024, 'REGISTRY').catch(() => Buffer.alloc(0))).toString('utf8');
           if (put.status !== 201) throw this.statusError(put, `uploading ${blob.digest} to ${repo}`, text);
           put.body.resume();
         }
@@ -287,13 +415,22 @@ export class RegistryClient {
   async putManifest(repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
     return this.withRetry(async () => {
       const url = new URL(`${await this.base()}/${repo}/manifests/${reference}`);
-      const res = await this.authorized(url, repo, { 'content-type': mediaType, 'content-length': String(bytes.length) }, 'PUT', { push: true, body: bytes, blobBytes: bytes.length });
+      const res = await this.authorized(
+        url,
+        repo,
+        { 'content-type': mediaType, 'content-length': String(bytes.length) },
+        'PUT',
+        { push: true, body: bytes, blobBytes: bytes.length },
+      );
       const text = (await readAll(res.body, 64 * 1024, 'REGISTRY').catch(() => Buffer.alloc(0))).toString('utf8');
       if (res.status !== 201) throw this.statusError(res, `putting manifest ${repo}:${reference}`, text);
       const digest = sha256Digest(bytes);
       const header = res.headers['docker-content-digest'];
       if (typeof header === 'string' && header !== digest) {
-        throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `${this.opts.host}/${repo}:${reference}: the registry stored the manifest as ${printable(header, { max: 100 })}, not ${digest}`);
+        throw new AirgapError(
+          'REGISTRY_DIGEST_MISMATCH',
+          `${this.opts.host}/${repo}:${reference}: the registry stored the manifest as ${printable(header, { max: 100 })}, not ${digest}`,
+        );
       }
       return digest;
     });
@@ -310,13 +447,23 @@ export class RegistryClient {
     try {
       next = new URL(loc, base);
     } catch (e) {
-      throw new AirgapError('REGISTRY_PROTOCOL_ERROR', `${this.opts.host} answered an upload with a Location that is not a URL: ${JSON.stringify(printable(loc, { max: 200 }))}`, { cause: e });
+      throw new AirgapError(
+        'REGISTRY_PROTOCOL_ERROR',
+        `${this.opts.host} answered an upload with a Location that is not a URL: ${JSON.stringify(printable(loc, { max: 200 }))}`,
+        { cause: e },
+      );
     }
     if (next.protocol !== 'https:' && next.protocol !== 'http:') {
-      throw new AirgapError('REGISTRY_PROTOCOL_ERROR', `${this.opts.host} answered an upload with a Location that is not HTTP: ${shownUrl(next)}`);
+      throw new AirgapError(
+        'REGISTRY_PROTOCOL_ERROR',
+        `${this.opts.host} answered an upload with a Location that is not HTTP: ${shownUrl(next)}`,
+      );
     }
     if (next.protocol === 'http:' && !this.plainAllowed(next.host)) {
-      throw new AirgapError('REGISTRY_PLAIN_HTTP_REFUSED', `${this.opts.host} sent the upload to ${shownUrl(next)}: plain HTTP is allowed only to loopback or the host given with --insecure-registry`);
+      throw new AirgapError(
+        'REGISTRY_PLAIN_HTTP_REFUSED',
+        `${this.opts.host} sent the upload to ${shownUrl(next)}: plain HTTP is allowed only to loopback or the host given with --insecure-registry`,
+      );
     }
     return next;
   }
@@ -333,7 +480,6 @@ export class RegistryClient {
     if (res.status === 403 || res.status === 401) return new AirgapError('REGISTRY_FORBIDDEN', msg);
     return new AirgapError('REGISTRY_BAD_STATUS', msg);
   }
-
 }
 
 /** The messages of a distribution API error body (`{"errors":[{"code":…,"message":…}]}`), if it is one. */
@@ -347,6 +493,8 @@ function errorMessages(body: string): string | undefined {
   }
   const errors = (doc as { errors?: unknown } | null)?.errors;
   if (!Array.isArray(errors)) return undefined;
-  const messages = errors.map((e) => (e as { message?: unknown } | null)?.message).filter((m): m is string => typeof m === 'string' && m !== '');
+  const messages = errors
+    .map((e) => (e as { message?: unknown } | null)?.message)
+    .filter((m): m is string => typeof m === 'string' && m !== '');
   return messages.length ? messages.join('; ') : undefined;
 }

@@ -36,7 +36,13 @@ function readAuths(configPath: string): Auths | undefined {
   try {
     // A link is followed: dotfile managers keep ~/.docker/config.json as one, and it is the
     // operator's own file. It must still be a regular file of bounded size.
-    bytes = readRegularFileSync(configPath, MAX_CONFIG, 'REGISTRY_CREDENTIALS_INVALID', 'the registry credentials file', { followLinks: true });
+    bytes = readRegularFileSync(
+      configPath,
+      MAX_CONFIG,
+      'REGISTRY_CREDENTIALS_INVALID',
+      'the registry credentials file',
+      { followLinks: true },
+    );
   } catch (e) {
     if (isMissingFile(e)) return undefined;
     throw e;
@@ -49,7 +55,11 @@ function readAuths(configPath: string): Auths | undefined {
  * REGISTRY_CREDENTIALS_INVALID naming the file and the field.
  */
 export function parseDockerConfig(bytes: Uint8Array | string, configPath: string): Auths {
-  const config = readUntrustedJson(bytes, { what: configPath, code: 'REGISTRY_CREDENTIALS_INVALID' }, { maxBytes: MAX_CONFIG });
+  const config = readUntrustedJson(
+    bytes,
+    { what: configPath, code: 'REGISTRY_CREDENTIALS_INVALID' },
+    { maxBytes: MAX_CONFIG },
+  );
   const auths: Auths = new Map();
   const a = config.at('auths');
   if (a.isAbsent) return auths;
@@ -66,7 +76,10 @@ export function parseDockerConfig(bytes: Uint8Array | string, configPath: string
 export function credentialFor(registry: string, configPath = dockerConfigPath()): Credential | undefined {
   const auths = readAuths(configPath);
   if (!auths) return undefined;
-  const keys = registry === 'docker.io' || registry === 'registry-1.docker.io' ? HUB_KEYS : [registry, `https://${registry}`, `http://${registry}`];
+  const keys =
+    registry === 'docker.io' || registry === 'registry-1.docker.io'
+      ? HUB_KEYS
+      : [registry, `https://${registry}`, `http://${registry}`];
   for (const key of keys) {
     const entry = auths.get(key);
     if (!entry) continue;
@@ -75,11 +88,23 @@ export function credentialFor(registry: string, configPath = dockerConfigPath())
       const colon = decoded.indexOf(':');
       if (colon <= 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(entry.auth)) {
         // Anonymous access would be a silent surprise: the operator meant to log in.
-        throw new AirgapError('REGISTRY_CREDENTIALS_INVALID', `${configPath}: auths["${key}"].auth is not base64 of user:password`);
+        throw new AirgapError(
+          'REGISTRY_CREDENTIALS_INVALID',
+          `${configPath}: auths["${key}"].auth is not base64 of user:password`,
+        );
       }
-      return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), source: `${configPath} (auths["${key}"], user ${decoded.slice(0, colon)})` };
+      return {
+        username: decoded.slice(0, colon),
+        password: decoded.slice(colon + 1),
+        source: `${configPath} (auths["${key}"], user ${decoded.slice(0, colon)})`,
+      };
     }
-    if (entry.username && entry.password) return { username: entry.username, password: entry.password, source: `${configPath} (auths["${key}"], user ${entry.username})` };
+    if (entry.username && entry.password)
+      return {
+        username: entry.username,
+        password: entry.password,
+        source: `${configPath} (auths["${key}"], user ${entry.username})`,
+      };
   }
   return undefined;
 }

@@ -5,7 +5,10 @@ import type { Descriptor, ImageIndex, Platform } from '../oci/media-types.js';
 export function parsePlatform(text: string): Platform {
   const parts = text.split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
-    throw new AirgapError('USAGE_BAD_PLATFORM', `platform ${JSON.stringify(text)} is not OS/ARCH[/VARIANT], e.g. linux/amd64`);
+    throw new AirgapError(
+      'USAGE_BAD_PLATFORM',
+      `platform ${JSON.stringify(text)} is not OS/ARCH[/VARIANT], e.g. linux/amd64`,
+    );
   }
   return { os: parts[0]!, architecture: parts[1]!, ...(parts[2] ? { variant: parts[2] } : {}) };
 }
@@ -15,7 +18,10 @@ export function formatPlatform(p: Platform): string {
 }
 
 export function hostPlatform(): Platform {
-  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[process.arch] ?? process.arch;
+  const arch =
+    ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[
+      process.arch
+    ] ?? process.arch;
   return { os: process.platform === 'win32' ? 'windows' : process.platform, architecture: arch };
 }
 
@@ -29,6 +35,12 @@ function matches(want: Platform, have: Platform | undefined): boolean {
 export function selectPlatform(index: ImageIndex, want: Platform, ref: string): Descriptor {
   const found = index.manifests.find((d) => matches(want, d.platform));
   if (found) return found;
-  const have = index.manifests.filter((d) => d.platform && d.platform.os !== 'unknown').map((d) => formatPlatform(d.platform!));
-  throw new AirgapError('REGISTRY_PLATFORM_NOT_FOUND', `${ref} has no image for ${formatPlatform(want)}; it has: ${have.join(', ') || '(none)'}`, { details: { available: have } });
+  const have = index.manifests
+    .filter((d) => d.platform && d.platform.os !== 'unknown')
+    .map((d) => formatPlatform(d.platform!));
+  throw new AirgapError(
+    'REGISTRY_PLATFORM_NOT_FOUND',
+    `${ref} has no image for ${formatPlatform(want)}; it has: ${have.join(', ') || '(none)'}`,
+    { details: { available: have } },
+  );
 }

@@ -33,24 +33,41 @@ export function parseChartConfig(bytes: Uint8Array, what: string): { name: strin
   return { name: v.at('name').string(), version: v.at('version').string() };
 }
 
-export async function pullChart(client: RegistryClient, repo: string, reference: string, displayRef: string, layout: OciLayoutWriter): Promise<PulledChart> {
+export async function pullChart(
+  client: RegistryClient,
+  repo: string,
+  reference: string,
+  displayRef: string,
+  layout: OciLayoutWriter,
+): Promise<PulledChart> {
   const top = await client.manifest(repo, reference);
   if (top.mediaType !== MediaType.OCI_MANIFEST) {
-    throw new AirgapError('REGISTRY_UNSUPPORTED_MANIFEST', `${displayRef}: ${top.mediaType || '(no media type)'} is not a Helm chart (an OCI manifest with config ${HelmMediaType.CONFIG})`);
+    throw new AirgapError(
+      'REGISTRY_UNSUPPORTED_MANIFEST',
+      `${displayRef}: ${top.mediaType || '(no media type)'} is not a Helm chart (an OCI manifest with config ${HelmMediaType.CONFIG})`,
+    );
   }
   const manifest = parseImageManifest(top.bytes, `manifest of ${displayRef}`);
   if (manifest.config.mediaType !== HelmMediaType.CONFIG) {
-    throw new AirgapError('REGISTRY_UNSUPPORTED_MANIFEST', `${displayRef} is not a Helm chart: its config is ${manifest.config.mediaType}, not ${HelmMediaType.CONFIG}`);
+    throw new AirgapError(
+      'REGISTRY_UNSUPPORTED_MANIFEST',
+      `${displayRef} is not a Helm chart: its config is ${manifest.config.mediaType}, not ${HelmMediaType.CONFIG}`,
+    );
   }
   const chart = manifest.layers.find((l) => l.mediaType === HelmMediaType.CHART);
-  if (!chart) throw new AirgapError('REGISTRY_BAD_MANIFEST', `${displayRef}: no chart archive layer (${HelmMediaType.CHART})`);
+  if (!chart)
+    throw new AirgapError('REGISTRY_BAD_MANIFEST', `${displayRef}: no chart archive layer (${HelmMediaType.CHART})`);
   const config = await client.blobBytes(repo, manifest.config.digest, MAX_CHART_CONFIG);
   const meta = parseChartConfig(config, `chart config of ${displayRef}`);
   await layout.putBytes(config, manifest.config.mediaType);
   await fetchLayers(client, { repo, displayRef, layout, layers: manifest.layers, concurrency: 1 });
   const desc = await layout.putBytes(top.bytes, top.mediaType);
   return {
-    digest: top.digest, manifest: desc, configDigest: manifest.config.digest, chartDigest: chart.digest, ...meta,
+    digest: top.digest,
+    manifest: desc,
+    configDigest: manifest.config.digest,
+    chartDigest: chart.digest,
+    ...meta,
     size: top.bytes.length + config.length + manifest.layers.reduce((a, l) => a + l.size, 0),
   };
 }

@@ -71,12 +71,19 @@ export async function fetchLayers(client: RegistryClient, opts: LayerFetch): Pro
       let written = 0;
       try {
         const stream = await client.blob(repo, layer.digest, layer.size);
-        await layout.putBlob(layer, stream, (n) => { written += n; opts.onBytes?.(n); });
+        await layout.putBlob(layer, stream, (n) => {
+          written += n;
+          opts.onBytes?.(n);
+        });
       } catch (e) {
         opts.onBytes?.(-written);
         const code = (e as AirgapError).code;
         if (code === 'OCI_DIGEST_MISMATCH' || code === 'OCI_SIZE_MISMATCH') {
-          throw new AirgapError('REGISTRY_DIGEST_MISMATCH', `${displayRef}: layer from ${client.host} does not match its digest: ${(e as Error).message}`, { cause: e });
+          throw new AirgapError(
+            'REGISTRY_DIGEST_MISMATCH',
+            `${displayRef}: layer from ${client.host} does not match its digest: ${(e as Error).message}`,
+            { cause: e },
+          );
         }
         throw asStreamBroken(e, 'REGISTRY', `${displayRef}: layer ${layer.digest} from ${client.host}`);
       }
@@ -97,14 +104,28 @@ export async function pullImage(client: RegistryClient, opts: ImagePull): Promis
     manifestBytes = m.bytes;
     manifestDesc = { mediaType: m.mediaType || chosen.mediaType, digest: m.digest, size: m.bytes.length };
   } else if (!isManifestType(top.mediaType)) {
-    throw new AirgapError('REGISTRY_UNSUPPORTED_MANIFEST', `${displayRef}: unsupported manifest type ${printable(top.mediaType, { max: 100 }) || '(none)'} (Docker schema 2 and OCI are supported)`);
+    throw new AirgapError(
+      'REGISTRY_UNSUPPORTED_MANIFEST',
+      `${displayRef}: unsupported manifest type ${printable(top.mediaType, { max: 100 }) || '(none)'} (Docker schema 2 and OCI are supported)`,
+    );
   }
   const manifest = parseImageManifest(manifestBytes, `manifest of ${displayRef}`);
   const config = await client.blobBytes(repo, manifest.config.digest);
   const configJson = parseImageConfigPlatform(config, `config of ${displayRef}`);
-  const platform = formatPlatform({ os: configJson.os ?? 'unknown', architecture: configJson.architecture ?? 'unknown', ...(configJson.variant ? { variant: configJson.variant } : {}) });
-  if (!isIndexType(top.mediaType) && (configJson.os !== opts.platform.os || configJson.architecture !== opts.platform.architecture)) {
-    throw new AirgapError('REGISTRY_PLATFORM_NOT_FOUND', `${displayRef} is a single-platform image for ${platform}, not ${formatPlatform(opts.platform)}`, { details: { available: [platform] } });
+  const platform = formatPlatform({
+    os: configJson.os ?? 'unknown',
+    architecture: configJson.architecture ?? 'unknown',
+    ...(configJson.variant ? { variant: configJson.variant } : {}),
+  });
+  if (
+    !isIndexType(top.mediaType) &&
+    (configJson.os !== opts.platform.os || configJson.architecture !== opts.platform.architecture)
+  ) {
+    throw new AirgapError(
+      'REGISTRY_PLATFORM_NOT_FOUND',
+      `${displayRef} is a single-platform image for ${platform}, not ${formatPlatform(opts.platform)}`,
+      { details: { available: [platform] } },
+    );
   }
   await layout.putBytes(config, manifest.config.mediaType);
   opts.onTotal?.(manifest.layers.reduce((a, l) => a + l.size, 0));
@@ -115,5 +136,14 @@ export async function pullImage(client: RegistryClient, opts: ImagePull): Promis
   const oci = toOciManifest(manifest, manifestBytes, manifestDesc.mediaType);
   const layoutManifest = await layout.putBytes(oci.bytes, oci.mediaType);
   const size = manifestBytes.length + config.length + manifest.layers.reduce((a, l) => a + l.size, 0);
-  return { resolvedDigest: top.digest, manifest: manifestDesc, layoutManifest, manifestJson: manifest, configDigest: manifest.config.digest, layers: manifest.layers, platform, size };
+  return {
+    resolvedDigest: top.digest,
+    manifest: manifestDesc,
+    layoutManifest,
+    manifestJson: manifest,
+    configDigest: manifest.config.digest,
+    layers: manifest.layers,
+    platform,
+    size,
+  };
 }

@@ -19,7 +19,10 @@ export class CheckRun {
 
   /** Records a failed check; an uncoded error is a bug in this tool (SMOKE_INTERNAL). */
   record(name: string, e: unknown): AirgapError {
-    const err = e instanceof AirgapError ? e : new AirgapError('SMOKE_INTERNAL', `${name}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    const err =
+      e instanceof AirgapError
+        ? e
+        : new AirgapError('SMOKE_INTERNAL', `${name}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     this.checks.push({ name, ok: false, detail: err.message, code: err.code });
     this.failure = err;
     return err;

@@ -40,13 +40,24 @@ export interface DoctorInput {
 }
 
 class Failed extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly fix: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly fix: string,
+  ) {
     super(message);
   }
 }
 
-interface Tlog { baseUrl?: string; publicKey?: { rawBytes?: string }; logId?: { keyId?: string } }
-interface Tsa { uri?: string; certChain?: { certificates?: Array<{ rawBytes?: string }> } }
+interface Tlog {
+  baseUrl?: string;
+  publicKey?: { rawBytes?: string };
+  logId?: { keyId?: string };
+}
+interface Tsa {
+  uri?: string;
+  certChain?: { certificates?: Array<{ rawBytes?: string }> };
+}
 
 function pemOf(label: string, b64: string): string {
   return `-----BEGIN ${label}-----\n${b64.replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
@@ -86,14 +97,23 @@ interface Trusted extends Resolved {
 function startRun(d: DoctorInput): Run {
   const checks: DoctorCheck[] = [];
   return {
-    input: d, checks, connectTimeoutMs: d.timeoutMs ?? 10_000,
+    input: d,
+    checks,
+    connectTimeoutMs: d.timeoutMs ?? 10_000,
     step: async <T>(name: string, fn: () => Promise<[T, string]>): Promise<T> => {
       try {
         const [v, detail] = await fn();
         checks.push({ name, ok: true, detail });
         return v;
       } catch (e) {
-        const f = e instanceof Failed ? e : new Failed(e instanceof AirgapError ? e.code : 'SMOKE_INTERNAL', (e as Error).message, 'see the message above');
+        const f =
+          e instanceof Failed
+            ? e
+            : new Failed(
+                e instanceof AirgapError ? e.code : 'SMOKE_INTERNAL',
+                (e as Error).message,
+                'see the message above',
+              );
         checks.push({ name, ok: false, detail: f.message, fix: f.fix, code: f.code });
         throw f;
       }
@@ -129,11 +149,26 @@ export async function runDoctor(d: DoctorInput): Promise<DoctorCheck[]> {
 
 function checkUrl({ input, step }: Run): Promise<URL> {
   return step('AEVUM_REKOR_URL is set and well-formed', async () => {
-    if (!input.url) throw new Failed('USAGE_SMOKE_TARGET', 'no URL: --url is not given and AEVUM_REKOR_URL is not set', 'export AEVUM_REKOR_URL=https://HOST:PORT (the URL the install handed over)');
+    if (!input.url)
+      throw new Failed(
+        'USAGE_SMOKE_TARGET',
+        'no URL: --url is not given and AEVUM_REKOR_URL is not set',
+        'export AEVUM_REKOR_URL=https://HOST:PORT (the URL the install handed over)',
+      );
     let u: URL;
-    try { u = new URL(input.url); } catch { throw new Failed('USAGE_SMOKE_TARGET', `${input.url} is not a URL`, 'use the form https://HOST:PORT'); }
-    if (u.protocol !== 'https:') throw new Failed('USAGE_SMOKE_TARGET', `${input.url} is not https`, 'the log is served over TLS only: use https://HOST:PORT');
-    if (u.pathname !== '/' || u.search) throw new Failed('USAGE_SMOKE_TARGET', `${input.url} has a path or query`, 'use the bare https://HOST:PORT');
+    try {
+      u = new URL(input.url);
+    } catch {
+      throw new Failed('USAGE_SMOKE_TARGET', `${input.url} is not a URL`, 'use the form https://HOST:PORT');
+    }
+    if (u.protocol !== 'https:')
+      throw new Failed(
+        'USAGE_SMOKE_TARGET',
+        `${input.url} is not https`,
+        'the log is served over TLS only: use https://HOST:PORT',
+      );
+    if (u.pathname !== '/' || u.search)
+      throw new Failed('USAGE_SMOKE_TARGET', `${input.url} has a path or query`, 'use the bare https://HOST:PORT');
     return [u, u.origin];
   });
 }
@@ -146,62 +181,137 @@ async function checkDns({ host, step }: Located): Promise<string> {
       const a = await dns.lookup(host, { all: true });
       return [a.map((x) => x.address), a.map((x) => x.address).join(', ')];
     } catch (e) {
-      throw new Failed('SMOKE_UNREACHABLE', `${host} does not resolve (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, `add ${host} to the site's DNS, or to /etc/hosts on this host`);
+      throw new Failed(
+        'SMOKE_UNREACHABLE',
+        `${host} does not resolve (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        `add ${host} to the site's DNS, or to /etc/hosts on this host`,
+      );
     }
   });
   return addresses[0]!;
 }
 
 async function checkTcp({ host, port, address, connectTimeoutMs: timeout, step }: Resolved): Promise<void> {
-  await step(`TCP: ${host}:${port} accepts connections`, () => new Promise<[undefined, string]>((resolve, reject) => {
-    const s = net.connect({ host: address, port, timeout });
-    s.once('connect', () => { s.destroy(); resolve([undefined, `connected to ${address}:${port}`]); });
-    const fail = (why: string) => { s.destroy(); reject(new Failed('SMOKE_UNREACHABLE', `${address}:${port}: ${why}`, 'is the log running (rekor-airgap status on its host)? is the port the one handed over? a firewall between here and there?')); };
-    bounded(s, timeout, () => fail(`no connection within ${timeout / 1000} s`));
-    s.once('timeout', () => fail('no answer (timed out)'));
-    s.once('error', (e: NodeJS.ErrnoException) => fail(e.code === 'ECONNREFUSED' ? 'connection refused: nothing listens there' : e.message));
-  }));
+  await step(
+    `TCP: ${host}:${port} accepts connections`,
+    () =>
+      new Promise<[undefined, string]>((resolve, reject) => {
+        const s = net.connect({ host: address, port, timeout });
+        s.once('connect', () => {
+          s.destroy();
+          resolve([undefined, `connected to ${address}:${port}`]);
+        });
+        const fail = (why: string) => {
+          s.destroy();
+          reject(
+            new Failed(
+              'SMOKE_UNREACHABLE',
+              `${address}:${port}: ${why}`,
+              'is the log running (rekor-airgap status on its host)? is the port the one handed over? a firewall between here and there?',
+            ),
+          );
+        };
+        bounded(s, timeout, () => fail(`no connection within ${timeout / 1000} s`));
+        s.once('timeout', () => fail('no answer (timed out)'));
+        s.once('error', (e: NodeJS.ErrnoException) =>
+          fail(e.code === 'ECONNREFUSED' ? 'connection refused: nothing listens there' : e.message),
+        );
+      }),
+  );
 }
 
 async function checkTls({ input, host, port, address, connectTimeoutMs: timeout, step }: Resolved): Promise<void> {
-  await step('TLS: the certificate chains to the trusted CA and names the host', () => new Promise<[undefined, string]>((resolve, reject) => {
-    if (!input.caPem) { reject(new Failed('USAGE_CA_UNREADABLE', 'no CA certificate to trust for the log', 'pass --trust-dir DIR holding the ca.crt that trust export wrote (or --ca FILE)')); return; }
-    const s = tls.connect({ host: address, port, servername: net.isIP(host) ? undefined : host, ca: input.caPem, timeout }, () => {
-      const cert = s.getPeerX509Certificate();
-      s.destroy();
-      resolve([undefined, `issued to ${printable(cert?.subject.replace(/\n/g, ', ') ?? '')} by ${printable(cert?.issuer.replace(/\n/g, ', ') ?? '')}`]);
-    });
-    const noHandshake = () => { s.destroy(); reject(new Failed('SMOKE_TLS', `no TLS handshake within ${timeout / 1000} s`, 'is this port the log\'s HTTPS port?')); };
-    bounded(s, timeout, noHandshake);
-    s.once('timeout', noHandshake);
-    s.once('error', (e: NodeJS.ErrnoException) => {
-      s.destroy();
-      const untrusted = /self.signed|unable to verify|unable to get|certificate/i.test(`${e.code} ${e.message}`) && !/altname|hostname/i.test(e.message);
-      reject(new Failed('SMOKE_TLS', `${e.code ?? ''} ${e.message}`.trim(),
-        untrusted ? 'the server\'s certificate is not issued by the CA given: use the ca.crt of this instance (rekor-airgap trust export on the log host)'
-          : /altname|hostname/i.test(e.message) ? `the certificate does not name ${host}: use the hostname the install was given (its --hostname)` : 'check the port and the CA file'));
-    });
-  }));
+  await step(
+    'TLS: the certificate chains to the trusted CA and names the host',
+    () =>
+      new Promise<[undefined, string]>((resolve, reject) => {
+        if (!input.caPem) {
+          reject(
+            new Failed(
+              'USAGE_CA_UNREADABLE',
+              'no CA certificate to trust for the log',
+              'pass --trust-dir DIR holding the ca.crt that trust export wrote (or --ca FILE)',
+            ),
+          );
+          return;
+        }
+        const s = tls.connect(
+          { host: address, port, servername: net.isIP(host) ? undefined : host, ca: input.caPem, timeout },
+          () => {
+            const cert = s.getPeerX509Certificate();
+            s.destroy();
+            resolve([
+              undefined,
+              `issued to ${printable(cert?.subject.replace(/\n/g, ', ') ?? '')} by ${printable(cert?.issuer.replace(/\n/g, ', ') ?? '')}`,
+            ]);
+          },
+        );
+        const noHandshake = () => {
+          s.destroy();
+          reject(
+            new Failed(
+              'SMOKE_TLS',
+              `no TLS handshake within ${timeout / 1000} s`,
+              "is this port the log's HTTPS port?",
+            ),
+          );
+        };
+        bounded(s, timeout, noHandshake);
+        s.once('timeout', noHandshake);
+        s.once('error', (e: NodeJS.ErrnoException) => {
+          s.destroy();
+          const untrusted =
+            /self.signed|unable to verify|unable to get|certificate/i.test(`${e.code} ${e.message}`) &&
+            !/altname|hostname/i.test(e.message);
+          reject(
+            new Failed(
+              'SMOKE_TLS',
+              `${e.code ?? ''} ${e.message}`.trim(),
+              untrusted
+                ? "the server's certificate is not issued by the CA given: use the ca.crt of this instance (rekor-airgap trust export on the log host)"
+                : /altname|hostname/i.test(e.message)
+                  ? `the certificate does not name ${host}: use the hostname the install was given (its --hostname)`
+                  : 'check the port and the CA file',
+            ),
+          );
+        });
+      }),
+  );
 }
 
 /** The log's entry in trusted_root.json, and the target a client talks to with it. */
 async function checkTrustedRoot(r: Resolved): Promise<Trusted> {
   const { input, url, host, address } = r;
   const tlog = await r.step('trusted_root.json lists this log', async () => {
-    const tlogs = ((input.trustedRoot as { tlogs?: Tlog[] } | undefined)?.tlogs ?? []);
+    const tlogs = (input.trustedRoot as { tlogs?: Tlog[] } | undefined)?.tlogs ?? [];
     const t = tlogs.find((x) => x.baseUrl?.replace(/\/$/, '') === url.origin);
-    if (!t?.publicKey?.rawBytes) throw new Failed('USAGE_BAD_LOG_KEY', `no tlog with baseUrl ${url.origin} in the trusted root (it has: ${tlogs.map((x) => x.baseUrl).join(', ') || 'none'})`, 'use the trusted_root.json that trust export wrote for this instance, and its URL');
+    if (!t?.publicKey?.rawBytes)
+      throw new Failed(
+        'USAGE_BAD_LOG_KEY',
+        `no tlog with baseUrl ${url.origin} in the trusted root (it has: ${tlogs.map((x) => x.baseUrl).join(', ') || 'none'})`,
+        'use the trusted_root.json that trust export wrote for this instance, and its URL',
+      );
     return [t, `key ${t.publicKey.rawBytes.slice(0, 24)}…, log ID ${t.logId?.keyId ?? '-'}`];
   });
   const keyPem = pemOf('PUBLIC KEY', tlog.publicKey!.rawBytes!);
-  const target: LogTarget = { endpoint: { url: url.origin, ca: input.caPem!, connectAddress: address, timeoutMs: input.timeoutMs }, logKeyPem: keyPem, origin: host, label: 'doctor' };
+  const target: LogTarget = {
+    endpoint: { url: url.origin, ca: input.caPem!, connectAddress: address, timeoutMs: input.timeoutMs },
+    logKeyPem: keyPem,
+    origin: host,
+    label: 'doctor',
+  };
   return { ...r, tlog, keyPem, target };
 }
 
 async function checkLogId({ tlog, keyPem, host, step }: Trusted): Promise<void> {
-  await step('the log ID in the trusted root is the one this log writes (origin = the URL\'s host)', async () => {
+  await step("the log ID in the trusted root is the one this log writes (origin = the URL's host)", async () => {
     const want = Buffer.from(logKeyId(host, createPublicKey(keyPem))).toString('base64');
-    if (tlog.logId?.keyId !== want) throw new Failed('SMOKE_SIGNATURE_LOG_ID', `the trusted root says ${tlog.logId?.keyId}, a log at origin ${host} with this key writes ${want}`, 'the trusted root is for another origin (hostname): export it again on the log host');
+    if (tlog.logId?.keyId !== want)
+      throw new Failed(
+        'SMOKE_SIGNATURE_LOG_ID',
+        `the trusted root says ${tlog.logId?.keyId}, a log at origin ${host} with this key writes ${want}`,
+        'the trusted root is for another origin (hostname): export it again on the log host',
+      );
     return [undefined, want];
   });
 }
@@ -210,7 +320,12 @@ async function checkHealth({ input, target, step }: Trusted): Promise<void> {
   await step('health', async () => {
     const path = input.apiVersion === 2 ? '/healthz' : '/api/v1/log';
     const res = await logRequest(target.endpoint, 'GET', path);
-    if (res.status !== 200) throw new Failed('SMOKE_UNREACHABLE', `GET ${path} answered HTTP ${res.status}`, 'the proxy answers but the log server behind it does not: rekor-airgap status on the log host shows which service is down');
+    if (res.status !== 200)
+      throw new Failed(
+        'SMOKE_UNREACHABLE',
+        `GET ${path} answered HTTP ${res.status}`,
+        'the proxy answers but the log server behind it does not: rekor-airgap status on the log host shows which service is down',
+      );
     return [undefined, `GET ${path}: 200`];
   });
 }
@@ -222,7 +337,13 @@ async function checkCheckpoint({ input, target, step }: Trusted): Promise<void> 
       return [undefined, `tree size ${h.size}, root ${h.rootHex}`];
     } catch (e) {
       const err = e as AirgapError;
-      throw new Failed(err.code ?? 'SMOKE_INTERNAL', err.message, /NOTE_|SIGNATURE/.test(err.code ?? '') ? 'the key in trusted_root.json is not this log\'s (a stale trust file from an older install, or another log): export the trust files again on the log host' : 'see the message');
+      throw new Failed(
+        err.code ?? 'SMOKE_INTERNAL',
+        err.message,
+        /NOTE_|SIGNATURE/.test(err.code ?? '')
+          ? "the key in trusted_root.json is not this log's (a stale trust file from an older install, or another log): export the trust files again on the log host"
+          : 'see the message',
+      );
     }
   });
 }
@@ -231,20 +352,38 @@ async function checkTestEntry({ input, target, step }: Trusted): Promise<void> {
   await step('a test submission: 201, inclusion proof and checkpoints verify under the trusted key', async () => {
     const report = await input.smoke(target);
     const failure = smokeFailure(report);
-    if (failure) throw new Failed(failure.code, failure.message, failure.code === 'SMOKE_REJECTED' ? 'the log refuses writes: read-only, paused for a backup, or rate-limited (429)?' : 'the log answers with proofs that do not verify: report it to the log\'s operators');
-    return [undefined, `${report.checks.length} checks passed; entries ${report.entries.map((e) => e.logIndex).join(', ')}`];
+    if (failure)
+      throw new Failed(
+        failure.code,
+        failure.message,
+        failure.code === 'SMOKE_REJECTED'
+          ? 'the log refuses writes: read-only, paused for a backup, or rate-limited (429)?'
+          : "the log answers with proofs that do not verify: report it to the log's operators",
+      );
+    return [
+      undefined,
+      `${report.checks.length} checks passed; entries ${report.entries.map((e) => e.logIndex).join(', ')}`,
+    ];
   });
 }
 
 async function checkTimestampAuthorities({ input, url, target, step }: Trusted): Promise<void> {
-  const tsas = ((input.trustedRoot as { timestampAuthorities?: Tsa[] } | undefined)?.timestampAuthorities ?? []);
+  const tsas = (input.trustedRoot as { timestampAuthorities?: Tsa[] } | undefined)?.timestampAuthorities ?? [];
   for (const tsa of tsas) {
     await step(`timestamp authority ${tsa.uri ?? ''} answers with a verifiable timestamp`, async () => {
       const chain = (tsa.certChain?.certificates ?? []).map((c) => pemOf('CERTIFICATE', c.rawBytes ?? '')).join('');
       const base = (tsa.uri ?? url.origin).replace(/\/$/, '');
-      const ts = await requestTimestamp({ ...target.endpoint, url: base }, Buffer.alloc(32, 1), chain).catch((e: AirgapError) => {
-        throw e.code === 'SMOKE_READ_FAILED' ? new Failed(e.code, e.message, 'the timestamp authority is down or not enabled (bundle install --tsa) on the log host') : e;
-      });
+      const ts = await requestTimestamp({ ...target.endpoint, url: base }, Buffer.alloc(32, 1), chain).catch(
+        (e: AirgapError) => {
+          throw e.code === 'SMOKE_READ_FAILED'
+            ? new Failed(
+                e.code,
+                e.message,
+                'the timestamp authority is down or not enabled (bundle install --tsa) on the log host',
+              )
+            : e;
+        },
+      );
       return [undefined, `${ts.genTime.toISOString()}`];
     });
   }
@@ -252,5 +391,7 @@ async function checkTimestampAuthorities({ input, url, target, step }: Trusted):
 
 export function doctorFailure(checks: readonly DoctorCheck[]): AirgapError | undefined {
   const f = checks.find((c) => !c.ok);
-  return f ? new AirgapError(f.code ?? 'SMOKE_INTERNAL', `doctor: "${f.name}" failed: ${f.detail}\n  fix: ${f.fix}`) : undefined;
+  return f
+    ? new AirgapError(f.code ?? 'SMOKE_INTERNAL', `doctor: "${f.name}" failed: ${f.detail}\n  fix: ${f.fix}`)
+    : undefined;
 }

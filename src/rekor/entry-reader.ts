@@ -51,23 +51,34 @@ export function describeBody(body: Buffer): { kind: string; digestHex: string; v
     if (digest === undefined) throw new AirgapError('SMOKE_BAD_RESPONSE', 'the hashedrekord has no digest');
     const der = (b64: string, what: string) => Buffer.from(decodeB64(b64, what)).toString('base64');
     return {
-      kind, digestHex: Buffer.from(decodeB64(digest, 'digest')).toString('hex'),
-      verifier: key !== undefined ? pem('PUBLIC KEY', der(key, 'publicKey.rawBytes')) : cert !== undefined ? pem('CERTIFICATE', der(cert, 'x509Certificate.rawBytes')) : '(none)',
+      kind,
+      digestHex: Buffer.from(decodeB64(digest, 'digest')).toString('hex'),
+      verifier:
+        key !== undefined
+          ? pem('PUBLIC KEY', der(key, 'publicKey.rawBytes'))
+          : cert !== undefined
+            ? pem('CERTIFICATE', der(cert, 'x509Certificate.rawBytes'))
+            : '(none)',
     };
   }
   const value = str(at(doc, 'spec', 'data', 'hash', 'value'));
   const content = str(at(doc, 'spec', 'signature', 'publicKey', 'content'));
-  if (value === undefined) throw new AirgapError('SMOKE_BAD_RESPONSE', `the entry (${kind}) has no hashedrekord digest`);
+  if (value === undefined)
+    throw new AirgapError('SMOKE_BAD_RESPONSE', `the entry (${kind}) has no hashedrekord digest`);
   // Printed as they are: the digest when it is hex, the signer's PEM with its lines.
   const digestHex = /^[0-9a-f]+$/i.test(value) ? value.toLowerCase() : printable(value, { max: 200 });
-  const verifier = content !== undefined ? printable(Buffer.from(decodeB64(content, 'publicKey.content')), { max: 8192, keepNewlines: true }) : '(none)';
+  const verifier =
+    content !== undefined
+      ? printable(Buffer.from(decodeB64(content, 'publicKey.content')), { max: 8192, keepNewlines: true })
+      : '(none)';
   return { kind, digestHex, verifier };
 }
 
 /** Rekor v2: entry `index` from the entry bundles, proved into the current checkpoint from the tiles. */
 export async function readTilesEntry(t: LogTarget, index: number): Promise<LogEntry> {
   const head = await readTilesHead(t);
-  if (!Number.isSafeInteger(index) || index < 0 || index >= head.size) throw new AirgapError('USAGE_INVALID', `log index ${index} is not in the log (tree size ${head.size})`);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= head.size)
+    throw new AirgapError('USAGE_INVALID', `log index ${index} is not in the log (tree size ${head.size})`);
   const k = Math.floor(index / TILE_WIDTH);
   const width = Math.min(TILE_WIDTH, head.size - k * TILE_WIDTH);
   const path = entryBundlePath(k, width);
@@ -90,7 +101,9 @@ export async function findTilesEntries(t: LogTarget, digestHex: string): Promise
     parseEntryBundle(await fetchTile(path), width, path).forEach((e, i) => {
       try {
         if (describeBody(Buffer.from(e)).digestHex === digestHex) found.push(k * TILE_WIDTH + i);
-      } catch { /* not a hashedrekord */ }
+      } catch {
+        /* not a hashedrekord */
+      }
     });
   }
   return found;
@@ -100,11 +113,27 @@ export async function findTilesEntries(t: LogTarget, digestHex: string): Promise
 export async function readApiV1Entry(t: LogTarget, index: number): Promise<LogEntry> {
   const head = await readApiV1Head(t);
   const res = await logRequest(t.endpoint, 'GET', `/api/v1/log/entries?logIndex=${index}`);
-  if (res.status === 404) throw new AirgapError('USAGE_INVALID', `log index ${index} is not in the log (tree size ${head.size})`);
+  if (res.status === 404)
+    throw new AirgapError('USAGE_INVALID', `log index ${index} is not in the log (tree size ${head.size})`);
   const map = parseJsonBody<Record<string, unknown>>(res, `GET /api/v1/log/entries?logIndex=${index}`);
-  const e = Object.values(map)[0] as { body?: unknown; logIndex?: unknown; verification?: { inclusionProof?: { logIndex?: unknown; treeSize?: unknown; rootHash?: unknown; hashes?: unknown; checkpoint?: unknown } } } | undefined;
+  const e = Object.values(map)[0] as
+    | {
+        body?: unknown;
+        logIndex?: unknown;
+        verification?: {
+          inclusionProof?: {
+            logIndex?: unknown;
+            treeSize?: unknown;
+            rootHash?: unknown;
+            hashes?: unknown;
+            checkpoint?: unknown;
+          };
+        };
+      }
+    | undefined;
   if (!e || typeof e !== 'object') throw new AirgapError('SMOKE_BAD_RESPONSE', 'the log answered without an entry');
-  if (decodeInt(e.logIndex, 'logIndex') !== index) throw new AirgapError('SMOKE_PROOF_INDEX', `asked for entry ${index}, got ${show(e.logIndex)}`);
+  if (decodeInt(e.logIndex, 'logIndex') !== index)
+    throw new AirgapError('SMOKE_PROOF_INDEX', `asked for entry ${index}, got ${show(e.logIndex)}`);
   const body = Buffer.from(decodeB64(e.body, 'body'));
   const p = e.verification?.inclusionProof;
   if (!p) throw new AirgapError('SMOKE_PROOF_MISSING', 'the entry has no inclusion proof');
@@ -117,11 +146,23 @@ export async function readApiV1Entry(t: LogTarget, index: number): Promise<LogEn
   if (!root) throw new AirgapError('SMOKE_BAD_RESPONSE', 'rootHash is not a SHA-256 hex');
   // The proof's tree must be one the log signed: the current checkpoint, or the one it carries.
   const note = typeof p.checkpoint === 'string' ? p.checkpoint : '';
-  const signedRoot = size === head.size ? hexRoot(head) : (() => {
-    const cp = verifyCheckpointSignedByLogKey(note, head.checkpoint.split('\n')[0] ?? '', logPublicKey(t), t.origin);
-    return cp.size === size ? cp.rootHash : undefined;
-  })();
-  if (!signedRoot || !bytesEqual(signedRoot, root)) throw new AirgapError('SMOKE_PROOF_CHECKPOINT', `the proof's tree (size ${size}) is not a checkpoint the log signed`);
+  const signedRoot =
+    size === head.size
+      ? hexRoot(head)
+      : (() => {
+          const cp = verifyCheckpointSignedByLogKey(
+            note,
+            head.checkpoint.split('\n')[0] ?? '',
+            logPublicKey(t),
+            t.origin,
+          );
+          return cp.size === size ? cp.rootHash : undefined;
+        })();
+  if (!signedRoot || !bytesEqual(signedRoot, root))
+    throw new AirgapError(
+      'SMOKE_PROOF_CHECKPOINT',
+      `the proof's tree (size ${size}) is not a checkpoint the log signed`,
+    );
   verifyRfc9162Inclusion(decodeInt(p.logIndex, 'inclusionProof.logIndex'), size, rfc6962LeafHash(body), hashes, root);
   return { logIndex: index, body, ...describeBody(body), head, proofHashes: hashes.length };
 }
@@ -129,12 +170,17 @@ export async function readApiV1Entry(t: LogTarget, index: number): Promise<LogEn
 /** Rekor v1: the indexes of entries whose signed digest is `digestHex` (the log's search index). */
 export async function findApiV1Entries(t: LogTarget, digestHex: string): Promise<number[]> {
   const res = await logRequest(t.endpoint, 'POST', '/api/v1/index/retrieve', { hash: `sha256:${digestHex}` });
-  if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `POST /api/v1/index/retrieve answered HTTP ${res.status}`);
+  if (res.status !== 200)
+    throw new AirgapError('SMOKE_READ_FAILED', `POST /api/v1/index/retrieve answered HTTP ${res.status}`);
   const uuids = parseUntrustedJson(res.body, { what: 'the answer of the search index', code: 'SMOKE_BAD_RESPONSE' });
   const found: number[] = [];
   for (const u of decodeList(uuids, 'search results')) {
-    if (typeof u !== 'string' || !/^[0-9a-f]{64,80}$/.test(u)) throw new AirgapError('SMOKE_BAD_RESPONSE', 'the search index answered with something that is not an entry UUID');
-    const e = parseJsonBody<Record<string, { logIndex?: unknown }>>(await logRequest(t.endpoint, 'GET', `/api/v1/log/entries/${u}`), `GET /api/v1/log/entries/${u}`);
+    if (typeof u !== 'string' || !/^[0-9a-f]{64,80}$/.test(u))
+      throw new AirgapError('SMOKE_BAD_RESPONSE', 'the search index answered with something that is not an entry UUID');
+    const e = parseJsonBody<Record<string, { logIndex?: unknown }>>(
+      await logRequest(t.endpoint, 'GET', `/api/v1/log/entries/${u}`),
+      `GET /api/v1/log/entries/${u}`,
+    );
     const first = Object.values(e)[0];
     found.push(decodeInt(first?.logIndex, 'logIndex'));
   }

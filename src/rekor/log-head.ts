@@ -29,7 +29,10 @@ export async function readApiV1Head(t: LogTarget): Promise<LogHead> {
 }
 
 /** The verified head in an answer of GET /api/v1/log, however it was fetched. */
-export function apiV1HeadOf(info: { signedTreeHead?: unknown; treeID?: unknown }, t: Pick<LogTarget, 'logKeyPem' | 'origin'>): LogHead {
+export function apiV1HeadOf(
+  info: { signedTreeHead?: unknown; treeID?: unknown },
+  t: Pick<LogTarget, 'logKeyPem' | 'origin'>,
+): LogHead {
   const note = typeof info.signedTreeHead === 'string' ? info.signedTreeHead : '';
   const cp = verifyCheckpointSignedByLogKey(note, `${t.origin} - ${show(info.treeID)}`, logPublicKey(t), t.origin);
   return { size: cp.size, rootHex: Buffer.from(cp.rootHash).toString('hex'), checkpoint: note };
@@ -57,7 +60,11 @@ export async function auditTilesTree(t: LogTarget, head: LogHead): Promise<strin
 /** Rekor v2: `to` extends `from`, proved from the log's own hash tiles. */
 export async function proveTilesConsistency(t: LogTarget, from: LogHead, to: LogHead): Promise<void> {
   if (from.size === 0) return;
-  await verifyConsistencyFromTiles({ size: from.size, rootHash: hexRoot(from) }, { size: to.size, rootHash: hexRoot(to) }, tileFetcher(t));
+  await verifyConsistencyFromTiles(
+    { size: from.size, rootHash: hexRoot(from) },
+    { size: to.size, rootHash: hexRoot(to) },
+    tileFetcher(t),
+  );
 }
 
 /** Rekor v1: `to` extends `from`, proved by the proof the log serves (/api/v1/log/proof). */
@@ -67,7 +74,8 @@ export async function proveApiV1Consistency(t: LogTarget, from: LogHead, to: Log
   const proof = parseJsonBody<{ hashes?: unknown; rootHash?: unknown }>(res, 'GET /api/v1/log/proof');
   const list = Array.isArray(proof.hashes) ? proof.hashes : [];
   const hashes = list.map((h, i) => {
-    if (!isSha256Hex(h)) throw new AirgapError('SMOKE_BAD_RESPONSE', `consistency proof hashes[${i}] is not a SHA-256 hex`);
+    if (!isSha256Hex(h))
+      throw new AirgapError('SMOKE_BAD_RESPONSE', `consistency proof hashes[${i}] is not a SHA-256 hex`);
     return new Uint8Array(Buffer.from(h, 'hex'));
   });
   verifyRfc9162Consistency(from.size, to.size, hashes, hexRoot(from), hexRoot(to));

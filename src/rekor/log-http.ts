@@ -28,7 +28,13 @@ export interface LogResponse {
 /** The largest answer read from a log (a tile is 8 KiB, an entry bundle at most 16 MiB). */
 const MAX_ANSWER = 32 * 1024 * 1024;
 
-export async function logRequest(ep: LogEndpoint, method: 'GET' | 'POST', path: string, json?: unknown, raw?: { body: Buffer; contentType: string }): Promise<LogResponse> {
+export async function logRequest(
+  ep: LogEndpoint,
+  method: 'GET' | 'POST',
+  path: string,
+  json?: unknown,
+  raw?: { body: Buffer; contentType: string },
+): Promise<LogResponse> {
   const url = new URL(path.replace(/^\//, ''), ep.url.endsWith('/') ? ep.url : `${ep.url}/`);
   const body = raw ? raw.body : json === undefined ? undefined : Buffer.from(JSON.stringify(json));
   const res = await httpRequest(url, {
@@ -37,7 +43,13 @@ export async function logRequest(ep: LogEndpoint, method: 'GET' | 'POST', path: 
     errorPrefix: 'SMOKE',
     ...(ep.timeoutMs ? { deadlineMs: ep.timeoutMs } : {}),
     ...(ep.connectAddress ? { connectAddress: ep.connectAddress } : {}),
-    headers: body ? { 'content-type': raw?.contentType ?? 'application/json', 'content-length': String(body.length), accept: raw ? '*/*' : 'application/json' } : { accept: '*/*' },
+    headers: body
+      ? {
+          'content-type': raw?.contentType ?? 'application/json',
+          'content-length': String(body.length),
+          accept: raw ? '*/*' : 'application/json',
+        }
+      : { accept: '*/*' },
     ...(body ? { body } : {}),
   });
   return { status: res.status, headers: res.headers, body: await readAll(res.body, MAX_ANSWER, 'SMOKE') };
@@ -51,13 +63,19 @@ export function parseJsonBody<T extends object>(res: LogResponse, what: string):
 /** A JSON object from the log, or SMOKE_BAD_RESPONSE (size and nesting capped). */
 export function parseJsonText<T extends object>(text: string | Uint8Array, what: string): Partial<T> {
   const v = parseUntrustedJson(text, { what: `${what} with a body that`, code: 'SMOKE_BAD_RESPONSE' });
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} with JSON that is not an object: ${show(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} with JSON that is not an object: ${show(v)}`);
   return v as Partial<T>;
 }
 
 /** A log's text answer (a health check, an error) for a message: escaped and cut short. */
 export function showText(body: Uint8Array | string): string {
-  return printable(typeof body === 'string' ? body.trim() : Buffer.from(body.buffer, body.byteOffset, Math.min(body.length, 4096)).toString('utf8').trim(), { max: 300 });
+  return printable(
+    typeof body === 'string'
+      ? body.trim()
+      : Buffer.from(body.buffer, body.byteOffset, Math.min(body.length, 4096)).toString('utf8').trim(),
+    { max: 300 },
+  );
 }
 
 /** A list from the log, or SMOKE_BAD_RESPONSE (absent is an empty list). */
@@ -68,13 +86,15 @@ export function decodeList(v: unknown, what: string): unknown[] {
 }
 
 export function decodeB64(s: unknown, what: string): Uint8Array {
-  if (typeof s !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(s)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} is not base64`);
+  if (typeof s !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(s))
+    throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} is not base64`);
   return new Uint8Array(Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
 }
 
 export function decodeInt(s: unknown, what: string): number {
   const n = typeof s === 'number' ? s : typeof s === 'string' && /^\d+$/.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(n)) throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} is not a whole number: ${JSON.stringify(s)}`);
+  if (!Number.isSafeInteger(n))
+    throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} is not a whole number: ${JSON.stringify(s)}`);
   return n;
 }
 

@@ -60,10 +60,17 @@ function checkHashes(proof: readonly Uint8Array[], what: string): void {
  * is `root`. Throws MERKLE_INCLUSION_INVALID when it is not.
  */
 export function verifyRfc9162Inclusion(
-  index: number, size: number, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array,
+  index: number,
+  size: number,
+  leafHash: Uint8Array,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
 ): void {
   const fail = (why: string): never => {
-    throw new AirgapError('MERKLE_INCLUSION_INVALID', `inclusion proof of leaf ${index} in tree of size ${size} does not verify: ${why}`);
+    throw new AirgapError(
+      'MERKLE_INCLUSION_INVALID',
+      `inclusion proof of leaf ${index} in tree of size ${size} does not verify: ${why}`,
+    );
   };
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0) fail('bad index or size');
   if (index >= size) fail(`index ${index} is not below size ${size}`);
@@ -96,10 +103,17 @@ export function verifyRfc9162Inclusion(
  * `root1`. Throws MERKLE_CONSISTENCY_INVALID when it does not.
  */
 export function verifyRfc9162Consistency(
-  size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array,
+  size1: number,
+  size2: number,
+  proof: readonly Uint8Array[],
+  root1: Uint8Array,
+  root2: Uint8Array,
 ): void {
   const fail = (why: string): never => {
-    throw new AirgapError('MERKLE_CONSISTENCY_INVALID', `consistency proof from size ${size1} to ${size2} does not verify: ${why}`);
+    throw new AirgapError(
+      'MERKLE_CONSISTENCY_INVALID',
+      `consistency proof from size ${size1} to ${size2} does not verify: ${why}`,
+    );
   };
   if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0) fail('bad sizes');
   if (size2 < size1) fail('the second tree is smaller than the first');

@@ -50,7 +50,11 @@ export function parseSignedNote(note: string): SignedNote {
   if (!sigBlock.endsWith('\n')) throw new AirgapError('NOTE_MALFORMED', 'signed note does not end with a newline');
   const signatures: NoteSignature[] = [];
   for (const line of sigBlock.slice(0, -1).split('\n')) {
-    if (!line.startsWith(SIG_PREFIX)) throw new AirgapError('NOTE_MALFORMED', `signature line does not start with an em dash: ${JSON.stringify(line.slice(0, 40))}`);
+    if (!line.startsWith(SIG_PREFIX))
+      throw new AirgapError(
+        'NOTE_MALFORMED',
+        `signature line does not start with an em dash: ${JSON.stringify(line.slice(0, 40))}`,
+      );
     const rest = line.slice(SIG_PREFIX.length);
     const space = rest.lastIndexOf(' ');
     if (space <= 0) throw new AirgapError('NOTE_MALFORMED', 'signature line has no key name');
@@ -66,15 +70,23 @@ export function parseSignedNote(note: string): SignedNote {
 /** C2SP tlog-checkpoint: origin, decimal size, base64 root hash, then extension lines. */
 export function parseCheckpointBody(text: string): Checkpoint {
   const lines = text.split('\n');
-  if (lines.pop() !== '') throw new AirgapError('NOTE_CHECKPOINT_MALFORMED', 'checkpoint text does not end with a newline');
-  if (lines.length < 3) throw new AirgapError('NOTE_CHECKPOINT_MALFORMED', `checkpoint has ${lines.length} lines, expected at least 3`);
+  if (lines.pop() !== '')
+    throw new AirgapError('NOTE_CHECKPOINT_MALFORMED', 'checkpoint text does not end with a newline');
+  if (lines.length < 3)
+    throw new AirgapError('NOTE_CHECKPOINT_MALFORMED', `checkpoint has ${lines.length} lines, expected at least 3`);
   const [origin, sizeLine, rootLine, ...extensions] = lines as [string, string, string, ...string[]];
   if (origin === '') throw new AirgapError('NOTE_CHECKPOINT_MALFORMED', 'checkpoint origin is empty');
-  if (!/^(0|[1-9][0-9]*)$/.test(sizeLine)) throw new AirgapError('NOTE_CHECKPOINT_MALFORMED', `checkpoint size ${JSON.stringify(sizeLine)} is not a decimal number`);
+  if (!/^(0|[1-9][0-9]*)$/.test(sizeLine))
+    throw new AirgapError(
+      'NOTE_CHECKPOINT_MALFORMED',
+      `checkpoint size ${JSON.stringify(sizeLine)} is not a decimal number`,
+    );
   const size = Number(sizeLine);
-  if (!Number.isSafeInteger(size)) throw new AirgapError('NOTE_CHECKPOINT_MALFORMED', `checkpoint size ${sizeLine} is too large`);
+  if (!Number.isSafeInteger(size))
+    throw new AirgapError('NOTE_CHECKPOINT_MALFORMED', `checkpoint size ${sizeLine} is too large`);
   const rootHash = decodeBase64Strict(rootLine, 'NOTE_CHECKPOINT_MALFORMED', 'checkpoint root hash');
-  if (rootHash.length !== 32) throw new AirgapError('NOTE_CHECKPOINT_MALFORMED', `checkpoint root hash is ${rootHash.length} bytes, expected 32`);
+  if (rootHash.length !== 32)
+    throw new AirgapError('NOTE_CHECKPOINT_MALFORMED', `checkpoint root hash is ${rootHash.length} bytes, expected 32`);
   return { origin, size, rootHash, extensions };
 }
 
@@ -103,7 +115,10 @@ export function logKeyId(origin: string, key: KeyObject): Uint8Array {
   if (key.asymmetricKeyType === 'ec') {
     return sha256(new Uint8Array(key.export({ format: 'der', type: 'spki' })));
   }
-  throw new AirgapError('NOTE_UNSUPPORTED_KEY', `log key type ${key.asymmetricKeyType ?? 'unknown'} is not supported (Ed25519 or ECDSA)`);
+  throw new AirgapError(
+    'NOTE_UNSUPPORTED_KEY',
+    `log key type ${key.asymmetricKeyType ?? 'unknown'} is not supported (Ed25519 or ECDSA)`,
+  );
 }
 
 export function noteKeyHash(origin: string, key: KeyObject): Uint8Array {
@@ -115,7 +130,8 @@ export function noteKeyHash(origin: string, key: KeyObject): Uint8Array {
  * key)>`: what Go's note package, Tessera's tools and witnesses take to check the checkpoints.
  */
 export function noteVerifierKey(name: string, key: KeyObject): string {
-  if (key.asymmetricKeyType !== 'ed25519') throw new AirgapError('NOTE_UNSUPPORTED_KEY', 'a note verifier key is defined here for Ed25519 log keys only');
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new AirgapError('NOTE_UNSUPPORTED_KEY', 'a note verifier key is defined here for Ed25519 log keys only');
   const hash = Buffer.from(noteKeyHash(name, key)).toString('hex');
   return `${name}+${hash}+${Buffer.concat([Buffer.from([ALG_ED25519]), Buffer.from(ed25519Raw(key))]).toString('base64')}`;
 }
@@ -141,7 +157,10 @@ export function verifyNoteSignedByKey(note: string, name: string, key: KeyObject
   );
   if (candidates.length === 0) {
     const seen = parsed.signatures.map((s) => `${s.name}/${Buffer.from(s.keyHash).toString('hex')}`).join(', ');
-    throw new AirgapError('NOTE_KEY_NOT_FOUND', `no signature by key ${name}/${Buffer.from(want).toString('hex')} on the note (found: ${printable(seen)})`);
+    throw new AirgapError(
+      'NOTE_KEY_NOT_FOUND',
+      `no signature by key ${name}/${Buffer.from(want).toString('hex')} on the note (found: ${printable(seen)})`,
+    );
   }
   const message = new TextEncoder().encode(parsed.text);
   if (!candidates.some((s) => verifyRaw(key, message, s.signature))) {
@@ -155,10 +174,18 @@ export function verifyNoteSignedByKey(note: string, name: string, key: KeyObject
  * is named by the origin (C2SP, rekor-tiles), or by the log's hostname for Rekor v1, whose origin
  * is "<hostname> - <tree ID>".
  */
-export function verifyCheckpointSignedByLogKey(note: string, origin: string, key: KeyObject, signerName: string = origin): Checkpoint {
+export function verifyCheckpointSignedByLogKey(
+  note: string,
+  origin: string,
+  key: KeyObject,
+  signerName: string = origin,
+): Checkpoint {
   const checkpoint = parseCheckpointBody(parseSignedNote(note).text);
   if (checkpoint.origin !== origin) {
-    throw new AirgapError('NOTE_ORIGIN_MISMATCH', `checkpoint origin is ${JSON.stringify(printable(checkpoint.origin, { max: 200 }))}, expected ${JSON.stringify(printable(origin, { max: 200 }))}`);
+    throw new AirgapError(
+      'NOTE_ORIGIN_MISMATCH',
+      `checkpoint origin is ${JSON.stringify(printable(checkpoint.origin, { max: 200 }))}, expected ${JSON.stringify(printable(origin, { max: 200 }))}`,
+    );
   }
   verifyNoteSignedByKey(note, signerName, key);
   return checkpoint;
@@ -166,7 +193,8 @@ export function verifyCheckpointSignedByLogKey(note: string, origin: string, key
 
 /** An Ed25519 public KeyObject from its 32 raw bytes. */
 export function ed25519PublicKeyFromRaw(raw: Uint8Array): KeyObject {
-  if (raw.length !== 32) throw new AirgapError('NOTE_UNSUPPORTED_KEY', `Ed25519 key is ${raw.length} bytes, expected 32`);
+  if (raw.length !== 32)
+    throw new AirgapError('NOTE_UNSUPPORTED_KEY', `Ed25519 key is ${raw.length} bytes, expected 32`);
   const der = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]);
   return createPublicKey({ key: der, format: 'der', type: 'spki' });
 }
@@ -179,9 +207,10 @@ export function formatCheckpointBody(cp: Checkpoint): string {
 export function signNote(text: string, name: string, privateKey: KeyObject): string {
   const pub = createPublicKey(privateKey);
   const message = new TextEncoder().encode(text);
-  const sig = pub.asymmetricKeyType === 'ed25519'
-    ? cryptoSign(null, message, privateKey)
-    : cryptoSign('sha256', message, privateKey);
+  const sig =
+    pub.asymmetricKeyType === 'ed25519'
+      ? cryptoSign(null, message, privateKey)
+      : cryptoSign('sha256', message, privateKey);
   const blob = Buffer.concat([Buffer.from(noteKeyHash(name, pub)), sig]);
   return `${text}\n${SIG_PREFIX}${name} ${blob.toString('base64')}\n`;
 }

@@ -8,7 +8,16 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
 import { CheckRun } from './checks.js';
-import { decodeB64, decodeInt, decodeList, logRequest, parseJsonBody, show, showText, type LogEndpoint } from './log-http.js';
+import {
+  decodeB64,
+  decodeInt,
+  decodeList,
+  logRequest,
+  parseJsonBody,
+  show,
+  showText,
+  type LogEndpoint,
+} from './log-http.js';
 import { parseUntrustedJson } from '../util/untrusted-json.js';
 import { bytesEqual, rfc6962LeafHash, verifyRfc9162Inclusion } from './merkle.js';
 import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
@@ -29,7 +38,13 @@ interface TransparencyLogEntry {
   logIndex?: string;
   logId?: { keyId?: string };
   kindVersion?: { kind?: string; version?: string };
-  inclusionProof?: { logIndex?: string; rootHash?: string; treeSize?: string; hashes?: string[]; checkpoint?: { envelope?: string } };
+  inclusionProof?: {
+    logIndex?: string;
+    rootHash?: string;
+    treeSize?: string;
+    hashes?: string[];
+    checkpoint?: { envelope?: string };
+  };
   canonicalizedBody?: string;
 }
 
@@ -45,7 +60,14 @@ interface Submitted {
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
 export function chainRecord(instance: string): Buffer {
-  return Buffer.from(JSON.stringify({ type: 'rekor-airgap.smoke', instance, time: new Date().toISOString(), nonce: randomBytes(16).toString('hex') }));
+  return Buffer.from(
+    JSON.stringify({
+      type: 'rekor-airgap.smoke',
+      instance,
+      time: new Date().toISOString(),
+      nonce: randomBytes(16).toString('hex'),
+    }),
+  );
 }
 
 async function submit(run: CheckRun, o: SmokeV2Options, label: string): Promise<Submitted> {
@@ -57,13 +79,19 @@ async function submit(run: CheckRun, o: SmokeV2Options, label: string): Promise<
   const request = {
     hashedRekordRequestV002: {
       digest: b64(digest),
-      signature: { content: b64(signature), verifier: { publicKey: { rawBytes: b64(spki) }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' } },
+      signature: {
+        content: b64(signature),
+        verifier: { publicKey: { rawBytes: b64(spki) }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
+      },
     },
   };
   const entry = await run.step(`${label}: submit`, async () => {
     const res = await logRequest(o.endpoint, 'POST', '/api/v2/log/entries', request);
     if (res.status !== 201) {
-      throw new AirgapError('SMOKE_REJECTED', `POST /api/v2/log/entries answered HTTP ${res.status}, expected 201: ${showText(res.body)}`);
+      throw new AirgapError(
+        'SMOKE_REJECTED',
+        `POST /api/v2/log/entries answered HTTP ${res.status}, expected 201: ${showText(res.body)}`,
+      );
     }
     const e = parseJsonBody<TransparencyLogEntry>(res, 'the new entry');
     return [e, `HTTP 201, log index ${show(e.logIndex)}`];
@@ -72,11 +100,20 @@ async function submit(run: CheckRun, o: SmokeV2Options, label: string): Promise<
     const bytes = decodeB64(entry.canonicalizedBody, 'canonicalizedBody');
     const parsed = parseUntrustedJson(bytes, { what: 'canonicalizedBody', code: 'SMOKE_BODY_MISMATCH' });
     const strings = new Set<string>();
-    const walk = (v: unknown) => { if (typeof v === 'string') strings.add(v); else if (v && typeof v === 'object') Object.values(v).forEach(walk); };
+    const walk = (v: unknown) => {
+      if (typeof v === 'string') strings.add(v);
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    };
     walk(parsed);
-    if (!strings.has(b64(digest))) throw new AirgapError('SMOKE_BODY_MISMATCH', `the entry's body does not carry our digest ${b64(digest)}`);
-    if (!strings.has(b64(spki))) throw new AirgapError('SMOKE_BODY_MISMATCH', 'the entry\'s body does not carry our public key');
-    if (entry.kindVersion?.kind !== 'hashedrekord') throw new AirgapError('SMOKE_BODY_MISMATCH', `entry kind is ${show(entry.kindVersion?.kind)}, expected hashedrekord`);
+    if (!strings.has(b64(digest)))
+      throw new AirgapError('SMOKE_BODY_MISMATCH', `the entry's body does not carry our digest ${b64(digest)}`);
+    if (!strings.has(b64(spki)))
+      throw new AirgapError('SMOKE_BODY_MISMATCH', "the entry's body does not carry our public key");
+    if (entry.kindVersion?.kind !== 'hashedrekord')
+      throw new AirgapError(
+        'SMOKE_BODY_MISMATCH',
+        `entry kind is ${show(entry.kindVersion?.kind)}, expected hashedrekord`,
+      );
     return [bytes, `hashedrekord ${show(entry.kindVersion?.version ?? '')} with digest ${b64(digest)}`];
   });
   const logIndex = decodeInt(entry.logIndex, 'logIndex');
@@ -103,13 +140,21 @@ async function verifyEntry(run: CheckRun, o: SmokeV2Options, s: Submitted, label
   await run.step(`${label}: log ID is the installed log key`, () => {
     const want = logKeyId(o.origin, o.logKey);
     const got = decodeB64(s.entry.logId?.keyId, 'logId.keyId');
-    if (!bytesEqual(got, want)) throw new AirgapError('SMOKE_SIGNATURE_LOG_ID', `the entry's log ID ${Buffer.from(got).toString('hex')} is not the installed key's ${Buffer.from(want).toString('hex')}`);
+    if (!bytesEqual(got, want))
+      throw new AirgapError(
+        'SMOKE_SIGNATURE_LOG_ID',
+        `the entry's log ID ${Buffer.from(got).toString('hex')} is not the installed key's ${Buffer.from(want).toString('hex')}`,
+      );
     return [undefined, Buffer.from(want).toString('hex')];
   });
   await run.step(`${label}: inclusion proof against the checkpoint`, () => {
-    if (s.proof.index !== s.logIndex) throw new AirgapError('SMOKE_PROOF_INDEX', `proof is for index ${s.proof.index}, the entry is ${s.logIndex}`);
+    if (s.proof.index !== s.logIndex)
+      throw new AirgapError('SMOKE_PROOF_INDEX', `proof is for index ${s.proof.index}, the entry is ${s.logIndex}`);
     if (s.proof.size !== cp.size || !bytesEqual(s.proof.root, cp.rootHash)) {
-      throw new AirgapError('SMOKE_PROOF_CHECKPOINT', `the proof's tree (size ${s.proof.size}) is not the signed checkpoint's (size ${cp.size})`);
+      throw new AirgapError(
+        'SMOKE_PROOF_CHECKPOINT',
+        `the proof's tree (size ${s.proof.size}) is not the signed checkpoint's (size ${cp.size})`,
+      );
     }
     verifyRfc9162Inclusion(s.logIndex, cp.size, leaf, s.proof.hashes, cp.rootHash);
     return [undefined, `leaf ${s.logIndex} in tree of ${cp.size}, ${s.proof.hashes.length} hashes`];
@@ -126,7 +171,14 @@ async function readCheckpoint(o: SmokeV2Options): Promise<{ note: string; cp: Ch
 
 export async function smokeV2(o: SmokeV2Options): Promise<SmokeReport> {
   const run = new CheckRun();
-  const report: SmokeReport = { ok: false, kind: 'rekor-v2', url: o.endpoint.url, origin: o.origin, checks: run.checks, entries: [] };
+  const report: SmokeReport = {
+    ok: false,
+    kind: 'rekor-v2',
+    url: o.endpoint.url,
+    origin: o.origin,
+    checks: run.checks,
+    entries: [],
+  };
   try {
     await run.step('log reachable over TLS (pinned CA)', async () => {
       const res = await logRequest(o.endpoint, 'GET', '/healthz');
@@ -141,20 +193,30 @@ export async function smokeV2(o: SmokeV2Options): Promise<SmokeReport> {
       payload: {
         rekor_log_index: first.logIndex,
         rekor_server: o.endpoint.url,
-        inclusion_proof: { log_index: first.logIndex, tree_size: cp1.size, root_hash: Buffer.from(cp1.rootHash).toString('hex'), hashes: first.proof.hashes.map((h) => Buffer.from(h).toString('hex')), checkpoint: first.envelope },
+        inclusion_proof: {
+          log_index: first.logIndex,
+          tree_size: cp1.size,
+          root_hash: Buffer.from(cp1.rootHash).toString('hex'),
+          hashes: first.proof.hashes.map((h) => Buffer.from(h).toString('hex')),
+          checkpoint: first.envelope,
+        },
         checkpoint: first.envelope,
         digest: `sha256:${Buffer.from(first.digestB64, 'base64').toString('hex')}`,
       },
     };
     await run.step('published checkpoint read back (same key, not smaller)', async () => {
       const { cp } = await readCheckpoint(o);
-      if (cp.size < cp1.size) throw new AirgapError('SMOKE_PROOF_ROLLBACK', `the published checkpoint (size ${cp.size}) is smaller than the entry's (size ${cp1.size})`);
+      if (cp.size < cp1.size)
+        throw new AirgapError(
+          'SMOKE_PROOF_ROLLBACK',
+          `the published checkpoint (size ${cp.size}) is smaller than the entry's (size ${cp1.size})`,
+        );
       return [undefined, `size ${cp.size}`];
     });
     const second = await submit(run, o, 'entry 2');
     const cp2 = await verifyEntry(run, o, second, 'entry 2');
     report.entries.push({ logIndex: second.logIndex, canonicalizedBody: b64(second.body) });
-    await run.step('consistency between the two checkpoints, from the log\'s tiles', async () => {
+    await run.step("consistency between the two checkpoints, from the log's tiles", async () => {
       const hashes = await verifyConsistencyFromTiles(cp1, cp2, async (path) => {
         const res = await logRequest(o.endpoint, 'GET', `/${path}`);
         if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `GET /${path} answered HTTP ${res.status}`);

@@ -3,7 +3,17 @@
  * hashes computed from the tiles a log publishes, so proofs can be built without the log's help.
  */
 import { AirgapError } from '../errors.js';
-import { bytesEqual, HASH_SIZE, largestPowerOfTwoBelow, memorySubtreeHasher, rfc6962ConsistencyProof, rfc6962LeafHash, rfc6962NodeHash, verifyRfc9162Consistency, type SubtreeHasher } from './merkle.js';
+import {
+  bytesEqual,
+  HASH_SIZE,
+  largestPowerOfTwoBelow,
+  memorySubtreeHasher,
+  rfc6962ConsistencyProof,
+  rfc6962LeafHash,
+  rfc6962NodeHash,
+  verifyRfc9162Consistency,
+  type SubtreeHasher,
+} from './merkle.js';
 
 export const TILE_WIDTH = 256;
 const TILE_HEIGHT = 8;
@@ -35,14 +45,21 @@ export type TileFetcher = (path: string) => Promise<Uint8Array>;
 export class TiledTree {
   private readonly cache = new Map<string, Promise<Uint8Array>>();
 
-  constructor(readonly size: number, private readonly fetchTile: TileFetcher) {}
+  constructor(
+    readonly size: number,
+    private readonly fetchTile: TileFetcher,
+  ) {}
 
   /** Hash of the complete subtree at height 8*level, position `index` at that height. */
   private async storedNode(level: number, index: number): Promise<Uint8Array> {
     const tileIndex = Math.floor(index / TILE_WIDTH);
     const nodesAtLevel = Math.floor(this.size / 2 ** (TILE_HEIGHT * level));
     const width = Math.min(TILE_WIDTH, nodesAtLevel - tileIndex * TILE_WIDTH);
-    if (width <= 0) throw new AirgapError('SMOKE_TILE_RANGE', `node ${index} at level ${level} is beyond the tree of size ${this.size}`);
+    if (width <= 0)
+      throw new AirgapError(
+        'SMOKE_TILE_RANGE',
+        `node ${index} at level ${level} is beyond the tree of size ${this.size}`,
+      );
     const path = tilePath(level, tileIndex, width);
     let tile = this.cache.get(path);
     if (!tile) {
@@ -52,7 +69,10 @@ export class TiledTree {
     const bytes = await tile;
     const pos = index % TILE_WIDTH;
     if (bytes.length < (pos + 1) * HASH_SIZE) {
-      throw new AirgapError('SMOKE_TILE_SHORT', `tile ${path} has ${bytes.length} bytes, needs at least ${(pos + 1) * HASH_SIZE}`);
+      throw new AirgapError(
+        'SMOKE_TILE_SHORT',
+        `tile ${path} has ${bytes.length} bytes, needs at least ${(pos + 1) * HASH_SIZE}`,
+      );
     }
     return bytes.slice(pos * HASH_SIZE, (pos + 1) * HASH_SIZE);
   }
@@ -68,7 +88,8 @@ export class TiledTree {
 
   readonly subtreeHash: SubtreeHasher = async (start, end) => {
     const n = end - start;
-    if (n <= 0 || end > this.size) throw new AirgapError('SMOKE_TILE_RANGE', `subtree [${start}, ${end}) is outside the tree of size ${this.size}`);
+    if (n <= 0 || end > this.size)
+      throw new AirgapError('SMOKE_TILE_RANGE', `subtree [${start}, ${end}) is outside the tree of size ${this.size}`);
     const height = Math.log2(n);
     if (Number.isInteger(height) && start % n === 0) return this.perfect(start, height);
     const k = largestPowerOfTwoBelow(n);
@@ -88,7 +109,11 @@ export async function verifyConsistencyFromTiles(
 ): Promise<number> {
   const tree = new TiledTree(cp2.size, fetch);
   const root = await tree.subtreeHash(0, cp2.size);
-  if (!bytesEqual(root, cp2.rootHash)) throw new AirgapError('SMOKE_PROOF_TILES', `the tiles hash to a root that is not the checkpoint's (size ${cp2.size})`);
+  if (!bytesEqual(root, cp2.rootHash))
+    throw new AirgapError(
+      'SMOKE_PROOF_TILES',
+      `the tiles hash to a root that is not the checkpoint's (size ${cp2.size})`,
+    );
   const proof = await rfc6962ConsistencyProof(cp1.size, cp2.size, tree.subtreeHash);
   verifyRfc9162Consistency(cp1.size, cp2.size, proof, cp1.rootHash, cp2.rootHash);
   return proof.length;
@@ -105,14 +130,20 @@ export function parseEntryBundle(bytes: Uint8Array, expected: number, path: stri
   const out: Uint8Array[] = [];
   let off = 0;
   while (off < bytes.length) {
-    if (off + 2 > bytes.length) throw new AirgapError('SMOKE_TILE_SHORT', `entry bundle ${path} ends inside a length prefix`);
+    if (off + 2 > bytes.length)
+      throw new AirgapError('SMOKE_TILE_SHORT', `entry bundle ${path} ends inside a length prefix`);
     const n = (bytes[off]! << 8) | bytes[off + 1]!;
     off += 2;
-    if (off + n > bytes.length) throw new AirgapError('SMOKE_TILE_SHORT', `entry bundle ${path} ends inside entry ${out.length}`);
+    if (off + n > bytes.length)
+      throw new AirgapError('SMOKE_TILE_SHORT', `entry bundle ${path} ends inside entry ${out.length}`);
     out.push(bytes.subarray(off, off + n));
     off += n;
   }
-  if (out.length !== expected) throw new AirgapError('SMOKE_PROOF_TILES', `entry bundle ${path} holds ${out.length} entries, the tree needs ${expected}`);
+  if (out.length !== expected)
+    throw new AirgapError(
+      'SMOKE_PROOF_TILES',
+      `entry bundle ${path} holds ${out.length} entries, the tree needs ${expected}`,
+    );
   return out;
 }
 
@@ -125,7 +156,10 @@ export interface RederivedTree {
  * Re-derives a whole tree from what the log publishes: every entry of every entry bundle hashed as
  * a leaf, the root of those leaves, and the root of the hash tiles — both must be the checkpoint's.
  */
-export async function rederiveTreeFromTiles(cp: { size: number; rootHash: Uint8Array }, fetch: TileFetcher): Promise<RederivedTree> {
+export async function rederiveTreeFromTiles(
+  cp: { size: number; rootHash: Uint8Array },
+  fetch: TileFetcher,
+): Promise<RederivedTree> {
   const leaves: Uint8Array[] = [];
   const bundles = Math.ceil(cp.size / TILE_WIDTH);
   for (let k = 0; k < bundles; k++) {
@@ -135,9 +169,17 @@ export async function rederiveTreeFromTiles(cp: { size: number; rootHash: Uint8A
   }
   if (cp.size > 0) {
     const fromEntries = await memorySubtreeHasher(leaves)(0, cp.size);
-    if (!bytesEqual(fromEntries, cp.rootHash)) throw new AirgapError('SMOKE_PROOF_TILES', `the entries hash to a root that is not the checkpoint's (size ${cp.size})`);
+    if (!bytesEqual(fromEntries, cp.rootHash))
+      throw new AirgapError(
+        'SMOKE_PROOF_TILES',
+        `the entries hash to a root that is not the checkpoint's (size ${cp.size})`,
+      );
     const fromTiles = await new TiledTree(cp.size, fetch).subtreeHash(0, cp.size);
-    if (!bytesEqual(fromTiles, cp.rootHash)) throw new AirgapError('SMOKE_PROOF_TILES', `the hash tiles hash to a root that is not the checkpoint's (size ${cp.size})`);
+    if (!bytesEqual(fromTiles, cp.rootHash))
+      throw new AirgapError(
+        'SMOKE_PROOF_TILES',
+        `the hash tiles hash to a root that is not the checkpoint's (size ${cp.size})`,
+      );
   }
   return { leaves: leaves.length, entryBundles: bundles };
 }

@@ -31,7 +31,10 @@ export function timestampRequest(digest: Buffer): TimestampRequest {
   nonce[0] = nonce[0]! & 0x7f;
   const req = new TimeStampReq({
     version: 1,
-    messageImprint: new MessageImprint({ hashAlgorithm: new AlgorithmIdentifier({ algorithm: SHA256 }), hashedMessage: new OctetString(digest) }),
+    messageImprint: new MessageImprint({
+      hashAlgorithm: new AlgorithmIdentifier({ algorithm: SHA256 }),
+      hashedMessage: new OctetString(digest),
+    }),
     nonce: new Uint8Array(nonce).buffer,
     certReq: true,
   });
@@ -52,7 +55,9 @@ function parse<T>(der: ArrayBuffer | Uint8Array, type: new () => T, what: string
 
 /** Trims leading zero bytes of a DER INTEGER's content (a nonce compares by value). */
 function intValue(b: ArrayBuffer | Uint8Array): string {
-  return Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('hex').replace(/^(00)+/, '');
+  return Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b))
+    .toString('hex')
+    .replace(/^(00)+/, '');
 }
 
 function derLength(n: number): Buffer {
@@ -74,7 +79,12 @@ export interface VerifiedTimestamp {
 }
 
 /** Verifies an RFC 3161 response against the request and the TSA's chain (leaf first, then root, PEM). */
-export function verifyTimestampResponse(der: Buffer, req: TimestampRequest, chainPem: string, now = Date.now()): VerifiedTimestamp {
+export function verifyTimestampResponse(
+  der: Buffer,
+  req: TimestampRequest,
+  chainPem: string,
+  now = Date.now(),
+): VerifiedTimestamp {
   try {
     return verifyResponse(der, req, chainPem, now);
   } catch (e) {
@@ -86,7 +96,10 @@ export function verifyTimestampResponse(der: Buffer, req: TimestampRequest, chai
 
 function verifyResponse(der: Buffer, req: TimestampRequest, chainPem: string, now: number): VerifiedTimestamp {
   const resp = parse(der, TimeStampResp, 'the response');
-  if (resp.status.status !== 0 && resp.status.status !== 1) throw bad(`the authority refused (status ${resp.status.status}: ${printable(resp.status.statusString?.join(' ') ?? '')})`);
+  if (resp.status.status !== 0 && resp.status.status !== 1)
+    throw bad(
+      `the authority refused (status ${resp.status.status}: ${printable(resp.status.statusString?.join(' ') ?? '')})`,
+    );
   if (!resp.timeStampToken) throw bad('the response holds no token');
   const ci = resp.timeStampToken as unknown as ContentInfo;
   if (ci.contentType !== ID_SIGNED_DATA) throw bad(`the token is ${ci.contentType}, not SignedData`);
@@ -97,15 +110,20 @@ function verifyResponse(der: Buffer, req: TimestampRequest, chainPem: string, no
   const tstBytes = Buffer.from(new Uint8Array(econtent));
   const tst = parse(tstBytes, TSTInfo, 'the TSTInfo');
   if (tst.messageImprint.hashAlgorithm.algorithm !== SHA256) throw bad('the stamped digest is not SHA-256');
-  if (!Buffer.from(new Uint8Array(tst.messageImprint.hashedMessage.buffer)).equals(req.digest)) throw bad('the stamped digest is not the one asked for');
-  if (!tst.nonce || intValue(tst.nonce) !== intValue(req.nonce)) throw bad('the nonce is not the one sent (a replayed answer?)');
+  if (!Buffer.from(new Uint8Array(tst.messageImprint.hashedMessage.buffer)).equals(req.digest))
+    throw bad('the stamped digest is not the one asked for');
+  if (!tst.nonce || intValue(tst.nonce) !== intValue(req.nonce))
+    throw bad('the nonce is not the one sent (a replayed answer?)');
   if (sd.signerInfos.length !== 1) throw bad(`the token has ${sd.signerInfos.length} signers, expected 1`);
   const si = sd.signerInfos[0]!;
   if (!si.signedAttrs?.length) throw bad('the signer has no signed attributes');
   const md = si.signedAttrs.find((a) => a.attrType === ATTR_MESSAGE_DIGEST);
   const mdValue = md?.attrValues[0] ? parse(md.attrValues[0], OctetString, 'the message digest attribute') : undefined;
-  if (!mdValue || !Buffer.from(new Uint8Array(mdValue.buffer)).equals(createHash('sha256').update(tstBytes).digest())) throw bad('the signed attributes do not carry the TSTInfo\'s digest');
-  const certs = [...chainPem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]));
+  if (!mdValue || !Buffer.from(new Uint8Array(mdValue.buffer)).equals(createHash('sha256').update(tstBytes).digest()))
+    throw bad("the signed attributes do not carry the TSTInfo's digest");
+  const certs = [...chainPem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map(
+    (m) => new X509Certificate(m[0]),
+  );
   if (certs.length < 2) throw bad('the TSA chain needs a leaf and a root');
   const [leaf, root] = [certs[0]!, certs[certs.length - 1]!];
   if (!leaf.verify(root.publicKey)) throw bad('the leaf certificate was not issued by the root');
@@ -114,18 +132,38 @@ function verifyResponse(der: Buffer, req: TimestampRequest, chainPem: string, no
   // DER order), not as the [0] they travel in.
   const signed = derSetOf(si.signedAttrs.map((a) => Buffer.from(AsnConvert.serialize(a))));
   const sig = Buffer.from(new Uint8Array(si.signature.buffer));
-  if (!cryptoVerify('sha256', signed, leaf.publicKey, sig)) throw bad('the signature does not verify with the TSA certificate');
-  if (tst.genTime.getTime() < new Date(leaf.validFrom).getTime() || tst.genTime.getTime() > new Date(leaf.validTo).getTime()) throw bad(`the time ${tst.genTime.toISOString()} is outside the certificate's validity`);
-  if (Math.abs(tst.genTime.getTime() - now) > 10 * 60_000) throw bad(`the time ${tst.genTime.toISOString()} is more than 10 minutes from this host's clock`);
-  return { genTime: tst.genTime, serial: Buffer.from(new Uint8Array(tst.serialNumber)).toString('hex'), signer: leaf.subject.replace(/\n/g, ', ') };
+  if (!cryptoVerify('sha256', signed, leaf.publicKey, sig))
+    throw bad('the signature does not verify with the TSA certificate');
+  if (
+    tst.genTime.getTime() < new Date(leaf.validFrom).getTime() ||
+    tst.genTime.getTime() > new Date(leaf.validTo).getTime()
+  )
+    throw bad(`the time ${tst.genTime.toISOString()} is outside the certificate's validity`);
+  if (Math.abs(tst.genTime.getTime() - now) > 10 * 60_000)
+    throw bad(`the time ${tst.genTime.toISOString()} is more than 10 minutes from this host's clock`);
+  return {
+    genTime: tst.genTime,
+    serial: Buffer.from(new Uint8Array(tst.serialNumber)).toString('hex'),
+    signer: leaf.subject.replace(/\n/g, ', '),
+  };
 }
 
 /** Asks the authority at `endpoint` (its /api/v1/timestamp) to stamp `digest`, and verifies the answer. */
-export async function requestTimestamp(endpoint: LogEndpoint, digest: Buffer, chainPem: string): Promise<VerifiedTimestamp> {
+export async function requestTimestamp(
+  endpoint: LogEndpoint,
+  digest: Buffer,
+  chainPem: string,
+): Promise<VerifiedTimestamp> {
   const req = timestampRequest(digest);
-  const res = await logRequest(endpoint, 'POST', '/api/v1/timestamp', undefined, { body: req.der, contentType: 'application/timestamp-query' });
+  const res = await logRequest(endpoint, 'POST', '/api/v1/timestamp', undefined, {
+    body: req.der,
+    contentType: 'application/timestamp-query',
+  });
   if (res.status !== 200 && res.status !== 201) {
-    throw new AirgapError('SMOKE_READ_FAILED', `POST ${endpoint.url.replace(/\/$/, '')}/api/v1/timestamp answered HTTP ${res.status}: ${showText(res.body)}`);
+    throw new AirgapError(
+      'SMOKE_READ_FAILED',
+      `POST ${endpoint.url.replace(/\/$/, '')}/api/v1/timestamp answered HTTP ${res.status}: ${showText(res.body)}`,
+    );
   }
   return verifyTimestampResponse(res.body, req, chainPem);
 }

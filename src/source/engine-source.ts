@@ -21,10 +21,20 @@ const MAX_SAVE_MANIFEST = 1024 * 1024;
 
 /** The config and layer file names from a `docker save` manifest.json (its first image). */
 export function parseSaveManifest(bytes: Uint8Array, displayRef: string): { config: string; layers: string[] } {
-  const first = readUntrustedJson(bytes, { what: `the engine's export of ${displayRef}: manifest.json`, code: 'ENGINE_SAVE_INVALID' }, { maxBytes: MAX_SAVE_MANIFEST })
-    .list()[0];
-  if (!first) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no image in manifest.json`);
-  return { config: first.at('Config').string(), layers: first.at('Layers').list().map((l) => l.string()) };
+  const first = readUntrustedJson(
+    bytes,
+    { what: `the engine's export of ${displayRef}: manifest.json`, code: 'ENGINE_SAVE_INVALID' },
+    { maxBytes: MAX_SAVE_MANIFEST },
+  ).list()[0];
+  if (!first)
+    throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no image in manifest.json`);
+  return {
+    config: first.at('Config').string(),
+    layers: first
+      .at('Layers')
+      .list()
+      .map((l) => l.string()),
+  };
 }
 
 async function pull(docker: Docker, ref: string, platform: Platform): Promise<void> {
@@ -32,14 +42,25 @@ async function pull(docker: Docker, ref: string, platform: Platform): Promise<vo
   try {
     stream = await docker.pull(ref, { platform: formatPlatform(platform) });
   } catch (e) {
-    throw new AirgapError('REGISTRY_ENGINE_PULL_FAILED', `the engine could not pull ${ref}: ${(e as Error).message}`, { cause: e });
+    throw new AirgapError('REGISTRY_ENGINE_PULL_FAILED', `the engine could not pull ${ref}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
-      const bad = out?.find((o) => o.error || o.errorDetail);
-      if (err || bad) reject(new AirgapError('REGISTRY_ENGINE_PULL_FAILED', `the engine could not pull ${ref}: ${err?.message ?? bad?.errorDetail?.message ?? bad?.error}`));
-      else resolve();
-    });
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null, out: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+        const bad = out?.find((o) => o.error || o.errorDetail);
+        if (err || bad)
+          reject(
+            new AirgapError(
+              'REGISTRY_ENGINE_PULL_FAILED',
+              `the engine could not pull ${ref}: ${err?.message ?? bad?.errorDetail?.message ?? bad?.error}`,
+            ),
+          );
+        else resolve();
+      },
+    );
   });
 }
 
@@ -53,11 +74,17 @@ export interface EnginePull {
   onBytes?: (n: number) => void;
 }
 
-export async function pullViaEngine(docker: Docker, { pullRef, displayRef, platform, layout, onBytes }: EnginePull): Promise<PulledImage> {
+export async function pullViaEngine(
+  docker: Docker,
+  { pullRef, displayRef, platform, layout, onBytes }: EnginePull,
+): Promise<PulledImage> {
   await pull(docker, pullRef, platform);
   const info = await docker.getImage(pullRef).inspect();
   if (info.Os !== platform.os || info.Architecture !== platform.architecture) {
-    throw new AirgapError('REGISTRY_PLATFORM_NOT_FOUND', `${displayRef} in the engine is ${info.Os}/${info.Architecture}, not ${formatPlatform(platform)}`);
+    throw new AirgapError(
+      'REGISTRY_PLATFORM_NOT_FOUND',
+      `${displayRef} in the engine is ${info.Os}/${info.Architecture}, not ${formatPlatform(platform)}`,
+    );
   }
   const files = new Map<string, { digest: string; size: number }>();
   let manifestJson: Buffer | undefined;
@@ -66,34 +93,66 @@ export async function pullViaEngine(docker: Docker, { pullRef, displayRef, platf
     if (h.type !== '0') return null;
     if (h.path === 'manifest.json') {
       // Kept in memory: its size is checked from the header before a byte of it is.
-      if (h.size > MAX_SAVE_MANIFEST) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef}: manifest.json is ${h.size} bytes, more than ${MAX_SAVE_MANIFEST}`);
+      if (h.size > MAX_SAVE_MANIFEST)
+        throw new AirgapError(
+          'ENGINE_SAVE_INVALID',
+          `the engine's export of ${displayRef}: manifest.json is ${h.size} bytes, more than ${MAX_SAVE_MANIFEST}`,
+        );
       const parts: Buffer[] = [];
-      return { write: (b) => { parts.push(Buffer.from(b)); }, end: () => { manifestJson = Buffer.concat(parts); } };
+      return {
+        write: (b) => {
+          parts.push(Buffer.from(b));
+        },
+        end: () => {
+          manifestJson = Buffer.concat(parts);
+        },
+      };
     }
     // Everything else goes into the blob store as it streams; what no image needs is removed later.
     const blob = await layout.openUnknown();
     return {
-      write: async (b) => { await blob.write(Buffer.from(b)); onBytes?.(b.length); },
-      end: async () => { files.set(h.path, await blob.commit()); },
+      write: async (b) => {
+        await blob.write(Buffer.from(b));
+        onBytes?.(b.length);
+      },
+      end: async () => {
+        files.set(h.path, await blob.commit());
+      },
     };
   });
-  if (!manifestJson) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no manifest.json`);
+  if (!manifestJson)
+    throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no manifest.json`);
   const entry = parseSaveManifest(manifestJson, displayRef);
   const config = files.get(entry.config);
   if (!config) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no config`);
-  if (config.digest !== info.Id) throw new AirgapError('ENGINE_SAVE_INVALID', `the exported config of ${displayRef} is ${config.digest}, the engine says ${info.Id}`);
+  if (config.digest !== info.Id)
+    throw new AirgapError(
+      'ENGINE_SAVE_INVALID',
+      `the exported config of ${displayRef} is ${config.digest}, the engine says ${info.Id}`,
+    );
   const layers: Descriptor[] = entry.layers.map((l) => {
     const f = files.get(l);
     if (!f) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} lacks layer ${l}`);
     return { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: f.digest, size: f.size };
   });
-  const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: { mediaType: MediaType.OCI_CONFIG, digest: config.digest, size: config.size }, layers };
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.OCI_MANIFEST,
+    config: { mediaType: MediaType.OCI_CONFIG, digest: config.digest, size: config.size },
+    layers,
+  };
   const desc = await layout.putBytes(Buffer.from(JSON.stringify(manifest)), MediaType.OCI_MANIFEST);
   const repo = pullRef.replace(/[:@][^/]*$/, '');
   const repoDigest = (info.RepoDigests ?? []).find((d) => d.startsWith(`${repo}@`))?.split('@')[1];
   return {
-    resolvedDigest: repoDigest ?? desc.digest, manifest: desc, layoutManifest: desc, manifestJson: manifest, configDigest: config.digest, layers,
-    platform: formatPlatform(platform), size: desc.size + config.size + layers.reduce((a, l) => a + l.size, 0),
+    resolvedDigest: repoDigest ?? desc.digest,
+    manifest: desc,
+    layoutManifest: desc,
+    manifestJson: manifest,
+    configDigest: config.digest,
+    layers,
+    platform: formatPlatform(platform),
+    size: desc.size + config.size + layers.reduce((a, l) => a + l.size, 0),
   };
 }
 
@@ -105,9 +164,13 @@ export function engineSource(docker: Docker, mirrors: MirrorMap): ImageSource {
   };
   return {
     locate,
-    pull: (c) => pullViaEngine(docker, {
-      pullRef: `${locate(c.ref)}${c.ref.digest ? `@${c.ref.digest}` : `:${c.ref.tag}`}`, displayRef: c.displayRef, platform: c.platform, layout: c.layout,
-      ...(c.onBytes ? { onBytes: c.onBytes } : {}),
-    }),
+    pull: (c) =>
+      pullViaEngine(docker, {
+        pullRef: `${locate(c.ref)}${c.ref.digest ? `@${c.ref.digest}` : `:${c.ref.tag}`}`,
+        displayRef: c.displayRef,
+        platform: c.platform,
+        layout: c.layout,
+        ...(c.onBytes ? { onBytes: c.onBytes } : {}),
+      }),
   };
 }

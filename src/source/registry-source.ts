@@ -20,13 +20,15 @@ export interface RegistryAccess {
 
 export async function readCaFiles(files: readonly string[]): Promise<string | undefined> {
   if (files.length === 0) return undefined;
-  const parts = await Promise.all(files.map(async (f) => {
-    try {
-      return await fsp.readFile(f, 'utf8');
-    } catch (e) {
-      throw new AirgapError('USAGE_BAD_CA', `cannot read the CA file ${f}: ${(e as Error).message}`, { cause: e });
-    }
-  }));
+  const parts = await Promise.all(
+    files.map(async (f) => {
+      try {
+        return await fsp.readFile(f, 'utf8');
+      } catch (e) {
+        throw new AirgapError('USAGE_BAD_CA', `cannot read the CA file ${f}: ${(e as Error).message}`, { cause: e });
+      }
+    }),
+  );
   return parts.join('\n');
 }
 
@@ -66,8 +68,15 @@ export function registrySource(pool: RegistryPool, concurrency: number): ImageSo
     pull: (c) => {
       const { client, repository } = pool.sourceFor(c.ref);
       return pullImage(client, {
-        repo: repository, reference: c.ref.tag ?? c.ref.digest!, displayRef: c.displayRef, layout: c.layout, platform: c.platform, concurrency,
-        ...(c.onTotal ? { onTotal: c.onTotal } : {}), ...(c.onBlob ? { onBlob: c.onBlob } : {}), ...(c.onBytes ? { onBytes: c.onBytes } : {}),
+        repo: repository,
+        reference: c.ref.tag ?? c.ref.digest!,
+        displayRef: c.displayRef,
+        layout: c.layout,
+        platform: c.platform,
+        concurrency,
+        ...(c.onTotal ? { onTotal: c.onTotal } : {}),
+        ...(c.onBlob ? { onBlob: c.onBlob } : {}),
+        ...(c.onBytes ? { onBytes: c.onBytes } : {}),
       });
     },
   };

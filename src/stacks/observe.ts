@@ -16,8 +16,10 @@ export interface Observed {
 }
 
 export async function observeLog(state: InstanceState, stack: Stack, target?: LogTarget): Promise<Observed> {
-  const t = target ?? await logTargetOf(state);
+  const t = target ?? (await logTargetOf(state));
   const head = await stack.readHead(t);
-  const history = await recordCheckpoint(instancePaths(state.dataDir).checkpoints, head, (from, to) => stack.proveConsistency(t, from, to));
+  const history = await recordCheckpoint(instancePaths(state.dataDir).checkpoints, head, (from, to) =>
+    stack.proveConsistency(t, from, to),
+  );
   return { head, history };
 }

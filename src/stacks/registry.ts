@@ -6,7 +6,8 @@ import type { Stack } from './stack.js';
 import { STACK_KINDS } from './kinds.js';
 
 const STACKS: readonly Stack[] = [rekorV2Stack, rekorV1Stack];
-if (STACKS.map((s) => s.kind).join() !== STACK_KINDS.join()) throw new AirgapError('INTERNAL_BUG', 'stacks/kinds.ts and stacks/registry.ts disagree');
+if (STACKS.map((s) => s.kind).join() !== STACK_KINDS.join())
+  throw new AirgapError('INTERNAL_BUG', 'stacks/kinds.ts and stacks/registry.ts disagree');
 
 export function stackKinds(): string[] {
   return STACKS.map((s) => s.kind);
@@ -14,6 +15,10 @@ export function stackKinds(): string[] {
 
 export function stackFor(kind: string): Stack {
   const s = STACKS.find((x) => x.kind === kind);
-  if (!s) throw new AirgapError('USAGE_UNKNOWN_STACK', `no stack module for kind ${JSON.stringify(kind)} (known: ${stackKinds().join(', ')})`);
+  if (!s)
+    throw new AirgapError(
+      'USAGE_UNKNOWN_STACK',
+      `no stack module for kind ${JSON.stringify(kind)} (known: ${stackKinds().join(', ')})`,
+    );
   return s;
 }

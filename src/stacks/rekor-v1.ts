@@ -26,8 +26,21 @@ import { mariadbDump, mariadbQuery } from './mariadb-dump.js';
 async function quietApiV1Head(ctx: BackupContext): Promise<LogHead> {
   const deadline = Date.now() + ctx.timeoutMs;
   const read = async () => {
-    const r = await runOneOff(ctx.engine, ctx.project, ['--no-deps', '--entrypoint', 'curl', 'nginx', '-fsS', '--max-time', '10', 'http://rekor:3000/api/v1/log']);
-    if (r.exitCode !== 0) throw new AirgapError('BACKUP_FAILED', `reading the log head inside the instance network failed (curl exit ${r.exitCode}): ${r.stderr.trim()}`);
+    const r = await runOneOff(ctx.engine, ctx.project, [
+      '--no-deps',
+      '--entrypoint',
+      'curl',
+      'nginx',
+      '-fsS',
+      '--max-time',
+      '10',
+      'http://rekor:3000/api/v1/log',
+    ]);
+    if (r.exitCode !== 0)
+      throw new AirgapError(
+        'BACKUP_FAILED',
+        `reading the log head inside the instance network failed (curl exit ${r.exitCode}): ${r.stderr.trim()}`,
+      );
     return apiV1HeadOf(parseJsonText(r.stdout, 'GET /api/v1/log (inside the instance network)'), ctx.target);
   };
   let last = await read();
@@ -36,7 +49,11 @@ async function quietApiV1Head(ctx: BackupContext): Promise<LogHead> {
     await new Promise((r) => setTimeout(r, 1500));
     const now = await read();
     if (queued === 0 && now.size === last.size && now.rootHex === last.rootHex) return now;
-    if (Date.now() > deadline) throw new AirgapError('BACKUP_FAILED', `the log did not become quiet within ${ctx.timeoutMs / 1000} s (tree size ${last.size} → ${now.size}, ${queued} entries queued)`);
+    if (Date.now() > deadline)
+      throw new AirgapError(
+        'BACKUP_FAILED',
+        `the log did not become quiet within ${ctx.timeoutMs / 1000} s (tree size ${last.size} → ${now.size}, ${queued} entries queued)`,
+      );
     last = now;
   }
 }
@@ -47,7 +64,10 @@ export const rekorV1Stack: Stack = {
   timestampAuthority: false,
   apiVersion: 1,
   minMemoryBytes: 2 * 1024 ** 3,
-  directories: [{ path: 'db', mode: 0o755 }, { path: 'initdb', mode: 0o755 }],
+  directories: [
+    { path: 'db', mode: 0o755 },
+    { path: 'initdb', mode: 0o755 },
+  ],
   secretsOwner: NONROOT_UID,
   secretTemplates: ['rekor-server.yaml', 'trillian.flags'],
   async configure(ctx) {

@@ -27,7 +27,14 @@ export const rekorV2Stack: Stack = {
     return { logKey, vars: { tsa: tsa ? 'on' : '' } };
   },
   phases: [{ services: ['rekor', 'nginx'] }],
-  smoke: (t) => smokeV2({ endpoint: t.endpoint, logKey: logPublicKey(t), origin: t.origin, instance: t.label, ...(t.tsaChainPem ? { tsaChainPem: t.tsaChainPem } : {}) }),
+  smoke: (t) =>
+    smokeV2({
+      endpoint: t.endpoint,
+      logKey: logPublicKey(t),
+      origin: t.origin,
+      instance: t.label,
+      ...(t.tsaChainPem ? { tsaChainPem: t.tsaChainPem } : {}),
+    }),
   readHead: readTilesHead,
   readEntry: readTilesEntry,
   findEntries: findTilesEntries,

@@ -43,25 +43,34 @@ function keyDetails(pem: string): { rawBytes: string; keyDetails: string } {
   }
   const der = key.export({ format: 'der', type: 'spki' });
   if (key.asymmetricKeyType === 'ed25519') return { rawBytes: der.toString('base64'), keyDetails: 'PKIX_ED25519' };
-  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return { rawBytes: der.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256' };
-  throw new AirgapError('NOTE_UNSUPPORTED_KEY', `a log key of type ${key.asymmetricKeyType} (${key.asymmetricKeyDetails?.namedCurve ?? '-'}) has no trusted-root form here`);
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')
+    return { rawBytes: der.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256' };
+  throw new AirgapError(
+    'NOTE_UNSUPPORTED_KEY',
+    `a log key of type ${key.asymmetricKeyType} (${key.asymmetricKeyDetails?.namedCurve ?? '-'}) has no trusted-root form here`,
+  );
 }
 
 function pemBodies(pem: string): string[] {
-  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => m[1]!.replace(/\s+/g, ''));
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) =>
+    m[1]!.replace(/\s+/g, ''),
+  );
 }
 
 export function trustedRoot(log: LogFacts, tsas: readonly TsaFacts[] = []): Record<string, unknown> {
-  if (!isSha256Hex(log.logKeyId)) throw new AirgapError('USAGE_BAD_LOG_KEY', `log key ID ${log.logKeyId} is not 32 bytes of hex`);
+  if (!isSha256Hex(log.logKeyId))
+    throw new AirgapError('USAGE_BAD_LOG_KEY', `log key ID ${log.logKeyId} is not 32 bytes of hex`);
   return {
     mediaType: TRUSTED_ROOT_MEDIA_TYPE,
-    tlogs: [{
-      baseUrl: log.url,
-      hashAlgorithm: 'SHA2_256',
-      publicKey: { ...keyDetails(log.logPublicKeyPem), validFor: { start: log.validFrom } },
-      logId: { keyId: Buffer.from(log.logKeyId, 'hex').toString('base64') },
-      operator: log.operator,
-    }],
+    tlogs: [
+      {
+        baseUrl: log.url,
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { ...keyDetails(log.logPublicKeyPem), validFor: { start: log.validFrom } },
+        logId: { keyId: Buffer.from(log.logKeyId, 'hex').toString('base64') },
+        operator: log.operator,
+      },
+    ],
     certificateAuthorities: [],
     ctlogs: [],
     timestampAuthorities: tsas.map((t) => ({
@@ -74,14 +83,24 @@ export function trustedRoot(log: LogFacts, tsas: readonly TsaFacts[] = []): Reco
   };
 }
 
-export function signingConfig(log: LogFacts, tsas: readonly Pick<TsaFacts, 'url' | 'validFrom'>[] = []): Record<string, unknown> {
+export function signingConfig(
+  log: LogFacts,
+  tsas: readonly Pick<TsaFacts, 'url' | 'validFrom'>[] = [],
+): Record<string, unknown> {
   return {
     mediaType: SIGNING_CONFIG_MEDIA_TYPE,
     caUrls: [],
     oidcUrls: [],
-    rekorTlogUrls: [{ url: log.url, majorApiVersion: log.apiVersion, validFor: { start: log.validFrom }, operator: log.operator }],
+    rekorTlogUrls: [
+      { url: log.url, majorApiVersion: log.apiVersion, validFor: { start: log.validFrom }, operator: log.operator },
+    ],
     rekorTlogConfig: { selector: 'ANY' },
-    tsaUrls: tsas.map((t) => ({ url: `${t.url.replace(/\/$/, '')}/api/v1/timestamp`, majorApiVersion: 1, validFor: { start: t.validFrom }, operator: log.operator })),
+    tsaUrls: tsas.map((t) => ({
+      url: `${t.url.replace(/\/$/, '')}/api/v1/timestamp`,
+      majorApiVersion: 1,
+      validFor: { start: t.validFrom },
+      operator: log.operator,
+    })),
     tsaConfig: { selector: 'ANY' },
   };
 }

@@ -24,7 +24,11 @@ export interface AtomicOptions {
 /** The one mapping of "no space left" to a coded error; anything else is returned unchanged. */
 export function diskFullError(e: unknown, where: string, code: DiskFullCode = 'BUNDLE_WRITE_DISK_FULL'): unknown {
   const errno = (e as NodeJS.ErrnoException)?.code;
-  if (errno === 'ENOSPC' || errno === 'EDQUOT') return new AirgapError(code, `no space left on the device while writing ${where}`, { cause: e, details: { file: where } });
+  if (errno === 'ENOSPC' || errno === 'EDQUOT')
+    return new AirgapError(code, `no space left on the device while writing ${where}`, {
+      cause: e,
+      details: { file: where },
+    });
   return e;
 }
 
@@ -39,14 +43,25 @@ const EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | co
 
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await fsp.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try { await fh.sync(); } catch { /* some filesystems (FAT on some kernels) refuse directory fsync */ } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } catch {
+    /* some filesystems (FAT on some kernels) refuse directory fsync */
+  } finally {
+    await fh.close();
+  }
 }
 
 export class AtomicFile {
   private finished = false;
   bytes = 0;
 
-  private constructor(readonly target: string, readonly temp: string, private readonly fh: FileHandle, private readonly opts: AtomicOptions) {}
+  private constructor(
+    readonly target: string,
+    readonly temp: string,
+    private readonly fh: FileHandle,
+    private readonly opts: AtomicOptions,
+  ) {}
 
   static async open(target: string, opts: AtomicOptions = {}): Promise<AtomicFile> {
     const temp = tempPathFor(target);
@@ -83,7 +98,10 @@ export class AtomicFile {
         // A short write: the rest, buffer by buffer, from where it stopped.
         let skip = bytesWritten;
         for (const b of bs) {
-          if (skip >= b.length) { skip -= b.length; continue; }
+          if (skip >= b.length) {
+            skip -= b.length;
+            continue;
+          }
           for (let off = skip; off < b.length;) off += (await this.fh.write(b, off, b.length - off)).bytesWritten;
           skip = 0;
         }
@@ -121,7 +139,11 @@ export class AtomicFile {
   }
 }
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: AtomicOptions | number = {}): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array,
+  opts: AtomicOptions | number = {},
+): Promise<void> {
   const o = typeof opts === 'number' ? { mode: opts } : opts;
   const f = await AtomicFile.open(target, o);
   await f.write(typeof data === 'string' ? Buffer.from(data) : data);
@@ -137,7 +159,9 @@ export async function streamToFileAtomic(
   target: string,
   source: Readable | AsyncIterable<Uint8Array>,
   opts: AtomicOptions & {
-    transforms?: Transform[]; through?: (b: Buffer) => void; beforeCommit?: () => void | Promise<void>;
+    transforms?: Transform[];
+    through?: (b: Buffer) => void;
+    beforeCommit?: () => void | Promise<void>;
     /**
      * Pieces are gathered into these shared buffers (one copy) and each full buffer is handed to
      * `gathered` (a hasher on another thread reads it in place) before it is written.
@@ -186,8 +210,12 @@ export async function streamToFileAtomic(
 }
 
 /** Pieces copied into shared buffers; each full one is handed over, then written while the next fills. */
-async function gatherInto(f: AtomicFile, chunks: AsyncIterable<string | Buffer>, through: ((b: Buffer) => void) | undefined,
-  g: { slots: SharedSlots; gathered: (b: Buffer) => Promise<void> }): Promise<void> {
+async function gatherInto(
+  f: AtomicFile,
+  chunks: AsyncIterable<string | Buffer>,
+  through: ((b: Buffer) => void) | undefined,
+  g: { slots: SharedSlots; gathered: (b: Buffer) => Promise<void> },
+): Promise<void> {
   let slot: Buffer | undefined;
   let used = 0;
   let writing: Promise<void> = Promise.resolve();
@@ -226,7 +254,11 @@ async function gatherInto(f: AtomicFile, chunks: AsyncIterable<string | Buffer>,
 }
 
 /** Copies a file atomically (read in 4 MiB pieces). */
-export async function copyFileAtomic(from: string, to: string, opts: AtomicOptions & { through?: (b: Buffer) => void; beforeCommit?: () => void | Promise<void> } = {}): Promise<number> {
+export async function copyFileAtomic(
+  from: string,
+  to: string,
+  opts: AtomicOptions & { through?: (b: Buffer) => void; beforeCommit?: () => void | Promise<void> } = {},
+): Promise<number> {
   return streamToFileAtomic(to, createReadStream(from, { highWaterMark: 4 * 1024 * 1024 }), opts);
 }
 

@@ -17,17 +17,24 @@ export interface RegularFileOptions {
 }
 
 // O_NOFOLLOW refuses a link; O_NONBLOCK keeps a FIFO from blocking the open.
-const flags = (o: RegularFileOptions) => constants.O_RDONLY | constants.O_NONBLOCK | (o.followLinks ? 0 : constants.O_NOFOLLOW);
+const flags = (o: RegularFileOptions) =>
+  constants.O_RDONLY | constants.O_NONBLOCK | (o.followLinks ? 0 : constants.O_NOFOLLOW);
 
 function openFailed(e: unknown, file: string, code: ErrorCode, what: string): AirgapError {
   const errno = (e as NodeJS.ErrnoException).code;
-  const why = errno === 'ELOOP' ? 'is a symbolic link' : errno === 'ENOENT' ? 'is missing' : `is unreadable (${errno ?? (e as Error).message})`;
+  const why =
+    errno === 'ELOOP'
+      ? 'is a symbolic link'
+      : errno === 'ENOENT'
+        ? 'is missing'
+        : `is unreadable (${errno ?? (e as Error).message})`;
   return new AirgapError(code, `${what} ${file} ${why}`, { cause: e });
 }
 
 function checkOpened(st: Stats, file: string, limit: number, code: ErrorCode, what: string): void {
   if (!st.isFile()) throw new AirgapError(code, `${what} ${file} is not a regular file`);
-  if (st.size > limit) throw new AirgapError(code, `${what} ${file} is ${st.size} bytes, more than the ${limit} allowed`);
+  if (st.size > limit)
+    throw new AirgapError(code, `${what} ${file} is ${st.size} bytes, more than the ${limit} allowed`);
 }
 
 /** True when `e` is the error of a read above for a file that does not exist (and only then). */
@@ -35,7 +42,13 @@ export function isMissingFile(e: unknown): boolean {
   return e instanceof AirgapError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
-export async function readRegularFile(file: string, limit: number, code: ErrorCode, what: string, opts: RegularFileOptions = {}): Promise<Buffer> {
+export async function readRegularFile(
+  file: string,
+  limit: number,
+  code: ErrorCode,
+  what: string,
+  opts: RegularFileOptions = {},
+): Promise<Buffer> {
   let fh;
   try {
     fh = await fsp.open(file, flags(opts));
@@ -60,7 +73,13 @@ export async function readRegularFile(file: string, limit: number, code: ErrorCo
 }
 
 /** The same read, for callers that cannot wait (registry credentials are looked up as clients are made). */
-export function readRegularFileSync(file: string, limit: number, code: ErrorCode, what: string, opts: RegularFileOptions = {}): Buffer {
+export function readRegularFileSync(
+  file: string,
+  limit: number,
+  code: ErrorCode,
+  what: string,
+  opts: RegularFileOptions = {},
+): Buffer {
   let fd: number;
   try {
     fd = openSync(file, flags(opts));

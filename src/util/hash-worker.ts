@@ -51,7 +51,11 @@ parentPort.on('message', (m) => {
 `;
 
 /** A byte range of a file. */
-export interface FileRange { file: string; offset: number; length: number }
+export interface FileRange {
+  file: string;
+  offset: number;
+  length: number;
+}
 
 /**
  * A few fixed buffers in memory shared with hashing threads. A buffer is taken, filled (a file or
@@ -64,7 +68,10 @@ export class SharedSlots {
   private readonly free: number[];
   private readonly waiting: Array<(slot: Buffer) => void> = [];
 
-  constructor(readonly count: number, readonly size: number) {
+  constructor(
+    readonly count: number,
+    readonly size: number,
+  ) {
     this.sab = new SharedArrayBuffer(count * size);
     this.refs = new Array<number>(count).fill(0);
     this.free = Array.from({ length: count }, (_, i) => i);
@@ -135,7 +142,6 @@ export class WorkerHasher {
       this.waiting.get(m.id)?.(m.hex);
       this.waiting.delete(m.id);
     });
-
   }
 
   /**
@@ -154,12 +160,16 @@ export class WorkerHasher {
         }
         this.inFlight += b.length;
         this.worker.postMessage({ op: 'data', id, data: b });
-        if (this.inFlight > WorkerHasher.MAX_IN_FLIGHT) await new Promise<void>((r) => { this.drained = r; });
+        if (this.inFlight > WorkerHasher.MAX_IN_FLIGHT)
+          await new Promise<void>((r) => {
+            this.drained = r;
+          });
       },
-      digest: () => new Promise<string>((resolve) => {
-        this.waiting.set(id, resolve);
-        this.worker.postMessage({ op: 'end', id });
-      }),
+      digest: () =>
+        new Promise<string>((resolve) => {
+          this.waiting.set(id, resolve);
+          this.worker.postMessage({ op: 'end', id });
+        }),
     };
   }
 

@@ -64,18 +64,33 @@ interface DomainCodes {
 
 const CODES: Record<HttpErrorDomain, DomainCodes> = {
   REGISTRY: {
-    tls: 'REGISTRY_TLS', unreachable: 'REGISTRY_UNREACHABLE', timeout: 'REGISTRY_TIMEOUT', tooLarge: 'REGISTRY_RESPONSE_TOO_LARGE',
-    tooManyRedirects: 'REGISTRY_TOO_MANY_REDIRECTS', redirectRefused: 'REGISTRY_REDIRECT_REFUSED', plainHttp: 'REGISTRY_PLAIN_HTTP_REFUSED',
+    tls: 'REGISTRY_TLS',
+    unreachable: 'REGISTRY_UNREACHABLE',
+    timeout: 'REGISTRY_TIMEOUT',
+    tooLarge: 'REGISTRY_RESPONSE_TOO_LARGE',
+    tooManyRedirects: 'REGISTRY_TOO_MANY_REDIRECTS',
+    redirectRefused: 'REGISTRY_REDIRECT_REFUSED',
+    plainHttp: 'REGISTRY_PLAIN_HTTP_REFUSED',
     tlsHint: 'pass its CA with --registry-ca',
   },
   ARTIFACT: {
-    tls: 'ARTIFACT_TLS', unreachable: 'ARTIFACT_UNREACHABLE', timeout: 'ARTIFACT_TIMEOUT', tooLarge: 'ARTIFACT_RESPONSE_TOO_LARGE',
-    tooManyRedirects: 'ARTIFACT_TOO_MANY_REDIRECTS', redirectRefused: 'ARTIFACT_REDIRECT_REFUSED', plainHttp: 'ARTIFACT_REDIRECT_REFUSED',
+    tls: 'ARTIFACT_TLS',
+    unreachable: 'ARTIFACT_UNREACHABLE',
+    timeout: 'ARTIFACT_TIMEOUT',
+    tooLarge: 'ARTIFACT_RESPONSE_TOO_LARGE',
+    tooManyRedirects: 'ARTIFACT_TOO_MANY_REDIRECTS',
+    redirectRefused: 'ARTIFACT_REDIRECT_REFUSED',
+    plainHttp: 'ARTIFACT_REDIRECT_REFUSED',
     tlsHint: 'downloads trust the system CAs and those given with --registry-ca',
   },
   SMOKE: {
-    tls: 'SMOKE_TLS', unreachable: 'SMOKE_UNREACHABLE', timeout: 'SMOKE_TIMEOUT', tooLarge: 'SMOKE_ANSWER_TOO_LARGE',
-    tooManyRedirects: 'SMOKE_TOO_MANY_REDIRECTS', redirectRefused: 'SMOKE_REDIRECT_REFUSED', plainHttp: 'SMOKE_REDIRECT_REFUSED',
+    tls: 'SMOKE_TLS',
+    unreachable: 'SMOKE_UNREACHABLE',
+    timeout: 'SMOKE_TIMEOUT',
+    tooLarge: 'SMOKE_ANSWER_TOO_LARGE',
+    tooManyRedirects: 'SMOKE_TOO_MANY_REDIRECTS',
+    redirectRefused: 'SMOKE_REDIRECT_REFUSED',
+    plainHttp: 'SMOKE_REDIRECT_REFUSED',
     tlsHint: 'the server is not trusted by the given CA',
   },
 };
@@ -115,16 +130,29 @@ function redirectTarget(from: URL, location: string, opts: HttpOptions, hasBody:
   try {
     to = new URL(location, from);
   } catch (e) {
-    throw new AirgapError(codes.redirectRefused, `${shownUrl(from)} redirected to ${JSON.stringify(printable(location, { max: 200 }))}, which is not a URL`, { cause: e });
+    throw new AirgapError(
+      codes.redirectRefused,
+      `${shownUrl(from)} redirected to ${JSON.stringify(printable(location, { max: 200 }))}, which is not a URL`,
+      { cause: e },
+    );
   }
-  const refuse = (code: ErrorCode, why: string) => new AirgapError(code, `${shownUrl(from)} redirected to ${shownUrl(to)}: refused, ${why}`, { details: { from: from.href, to: to.href } });
-  if (to.protocol !== 'https:' && to.protocol !== 'http:') throw refuse(codes.redirectRefused, `${to.protocol} is not HTTP`);
+  const refuse = (code: ErrorCode, why: string) =>
+    new AirgapError(code, `${shownUrl(from)} redirected to ${shownUrl(to)}: refused, ${why}`, {
+      details: { from: from.href, to: to.href },
+    });
+  if (to.protocol !== 'https:' && to.protocol !== 'http:')
+    throw refuse(codes.redirectRefused, `${to.protocol} is not HTTP`);
   // Plain HTTP after HTTPS, or plain HTTP to another host, only where the caller allows it.
-  if (to.protocol === 'http:' && (from.protocol === 'https:' || to.host !== from.host) && !opts.plainHttpAllowed?.(to.host)) {
+  if (
+    to.protocol === 'http:' &&
+    (from.protocol === 'https:' || to.host !== from.host) &&
+    !opts.plainHttpAllowed?.(to.host)
+  ) {
     throw refuse(codes.plainHttp, `plain HTTP is not allowed there${from.protocol === 'https:' ? ' after HTTPS' : ''}`);
   }
   if (to.origin !== from.origin) {
-    if (opts.redirects !== 'any-origin') throw refuse(codes.redirectRefused, `redirects are followed only within ${from.origin}`);
+    if (opts.redirects !== 'any-origin')
+      throw refuse(codes.redirectRefused, `redirects are followed only within ${from.origin}`);
     if (hasBody) throw refuse(codes.redirectRefused, 'a request body is not sent to another origin');
   }
   return to;
@@ -159,43 +187,79 @@ function once(url: URL, opts: HttpOptions, deadlineAt: number, deadlineMs: numbe
     const mod = url.protocol === 'https:' ? https : http;
     let sent = false;
     let res: http.IncomingMessage | undefined;
-    const req = mod.request(url, {
-      method: opts.method ?? 'GET',
-      headers: opts.headers,
-      ...(url.protocol === 'https:' && opts.ca ? { ca: opts.ca } : {}),
-      ...(opts.connectAddress ? { lookup: ((_h: string, o: unknown, cb: (e: null, a: string | Array<{ address: string; family: number }>, f?: number) => void) => {
-        const family = opts.connectAddress!.includes(':') ? 6 : 4;
-        if ((o as { all?: boolean })?.all) cb(null, [{ address: opts.connectAddress!, family }]);
-        else cb(null, opts.connectAddress!, family);
-      }) as never, ...(net.isIP(url.hostname) ? {} : { servername: url.hostname }) } : {}),
-      timeout: Math.min(IDLE_MS, deadlineMs),
-    }, (r) => {
-      res = r;
-      bodySource.set(r, url);
-      // The deadline runs on while the caller reads the body; it ends with the body.
-      r.once('close', () => clearTimeout(timer));
-      resolve({ status: r.statusCode ?? 0, headers: r.headers, url, body: r });
-    });
+    const req = mod.request(
+      url,
+      {
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+        ...(url.protocol === 'https:' && opts.ca ? { ca: opts.ca } : {}),
+        ...(opts.connectAddress
+          ? {
+              lookup: ((
+                _h: string,
+                o: unknown,
+                cb: (e: null, a: string | Array<{ address: string; family: number }>, f?: number) => void,
+              ) => {
+                const family = opts.connectAddress!.includes(':') ? 6 : 4;
+                if ((o as { all?: boolean })?.all) cb(null, [{ address: opts.connectAddress!, family }]);
+                else cb(null, opts.connectAddress!, family);
+              }) as never,
+              ...(net.isIP(url.hostname) ? {} : { servername: url.hostname }),
+            }
+          : {}),
+        timeout: Math.min(IDLE_MS, deadlineMs),
+      },
+      (r) => {
+        res = r;
+        bodySource.set(r, url);
+        // The deadline runs on while the caller reads the body; it ends with the body.
+        r.once('close', () => clearTimeout(timer));
+        resolve({ status: r.statusCode ?? 0, headers: r.headers, url, body: r });
+      },
+    );
     // The deadline covers what an idle timeout does not: a server that sends a byte now and then.
-    const timer = setTimeout(() => {
-      const waiting = res ? 'the body' : sent ? 'the answer\'s headers' : 'the connection and the sending of the request';
-      const err = new AirgapError(codes.timeout, `${shownUrl(url)}: gave up after ${formatSeconds(deadlineMs)} waiting for ${waiting}`,
-        { details: { url: url.href, waitingFor: res ? 'body' : 'headers' } });
-      if (!res) req.destroy(err);
-      // A body nobody reads any more (an error answer that was only drained) ends quietly.
-      else res.destroy(res.listenerCount('error') > 0 ? err : undefined);
-    }, Math.max(0, deadlineAt - Date.now()));
+    const timer = setTimeout(
+      () => {
+        const waiting = res
+          ? 'the body'
+          : sent
+            ? "the answer's headers"
+            : 'the connection and the sending of the request';
+        const err = new AirgapError(
+          codes.timeout,
+          `${shownUrl(url)}: gave up after ${formatSeconds(deadlineMs)} waiting for ${waiting}`,
+          { details: { url: url.href, waitingFor: res ? 'body' : 'headers' } },
+        );
+        if (!res) req.destroy(err);
+        // A body nobody reads any more (an error answer that was only drained) ends quietly.
+        else res.destroy(res.listenerCount('error') > 0 ? err : undefined);
+      },
+      Math.max(0, deadlineAt - Date.now()),
+    );
     timer.unref();
-    req.on('finish', () => { sent = true; });
+    req.on('finish', () => {
+      sent = true;
+    });
     req.on('timeout', () => req.destroy(new Error(`no answer for ${formatSeconds(Math.min(IDLE_MS, deadlineMs))}`)));
     req.on('error', (e: NodeJS.ErrnoException) => {
       if (!res) clearTimeout(timer);
-      if (e instanceof AirgapError) { reject(e); return; }
-      const tls = /certificate|self[- ]signed|SSL|TLS/i.test(e.message) || (e.code ?? '').startsWith('ERR_TLS') || (e.code ?? '').includes('CERT');
-      reject(new AirgapError(tls ? codes.tls : codes.unreachable,
-        tls ? `TLS with ${url.host} failed: ${e.message} (${codes.tlsHint})`
-          : `cannot reach ${url.host}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '),
-        { cause: e, details: { host: url.host } }));
+      if (e instanceof AirgapError) {
+        reject(e);
+        return;
+      }
+      const tls =
+        /certificate|self[- ]signed|SSL|TLS/i.test(e.message) ||
+        (e.code ?? '').startsWith('ERR_TLS') ||
+        (e.code ?? '').includes('CERT');
+      reject(
+        new AirgapError(
+          tls ? codes.tls : codes.unreachable,
+          tls
+            ? `TLS with ${url.host} failed: ${e.message} (${codes.tlsHint})`
+            : `cannot reach ${url.host}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '),
+          { cause: e, details: { host: url.host } },
+        ),
+      );
     });
     if (opts.bodyStream) {
       const src = opts.bodyStream();
@@ -221,10 +285,14 @@ export async function readAll(body: Readable, limit: number, domain: HttpErrorDo
   const from = bodySource.get(body);
   const tooLarge = (size: string) => {
     body.destroy();
-    return new AirgapError(codes.tooLarge, `${from ? `${shownUrl(from)}: ` : ''}the answer is ${size}, more than the ${limit} bytes accepted`);
+    return new AirgapError(
+      codes.tooLarge,
+      `${from ? `${shownUrl(from)}: ` : ''}the answer is ${size}, more than the ${limit} bytes accepted`,
+    );
   };
   const declared = (body as Partial<http.IncomingMessage>).headers?.['content-length'];
-  if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limit) throw tooLarge(`${declared} bytes long (Content-Length)`);
+  if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limit)
+    throw tooLarge(`${declared} bytes long (Content-Length)`);
   const chunks: Buffer[] = [];
   let n = 0;
   try {

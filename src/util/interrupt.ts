@@ -11,7 +11,9 @@ const pending = new Set<Undo>();
 export function onInterrupt(label: string, run: () => Promise<unknown>): () => void {
   const u = { label, run };
   pending.add(u);
-  return () => { pending.delete(u); };
+  return () => {
+    pending.delete(u);
+  };
 }
 
 /** Runs every registered undo step (newest first), each at most `timeoutMs`; reports on `say`. */
@@ -19,6 +21,9 @@ export async function runInterruptUndo(say: (line: string) => void, timeoutMs = 
   for (const u of [...pending].reverse()) {
     pending.delete(u);
     say(`interrupted: ${u.label}`);
-    await Promise.race([u.run().catch((e: Error) => say(`  failed: ${e.message}`)), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await Promise.race([
+      u.run().catch((e: Error) => say(`  failed: ${e.message}`)),
+      new Promise((r) => setTimeout(r, timeoutMs).unref()),
+    ]);
   }
 }

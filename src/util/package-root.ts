@@ -16,7 +16,9 @@ export function packageRoot(): string | undefined {
           cached = dir;
           return dir;
         }
-      } catch { /* keep looking */ }
+      } catch {
+        /* keep looking */
+      }
     }
     dir = path.dirname(dir);
   }
@@ -29,7 +31,9 @@ export const TOOL_VERSION: string = (() => {
   if (root) {
     try {
       return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
-    } catch { /* fall through */ }
+    } catch {
+      /* fall through */
+    }
   }
   return process.env.REKOR_AIRGAP_VERSION ?? '0.0.0';
 })();

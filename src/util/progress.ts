@@ -29,7 +29,12 @@ export interface ProgressStream {
 }
 
 export function createProgress(opts: { quiet?: boolean; stream?: ProgressStream } = {}): Progress {
-  const out: ProgressStream = opts.stream ?? { write: (t) => { process.stderr.write(t); }, isTTY: Boolean(process.stderr.isTTY) };
+  const out: ProgressStream = opts.stream ?? {
+    write: (t) => {
+      process.stderr.write(t);
+    },
+    isTTY: Boolean(process.stderr.isTTY),
+  };
   const tty = Boolean(out.isTTY) && !opts.quiet;
   let label = '';
   let total = 0;
@@ -44,7 +49,9 @@ export function createProgress(opts: { quiet?: boolean; stream?: ProgressStream 
     if (tty) {
       const width = 30;
       const fill = Math.round((pct / 100) * width);
-      out.write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${pct}% ${formatBytes(done)}/${formatBytes(total)}\x1b[K`);
+      out.write(
+        `\r${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${pct}% ${formatBytes(done)}/${formatBytes(total)}\x1b[K`,
+      );
     } else {
       out.write(`${label}: ${formatBytes(done)} of ${formatBytes(total)} (${pct}%)\n`);
     }

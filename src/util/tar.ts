@@ -29,7 +29,8 @@ export function tarFileHeader(name: string, size: number, mode: number, mtime: n
   let base = name;
   if (Buffer.byteLength(name) > 100) {
     const cut = name.lastIndexOf('/', 155);
-    if (cut <= 0 || Buffer.byteLength(name.slice(cut + 1)) > 100) throw new AirgapError('MEDIA_PATH_TOO_LONG', `${name} is too long for a ustar header`);
+    if (cut <= 0 || Buffer.byteLength(name.slice(cut + 1)) > 100)
+      throw new AirgapError('MEDIA_PATH_TOO_LONG', `${name} is too long for a ustar header`);
     prefix = name.slice(0, cut);
     base = name.slice(cut + 1);
   }
@@ -63,7 +64,8 @@ function readString(buf: Buffer, offset: number, length: number): string {
 
 function readOctal(buf: Buffer, offset: number, length: number, what: string): number {
   const s = readString(buf, offset, length).trim();
-  if (!/^[0-7]*$/.test(s)) throw new AirgapError('MEDIA_TAR_CORRUPT', `tar header field ${what} is not octal: ${JSON.stringify(s)}`);
+  if (!/^[0-7]*$/.test(s))
+    throw new AirgapError('MEDIA_TAR_CORRUPT', `tar header field ${what} is not octal: ${JSON.stringify(s)}`);
   return s === '' ? 0 : parseInt(s, 8);
 }
 
@@ -110,14 +112,16 @@ export async function parseTar(
   opts: ParseTarOptions = {},
 ): Promise<void> {
   let pending: Buffer = Buffer.alloc(0);
-  let state: { kind: 'header' } | { kind: 'body'; left: number; pad: number; sink: TarEntrySink | null; path: string } = { kind: 'header' };
+  let state: { kind: 'header' } | { kind: 'body'; left: number; pad: number; sink: TarEntrySink | null; path: string } =
+    { kind: 'header' };
   let ended = false;
   /** Bytes after the first zero block (strict: exactly one more zero block). */
   let trailing = 0;
   const zero = (b: Buffer) => b.every((x) => x === 0);
   for await (const chunk of source) {
     if (ended) {
-      if (opts.strict && !zero(chunk)) throw new AirgapError('MEDIA_TAR_CORRUPT', 'bytes that are not zero after the end-of-archive marker');
+      if (opts.strict && !zero(chunk))
+        throw new AirgapError('MEDIA_TAR_CORRUPT', 'bytes that are not zero after the end-of-archive marker');
       trailing += chunk.length;
       continue;
     }
@@ -129,14 +133,18 @@ export async function parseTar(
         pending = pending.subarray(BLOCK);
         if (!h) {
           ended = true;
-          if (opts.strict && !zero(pending)) throw new AirgapError('MEDIA_TAR_CORRUPT', 'bytes that are not zero after the end-of-archive marker');
+          if (opts.strict && !zero(pending))
+            throw new AirgapError('MEDIA_TAR_CORRUPT', 'bytes that are not zero after the end-of-archive marker');
           trailing = pending.length;
           break;
         }
         const sink = await onEntry(h);
         const bodySize = h.type === '0' ? h.size : 0;
         state = { kind: 'body', left: bodySize, pad: (BLOCK - (bodySize % BLOCK)) % BLOCK, sink, path: h.path };
-        if (bodySize === 0) { await sink?.end(); state = { kind: 'header' }; }
+        if (bodySize === 0) {
+          await sink?.end();
+          state = { kind: 'header' };
+        }
         continue;
       }
       if (state.left > 0) {
@@ -148,12 +156,17 @@ export async function parseTar(
         if (state.left > 0) break;
       }
       if (pending.length < state.pad) break;
-      if (opts.strict && !zero(pending.subarray(0, state.pad))) throw new AirgapError('MEDIA_TAR_CORRUPT', `the padding after ${JSON.stringify(state.path)} is not zero`);
+      if (opts.strict && !zero(pending.subarray(0, state.pad)))
+        throw new AirgapError('MEDIA_TAR_CORRUPT', `the padding after ${JSON.stringify(state.path)} is not zero`);
       pending = pending.subarray(state.pad);
       await state.sink?.end();
       state = { kind: 'header' };
     }
   }
   if (!ended) throw new AirgapError('MEDIA_TAR_TRUNCATED', 'the archive ends before its end-of-archive marker');
-  if (opts.strict && trailing !== BLOCK) throw new AirgapError('MEDIA_TAR_CORRUPT', `the end-of-archive marker is ${trailing + BLOCK} bytes, expected ${2 * BLOCK}`);
+  if (opts.strict && trailing !== BLOCK)
+    throw new AirgapError(
+      'MEDIA_TAR_CORRUPT',
+      `the end-of-archive marker is ${trailing + BLOCK} bytes, expected ${2 * BLOCK}`,
+    );
 }

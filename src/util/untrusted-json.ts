@@ -25,18 +25,26 @@ export const DEFAULT_JSON_LIMITS: JsonLimits = { maxBytes: 16 * 1024 * 1024, max
  * Parses untrusted JSON text or bytes, or throws `src.code`. Nesting deeper than `maxDepth` and
  * input longer than `maxBytes` are refused before parsing.
  */
-export function parseUntrustedJson(input: string | Uint8Array, src: JsonSource, limits: Partial<JsonLimits> = {}): unknown {
+export function parseUntrustedJson(
+  input: string | Uint8Array,
+  src: JsonSource,
+  limits: Partial<JsonLimits> = {},
+): unknown {
   const { maxBytes, maxDepth } = { ...DEFAULT_JSON_LIMITS, ...limits };
   const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
-  if (size > maxBytes) throw new AirgapError(src.code, `${src.what} is ${size} bytes, more than the ${maxBytes} allowed`);
-  const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.length).toString('utf8');
+  if (size > maxBytes)
+    throw new AirgapError(src.code, `${src.what} is ${size} bytes, more than the ${maxBytes} allowed`);
+  const text =
+    typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.length).toString('utf8');
   const depth = nestingDepth(text, maxDepth);
   if (depth > maxDepth) throw new AirgapError(src.code, `${src.what} nests deeper than ${maxDepth} levels`);
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
     // The parser quotes the input in its message: shown escaped, like all outside text.
-    throw new AirgapError(src.code, `${src.what} is not JSON: ${printable((e as Error).message, { max: 200 })}`, { cause: e });
+    throw new AirgapError(src.code, `${src.what} is not JSON: ${printable((e as Error).message, { max: 200 })}`, {
+      cause: e,
+    });
   }
 }
 
@@ -59,7 +67,11 @@ export function nestingDepth(text: string, stopAbove: number): number {
 }
 
 /** Parses untrusted JSON into a typed view (see `JsonValue`). */
-export function readUntrustedJson(input: string | Uint8Array, src: JsonSource, limits?: Partial<JsonLimits>): JsonValue {
+export function readUntrustedJson(
+  input: string | Uint8Array,
+  src: JsonSource,
+  limits?: Partial<JsonLimits>,
+): JsonValue {
   return new JsonValue(parseUntrustedJson(input, src, limits), '', src);
 }
 
@@ -154,14 +166,21 @@ export class JsonValue {
   /** One of the given literal strings. */
   oneOf<T extends string>(allowed: readonly T[]): T {
     const s = this.string();
-    if (!(allowed as readonly string[]).includes(s)) this.fail(`is ${JSON.stringify(s.slice(0, 80))}, expected one of ${allowed.join(', ')}`);
+    if (!(allowed as readonly string[]).includes(s))
+      this.fail(`is ${JSON.stringify(s.slice(0, 80))}, expected one of ${allowed.join(', ')}`);
     return s as T;
   }
 
   /** An object whose values are all strings. */
   stringMap(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const k of this.keys()) Object.defineProperty(out, k, { value: this.at(k).string(), enumerable: true, writable: true, configurable: true });
+    for (const k of this.keys())
+      Object.defineProperty(out, k, {
+        value: this.at(k).string(),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
 }

@@ -14,9 +14,33 @@ import { rig } from '../helpers/rig.js';
 describe.skipIf(!rig)('bench/run.mjs', () => {
   it('runs every step at 16 MiB and writes a complete report', () => {
     const out = path.join(tempDir('bench-'), 'BENCHMARKS.md');
-    execFileSync(process.execPath, [path.join(ROOT, 'bench/run.mjs'), '--size', '16', '--runs', '1', '--rss-sizes', '16', '--no-install', '--out', out], { stdio: 'pipe', timeout: 600_000 });
+    execFileSync(
+      process.execPath,
+      [
+        path.join(ROOT, 'bench/run.mjs'),
+        '--size',
+        '16',
+        '--runs',
+        '1',
+        '--rss-sizes',
+        '16',
+        '--no-install',
+        '--out',
+        out,
+      ],
+      { stdio: 'pipe', timeout: 600_000 },
+    );
     const md = readFileSync(out, 'utf8');
-    for (const step of ['create', 'floor of create', 'pack', 'verify the chunks', 'both cores', 'coreutils', 'unpack', 'load']) {
+    for (const step of [
+      'create',
+      'floor of create',
+      'pack',
+      'verify the chunks',
+      'both cores',
+      'coreutils',
+      'unpack',
+      'load',
+    ]) {
       const row = md.split('\n').find((l) => l.startsWith('|') && l.includes(step));
       expect(row, step).toBeDefined();
       expect(row!, step).toMatch(/\| \d+\.\d\d s \|.*\| \d+\.\d\d s \| \d+\.\d\d× \|$/);

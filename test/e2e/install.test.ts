@@ -5,7 +5,18 @@
  * transparency-dev/merkle; then rerun, upgrade, a second tenant, and every bad input.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, rmSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  rmSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  mkdirSync,
+  symlinkSync,
+  statSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, ROOT } from '../helpers/cli.js';
@@ -15,7 +26,18 @@ import { startPostgres } from '../helpers/postgres.js';
 import { needRig, plainMirrors, rig } from '../helpers/rig.js';
 import { noteVerifierKey } from '../helpers/note-key.js';
 
-interface Handover { mode: string; url: string; caCert: string; logPublicKey: string; origin: string; logKeyId: string; project: string; export: string; treeId?: string; smoke: { ok: boolean; checks: Array<{ name: string; ok: boolean }>; entries: Array<{ logIndex: number }> } | null }
+interface Handover {
+  mode: string;
+  url: string;
+  caCert: string;
+  logPublicKey: string;
+  origin: string;
+  logKeyId: string;
+  project: string;
+  export: string;
+  treeId?: string;
+  smoke: { ok: boolean; checks: Array<{ name: string; ok: boolean }>; entries: Array<{ logIndex: number }> } | null;
+}
 
 const RUN = `t${Date.now().toString(36).slice(-5)}`;
 const V2 = `${RUN}-v2`;
@@ -34,7 +56,11 @@ function writableByOthers(dir: string, skip: readonly string[] = []): string[] {
       const rel = path.relative(dir, full);
       if (skip.includes(rel)) continue;
       let st;
-      try { st = lstatSync(full); } catch { continue; /* removed by a running service meanwhile */ }
+      try {
+        st = lstatSync(full);
+      } catch {
+        continue; /* removed by a running service meanwhile */
+      }
       if (st.mode & 0o7022) found.push(`${rel} ${(st.mode & 0o7777).toString(8)}`);
       if (st.isDirectory()) walk(full);
     }
@@ -51,17 +77,67 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   const dataDir = (i: string) => path.join(dir, 'data', i);
   const installed: string[] = [];
   // Ports, chosen free in the offline namespace when the suite starts.
-  const port: Record<'dry' | 'v2' | 'v1' | 'tenant' | 'compose' | 'corrupt' | 'failing' | 'engine' | 'toctou' | 'p1' | 'p2' | 'p3' | 'p4' | 'rv2' | 'rv1' | 'rpg', number> = {} as never;
+  const port: Record<
+    | 'dry'
+    | 'v2'
+    | 'v1'
+    | 'tenant'
+    | 'compose'
+    | 'corrupt'
+    | 'failing'
+    | 'engine'
+    | 'toctou'
+    | 'p1'
+    | 'p2'
+    | 'p3'
+    | 'p4'
+    | 'rv2'
+    | 'rv1'
+    | 'rpg',
+    number
+  > = {} as never;
   let backupPass: string;
   const install = async (instance: string, extra: string[], b = bundle) => {
     installed.push(instance);
-    return runOffline(needRig(), ['bundle', 'install', b, '--trust', key.pub, '--instance', instance, '--data-dir', dataDir(instance),
-      '--hostname', `${instance}.rekor.test`, '--json', '--timeout', '180', ...extra]);
+    return runOffline(needRig(), [
+      'bundle',
+      'install',
+      b,
+      '--trust',
+      key.pub,
+      '--instance',
+      instance,
+      '--data-dir',
+      dataDir(instance),
+      '--hostname',
+      `${instance}.rekor.test`,
+      '--json',
+      '--timeout',
+      '180',
+      ...extra,
+    ]);
   };
 
   beforeAll(async () => {
     const r = needRig();
-    for (const k of ['dry', 'v2', 'v1', 'tenant', 'compose', 'corrupt', 'failing', 'engine', 'toctou', 'p1', 'p2', 'p3', 'p4', 'rv2', 'rv1', 'rpg'] as const) {
+    for (const k of [
+      'dry',
+      'v2',
+      'v1',
+      'tenant',
+      'compose',
+      'corrupt',
+      'failing',
+      'engine',
+      'toctou',
+      'p1',
+      'p2',
+      'p3',
+      'p4',
+      'rv2',
+      'rv1',
+      'rpg',
+    ] as const) {
       let p = freeOfflinePort(r);
       while (Object.values(port).includes(p)) p = freeOfflinePort(r);
       port[k] = p;
@@ -72,21 +148,63 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     backupPass = path.join(dir, 'backup-passphrase');
     writeFileSync(backupPass, 'a long backup passphrase for the tests\n', { mode: 0o600 });
     const created = path.join(dir, 'created');
-    const c = await runCli(['bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--profile', 'rekor-v1', '--out', created, '--key', key.key,
-      '--passphrase-file', key.passphraseFile, ...plainMirrors(r)]);
+    const c = await runCli([
+      'bundle',
+      'create',
+      '--quiet',
+      '--profile',
+      'rekor-v2',
+      '--profile',
+      'rekor-v1',
+      '--out',
+      created,
+      '--key',
+      key.key,
+      '--passphrase-file',
+      key.passphraseFile,
+      ...plainMirrors(r),
+    ]);
     expect(c.exitCode, c.stderr).toBe(0);
     const media = path.join(dir, 'usb');
-    const p = await runCli(['bundle', 'pack', created, '--out', media, '--chunk-size', '64MiB', '--key', key.key, '--passphrase-file', key.passphraseFile, '--quiet']);
+    const p = await runCli([
+      'bundle',
+      'pack',
+      created,
+      '--out',
+      media,
+      '--chunk-size',
+      '64MiB',
+      '--key',
+      key.key,
+      '--passphrase-file',
+      key.passphraseFile,
+      '--quiet',
+    ]);
     expect(p.exitCode, p.stderr).toBe(0);
     // "Carry" the chunks to the other side, then verify and unpack there.
     const carried = path.join(dir, 'carried');
     cpSync(media, carried, { recursive: true });
-    const u = await runOffline(r, ['bundle', 'unpack', carried, '--to', path.join(dir, 'bundle'), '--trust', key.pub, '--quiet']);
+    const u = await runOffline(r, [
+      'bundle',
+      'unpack',
+      carried,
+      '--to',
+      path.join(dir, 'bundle'),
+      '--trust',
+      key.pub,
+      '--quiet',
+    ]);
     expect(u.exitCode, u.stderr).toBe(0);
     bundle = path.join(dir, 'bundle');
     // Start from an engine without the stack's images, so the install must load them itself.
-    const refs = JSON.parse(readFileSync(path.join(bundle, 'bundle.json'), 'utf8')).images.map((i: { ref: string }) => i.ref);
-    try { offlineDocker(r, 'rmi', '-f', ...refs); } catch { /* some were absent */ }
+    const refs = JSON.parse(readFileSync(path.join(bundle, 'bundle.json'), 'utf8')).images.map(
+      (i: { ref: string }) => i.ref,
+    );
+    try {
+      offlineDocker(r, 'rmi', '-f', ...refs);
+    } catch {
+      /* some were absent */
+    }
   });
 
   afterAll(async () => {
@@ -112,7 +230,15 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     const missing = await runOffline(r, ['bundle', 'verify', damaged, '--trust', key.pub, '--quiet']);
     expect(missing.exitCode).toBe(4);
     expect(missing.stderr).toContain('chunk 2 missing: bundle.tar.002');
-    const ok = await runOffline(r, ['bundle', 'verify', path.join(dir, 'usb'), '--trust', key.pub, '--quiet', '--json']);
+    const ok = await runOffline(r, [
+      'bundle',
+      'verify',
+      path.join(dir, 'usb'),
+      '--trust',
+      key.pub,
+      '--quiet',
+      '--json',
+    ]);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).ok).toBe(true);
   });
@@ -122,9 +248,18 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     expect(res.exitCode, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout) as { dryRun: boolean; preflight: Array<{ name: string; status: string }> };
     expect(out.dryRun).toBe(true);
-    expect(out.preflight.map((c) => `${c.name}:${c.status}`)).toEqual(['engine:ok', 'compose:ok', 'disk:ok', 'ports:ok', 'memory:ok', 'clock:ok']);
+    expect(out.preflight.map((c) => `${c.name}:${c.status}`)).toEqual([
+      'engine:ok',
+      'compose:ok',
+      'disk:ok',
+      'ports:ok',
+      'memory:ok',
+      'clock:ok',
+    ]);
     expect(projectContainerNames(needRig(), `rekor-airgap-${RUN}-dry`)).toEqual([]);
-    const rekorRef = JSON.parse(readFileSync(path.join(bundle, 'bundle.json'), 'utf8')).images.find((i: { name: string; profiles: string[] }) => i.name === 'rekor' && i.profiles.includes('rekor-v2')).ref as string;
+    const rekorRef = JSON.parse(readFileSync(path.join(bundle, 'bundle.json'), 'utf8')).images.find(
+      (i: { name: string; profiles: string[] }) => i.name === 'rekor' && i.profiles.includes('rekor-v2'),
+    ).ref as string;
     expect(offlineDocker(needRig(), 'images', '-q', rekorRef).trim()).toBe('');
   });
 
@@ -136,7 +271,9 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     expect(h.url).toBe(`https://${V2}.rekor.test:${port.v2}`);
     expect(h.export).toBe(`export AEVUM_REKOR_URL=https://${V2}.rekor.test:${port.v2}`);
     expect(h.smoke?.ok).toBe(true);
-    expect(h.smoke?.checks.map((c) => c.name)).toContain("consistency between the two checkpoints, from the log's tiles");
+    expect(h.smoke?.checks.map((c) => c.name)).toContain(
+      "consistency between the two checkpoints, from the log's tiles",
+    );
   });
 
   it('the v2 smoke record is accepted by the independent Go checker, and a tampered one is not', async () => {
@@ -146,14 +283,36 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     expect(res.exitCode, res.stderr).toBe(0);
     const record = JSON.parse(readFileSync(out, 'utf8'));
     expect(record.event_type).toBe('transparency.checkpoint');
-    expect(Object.keys(record.payload).sort()).toEqual(['checkpoint', 'digest', 'inclusion_proof', 'rekor_log_index', 'rekor_server']);
-    const ok = inOffline(r, r.goChecker, ['-record', out, '-key', path.join(dataDir(V2), 'log-public.pem'), '-origin', `${V2}.rekor.test`]);
+    expect(Object.keys(record.payload).sort()).toEqual([
+      'checkpoint',
+      'digest',
+      'inclusion_proof',
+      'rekor_log_index',
+      'rekor_server',
+    ]);
+    const ok = inOffline(r, r.goChecker, [
+      '-record',
+      out,
+      '-key',
+      path.join(dataDir(V2), 'log-public.pem'),
+      '-origin',
+      `${V2}.rekor.test`,
+    ]);
     expect(ok).toContain('OK: entry');
     const bad = path.join(dir, 'smoke-v2-bad.json');
     const h = record.payload.inclusion_proof.hashes;
     h[0] = (h[0][0] === '0' ? '1' : '0') + h[0].slice(1);
     writeFileSync(bad, JSON.stringify(record));
-    expect(() => inOffline(r, r.goChecker, ['-record', bad, '-key', path.join(dataDir(V2), 'log-public.pem'), '-origin', `${V2}.rekor.test`])).toThrow(/inclusion/);
+    expect(() =>
+      inOffline(r, r.goChecker, [
+        '-record',
+        bad,
+        '-key',
+        path.join(dataDir(V2), 'log-public.pem'),
+        '-origin',
+        `${V2}.rekor.test`,
+      ]),
+    ).toThrow(/inclusion/);
   });
 
   it('installs Rekor v1 (Trillian + MariaDB) and passes the smoke test; rekor-cli reads and verifies the same entries', async () => {
@@ -164,56 +323,143 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     expect(h.smoke?.ok).toBe(true);
     expect(h.treeId).toMatch(/^\d+$/);
     const status = json<{ log: { size: number }; containers: Array<{ service: string; state: string }> }>(
-      await runOffline(r, ['status', '--instance', V1, '--data-dir', dataDir(V1), '--json']));
+      await runOffline(r, ['status', '--instance', V1, '--data-dir', dataDir(V1), '--json']),
+    );
     expect(status.log.size).toBeGreaterThanOrEqual(2);
-    expect(status.containers.map((c) => `${c.service}:${c.state}`).sort()).toEqual(
-      ['mariadb:running', 'nginx:running', 'rekor:running', 'trillian-log-server:running', 'trillian-log-signer:running']);
+    expect(status.containers.map((c) => `${c.service}:${c.state}`).sort()).toEqual([
+      'mariadb:running',
+      'nginx:running',
+      'rekor:running',
+      'trillian-log-server:running',
+      'trillian-log-signer:running',
+    ]);
     for (const e of h.smoke!.entries) {
-      const got = inOffline(r, r.rekorCli, ['--rekor_server', `https://127.0.0.1:${port.v1}`, 'get', '--log-index', String(e.logIndex), '--format', 'json'],
-        { SSL_CERT_FILE: h.caCert });
+      const got = inOffline(
+        r,
+        r.rekorCli,
+        [
+          '--rekor_server',
+          `https://127.0.0.1:${port.v1}`,
+          'get',
+          '--log-index',
+          String(e.logIndex),
+          '--format',
+          'json',
+        ],
+        { SSL_CERT_FILE: h.caCert },
+      );
       expect(JSON.parse(got).LogIndex).toBe(e.logIndex);
     }
   });
 
-  it('log get on the v1 log: the smoke test\'s entry by its record, proved with the log\'s own proof', async () => {
+  it("log get on the v1 log: the smoke test's entry by its record, proved with the log's own proof", async () => {
     const r = needRig();
     const recordFile = path.join(dir, 'v1-record.json');
-    const sm = await runOffline(r, ['smoke', '--instance', V1, '--data-dir', dataDir(V1), '--output', recordFile, '--quiet']);
+    const sm = await runOffline(r, [
+      'smoke',
+      '--instance',
+      V1,
+      '--data-dir',
+      dataDir(V1),
+      '--output',
+      recordFile,
+      '--quiet',
+    ]);
     expect(sm.exitCode, sm.stderr).toBe(0);
     const record = JSON.parse(readFileSync(recordFile, 'utf8')).payload as { rekor_log_index: number; digest: string };
-    const g = await runOffline(r, ['log', 'get', '--instance', V1, '--data-dir', dataDir(V1), '--record', recordFile, '--json']);
+    const g = await runOffline(r, [
+      'log',
+      'get',
+      '--instance',
+      V1,
+      '--data-dir',
+      dataDir(V1),
+      '--record',
+      recordFile,
+      '--json',
+    ]);
     expect(g.exitCode, g.stderr).toBe(0);
-    expect(json<{ logIndex: number; digest: string; record: { ok: boolean } }>(g)).toMatchObject({ logIndex: record.rekor_log_index, digest: record.digest, record: { ok: true } });
-    const d = json<Array<{ logIndex: number }>>(await runOffline(r, ['log', 'get', '--instance', V1, '--data-dir', dataDir(V1), '--digest', record.digest, '--json']));
+    expect(json<{ logIndex: number; digest: string; record: { ok: boolean } }>(g)).toMatchObject({
+      logIndex: record.rekor_log_index,
+      digest: record.digest,
+      record: { ok: true },
+    });
+    const d = json<Array<{ logIndex: number }>>(
+      await runOffline(r, [
+        'log',
+        'get',
+        '--instance',
+        V1,
+        '--data-dir',
+        dataDir(V1),
+        '--digest',
+        record.digest,
+        '--json',
+      ]),
+    );
     expect(d.map((e) => e.logIndex)).toContain(record.rekor_log_index);
   });
 
   it('the air-gapped engine pulled nothing: its event log has no pull', () => {
     const r = needRig();
-    const events = offlineDocker(r, 'events', '--since', since, '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.ID}}');
+    const events = offlineDocker(
+      r,
+      'events',
+      '--since',
+      since,
+      '--until',
+      String(Math.floor(Date.now() / 1000)),
+      '--filter',
+      'type=image',
+      '--format',
+      '{{.Action}} {{.Actor.ID}}',
+    );
     expect(events).not.toMatch(/^pull /m);
     expect(events).toMatch(/^load /m);
   });
 
   it('a rerun of the same install changes nothing and keeps the key and the entries', async () => {
-    const before = json<{ log: { size: number } }>(await runOffline(needRig(), ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']));
+    const before = json<{ log: { size: number } }>(
+      await runOffline(needRig(), ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']),
+    );
     const first = JSON.parse(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8'));
     const res = await install(V2, ['--profile', 'rekor-v2', '--no-smoke']);
     expect(res.exitCode, res.stderr).toBe(0);
     const h = json<Handover>(res);
     expect(h.mode).toBe('rerun');
     expect(h.logKeyId).toBe(first.logKeyId);
-    const after = json<{ log: { size: number } }>(await runOffline(needRig(), ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']));
+    const after = json<{ log: { size: number } }>(
+      await runOffline(needRig(), ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']),
+    );
     expect(after.log.size).toBe(before.log.size);
   });
 
   it('an upgrade to a newer bundle keeps the log key and every entry', async () => {
     const r = needRig();
     const newer = path.join(dir, 'newer');
-    const c = await runCli(['bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--out', newer, '--key', key.key, '--passphrase-file', key.passphraseFile,
-      '--release', '3', ...plainMirrors(r)], { env: { SOURCE_DATE_EPOCH: String(Math.floor(Date.now() / 1000) - 60) } });
+    const c = await runCli(
+      [
+        'bundle',
+        'create',
+        '--quiet',
+        '--profile',
+        'rekor-v2',
+        '--out',
+        newer,
+        '--key',
+        key.key,
+        '--passphrase-file',
+        key.passphraseFile,
+        '--release',
+        '3',
+        ...plainMirrors(r),
+      ],
+      { env: { SOURCE_DATE_EPOCH: String(Math.floor(Date.now() / 1000) - 60) } },
+    );
     expect(c.exitCode, c.stderr).toBe(0);
-    const before = json<{ log: { size: number; rootHex: string } }>(await runOffline(r, ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']));
+    const before = json<{ log: { size: number; rootHex: string } }>(
+      await runOffline(r, ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']),
+    );
     const first = JSON.parse(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8'));
     const res = await install(V2, [], newer);
     expect(res.exitCode, res.stderr).toBe(0);
@@ -230,19 +476,43 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     const before = readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8');
     const res = await install(V2, ['--profile', 'rekor-v2'], bundle);
     expect(res.exitCode, res.stderr).toBe(8);
-    expect(res.stderr).toMatch(/error \[INSTALL_DOWNGRADE_REFUSED\]: instance \S+ has run release 3; this bundle is release 2/);
+    expect(res.stderr).toMatch(
+      /error \[INSTALL_DOWNGRADE_REFUSED\]: instance \S+ has run release 3; this bundle is release 2/,
+    );
     expect(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8')).toBe(before);
-    const status = json<{ containers: Array<{ state: string }> }>(await runOffline(r, ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']));
+    const status = json<{ containers: Array<{ state: string }> }>(
+      await runOffline(r, ['status', '--instance', V2, '--data-dir', dataDir(V2), '--json']),
+    );
     expect(status.containers.every((c) => c.state === 'running')).toBe(true);
   });
 
-  it('a second tenant, installed with the bundle\'s own install.sh (its Node runtime, not this one), runs beside the first; both pass the smoke test', async () => {
+  it("a second tenant, installed with the bundle's own install.sh (its Node runtime, not this one), runs beside the first; both pass the smoke test", async () => {
     const r = needRig();
     installed.push(TENANT);
     const { execa } = await import('execa');
-    const sh = await execa('/usr/bin/nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, path.join(bundle, 'install.sh'), '--trust', key.pub, '--profile', 'rekor-v2',
-      '--instance', TENANT, '--data-dir', dataDir(TENANT), '--hostname', `${TENANT}.rekor.test`, '--port', String(port.tenant), '--json', '--timeout', '180'],
-    { reject: false, env: { PATH: '/usr/bin:/bin', DOCKER_HOST: r.offlineDockerHost }, extendEnv: false });
+    const sh = await execa(
+      '/usr/bin/nsenter',
+      [
+        `--net=/var/run/netns/${r.offlineNetns}`,
+        path.join(bundle, 'install.sh'),
+        '--trust',
+        key.pub,
+        '--profile',
+        'rekor-v2',
+        '--instance',
+        TENANT,
+        '--data-dir',
+        dataDir(TENANT),
+        '--hostname',
+        `${TENANT}.rekor.test`,
+        '--port',
+        String(port.tenant),
+        '--json',
+        '--timeout',
+        '180',
+      ],
+      { reject: false, env: { PATH: '/usr/bin:/bin', DOCKER_HOST: r.offlineDockerHost }, extendEnv: false },
+    );
     expect(sh.exitCode, String(sh.stderr)).toBe(0);
     const b = JSON.parse(String(sh.stdout)) as Handover;
     const a = JSON.parse(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8'));
@@ -257,39 +527,105 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   describe('the deployed stack is hardened', () => {
     const offlineSh = (cmd: string, args: string[]) => {
       const r = needRig();
-      return spawnSync('nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, cmd, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: r.offlineDockerHost } });
+      return spawnSync('nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, cmd, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, DOCKER_HOST: r.offlineDockerHost },
+      });
     };
-    const containerOf = (instance: string, service: string) => offlineDocker(needRig(), 'ps', '-q', '--filter', `label=com.docker.compose.project=rekor-airgap-${instance}`,
-      '--filter', `label=com.docker.compose.service=${service}`).trim();
+    const containerOf = (instance: string, service: string) =>
+      offlineDocker(
+        needRig(),
+        'ps',
+        '-q',
+        '--filter',
+        `label=com.docker.compose.project=rekor-airgap-${instance}`,
+        '--filter',
+        `label=com.docker.compose.service=${service}`,
+      ).trim();
 
     it('nginx limits writes per client (429) and refuses large bodies (413)', () => {
       const ca = path.join(dataDir(V2), 'tls/ca.crt');
-      const flood = offlineSh(process.execPath, [path.join(ROOT, 'test/helpers/flood.mjs'), `https://${V2}.rekor.test:${port.v2}/api/v2/log/entries`, ca, '80', '10']);
+      const flood = offlineSh(process.execPath, [
+        path.join(ROOT, 'test/helpers/flood.mjs'),
+        `https://${V2}.rekor.test:${port.v2}/api/v2/log/entries`,
+        ca,
+        '80',
+        '10',
+      ]);
       const seen = JSON.parse(flood.stdout) as Record<string, number>;
       expect(seen['429'] ?? 0, flood.stdout).toBeGreaterThan(0);
       expect(seen['400'] ?? 0, flood.stdout).toBeGreaterThan(0);
-      const big = offlineSh(process.execPath, [path.join(ROOT, 'test/helpers/flood.mjs'), `https://${V2}.rekor.test:${port.v2}/api/v2/log/entries`, ca, '1', String(2 * 1024 * 1024)]);
+      const big = offlineSh(process.execPath, [
+        path.join(ROOT, 'test/helpers/flood.mjs'),
+        `https://${V2}.rekor.test:${port.v2}/api/v2/log/entries`,
+        ca,
+        '1',
+        String(2 * 1024 * 1024),
+      ]);
       expect(JSON.parse(big.stdout)).toEqual({ 413: 1 });
     });
 
     it("rekor-tiles itself refuses bodies over 1 MiB (behind nginx's own limit), answering 'too large'", () => {
       const r = needRig();
-      const probe = spawnSync('/usr/bin/docker', ['-H', r.offlineDockerHost, 'exec', '-i', containerOf(V2, 'nginx'), 'curl', '-sS', '-m', '20', '-X', 'POST',
-        '-H', 'content-type: application/json', '--data-binary', '@-', 'http://rekor:3000/api/v2/log/entries'],
-      { input: Buffer.alloc(2 * 1024 * 1024, 0x20), encoding: 'utf8' });
+      const probe = spawnSync(
+        '/usr/bin/docker',
+        [
+          '-H',
+          r.offlineDockerHost,
+          'exec',
+          '-i',
+          containerOf(V2, 'nginx'),
+          'curl',
+          '-sS',
+          '-m',
+          '20',
+          '-X',
+          'POST',
+          '-H',
+          'content-type: application/json',
+          '--data-binary',
+          '@-',
+          'http://rekor:3000/api/v2/log/entries',
+        ],
+        { input: Buffer.alloc(2 * 1024 * 1024, 0x20), encoding: 'utf8' },
+      );
       expect(probe.stdout + probe.stderr).toMatch(/too large/i);
     });
 
     it("the log server is on an internal network only: no published port; another tenant's nginx cannot reach it, its own can", () => {
       const r = needRig();
       const rekor = containerOf(V2, 'rekor');
-      const nets = JSON.parse(offlineDocker(r, 'inspect', '--format', '{{json .NetworkSettings.Networks}}', rekor)) as Record<string, { IPAddress: string }>;
+      const nets = JSON.parse(
+        offlineDocker(r, 'inspect', '--format', '{{json .NetworkSettings.Networks}}', rekor),
+      ) as Record<string, { IPAddress: string }>;
       expect(Object.keys(nets)).toEqual([`rekor-airgap-${V2}_backend`]);
-      expect(JSON.parse(offlineDocker(r, 'network', 'inspect', '--format', '{{json .Internal}}', `rekor-airgap-${V2}_backend`))).toBe(true);
+      expect(
+        JSON.parse(
+          offlineDocker(r, 'network', 'inspect', '--format', '{{json .Internal}}', `rekor-airgap-${V2}_backend`),
+        ),
+      ).toBe(true);
       expect(offlineDocker(r, 'port', rekor).trim()).toBe('');
       const ip = Object.values(nets)[0]!.IPAddress;
-      const probe = (instance: string) => spawnSync('/usr/bin/docker', ['-H', r.offlineDockerHost, 'exec', containerOf(instance, 'nginx'),
-        'curl', '-sS', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', `http://${ip}:3000/healthz`], { encoding: 'utf8' });
+      const probe = (instance: string) =>
+        spawnSync(
+          '/usr/bin/docker',
+          [
+            '-H',
+            r.offlineDockerHost,
+            'exec',
+            containerOf(instance, 'nginx'),
+            'curl',
+            '-sS',
+            '-m',
+            '3',
+            '-o',
+            '/dev/null',
+            '-w',
+            '%{http_code}',
+            `http://${ip}:3000/healthz`,
+          ],
+          { encoding: 'utf8' },
+        );
       expect(probe(V2).stdout).toBe('200');
       const other = probe(TENANT);
       expect(other.status).not.toBe(0);
@@ -308,12 +644,24 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
           try {
             const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
             if (cmd.includes(password)) sawPassword = cmd.replace(/\0/g, ' ');
-          } catch { /* gone */ }
+          } catch {
+            /* gone */
+          }
         }
       }, 5);
       const { execa } = await import('execa');
-      const b = await execa('nsenter', [`--net=/var/run/netns/${needRig().offlineNetns}`, path.join(dataDir(V1), 'scripts/backup.sh'), '--out', out, '--passphrase-file', backupPass],
-        { reject: false, env: { ...process.env, DOCKER_HOST: needRig().offlineDockerHost } });
+      const b = await execa(
+        'nsenter',
+        [
+          `--net=/var/run/netns/${needRig().offlineNetns}`,
+          path.join(dataDir(V1), 'scripts/backup.sh'),
+          '--out',
+          out,
+          '--passphrase-file',
+          backupPass,
+        ],
+        { reject: false, env: { ...process.env, DOCKER_HOST: needRig().offlineDockerHost } },
+      );
       clearInterval(timer);
       expect(b.exitCode, String(b.stderr)).toBe(0);
       expect(readFileSync(path.join(dataDir(V1), 'scripts/backup.sh'), 'utf8')).toContain(`${dataDir(V1)}/tool/node`);
@@ -321,7 +669,9 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       expect(sawPassword).toBe('');
       expect(statSync(out).mode & 0o777).toBe(0o600);
       const listing = execFileSync('tar', ['-tf', out], { encoding: 'utf8' }).split('\n');
-      expect(listing).toEqual(expect.arrayContaining(['dump/trillian.sql', 'secrets.tar.age', 'backup.json', 'data/state.json']));
+      expect(listing).toEqual(
+        expect.arrayContaining(['dump/trillian.sql', 'secrets.tar.age', 'backup.json', 'data/state.json']),
+      );
       expect(listing.filter((f) => f.startsWith('data/secrets/') || f === 'data/tls/server.key')).toEqual([]);
       expect(listing.at(-2)).toBe('backup.json');
     });
@@ -333,14 +683,45 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
         const restored = `${RUN}-r${kind}`;
         installed.push(restored);
         const archive = path.join(dir, `${kind}-backup.tar`);
-        const b = json<{ checkpoint: { size: number; rootHex: string } }>(await runOffline(r, ['backup', '--instance', source, '--data-dir', dataDir(source), '--out', archive, '--passphrase-file', backupPass, '--json', '--quiet']));
+        const b = json<{ checkpoint: { size: number; rootHex: string } }>(
+          await runOffline(r, [
+            'backup',
+            '--instance',
+            source,
+            '--data-dir',
+            dataDir(source),
+            '--out',
+            archive,
+            '--passphrase-file',
+            backupPass,
+            '--json',
+            '--quiet',
+          ]),
+        );
         expect(b.checkpoint.size).toBeGreaterThan(0);
         // The source log moves on after the backup.
         const smoke = await runOffline(r, ['smoke', '--instance', source, '--data-dir', dataDir(source), '--quiet']);
         expect(smoke.exitCode, smoke.stderr).toBe(0);
-        const res = await runOffline(r, ['restore', archive, '--instance', restored, '--data-dir', dataDir(restored), '--port', String(port[`r${kind}`]), '--passphrase-file', backupPass, '--json']);
+        const res = await runOffline(r, [
+          'restore',
+          archive,
+          '--instance',
+          restored,
+          '--data-dir',
+          dataDir(restored),
+          '--port',
+          String(port[`r${kind}`]),
+          '--passphrase-file',
+          backupPass,
+          '--json',
+        ]);
         expect(res.exitCode, res.stderr).toBe(0);
-        const out = json<{ served: { size: number; rootHex: string }; after: { size: number }; audit?: string; url: string }>(res);
+        const out = json<{
+          served: { size: number; rootHex: string };
+          after: { size: number };
+          audit?: string;
+          url: string;
+        }>(res);
         expect(out.served).toEqual(b.checkpoint);
         expect(out.after.size).toBeGreaterThan(b.checkpoint.size);
         if (kind === 'v2') expect(out.audit).toContain(`${b.checkpoint.size} entries in`);
@@ -349,23 +730,50 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
         // writable by group or others.
         expect(writableByOthers(dataDir(restored), [])).toEqual([]);
         // The restored instance is a working instance: status reads and records its checkpoint.
-        const st = json<{ log: { size: number } }>(await runOffline(r, ['status', '--instance', restored, '--data-dir', dataDir(restored), '--json']));
+        const st = json<{ log: { size: number } }>(
+          await runOffline(r, ['status', '--instance', restored, '--data-dir', dataDir(restored), '--json']),
+        );
         expect(st.log.size).toBe(out.after.size);
         if (kind === 'v2') {
           // Tessera's own fsck re-derives the restored log's tree from its tiles. It exits 0 even
           // when it finds a fault, so its output is what is read.
           const verifier = path.join(dir, 'log-verifier');
-          writeFileSync(verifier, noteVerifierKey(`${source}.rekor.test`, readFileSync(path.join(dataDir(restored), 'log-public.pem'), 'utf8')));
-          const fsck = spawnSync(r.tesseraFsck, ['--storage_url', `file://${dataDir(restored)}/log/`, '--public_key', verifier, '--ui=false'], { encoding: 'utf8' });
+          writeFileSync(
+            verifier,
+            noteVerifierKey(
+              `${source}.rekor.test`,
+              readFileSync(path.join(dataDir(restored), 'log-public.pem'), 'utf8'),
+            ),
+          );
+          const fsck = spawnSync(
+            r.tesseraFsck,
+            ['--storage_url', `file://${dataDir(restored)}/log/`, '--public_key', verifier, '--ui=false'],
+            { encoding: 'utf8' },
+          );
           expect(fsck.stdout + fsck.stderr).toMatch(/Successfully fsck'd log with size \d+/);
           expect(fsck.stdout + fsck.stderr).not.toContain('fsck failed');
         }
         // The same archive over the instance that has since grown: a fork, refused; nothing changes.
-        const again = await runOffline(r, ['restore', archive, '--instance', restored, '--data-dir', dataDir(restored), '--passphrase-file', backupPass]);
+        const again = await runOffline(r, [
+          'restore',
+          archive,
+          '--instance',
+          restored,
+          '--data-dir',
+          dataDir(restored),
+          '--passphrase-file',
+          backupPass,
+        ]);
         expect(again.exitCode).toBe(15);
         expect(again.stderr).toContain('RESTORE_FORK_REFUSED');
-        expect(again.stderr).toMatch(new RegExp(`published a checkpoint of size ${out.after.size}; this backup holds only ${b.checkpoint.size} entries`));
-        const st2 = json<{ log: { size: number } }>(await runOffline(r, ['status', '--instance', restored, '--data-dir', dataDir(restored), '--json']));
+        expect(again.stderr).toMatch(
+          new RegExp(
+            `published a checkpoint of size ${out.after.size}; this backup holds only ${b.checkpoint.size} entries`,
+          ),
+        );
+        const st2 = json<{ log: { size: number } }>(
+          await runOffline(r, ['status', '--instance', restored, '--data-dir', dataDir(restored), '--json']),
+        );
         expect(st2.log.size).toBe(out.after.size);
       });
     }
@@ -374,7 +782,17 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const r = needRig();
       const restored = `${RUN}-rv2`;
       const archive = path.join(dir, 'v2-backup.tar');
-      const res = await runOffline(r, ['restore', archive, '--instance', restored, '--data-dir', dataDir(restored), '--passphrase-file', backupPass, '--force-fork']);
+      const res = await runOffline(r, [
+        'restore',
+        archive,
+        '--instance',
+        restored,
+        '--data-dir',
+        dataDir(restored),
+        '--passphrase-file',
+        backupPass,
+        '--force-fork',
+      ]);
       expect(res.exitCode, res.stderr).toBe(0);
       expect(res.stderr).toMatch(/FORKS the log: entries \d+\.\.\d+ are gone/);
       const history = path.join(dataDir(restored), 'checkpoints');
@@ -402,7 +820,16 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       expect(bad.stderr).toMatch(/BACKUP_ARCHIVE_CORRUPT.*data\/log\/checkpoint is damaged/);
       const wrong = path.join(dir, 'wrong-pass');
       writeFileSync(wrong, 'not the passphrase at all\n');
-      const wp = await runOffline(r, ['restore', archive, '--instance', `${RUN}-never`, '--data-dir', dataDir(`${RUN}-never`), '--passphrase-file', wrong]);
+      const wp = await runOffline(r, [
+        'restore',
+        archive,
+        '--instance',
+        `${RUN}-never`,
+        '--data-dir',
+        dataDir(`${RUN}-never`),
+        '--passphrase-file',
+        wrong,
+      ]);
       expect(wp.exitCode).toBe(15);
       expect(wp.stderr).toContain('BACKUP_PASSPHRASE_WRONG');
       expect(existsSync(dataDir(`${RUN}-never`))).toBe(false);
@@ -410,11 +837,16 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const x = path.join(dir, 'age-open');
       mkdirSync(x);
       execFileSync('tar', ['-xf', archive, '-C', x, 'secrets.tar.age']);
-      const opened = spawnSync('script', ['-qec', `age -d -o ${x}/secrets.tar ${x}/secrets.tar.age`, '/dev/null'], { input: `${readFileSync(backupPass, 'utf8').trim()}\n`, encoding: 'utf8' });
+      const opened = spawnSync('script', ['-qec', `age -d -o ${x}/secrets.tar ${x}/secrets.tar.age`, '/dev/null'], {
+        input: `${readFileSync(backupPass, 'utf8').trim()}\n`,
+        encoding: 'utf8',
+      });
       expect(opened.status, opened.stdout).toBe(0);
       const names = execFileSync('tar', ['-tf', `${x}/secrets.tar`], { encoding: 'utf8' }).split('\n');
       expect(names).toEqual(expect.arrayContaining(['secrets.json', 'secrets/log-signer.pem']));
-      expect(execFileSync('tar', ['-xOf', `${x}/secrets.tar`, 'secrets/log-signer.pem'], { encoding: 'utf8' })).toBe(readFileSync(path.join(dataDir(V2), 'secrets/log-signer.pem'), 'utf8'));
+      expect(execFileSync('tar', ['-xOf', `${x}/secrets.tar`, 'secrets/log-signer.pem'], { encoding: 'utf8' })).toBe(
+        readFileSync(path.join(dataDir(V2), 'secrets/log-signer.pem'), 'utf8'),
+      );
     });
 
     it('a backup.json edited without the passphrase (every 0755 made 0777, root owners made uid 1) fails verify and restore with exit 15, and the running instance is untouched', async () => {
@@ -426,7 +858,9 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const start = bytes.lastIndexOf(Buffer.from('{\n  "format": "rekor-airgap-backup/2"'));
       const end = bytes.indexOf(Buffer.from('\n}\n'), start) + 3;
       const original = bytes.subarray(start, end).toString('utf8');
-      const edited = original.replace(/"mode": 493,/g, '"mode": 511,').replace(/"uid": 0,\n(\s+)"gid": 0/g, '"uid": 1,\n$1"gid": 1');
+      const edited = original
+        .replace(/"mode": 493,/g, '"mode": 511,')
+        .replace(/"uid": 0,\n(\s+)"gid": 0/g, '"uid": 1,\n$1"gid": 1');
       expect(edited).not.toBe(original);
       expect(edited.length).toBe(original.length);
       const tampered = path.join(dir, 'v2-edited-manifest.tar');
@@ -435,16 +869,48 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       expect(verify.exitCode, verify.stderr).toBe(15);
       expect(verify.stderr).toMatch(/BACKUP_ARCHIVE_CORRUPT.*backup\.json is not the one the passphrase vouches for/);
       expect(verify.stdout).toBe('');
-      const containers = offlineDocker(r, 'ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=rekor-airgap-${restored}`).split('\n').filter(Boolean).sort();
+      const containers = offlineDocker(
+        r,
+        'ps',
+        '-q',
+        '--no-trunc',
+        '--filter',
+        `label=com.docker.compose.project=rekor-airgap-${restored}`,
+      )
+        .split('\n')
+        .filter(Boolean)
+        .sort();
       expect(containers.length).toBeGreaterThan(0);
       const state = readFileSync(path.join(dataDir(restored), 'state.json'), 'utf8');
       const siblings = readdirSync(path.dirname(dataDir(restored))).sort();
       // --force-fork: without it the restore would be refused as a fork, after the archive verified.
-      const res = await runOffline(r, ['restore', tampered, '--instance', restored, '--data-dir', dataDir(restored), '--passphrase-file', backupPass, '--force-fork']);
+      const res = await runOffline(r, [
+        'restore',
+        tampered,
+        '--instance',
+        restored,
+        '--data-dir',
+        dataDir(restored),
+        '--passphrase-file',
+        backupPass,
+        '--force-fork',
+      ]);
       expect(res.exitCode, res.stderr).toBe(15);
       expect(res.stderr).toContain('BACKUP_ARCHIVE_CORRUPT');
       expect(res.stderr).not.toContain('stopping instance');
-      expect(offlineDocker(r, 'ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=rekor-airgap-${restored}`).split('\n').filter(Boolean).sort()).toEqual(containers);
+      expect(
+        offlineDocker(
+          r,
+          'ps',
+          '-q',
+          '--no-trunc',
+          '--filter',
+          `label=com.docker.compose.project=rekor-airgap-${restored}`,
+        )
+          .split('\n')
+          .filter(Boolean)
+          .sort(),
+      ).toEqual(containers);
       expect(readFileSync(path.join(dataDir(restored), 'state.json'), 'utf8')).toBe(state);
       expect(readdirSync(path.dirname(dataDir(restored))).sort()).toEqual(siblings);
     });
@@ -452,9 +918,24 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     it('backup drill passes for both stacks and prints its figures', async () => {
       const r = needRig();
       for (const instance of [V2, V1]) {
-        const res = await runOffline(r, ['backup', 'drill', '--instance', instance, '--data-dir', dataDir(instance), '--passphrase-file', backupPass, '--json']);
+        const res = await runOffline(r, [
+          'backup',
+          'drill',
+          '--instance',
+          instance,
+          '--data-dir',
+          dataDir(instance),
+          '--passphrase-file',
+          backupPass,
+          '--json',
+        ]);
         expect(res.exitCode, res.stderr).toBe(0);
-        const d = json<{ ok: boolean; scratch: string; backup: { bytes: number; checkpoint: { size: number } }; restore: { served: { size: number } } }>(res);
+        const d = json<{
+          ok: boolean;
+          scratch: string;
+          backup: { bytes: number; checkpoint: { size: number } };
+          restore: { served: { size: number } };
+        }>(res);
         expect(d.ok).toBe(true);
         expect(d.restore.served.size).toBe(d.backup.checkpoint.size);
         expect(projectContainerNames(r, `rekor-airgap-${d.scratch}`)).toEqual([]);
@@ -465,17 +946,54 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const r = needRig();
       const pg = startPostgres(tempDir('pg-'), 'aevum');
       try {
-        pg.sql("CREATE TABLE records (id serial PRIMARY KEY, digest text NOT NULL); INSERT INTO records (digest) VALUES ('sha256:aa'), ('sha256:bb'), ('sha256:cc')");
+        pg.sql(
+          "CREATE TABLE records (id serial PRIMARY KEY, digest text NOT NULL); INSERT INTO records (digest) VALUES ('sha256:aa'), ('sha256:bb'), ('sha256:cc')",
+        );
         const hook = path.join(ROOT, 'examples/hooks/postgresql.sh');
         const archive = path.join(dir, 'v2-with-pg.tar');
-        const b = await runOffline(r, ['backup', '--instance', V2, '--data-dir', dataDir(V2), '--out', archive, '--passphrase-file', backupPass, '--with', hook, '--json', '--quiet'], { env: pg.env });
+        const b = await runOffline(
+          r,
+          [
+            'backup',
+            '--instance',
+            V2,
+            '--data-dir',
+            dataDir(V2),
+            '--out',
+            archive,
+            '--passphrase-file',
+            backupPass,
+            '--with',
+            hook,
+            '--json',
+            '--quiet',
+          ],
+          { env: pg.env },
+        );
         expect(b.exitCode, b.stderr).toBe(0);
         expect(json<{ hooks: string[] }>(b).hooks).toEqual(['postgresql']);
         expect(execFileSync('tar', ['-tf', archive], { encoding: 'utf8' })).toContain('hook/postgresql.out');
         pg.sql("DELETE FROM records WHERE digest = 'sha256:bb'; INSERT INTO records (digest) VALUES ('sha256:zz')");
         const restored = `${RUN}-rpg`;
         installed.push(restored);
-        const res = await runOffline(r, ['restore', archive, '--instance', restored, '--data-dir', dataDir(restored), '--port', String(port.rpg), '--passphrase-file', backupPass, '--with', hook], { env: pg.env });
+        const res = await runOffline(
+          r,
+          [
+            'restore',
+            archive,
+            '--instance',
+            restored,
+            '--data-dir',
+            dataDir(restored),
+            '--port',
+            String(port.rpg),
+            '--passphrase-file',
+            backupPass,
+            '--with',
+            hook,
+          ],
+          { env: pg.env },
+        );
         expect(res.exitCode, res.stderr).toBe(0);
         expect(pg.sql('SELECT digest FROM records ORDER BY id')).toBe('sha256:aa\nsha256:bb\nsha256:cc');
       } finally {
@@ -488,13 +1006,30 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const service = readFileSync(path.join(dataDir(V2), `config/rekor-airgap-backup-${V2}.service`), 'utf8');
       const exec = /^ExecStart=(.*)$/m.exec(service)![1]!;
       expect(exec).toBe(`${dataDir(V2)}/scripts/backup.sh --out-dir /var/backups/rekor-airgap/${V2} --keep 14`);
-      expect(readFileSync(path.join(dataDir(V2), `config/rekor-airgap-backup-${V2}.timer`), 'utf8')).toContain('OnCalendar=');
-      expect(readFileSync(path.join(dataDir(V2), `config/rekor-airgap-backup-${V2}.cron`), 'utf8')).toContain(`root ${exec} >>`);
+      expect(readFileSync(path.join(dataDir(V2), `config/rekor-airgap-backup-${V2}.timer`), 'utf8')).toContain(
+        'OnCalendar=',
+      );
+      expect(readFileSync(path.join(dataDir(V2), `config/rekor-airgap-backup-${V2}.cron`), 'utf8')).toContain(
+        `root ${exec} >>`,
+      );
       const outDir = path.join(dir, 'scheduled');
-      const env = { REKOR_AIRGAP_BACKUP_PASSPHRASE: readFileSync(backupPass, 'utf8').trim(), DOCKER_HOST: r.offlineDockerHost, PATH: process.env.PATH! };
+      const env = {
+        REKOR_AIRGAP_BACKUP_PASSPHRASE: readFileSync(backupPass, 'utf8').trim(),
+        DOCKER_HOST: r.offlineDockerHost,
+        PATH: process.env.PATH!,
+      };
       const runs: string[] = [];
       for (let i = 0; i < 3; i++) {
-        const b = spawnSync('nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, 'sh', '-c', exec.replace(`/var/backups/rekor-airgap/${V2}`, outDir).replace('--keep 14', '--keep 2')], { encoding: 'utf8', env });
+        const b = spawnSync(
+          'nsenter',
+          [
+            `--net=/var/run/netns/${r.offlineNetns}`,
+            'sh',
+            '-c',
+            exec.replace(`/var/backups/rekor-airgap/${V2}`, outDir).replace('--keep 14', '--keep 2'),
+          ],
+          { encoding: 'utf8', env },
+        );
         expect(b.status, b.stderr).toBe(0);
         runs.push(...readdirSync(outDir));
         if (i < 2) await new Promise((res) => setTimeout(res, 1100));
@@ -507,8 +1042,20 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   });
 
   describe('the smoke test fails, each way with its own exit code', () => {
-    const smokeArgs = (port: number, extra: string[] = []) => ['smoke', '--url', `https://${V2}.rekor.test:${port}`, '--connect-to', '127.0.0.1',
-      '--ca', path.join(dataDir(V2), 'tls/ca.crt'), '--log-key', path.join(dataDir(V2), 'log-public.pem'), '--origin', `${V2}.rekor.test`, ...extra];
+    const smokeArgs = (port: number, extra: string[] = []) => [
+      'smoke',
+      '--url',
+      `https://${V2}.rekor.test:${port}`,
+      '--connect-to',
+      '127.0.0.1',
+      '--ca',
+      path.join(dataDir(V2), 'tls/ca.crt'),
+      '--log-key',
+      path.join(dataDir(V2), 'log-public.pem'),
+      '--origin',
+      `${V2}.rekor.test`,
+      ...extra,
+    ];
 
     it('passes against the real log with explicit parameters', async () => {
       const res = await runOffline(needRig(), smokeArgs(port.v2));
@@ -517,13 +1064,30 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
 
     it('a wrong log key: 13', async () => {
       const other = path.join(dir, 'other-log.pub');
-      writeFileSync(other, execFileSync('openssl', ['pkey', '-pubout'], { input: execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519']) }));
-      const res = await runOffline(needRig(), [...smokeArgs(port.v2).slice(0, -6), '--log-key', other, '--origin', `${V2}.rekor.test`, '--ca', path.join(dataDir(V2), 'tls/ca.crt')]);
+      writeFileSync(
+        other,
+        execFileSync('openssl', ['pkey', '-pubout'], {
+          input: execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519']),
+        }),
+      );
+      const res = await runOffline(needRig(), [
+        ...smokeArgs(port.v2).slice(0, -6),
+        '--log-key',
+        other,
+        '--origin',
+        `${V2}.rekor.test`,
+        '--ca',
+        path.join(dataDir(V2), 'tls/ca.crt'),
+      ]);
       expect(res.exitCode, res.stdout).toBe(13);
     });
 
     it('a wrong origin: 13', async () => {
-      const res = await runOffline(needRig(), [...smokeArgs(port.v2).slice(0, -2), '--origin', 'someone-else.rekor.test']);
+      const res = await runOffline(needRig(), [
+        ...smokeArgs(port.v2).slice(0, -2),
+        '--origin',
+        'someone-else.rekor.test',
+      ]);
       expect(res.exitCode, res.stdout).toBe(13);
       expect(res.stderr).toContain('NOTE_ORIGIN_MISMATCH');
     });
@@ -541,15 +1105,65 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
         proxyKey = path.join(dir, 'mitm.key');
         proxyCert = path.join(dir, 'mitm.crt');
         const csr = path.join(dir, 'mitm.csr');
-        execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${V2}.rekor.test`, '-keyout', proxyKey, '-out', csr], { stdio: 'pipe' });
+        execFileSync(
+          'openssl',
+          [
+            'req',
+            '-new',
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:P-256',
+            '-nodes',
+            '-subj',
+            `/CN=${V2}.rekor.test`,
+            '-keyout',
+            proxyKey,
+            '-out',
+            csr,
+          ],
+          { stdio: 'pipe' },
+        );
         const ext = path.join(dir, 'mitm.ext');
         writeFileSync(ext, `subjectAltName=DNS:${V2}.rekor.test\n`);
-        execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', path.join(dataDir(V2), 'tls/ca.crt'), '-CAkey', path.join(dataDir(V2), 'secrets/ca.key'),
-          '-CAcreateserial', '-days', '1', '-extfile', ext, '-out', proxyCert], { stdio: 'pipe' });
+        execFileSync(
+          'openssl',
+          [
+            'x509',
+            '-req',
+            '-in',
+            csr,
+            '-CA',
+            path.join(dataDir(V2), 'tls/ca.crt'),
+            '-CAkey',
+            path.join(dataDir(V2), 'secrets/ca.key'),
+            '-CAcreateserial',
+            '-days',
+            '1',
+            '-extfile',
+            ext,
+            '-out',
+            proxyCert,
+          ],
+          { stdio: 'pipe' },
+        );
       });
       const viaProxy = async (mode: string, listen: number) => {
-        const proxy = spawn('/usr/bin/nsenter', [`--net=/var/run/netns/${needRig().offlineNetns}`, process.execPath, path.join(ROOT, 'test/helpers/tamper-proxy.mjs'),
-          String(listen), String(port.v2), proxyCert, proxyKey, path.join(dataDir(V2), 'tls/ca.crt'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const proxy = spawn(
+          '/usr/bin/nsenter',
+          [
+            `--net=/var/run/netns/${needRig().offlineNetns}`,
+            process.execPath,
+            path.join(ROOT, 'test/helpers/tamper-proxy.mjs'),
+            String(listen),
+            String(port.v2),
+            proxyCert,
+            proxyKey,
+            path.join(dataDir(V2), 'tls/ca.crt'),
+            mode,
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
         await new Promise<void>((resolve) => proxy.stdout.once('data', () => resolve()));
         try {
           return await runOffline(needRig(), smokeArgs(listen));
@@ -584,11 +1198,22 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
   });
 
   describe('bad inputs end with a clear message and nothing left running from that attempt', () => {
-    const noContainers = (instance: string) => expect(projectContainerNames(needRig(), `rekor-airgap-${instance}`)).toEqual([]);
+    const noContainers = (instance: string) =>
+      expect(projectContainerNames(needRig(), `rekor-airgap-${instance}`)).toEqual([]);
 
     it('a bundle signed by an untrusted key is refused before anything is loaded', async () => {
       const other = await makeSigningKey(dir, 'stranger');
-      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', other.pub, '--instance', `${RUN}-x1`, '--data-dir', dataDir(`${RUN}-x1`)]);
+      const res = await runOffline(needRig(), [
+        'bundle',
+        'install',
+        bundle,
+        '--trust',
+        other.pub,
+        '--instance',
+        `${RUN}-x1`,
+        '--data-dir',
+        dataDir(`${RUN}-x1`),
+      ]);
       expect(res.exitCode).toBe(3);
       expect(res.stderr).toContain('SIGNATURE_INVALID');
       noContainers(`${RUN}-x1`);
@@ -602,7 +1227,15 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     });
 
     it('--skip-check overrides one named check, and only that one', async () => {
-      const res = await install(`${RUN}-x7`, ['--profile', 'rekor-v2', '--port', String(port.v2), '--skip-check', 'ports', '--dry-run']);
+      const res = await install(`${RUN}-x7`, [
+        '--profile',
+        'rekor-v2',
+        '--port',
+        String(port.v2),
+        '--skip-check',
+        'ports',
+        '--dry-run',
+      ]);
       expect(res.exitCode, res.stderr).toBe(0);
       const out = JSON.parse(res.stdout) as { preflight: Array<{ name: string; status: string }> };
       expect(out.preflight.find((c) => c.name === 'ports')?.status).toBe('skipped');
@@ -613,25 +1246,80 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     it('missing compose is named', async () => {
       const bin = path.join(dir, 'bin-without-compose');
       mkdirSync(bin, { recursive: true });
-      try { symlinkSync(process.execPath, path.join(bin, 'node')); } catch { /* exists */ }
-      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', key.pub, '--profile', 'rekor-v2', '--instance', `${RUN}-x3`, '--data-dir', dataDir(`${RUN}-x3`), '--port', String(port.compose)],
-        { env: { PATH: bin } });
+      try {
+        symlinkSync(process.execPath, path.join(bin, 'node'));
+      } catch {
+        /* exists */
+      }
+      const res = await runOffline(
+        needRig(),
+        [
+          'bundle',
+          'install',
+          bundle,
+          '--trust',
+          key.pub,
+          '--profile',
+          'rekor-v2',
+          '--instance',
+          `${RUN}-x3`,
+          '--data-dir',
+          dataDir(`${RUN}-x3`),
+          '--port',
+          String(port.compose),
+        ],
+        { env: { PATH: bin } },
+      );
       expect(res.exitCode).toBe(7);
       expect(res.stderr).toContain('PREFLIGHT_COMPOSE');
       noContainers(`${RUN}-x3`);
     });
 
     it('an engine that is down is named (exit 6), on a free port', async () => {
-      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', key.pub, '--profile', 'rekor-v2', '--instance', `${RUN}-x4`,
-        '--data-dir', dataDir(`${RUN}-x4`), '--port', String(port.engine)], { env: { DOCKER_HOST: `unix://${dir}/no-engine.sock` } });
+      const res = await runOffline(
+        needRig(),
+        [
+          'bundle',
+          'install',
+          bundle,
+          '--trust',
+          key.pub,
+          '--profile',
+          'rekor-v2',
+          '--instance',
+          `${RUN}-x4`,
+          '--data-dir',
+          dataDir(`${RUN}-x4`),
+          '--port',
+          String(port.engine),
+        ],
+        { env: { DOCKER_HOST: `unix://${dir}/no-engine.sock` } },
+      );
       expect(res.exitCode, res.stderr).toBe(6);
       expect(res.stderr).toContain('ENGINE_UNREACHABLE');
       expect(res.stderr).toContain('no-engine.sock');
     });
 
     it('an engine that is down is still what the exit code says when the port is busy too (6, not 7)', async () => {
-      const res = await runOffline(needRig(), ['bundle', 'install', bundle, '--trust', key.pub, '--profile', 'rekor-v2', '--instance', `${RUN}-x4`,
-        '--data-dir', dataDir(`${RUN}-x4`), '--port', String(port.v2)], { env: { DOCKER_HOST: `unix://${dir}/no-engine.sock` } });
+      const res = await runOffline(
+        needRig(),
+        [
+          'bundle',
+          'install',
+          bundle,
+          '--trust',
+          key.pub,
+          '--profile',
+          'rekor-v2',
+          '--instance',
+          `${RUN}-x4`,
+          '--data-dir',
+          dataDir(`${RUN}-x4`),
+          '--port',
+          String(port.v2),
+        ],
+        { env: { DOCKER_HOST: `unix://${dir}/no-engine.sock` } },
+      );
       expect(res.exitCode, res.stderr).toBe(6);
       expect(res.stderr).toMatch(/error \[ENGINE_UNREACHABLE\]/);
       expect(res.stderr).toContain(`port ${port.v2}`);
@@ -642,32 +1330,67 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       const copy = path.join(dir, 'toctou-bundle');
       cpSync(bundle, copy, { recursive: true });
       const compose = path.join(copy, 'templates/rekor-v2/compose.yaml');
-      const evil = readFileSync(compose, 'utf8').replace('pull_policy: never', 'pull_policy: never\n    privileged: true');
+      const evil = readFileSync(compose, 'utf8').replace(
+        'pull_policy: never',
+        'pull_policy: never\n    privileged: true',
+      );
       const instance = `${RUN}-x8`;
       installed.push(instance);
       // Whoever can write to the bundle directory waits for "bundle verified" and swaps the template.
-      const child = spawn('/usr/bin/nsenter', [`--net=/var/run/netns/${r.offlineNetns}`, process.execPath, path.join(ROOT, 'dist/bin/cli.mjs'), 'bundle', 'install', copy,
-        '--trust', key.pub, '--profile', 'rekor-v2', '--instance', instance, '--data-dir', dataDir(instance), '--hostname', `${instance}.rekor.test`,
-        '--port', String(port.toctou), '--timeout', '120'], { env: { ...process.env, DOCKER_HOST: r.offlineDockerHost }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        '/usr/bin/nsenter',
+        [
+          `--net=/var/run/netns/${r.offlineNetns}`,
+          process.execPath,
+          path.join(ROOT, 'dist/bin/cli.mjs'),
+          'bundle',
+          'install',
+          copy,
+          '--trust',
+          key.pub,
+          '--profile',
+          'rekor-v2',
+          '--instance',
+          instance,
+          '--data-dir',
+          dataDir(instance),
+          '--hostname',
+          `${instance}.rekor.test`,
+          '--port',
+          String(port.toctou),
+          '--timeout',
+          '120',
+        ],
+        { env: { ...process.env, DOCKER_HOST: r.offlineDockerHost }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let stderr = '';
       let swapped = false;
       child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
-        if (!swapped && stderr.includes('bundle verified')) { writeFileSync(compose, evil); swapped = true; }
+        if (!swapped && stderr.includes('bundle verified')) {
+          writeFileSync(compose, evil);
+          swapped = true;
+        }
       });
       const code = await new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
       expect(swapped, stderr).toBe(true);
       expect(code, stderr).toBe(3);
       expect(stderr).toContain('templates/rekor-v2/compose.yaml changed after verification');
       noContainers(instance);
-      expect(existsSync(path.join(dataDir(instance), 'config/compose.yaml')) ? readFileSync(path.join(dataDir(instance), 'config/compose.yaml'), 'utf8') : '').not.toContain('privileged');
+      expect(
+        existsSync(path.join(dataDir(instance), 'config/compose.yaml'))
+          ? readFileSync(path.join(dataDir(instance), 'config/compose.yaml'), 'utf8')
+          : '',
+      ).not.toContain('privileged');
     });
 
     it('a corrupt image blob is named, and nothing is loaded or started', async () => {
       const copy = path.join(dir, 'corrupt-bundle');
       cpSync(bundle, copy, { recursive: true });
       const blobs = path.join(copy, 'images/blobs/sha256');
-      const big = readdirSync(blobs).map((f) => ({ f, size: readFileSync(path.join(blobs, f)).length })).sort((a, b) => b.size - a.size)[0]!;
+      const big = readdirSync(blobs)
+        .map((f) => ({ f, size: readFileSync(path.join(blobs, f)).length }))
+        .sort((a, b) => b.size - a.size)[0]!;
       const bytes = readFileSync(path.join(blobs, big.f));
       bytes[1000] = bytes[1000]! ^ 0xff;
       writeFileSync(path.join(blobs, big.f), bytes);
@@ -678,12 +1401,23 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     });
 
     it('a service that fails to start shows its logs and is removed', async () => {
-      const res = await install(`${RUN}-x6`, ['--profile', 'rekor-v2', '--port', String(port.failing), '--checkpoint-interval', 'not-a-duration', '--timeout', '60']);
+      const res = await install(`${RUN}-x6`, [
+        '--profile',
+        'rekor-v2',
+        '--port',
+        String(port.failing),
+        '--checkpoint-interval',
+        'not-a-duration',
+        '--timeout',
+        '60',
+      ]);
       expect(res.exitCode).toBe(8);
       // The error names the rekor service and carries its own log lines (rekor-tiles refusing the
       // flag), not just the project's name.
       const error = res.stderr.slice(res.stderr.indexOf('error ['));
-      expect(error).toMatch(/^error \[INSTALL_(SERVICE_FAILED|TIMEOUT)\]: (service rekor stopped|services not healthy[\s\S]*last log lines of rekor:)/);
+      expect(error).toMatch(
+        /^error \[INSTALL_(SERVICE_FAILED|TIMEOUT)\]: (service rekor stopped|services not healthy[\s\S]*last log lines of rekor:)/,
+      );
       expect(error).toMatch(/checkpoint-interval[\s\S]*not-a-duration|not-a-duration[\s\S]*checkpoint-interval/);
       noContainers(`${RUN}-x6`);
     });

@@ -41,10 +41,20 @@ const random = rng(SEED);
 /** Runs the CLI (optionally inside the offline namespace), kills it with SIGKILL after `ms`; true if it was still running. */
 async function killAfter(args: string[], ms: number, offline = false): Promise<boolean> {
   const r = needRig();
-  const cmd = offline ? ['/usr/bin/nsenter', `--net=/var/run/netns/${r.offlineNetns}`, process.execPath, CLI, ...args] : [process.execPath, CLI, ...args];
-  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: 'ignore', env: { ...process.env, DOCKER_HOST: r.offlineDockerHost } });
+  const cmd = offline
+    ? ['/usr/bin/nsenter', `--net=/var/run/netns/${r.offlineNetns}`, process.execPath, CLI, ...args]
+    : [process.execPath, CLI, ...args];
+  const child = spawn(cmd[0]!, cmd.slice(1), {
+    stdio: 'ignore',
+    env: { ...process.env, DOCKER_HOST: r.offlineDockerHost },
+  });
   let exited = false;
-  const done = new Promise<void>((res) => child.on('exit', () => { exited = true; res(); }));
+  const done = new Promise<void>((res) =>
+    child.on('exit', () => {
+      exited = true;
+      res();
+    }),
+  );
   await new Promise((res) => setTimeout(res, ms));
   const wasRunning = !exited;
   if (wasRunning) {
@@ -79,15 +89,35 @@ describe.skipIf(!rig)('kill -9 at any point', () => {
     dir = tempDir('kill9-');
     key = await makeSigningKey(dir);
     // A synthetic bundle of ~60 MiB, signed with the CLI's key, for pack and unpack.
-    const pk = createPrivateKey({ key: readFileSync(key.key), passphrase: readFileSync(key.passphraseFile, 'utf8').replace(/\n$/, '') });
+    const pk = createPrivateKey({
+      key: readFileSync(key.key),
+      passphrase: readFileSync(key.passphraseFile, 'utf8').replace(/\n$/, ''),
+    });
     bundle = syntheticBundle(path.join(dir, 'synthetic'), pk, {
-      'images/blobs/sha256/aaaa': 24 * 1024 * 1024, 'images/blobs/sha256/bbbb': 20 * 1024 * 1024, 'images/index.json': 300,
-      'install.sh': 120, 'templates/rekor-v2/compose.yaml': 900, 'installer/node': 16 * 1024 * 1024,
+      'images/blobs/sha256/aaaa': 24 * 1024 * 1024,
+      'images/blobs/sha256/bbbb': 20 * 1024 * 1024,
+      'images/index.json': 300,
+      'install.sh': 120,
+      'templates/rekor-v2/compose.yaml': 900,
+      'installer/node': 16 * 1024 * 1024,
     }).dir;
   });
 
   it(`pack: ${RUNS} kills; an unfinished medium never verifies, and a rerun into the same directory completes`, async () => {
-    const packArgs = (out: string) => ['bundle', 'pack', bundle, '--out', out, '--chunk-size', '8MiB', '--key', key.key, '--passphrase-file', key.passphraseFile, '--quiet'];
+    const packArgs = (out: string) => [
+      'bundle',
+      'pack',
+      bundle,
+      '--out',
+      out,
+      '--chunk-size',
+      '8MiB',
+      '--key',
+      key.key,
+      '--passphrase-file',
+      key.passphraseFile,
+      '--quiet',
+    ];
     const full = await timed(() => runCli(packArgs(path.join(dir, 'pack-timing'))));
     let kills = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -111,8 +141,35 @@ describe.skipIf(!rig)('kill -9 at any point', () => {
 
   it(`unpack: ${RUNS} kills; nothing appears in --to before all is verified, and a rerun (with or without --resume) completes`, async () => {
     const media = path.join(dir, 'media');
-    expect((await runCli(['bundle', 'pack', bundle, '--out', media, '--chunk-size', '8MiB', '--key', key.key, '--passphrase-file', key.passphraseFile, '--quiet'])).exitCode).toBe(0);
-    const unpackArgs = (to: string, resume: boolean) => ['bundle', 'unpack', media, '--to', to, '--trust', key.pub, '--quiet', ...(resume ? ['--resume'] : [])];
+    expect(
+      (
+        await runCli([
+          'bundle',
+          'pack',
+          bundle,
+          '--out',
+          media,
+          '--chunk-size',
+          '8MiB',
+          '--key',
+          key.key,
+          '--passphrase-file',
+          key.passphraseFile,
+          '--quiet',
+        ])
+      ).exitCode,
+    ).toBe(0);
+    const unpackArgs = (to: string, resume: boolean) => [
+      'bundle',
+      'unpack',
+      media,
+      '--to',
+      to,
+      '--trust',
+      key.pub,
+      '--quiet',
+      ...(resume ? ['--resume'] : []),
+    ];
     const full = await timed(() => runCli(unpackArgs(path.join(dir, 'unpack-timing'), false)));
     let kills = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -134,7 +191,20 @@ describe.skipIf(!rig)('kill -9 at any point', () => {
 
   it(`create: ${RUNS} kills; an unfinished bundle is never signed, and a rerun completes and verifies`, async () => {
     const r = needRig();
-    const createArgs = (out: string) => ['bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--out', out, '--key', key.key, '--passphrase-file', key.passphraseFile, ...plainMirrors(r)];
+    const createArgs = (out: string) => [
+      'bundle',
+      'create',
+      '--quiet',
+      '--profile',
+      'rekor-v2',
+      '--out',
+      out,
+      '--key',
+      key.key,
+      '--passphrase-file',
+      key.passphraseFile,
+      ...plainMirrors(r),
+    ];
     const full = await timed(() => runCli(createArgs(path.join(dir, 'create-timing'))));
     let kills = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -167,16 +237,56 @@ describe.skipIf(!rig)('kill -9 at any point', () => {
     beforeAll(async () => {
       const r = needRig();
       created = path.join(dir, 'rekor-v2-bundle');
-      const c = await runCli(['bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--out', created, '--key', key.key, '--passphrase-file', key.passphraseFile, ...plainMirrors(r)]);
+      const c = await runCli([
+        'bundle',
+        'create',
+        '--quiet',
+        '--profile',
+        'rekor-v2',
+        '--out',
+        created,
+        '--key',
+        key.key,
+        '--passphrase-file',
+        key.passphraseFile,
+        ...plainMirrors(r),
+      ]);
       expect(c.exitCode, c.stderr).toBe(0);
     });
 
     afterAll(async () => {
-      for (const i of instances) await runOffline(needRig(), ['bundle', 'uninstall', '--instance', i, '--data-dir', dataDir(i), '--purge', '--quiet']);
+      for (const i of instances)
+        await runOffline(needRig(), [
+          'bundle',
+          'uninstall',
+          '--instance',
+          i,
+          '--data-dir',
+          dataDir(i),
+          '--purge',
+          '--quiet',
+        ]);
     });
 
-    const installArgs = (instance: string, port: number) => ['bundle', 'install', created, '--trust', key.pub, '--instance', instance, '--data-dir', dataDir(instance),
-      '--hostname', `${instance}.rekor.test`, '--port', String(port), '--timeout', '180', '--quiet', '--json'];
+    const installArgs = (instance: string, port: number) => [
+      'bundle',
+      'install',
+      created,
+      '--trust',
+      key.pub,
+      '--instance',
+      instance,
+      '--data-dir',
+      dataDir(instance),
+      '--hostname',
+      `${instance}.rekor.test`,
+      '--port',
+      String(port),
+      '--timeout',
+      '180',
+      '--quiet',
+      '--json',
+    ];
 
     it(`${INSTALL_RUNS} kills of a fresh install, and of a rerun over a live log: the rerun completes, only the instance's containers remain, and the log keeps its key and entries`, async () => {
       const r = needRig();
@@ -189,9 +299,14 @@ describe.skipIf(!rig)('kill -9 at any point', () => {
         if (await killAfter(installArgs(instance, port), 500 + Math.floor(random() * 25_000), true)) kills++;
         const first = await runOffline(r, installArgs(instance, port));
         expect(first.exitCode, first.stderr).toBe(0);
-        const services = () => projectContainerNames(r, `rekor-airgap-${instance}`).map((n) => n.replace(/^rekor-airgap-[^_]+_/, '').replace(/_\d+$/, '')).sort();
+        const services = () =>
+          projectContainerNames(r, `rekor-airgap-${instance}`)
+            .map((n) => n.replace(/^rekor-airgap-[^_]+_/, '').replace(/_\d+$/, ''))
+            .sort();
         expect(services()).toEqual(['nginx', 'rekor']);
-        const before = json<{ log: { size: number; rootHex: string } }>(await runOffline(r, ['status', '--instance', instance, '--data-dir', dataDir(instance), '--json']));
+        const before = json<{ log: { size: number; rootHex: string } }>(
+          await runOffline(r, ['status', '--instance', instance, '--data-dir', dataDir(instance), '--json']),
+        );
         const keyBefore = readFileSync(path.join(dataDir(instance), 'log-public.pem'), 'utf8');
         // A rerun over the live log, killed at a random point.
         await killAfter(installArgs(instance, port), Math.floor(random() * 15_000), true);
@@ -199,13 +314,25 @@ describe.skipIf(!rig)('kill -9 at any point', () => {
         expect(again.exitCode, again.stderr).toBe(0);
         expect(services()).toEqual(['nginx', 'rekor']);
         expect(readFileSync(path.join(dataDir(instance), 'log-public.pem'), 'utf8')).toBe(keyBefore);
-        const after = json<{ log: { size: number } }>(await runOffline(r, ['status', '--instance', instance, '--data-dir', dataDir(instance), '--json']));
+        const after = json<{ log: { size: number } }>(
+          await runOffline(r, ['status', '--instance', instance, '--data-dir', dataDir(instance), '--json']),
+        );
         expect(after.log.size).toBeGreaterThanOrEqual(before.log.size);
         // The entries before the kill are still the log's first ones: the tiles on disk hash the
         // first `before.log.size` leaves to the root published then.
-        const tree = new TiledTree(after.log.size, async (p) => new Uint8Array(readFileSync(path.join(dataDir(instance), 'log', p))));
+        const tree = new TiledTree(
+          after.log.size,
+          async (p) => new Uint8Array(readFileSync(path.join(dataDir(instance), 'log', p))),
+        );
         expect(Buffer.from(await tree.subtreeHash(0, before.log.size)).toString('hex')).toBe(before.log.rootHex);
-        const smoke = await runOffline(r, ['smoke', '--instance', instance, '--data-dir', dataDir(instance), '--quiet']);
+        const smoke = await runOffline(r, [
+          'smoke',
+          '--instance',
+          instance,
+          '--data-dir',
+          dataDir(instance),
+          '--quiet',
+        ]);
         expect(smoke.exitCode, smoke.stderr).toBe(0);
       }
       expectKilledMostRuns(kills, INSTALL_RUNS);

@@ -15,7 +15,10 @@ import { needRig, plainMirrors, rig } from '../helpers/rig.js';
 
 const RUN = `u${Date.now().toString(36).slice(-5)}`;
 
-interface Status { log: { size: number; rootHex: string }; containers: Array<{ service: string; state: string }> }
+interface Status {
+  log: { size: number; rootHex: string };
+  containers: Array<{ service: string; state: string }>;
+}
 
 describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
   let dir: string;
@@ -25,14 +28,35 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
   const dataDir = (i: string) => path.join(dir, 'data', i);
   const install = (instance: string, bundle: string, extra: string[] = []) => {
     installed.push(instance);
-    return runOffline(needRig(), ['bundle', 'install', bundle, '--trust', key.pub, '--instance', instance, '--data-dir', dataDir(instance),
-      '--hostname', `${instance}.rekor.test`, '--json', '--timeout', '180', ...extra]);
+    return runOffline(needRig(), [
+      'bundle',
+      'install',
+      bundle,
+      '--trust',
+      key.pub,
+      '--instance',
+      instance,
+      '--data-dir',
+      dataDir(instance),
+      '--hostname',
+      `${instance}.rekor.test`,
+      '--json',
+      '--timeout',
+      '180',
+      ...extra,
+    ]);
   };
-  const status = async (instance: string) => json<Status>(await runOffline(needRig(), ['status', '--instance', instance, '--data-dir', dataDir(instance), '--json']));
+  const status = async (instance: string) =>
+    json<Status>(
+      await runOffline(needRig(), ['status', '--instance', instance, '--data-dir', dataDir(instance), '--json']),
+    );
 
   /** A copy of a shipped profile with other pins (same name: the package's templates go with it). */
   const profileWith = (name: string, release: number, refs: Record<string, string>): string => {
-    let yaml = readFileSync(path.join(ROOT, 'bundles', `${name}.yaml`), 'utf8').replace(/^release: \d+$/m, `release: ${release}`);
+    let yaml = readFileSync(path.join(ROOT, 'bundles', `${name}.yaml`), 'utf8').replace(
+      /^release: \d+$/m,
+      `release: ${release}`,
+    );
     for (const [from, to] of Object.entries(refs)) {
       expect(yaml).toContain(from);
       yaml = yaml.replace(from, to);
@@ -48,7 +72,19 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
     dir = tempDir('upgrade-test-');
     key = await makeSigningKey(dir);
     const create = async (out: string, profiles: string[]) => {
-      const c = await runCli(['bundle', 'create', '--quiet', ...profiles.flatMap((p) => ['--profile', p]), '--out', out, '--key', key.key, '--passphrase-file', key.passphraseFile, ...plainMirrors(r)]);
+      const c = await runCli([
+        'bundle',
+        'create',
+        '--quiet',
+        ...profiles.flatMap((p) => ['--profile', p]),
+        '--out',
+        out,
+        '--key',
+        key.key,
+        '--passphrase-file',
+        key.passphraseFile,
+        ...plainMirrors(r),
+      ]);
       expect(c.exitCode, c.stderr).toBe(0);
       return out;
     };
@@ -60,12 +96,15 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
     ]);
     bundles.current = await create(path.join(dir, 'current'), ['rekor-v2', 'rekor-v1']);
     // A release whose log server cannot start: the MariaDB image in the place of rekor-tiles.
-    bundles.broken = await create(path.join(dir, 'broken'), [profileWith('rekor-v2', 3, { 'ghcr.io/sigstore/rekor-tiles/posix:v2.4.2': 'docker.io/library/mariadb:10.11' })]);
+    bundles.broken = await create(path.join(dir, 'broken'), [
+      profileWith('rekor-v2', 3, { 'ghcr.io/sigstore/rekor-tiles/posix:v2.4.2': 'docker.io/library/mariadb:10.11' }),
+    ]);
   });
 
   afterAll(async () => {
     if (!rig) return;
-    for (const i of new Set(installed)) await runOffline(rig, ['bundle', 'uninstall', '--instance', i, '--data-dir', dataDir(i), '--purge', '--quiet']);
+    for (const i of new Set(installed))
+      await runOffline(rig, ['bundle', 'uninstall', '--instance', i, '--data-dir', dataDir(i), '--purge', '--quiet']);
   });
 
   it('rekor-v2: v2.3.0 → v2.4.2 keeps every entry, proved consistent; a failing upgrade rolls back to v2.4.2 with the data as it was', async () => {
@@ -74,7 +113,8 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
     const port = String(freeOfflinePort(r));
     const first = await install(u, bundles.previous, ['--profile', 'rekor-v2', '--port', port]);
     expect(first.exitCode, first.stderr).toBe(0);
-    for (let i = 0; i < 2; i++) expect((await runOffline(r, ['smoke', '--instance', u, '--data-dir', dataDir(u), '--quiet'])).exitCode).toBe(0);
+    for (let i = 0; i < 2; i++)
+      expect((await runOffline(r, ['smoke', '--instance', u, '--data-dir', dataDir(u), '--quiet'])).exitCode).toBe(0);
     const before = await status(u);
     const entriesBefore = readFileSync(path.join(dataDir(u), 'log/tile/entries', `000.p/${before.log.size}`));
 
@@ -88,13 +128,17 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
     const after = await status(u);
     expect(after.log.size).toBeGreaterThan(before.log.size);
     // Every entry written by v2.3.0 is still there, byte for byte, at the start of the log.
-    const entriesAfter = readFileSync(path.join(dataDir(u), 'log/tile/entries', after.log.size >= 256 ? '000' : `000.p/${after.log.size}`));
+    const entriesAfter = readFileSync(
+      path.join(dataDir(u), 'log/tile/entries', after.log.size >= 256 ? '000' : `000.p/${after.log.size}`),
+    );
     expect(entriesAfter.subarray(0, entriesBefore.length).equals(entriesBefore)).toBe(true);
 
     const failed = await install(u, bundles.broken, ['--profile', 'rekor-v2', '--timeout', '40', '--no-smoke']);
     expect(failed.exitCode, failed.stderr).toBe(16);
     expect(failed.stderr).toContain('UPGRADE_ROLLED_BACK');
-    expect(failed.stderr).toMatch(/Rolled back: release 2 \(.*rekor-tiles\/posix:v2\.4\.2.*\) runs again on the data as it was/);
+    expect(failed.stderr).toMatch(
+      /Rolled back: release 2 \(.*rekor-tiles\/posix:v2\.4\.2.*\) runs again on the data as it was/,
+    );
     const back = await status(u);
     expect(back.log).toEqual(after.log);
     expect(back.containers.every((c) => c.state === 'running')).toBe(true);
@@ -103,7 +147,7 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
     expect(smoke.exitCode, smoke.stderr).toBe(0);
   });
 
-  it('rekor-v1: rekor-server v1.5.4 → v1.6.1 keeps every entry, proved consistent by the log\'s own proof', async () => {
+  it("rekor-v1: rekor-server v1.5.4 → v1.6.1 keeps every entry, proved consistent by the log's own proof", async () => {
     const r = needRig();
     const u = `${RUN}-v1`;
     const port = String(freeOfflinePort(r));
@@ -114,7 +158,9 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
     expect(up.exitCode, up.stderr).toBe(0);
     expect(json<{ mode: string }>(up).mode).toBe('upgrade');
     expect(up.stderr).toMatch(new RegExp(`upgrade kept the log: size ${before.log.size} → \\d+, consistent`));
-    expect(JSON.parse(readFileSync(path.join(dataDir(u), 'state.json'), 'utf8')).images.rekor.ref).toBe('ghcr.io/sigstore/rekor/rekor-server:v1.6.1');
+    expect(JSON.parse(readFileSync(path.join(dataDir(u), 'state.json'), 'utf8')).images.rekor.ref).toBe(
+      'ghcr.io/sigstore/rekor/rekor-server:v1.6.1',
+    );
     const after = await status(u);
     expect(after.log.size).toBeGreaterThan(before.log.size);
   });

@@ -35,15 +35,33 @@ export function makeInstance(dir: string, name = 'default', state: Partial<Insta
   const origin = `${name}.rekor.test`;
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const root = createHash('sha256').update('root').digest();
-  const note = signNote(formatCheckpointBody({ origin, size: 3, rootHash: new Uint8Array(root), extensions: [] }), origin, privateKey);
+  const note = signNote(
+    formatCheckpointBody({ origin, size: 3, rootHash: new Uint8Array(root), extensions: [] }),
+    origin,
+    privateKey,
+  );
   const head: LogHead = { size: 3, rootHex: root.toString('hex'), checkpoint: note };
   const s: InstanceState = {
-    instance: name, profile: 'rekor-v2', kind: 'rekor-v2', project: `rekor-airgap-${name}`, dataDir, hostname: origin, origin,
-    httpsPort: 8443, bindAddress: '127.0.0.1', url: `https://${origin}:8443`, checkpointInterval: '2s', stack: {},
-    logPublicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), logKeyId: 'c'.repeat(64),
-    bundle: { createdAt: '2026-01-01T00:00:00Z', manifestSha256: 'd'.repeat(64), release: 2 }, highestRelease: 2,
+    instance: name,
+    profile: 'rekor-v2',
+    kind: 'rekor-v2',
+    project: `rekor-airgap-${name}`,
+    dataDir,
+    hostname: origin,
+    origin,
+    httpsPort: 8443,
+    bindAddress: '127.0.0.1',
+    url: `https://${origin}:8443`,
+    checkpointInterval: '2s',
+    stack: {},
+    logPublicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    logKeyId: 'c'.repeat(64),
+    bundle: { createdAt: '2026-01-01T00:00:00Z', manifestSha256: 'd'.repeat(64), release: 2 },
+    highestRelease: 2,
     images: { rekor: { ref: 'registry.test/rekor-tiles:v2.4.2', configDigest: `sha256:${'e'.repeat(64)}` } },
-    installedAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', ...state,
+    installedAt: '2026-01-01T00:00:00Z',
+    updatedAt: '2026-01-01T00:00:00Z',
+    ...state,
   };
   const file = (f: string, text: string | Buffer, mode = 0o644, uid = 0) => {
     mkdirSync(path.dirname(f), { recursive: true, mode: 0o755 });
@@ -51,7 +69,8 @@ export function makeInstance(dir: string, name = 'default', state: Partial<Insta
     chmodSync(f, mode);
     chownSync(f, uid, uid);
   };
-  for (const d of [p.dataDir, p.config, p.scripts, p.tls, p.templates, p.log]) mkdirSync(d, { recursive: true, mode: 0o755 });
+  for (const d of [p.dataDir, p.config, p.scripts, p.tls, p.templates, p.log])
+    mkdirSync(d, { recursive: true, mode: 0o755 });
   mkdirSync(p.secrets, { mode: 0o711 });
   chownSync(p.log, 65532, 65532);
   file(p.state, JSON.stringify(s, null, 2));
@@ -73,8 +92,14 @@ export function makeInstance(dir: string, name = 'default', state: Partial<Insta
 export async function backupOf(inst: FixtureInstance, out: string): Promise<string> {
   const w = await BackupArchiveWriter.open(out);
   await writeArchive(w, {
-    state: inst.state, paths: instancePaths(inst.dataDir), stack: rekorV2Stack, head: inst.head, extra: { dumps: [], hooks: [] },
-    passphrase: PASS, progress: silentProgress, scryptLogN: TEST_SCRYPT_LOG_N,
+    state: inst.state,
+    paths: instancePaths(inst.dataDir),
+    stack: rekorV2Stack,
+    head: inst.head,
+    extra: { dumps: [], hooks: [] },
+    passphrase: PASS,
+    progress: silentProgress,
+    scryptLogN: TEST_SCRYPT_LOG_N,
   });
   return out;
 }
@@ -86,29 +111,62 @@ export interface TarEntry {
 
 export async function readEntries(archive: string): Promise<TarEntry[]> {
   const entries: TarEntry[] = [];
-  await parseTar((async function* () { yield readFileSync(archive); })(), (h) => {
-    const parts: Buffer[] = [];
-    return { write: (c) => { parts.push(Buffer.from(c)); }, end: () => { entries.push({ path: h.path, bytes: Buffer.concat(parts) }); } };
-  });
+  await parseTar(
+    (async function* () {
+      yield readFileSync(archive);
+    })(),
+    (h) => {
+      const parts: Buffer[] = [];
+      return {
+        write: (c) => {
+          parts.push(Buffer.from(c));
+        },
+        end: () => {
+          entries.push({ path: h.path, bytes: Buffer.concat(parts) });
+        },
+      };
+    },
+  );
   return entries;
 }
 
 /** The tar the backup writes (0600 headers, mtime 0), from entries. */
 export function writeEntries(out: string, entries: readonly TarEntry[]): string {
-  writeFileSync(out, Buffer.concat([...entries.flatMap((e) => [tarFileHeader(e.path, e.bytes.length, 0o600, 0), e.bytes, tarPadding(e.bytes.length)]), TAR_END]), { mode: 0o600 });
+  writeFileSync(
+    out,
+    Buffer.concat([
+      ...entries.flatMap((e) => [tarFileHeader(e.path, e.bytes.length, 0o600, 0), e.bytes, tarPadding(e.bytes.length)]),
+      TAR_END,
+    ]),
+    { mode: 0o600 },
+  );
   return out;
 }
 
 /** Rewrites one entry of an archive (the others byte for byte as they were). */
-export async function rewriteEntry(archive: string, out: string, name: string, edit: (b: Buffer) => Buffer): Promise<string> {
+export async function rewriteEntry(
+  archive: string,
+  out: string,
+  name: string,
+  edit: (b: Buffer) => Buffer,
+): Promise<string> {
   const entries = await readEntries(archive);
   if (!entries.some((e) => e.path === name)) throw new Error(`${archive} has no ${name}`);
-  return writeEntries(out, entries.map((e) => (e.path === name ? { path: name, bytes: edit(e.bytes) } : e)));
+  return writeEntries(
+    out,
+    entries.map((e) => (e.path === name ? { path: name, bytes: edit(e.bytes) } : e)),
+  );
 }
 
 /** A sealed part holding exactly `files` (secrets.json among them, as given), sealed with `passphrase`. */
 export async function sealRaw(files: readonly TarEntry[], passphrase = PASS): Promise<Buffer> {
-  return sealBytes(Buffer.concat([...files.flatMap((e) => [tarFileHeader(e.path, e.bytes.length, 0o600, 0), e.bytes, tarPadding(e.bytes.length)]), TAR_END]), passphrase);
+  return sealBytes(
+    Buffer.concat([
+      ...files.flatMap((e) => [tarFileHeader(e.path, e.bytes.length, 0o600, 0), e.bytes, tarPadding(e.bytes.length)]),
+      TAR_END,
+    ]),
+    passphrase,
+  );
 }
 
 /** Any bytes sealed with `passphrase` in age's format, as the sealed part of a backup. */

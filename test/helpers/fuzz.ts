@@ -18,7 +18,8 @@ export function onlyCoded(fn: () => unknown, codes: readonly string[]): void {
   try {
     fn();
   } catch (e) {
-    if (!(e instanceof AirgapError)) throw new Error(`uncoded ${(e as Error)?.name}: ${(e as Error)?.message}`, { cause: e });
+    if (!(e instanceof AirgapError))
+      throw new Error(`uncoded ${(e as Error)?.name}: ${(e as Error)?.message}`, { cause: e });
     expect(codes, e.message).toContain(e.code);
   }
 }
@@ -27,7 +28,8 @@ export async function onlyCodedAsync(fn: () => Promise<unknown>, codes: readonly
   try {
     await fn();
   } catch (e) {
-    if (!(e instanceof AirgapError)) throw new Error(`uncoded ${(e as Error)?.name}: ${(e as Error)?.message}`, { cause: e });
+    if (!(e instanceof AirgapError))
+      throw new Error(`uncoded ${(e as Error)?.name}: ${(e as Error)?.message}`, { cause: e });
     expect(codes, e.message).toContain(e.code);
   }
 }

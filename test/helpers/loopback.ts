@@ -23,8 +23,29 @@ export function loopbackCert(ips: string[] = ['127.0.0.1']): TestCert {
   const dir = tempDir('loopback-tls-');
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '1', '-subj', '/CN=localhost', '-addext', `subjectAltName=DNS:localhost,${ips.map((ip) => `IP:${ip}`).join(',')}`], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      `subjectAltName=DNS:localhost,${ips.map((ip) => `IP:${ip}`).join(',')}`,
+    ],
+    { stdio: 'pipe' },
+  );
   return { key: readFileSync(key), cert: readFileSync(cert), ca: readFileSync(cert, 'utf8'), caFile: cert };
 }
 
@@ -33,7 +54,10 @@ export async function listenLoopback(server: Server, host = '127.0.0.1', port = 
   if (!host.startsWith('127.')) throw new Error('test servers listen on loopback addresses only');
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => { server.off('error', reject); resolve(); });
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   return (server.address() as AddressInfo).port;
 }
@@ -41,14 +65,29 @@ export async function listenLoopback(server: Server, host = '127.0.0.1', port = 
 /** Counts the TCP connections a server accepts (before any TLS or HTTP). */
 export function countConnections(server: Server): { readonly count: number; reset(): void } {
   let n = 0;
-  server.on('connection', () => { n++; });
-  return { get count() { return n; }, reset() { n = 0; } };
+  server.on('connection', () => {
+    n++;
+  });
+  return {
+    get count() {
+      return n;
+    },
+    reset() {
+      n = 0;
+    },
+  };
 }
 
 /** Closes servers and every connection they still hold. */
 export async function closeAll(...servers: Array<Server | undefined>): Promise<void> {
-  await Promise.all(servers.map((s) => s && new Promise<void>((r) => {
-    (s as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
-    s.close(() => r());
-  })));
+  await Promise.all(
+    servers.map(
+      (s) =>
+        s &&
+        new Promise<void>((r) => {
+          (s as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+          s.close(() => r());
+        }),
+    ),
+  );
 }

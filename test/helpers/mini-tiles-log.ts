@@ -12,7 +12,10 @@ import { memorySubtreeHasher, rfc6962InclusionProof, rfc6962LeafHash } from '../
 import { formatCheckpointBody, logKeyId, signNote } from '../../src/rekor/note.js';
 import { tilePath } from '../../src/rekor/tiles.js';
 
-export interface Answer { status: number; body: Buffer }
+export interface Answer {
+  status: number;
+  body: Buffer;
+}
 export type Tamper = (n: number, method: string, path: string, a: Answer) => Answer;
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
@@ -32,7 +35,14 @@ export function publishTiles(leaves: Uint8Array[]): Map<string, Uint8Array> {
       let row = level.slice(t * 256, (t + 1) * 256);
       while (row.length > 1) {
         const up: Uint8Array[] = [];
-        for (let i = 0; i < row.length; i += 2) up.push(createHash('sha256').update(Buffer.from([1])).update(row[i]!).update(row[i + 1]!).digest());
+        for (let i = 0; i < row.length; i += 2)
+          up.push(
+            createHash('sha256')
+              .update(Buffer.from([1]))
+              .update(row[i]!)
+              .update(row[i + 1]!)
+              .digest(),
+          );
         row = up;
       }
       next.push(row[0]!);
@@ -50,33 +60,61 @@ export class MiniTilesLog {
   requests = 0;
   url = '';
 
-  constructor(readonly origin: string, private readonly key: KeyObject, private readonly pub: KeyObject, preload = 0) {
+  constructor(
+    readonly origin: string,
+    private readonly key: KeyObject,
+    private readonly pub: KeyObject,
+    preload = 0,
+  ) {
     for (let i = 0; i < preload; i++) this.leaves.push(rfc6962LeafHash(Buffer.from(`preloaded ${i}`)));
     if (preload) this.note = this.sign();
   }
 
   private sign(): string {
     const n = this.leaves.length;
-    return signNote(formatCheckpointBody({ origin: this.origin, size: n, rootHash: rootOf(this.leaves), extensions: [] }), this.origin, this.key);
+    return signNote(
+      formatCheckpointBody({ origin: this.origin, size: n, rootHash: rootOf(this.leaves), extensions: [] }),
+      this.origin,
+      this.key,
+    );
   }
 
   private async answer(method: string, path: string, body: Buffer): Promise<Answer> {
     const ok = (b: string | Uint8Array, status = 200): Answer => ({ status, body: Buffer.from(b) });
     if (path === '/healthz') return ok('{"status":"SERVING"}');
     if (method === 'POST' && path === '/api/v2/log/entries') {
-      const req = JSON.parse(body.toString('utf8')) as { hashedRekordRequestV002: { digest: string; signature: { content: string; verifier: unknown } } };
+      const req = JSON.parse(body.toString('utf8')) as {
+        hashedRekordRequestV002: { digest: string; signature: { content: string; verifier: unknown } };
+      };
       const r = req.hashedRekordRequestV002;
-      const canonical = Buffer.from(JSON.stringify({ apiVersion: '0.0.2', kind: 'hashedrekord', spec: { hashedRekordV002: { data: { digest: r.digest }, signature: r.signature } } }));
+      const canonical = Buffer.from(
+        JSON.stringify({
+          apiVersion: '0.0.2',
+          kind: 'hashedrekord',
+          spec: { hashedRekordV002: { data: { digest: r.digest }, signature: r.signature } },
+        }),
+      );
       const index = this.leaves.length;
       this.leaves.push(rfc6962LeafHash(canonical));
       this.note = this.sign();
       const n = this.leaves.length;
       const proof = await rfc6962InclusionProof(index, n, memorySubtreeHasher(this.leaves));
-      return ok(JSON.stringify({
-        logIndex: String(index), logId: { keyId: b64(logKeyId(this.origin, this.pub)) }, kindVersion: { kind: 'hashedrekord', version: '0.0.2' },
-        inclusionProof: { logIndex: String(index), rootHash: b64(rootOf(this.leaves)), treeSize: String(n), hashes: proof.map(b64), checkpoint: { envelope: this.note } },
-        canonicalizedBody: b64(canonical),
-      }), 201);
+      return ok(
+        JSON.stringify({
+          logIndex: String(index),
+          logId: { keyId: b64(logKeyId(this.origin, this.pub)) },
+          kindVersion: { kind: 'hashedrekord', version: '0.0.2' },
+          inclusionProof: {
+            logIndex: String(index),
+            rootHash: b64(rootOf(this.leaves)),
+            treeSize: String(n),
+            hashes: proof.map(b64),
+            checkpoint: { envelope: this.note },
+          },
+          canonicalizedBody: b64(canonical),
+        }),
+        201,
+      );
     }
     if (path === '/checkpoint') return ok(this.note);
     const tile = publishTiles(this.leaves).get(path.slice(1));
@@ -92,7 +130,10 @@ export class MiniTilesLog {
         const n = this.requests++;
         this.answer(req.method ?? 'GET', path, Buffer.concat(parts))
           .then((a) => this.tamper(n, req.method ?? 'GET', path, a))
-          .then((a) => res.writeHead(a.status).end(a.body), () => res.writeHead(500).end());
+          .then(
+            (a) => res.writeHead(a.status).end(a.body),
+            () => res.writeHead(500).end(),
+          );
       });
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
@@ -111,7 +152,11 @@ function rootOf(leaves: Uint8Array[]): Uint8Array {
     if (xs.length === 1) return xs[0]!;
     let k = 1;
     while (k * 2 < xs.length) k *= 2;
-    return createHash('sha256').update(Buffer.from([1])).update(hashLevel(xs.slice(0, k))).update(hashLevel(xs.slice(k))).digest();
+    return createHash('sha256')
+      .update(Buffer.from([1]))
+      .update(hashLevel(xs.slice(0, k)))
+      .update(hashLevel(xs.slice(k)))
+      .digest();
   };
   return hashLevel(level);
 }

@@ -24,7 +24,9 @@ export interface RegistryProxy {
 export async function startRegistryProxy(upstream: string, faults: ProxyFaults): Promise<RegistryProxy> {
   let blobs = 0;
   let markStalled = () => {};
-  const stalled = new Promise<void>((r) => { markStalled = r; });
+  const stalled = new Promise<void>((r) => {
+    markStalled = r;
+  });
   let uploads = 0;
   const server = http.createServer((req, res) => {
     const isUpload = req.method === 'PUT' && /\/blobs\/uploads\//.test(req.url ?? '');
@@ -37,20 +39,27 @@ export async function startRegistryProxy(upstream: string, faults: ProxyFaults):
       markStalled();
       return; // hang
     }
-    const up = http.request(`http://${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream, 'x-forwarded-host': req.headers.host ?? '' } }, (ur) => {
-      const big = Number(ur.headers['content-length'] ?? 0) > 1024 * 1024;
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      if (isBlob && faults.corruptLargeBlobs && big) {
-        let flipped = false;
-        ur.on('data', (c: Buffer) => {
-          if (!flipped) { c[100] = c[100]! ^ 0xff; flipped = true; }
-          res.write(c);
-        });
-        ur.on('end', () => res.end());
-      } else {
-        ur.pipe(res);
-      }
-    });
+    const up = http.request(
+      `http://${upstream}${req.url}`,
+      { method: req.method, headers: { ...req.headers, host: upstream, 'x-forwarded-host': req.headers.host ?? '' } },
+      (ur) => {
+        const big = Number(ur.headers['content-length'] ?? 0) > 1024 * 1024;
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        if (isBlob && faults.corruptLargeBlobs && big) {
+          let flipped = false;
+          ur.on('data', (c: Buffer) => {
+            if (!flipped) {
+              c[100] = c[100]! ^ 0xff;
+              flipped = true;
+            }
+            res.write(c);
+          });
+          ur.on('end', () => res.end());
+        } else {
+          ur.pipe(res);
+        }
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
@@ -59,6 +68,10 @@ export async function startRegistryProxy(upstream: string, faults: ProxyFaults):
   return {
     host: `127.0.0.1:${port}`,
     stalled,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

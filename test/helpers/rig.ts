@@ -60,9 +60,13 @@ export const rig: Rig | undefined = load();
 
 if (!rig) {
   if (process.env.CI === 'true') {
-    throw new Error(`end-to-end rig missing: ${RIG_ENV} does not exist (run test/rig/rig up); CI=true makes this a failure`);
+    throw new Error(
+      `end-to-end rig missing: ${RIG_ENV} does not exist (run test/rig/rig up); CI=true makes this a failure`,
+    );
   }
-  process.stderr.write(`\n*** end-to-end tests SKIPPED: no rig (${RIG_ENV} missing). Run test/rig/rig up, or npm test. ***\n\n`);
+  process.stderr.write(
+    `\n*** end-to-end tests SKIPPED: no rig (${RIG_ENV} missing). Run test/rig/rig up, or npm test. ***\n\n`,
+  );
 }
 
 /** The rig, or a failure naming what is missing (use inside tests that run only with a rig). */
@@ -73,6 +77,12 @@ export function needRig(): Rig {
 
 /** Mirrors that send every upstream reference of the profiles to the rig's plain registry. */
 export function plainMirrors(r: Rig): string[] {
-  return ['--mirror', `ghcr.io=${r.registry}`, '--mirror', `docker.io=${r.registry}`,
-    '--mirror', `proxy.golang.org=file://${r.goModCacheDownload}`];
+  return [
+    '--mirror',
+    `ghcr.io=${r.registry}`,
+    '--mirror',
+    `docker.io=${r.registry}`,
+    '--mirror',
+    `proxy.golang.org=file://${r.goModCacheDownload}`,
+  ];
 }

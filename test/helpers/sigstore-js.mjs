@@ -16,15 +16,28 @@ try {
     const [bundleFile, artifact, rootFile, keyFile, thresholds] = a;
     const root = TrustedRoot.fromJSON(JSON.parse(readFileSync(rootFile, 'utf8')));
     const key = { publicKey: createPublicKey(readFileSync(keyFile)), validFor: () => true };
-    const verifier = new Verifier(toTrustMaterial(root, () => key), JSON.parse(thresholds));
-    verifier.verify(toSignedEntity(bundleFromJSON(JSON.parse(readFileSync(bundleFile, 'utf8'))), readFileSync(artifact)));
+    const verifier = new Verifier(
+      toTrustMaterial(root, () => key),
+      JSON.parse(thresholds),
+    );
+    verifier.verify(
+      toSignedEntity(bundleFromJSON(JSON.parse(readFileSync(bundleFile, 'utf8'))), readFileSync(artifact)),
+    );
     out({ ok: true });
   } else if (mode === 'sign') {
     const [url, artifact] = a;
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const signer = { sign: async (data) => ({ signature: sign('sha256', data, privateKey), key: { $case: 'publicKey', publicKey: pem } }) };
-    const builder = new MessageSignatureBundleBuilder({ signer, witnesses: [new RekorWitness({ rekorBaseURL: url, majorApiVersion: 2 })] });
+    const signer = {
+      sign: async (data) => ({
+        signature: sign('sha256', data, privateKey),
+        key: { $case: 'publicKey', publicKey: pem },
+      }),
+    };
+    const builder = new MessageSignatureBundleBuilder({
+      signer,
+      witnesses: [new RekorWitness({ rekorBaseURL: url, majorApiVersion: 2 })],
+    });
     await builder.create({ data: readFileSync(artifact), type: 'text/plain' });
     out({ ok: true });
   } else {

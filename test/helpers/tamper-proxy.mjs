@@ -27,30 +27,43 @@ const server = https.createServer({ cert: readFileSync(certFile), key: readFileS
       body = Buffer.from(JSON.stringify(j));
     }
     const host = (req.headers.host ?? '').split(':')[0];
-    const up = https.request({ host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, servername: host, ca,
-      headers: { ...req.headers, 'content-length': body.length } }, (ur) => {
-      const out = [];
-      ur.on('data', (c) => out.push(c));
-      ur.on('end', () => {
-        let resBody = Buffer.concat(out);
-        if (isPost && ur.statusCode === 201) {
-          const j = JSON.parse(resBody);
-          if (mode === 'proof') j.inclusionProof.hashes[0] = flipB64(j.inclusionProof.hashes[0], 5);
-          if (mode === 'checkpoint-signature') {
-            const env = j.inclusionProof.checkpoint.envelope;
-            const line = env.trimEnd().split('\n').pop();
-            const sig = line.split(' ').pop();
-            j.inclusionProof.checkpoint.envelope = env.replace(sig, flipB64(sig, 20));
+    const up = https.request(
+      {
+        host: '127.0.0.1',
+        port: upstreamPort,
+        path: req.url,
+        method: req.method,
+        servername: host,
+        ca,
+        headers: { ...req.headers, 'content-length': body.length },
+      },
+      (ur) => {
+        const out = [];
+        ur.on('data', (c) => out.push(c));
+        ur.on('end', () => {
+          let resBody = Buffer.concat(out);
+          if (isPost && ur.statusCode === 201) {
+            const j = JSON.parse(resBody);
+            if (mode === 'proof') j.inclusionProof.hashes[0] = flipB64(j.inclusionProof.hashes[0], 5);
+            if (mode === 'checkpoint-signature') {
+              const env = j.inclusionProof.checkpoint.envelope;
+              const line = env.trimEnd().split('\n').pop();
+              const sig = line.split(' ').pop();
+              j.inclusionProof.checkpoint.envelope = env.replace(sig, flipB64(sig, 20));
+            }
+            resBody = Buffer.from(JSON.stringify(j));
           }
-          resBody = Buffer.from(JSON.stringify(j));
-        }
-        const headers = { ...ur.headers, 'content-length': resBody.length };
-        delete headers['transfer-encoding'];
-        res.writeHead(ur.statusCode, headers);
-        res.end(resBody);
-      });
+          const headers = { ...ur.headers, 'content-length': resBody.length };
+          delete headers['transfer-encoding'];
+          res.writeHead(ur.statusCode, headers);
+          res.end(resBody);
+        });
+      },
+    );
+    up.on('error', (e) => {
+      res.writeHead(502);
+      res.end(String(e));
     });
-    up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
     up.end(body);
   });
 });

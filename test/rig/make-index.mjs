@@ -27,7 +27,10 @@ async function putBlob(repo, bytes) {
   const start = await must(await fetch(`${base}/${repo}/blobs/uploads/`, { method: 'POST' }), 'start upload');
   const loc = new URL(start.headers.get('location'), `http://${registry}`);
   loc.searchParams.set('digest', digest);
-  await must(await fetch(loc, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } }), 'upload blob');
+  await must(
+    await fetch(loc, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } }),
+    'upload blob',
+  );
   return digest;
 }
 
@@ -37,9 +40,14 @@ async function mount(digest) {
 }
 
 async function putManifest(ref, bytes, mediaType) {
-  await must(await fetch(`${base}/${destRepo}/manifests/${ref}`, {
-    method: 'PUT', body: bytes, headers: { 'content-type': mediaType },
-  }), `put manifest ${ref}`);
+  await must(
+    await fetch(`${base}/${destRepo}/manifests/${ref}`, {
+      method: 'PUT',
+      body: bytes,
+      headers: { 'content-type': mediaType },
+    }),
+    `put manifest ${ref}`,
+  );
   return sha(bytes);
 }
 
@@ -48,19 +56,34 @@ function markerTar(text) {
   const body = Buffer.from(text);
   const h = Buffer.alloc(512);
   const w = (s, off, len) => h.write(s, off, len, 'ascii');
-  w('etc/rig-platform', 0, 100); w('0000644\0', 100, 8); w('0000000\0', 108, 8); w('0000000\0', 116, 8);
-  w(body.length.toString(8).padStart(11, '0') + '\0', 124, 12); w('00000000000\0', 136, 12);
-  w('        ', 148, 8); w('0', 156, 1); w('ustar\0', 257, 6); w('00', 263, 2);
-  let sum = 0; for (const b of h) sum += b;
+  w('etc/rig-platform', 0, 100);
+  w('0000644\0', 100, 8);
+  w('0000000\0', 108, 8);
+  w('0000000\0', 116, 8);
+  w(body.length.toString(8).padStart(11, '0') + '\0', 124, 12);
+  w('00000000000\0', 136, 12);
+  w('        ', 148, 8);
+  w('0', 156, 1);
+  w('ustar\0', 257, 6);
+  w('00', 263, 2);
+  let sum = 0;
+  for (const b of h) sum += b;
   w(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
   const pad = Buffer.alloc((512 - (body.length % 512)) % 512);
   return Buffer.concat([h, body, pad, Buffer.alloc(1024)]);
 }
 
-const amdRes = await must(await fetch(`${base}/${srcRepo}/manifests/${srcTag}`, { headers: { accept: ACCEPT } }), 'get source manifest');
+const amdRes = await must(
+  await fetch(`${base}/${srcRepo}/manifests/${srcTag}`, { headers: { accept: ACCEPT } }),
+  'get source manifest',
+);
 const amdBytes = Buffer.from(await amdRes.arrayBuffer());
 const amd = JSON.parse(amdBytes);
-const amdConfig = JSON.parse(Buffer.from(await (await must(await fetch(`${base}/${srcRepo}/blobs/${amd.config.digest}`), 'get config')).arrayBuffer()));
+const amdConfig = JSON.parse(
+  Buffer.from(
+    await (await must(await fetch(`${base}/${srcRepo}/blobs/${amd.config.digest}`), 'get config')).arrayBuffer(),
+  ),
+);
 for (const d of [amd.config.digest, ...amd.layers.map((l) => l.digest)]) await mount(d);
 const amdDigest = await putManifest(sha(amdBytes), amdBytes, amd.mediaType);
 
@@ -76,7 +99,11 @@ const armConfigDigest = await putBlob(destRepo, armConfigBytes);
 const arm = {
   schemaVersion: 2,
   mediaType: 'application/vnd.oci.image.manifest.v1+json',
-  config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: armConfigDigest, size: armConfigBytes.length },
+  config: {
+    mediaType: 'application/vnd.oci.image.config.v1+json',
+    digest: armConfigDigest,
+    size: armConfigBytes.length,
+  },
   layers: [
     ...amd.layers.map((l) => ({ ...l, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })),
     { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: tgz.length },
@@ -89,8 +116,18 @@ const index = {
   schemaVersion: 2,
   mediaType: 'application/vnd.oci.image.index.v1+json',
   manifests: [
-    { mediaType: amd.mediaType, digest: amdDigest, size: amdBytes.length, platform: { architecture: 'amd64', os: 'linux' } },
-    { mediaType: arm.mediaType, digest: armDigest, size: armBytes.length, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
+    {
+      mediaType: amd.mediaType,
+      digest: amdDigest,
+      size: amdBytes.length,
+      platform: { architecture: 'amd64', os: 'linux' },
+    },
+    {
+      mediaType: arm.mediaType,
+      digest: armDigest,
+      size: armBytes.length,
+      platform: { architecture: 'arm64', os: 'linux', variant: 'v8' },
+    },
   ],
 };
 const indexBytes = Buffer.from(JSON.stringify(index));

@@ -12,7 +12,9 @@ import { expectCode } from '../helpers/expect-code.js';
 describe('image references', () => {
   it('normalises like Docker', () => {
     expect(formatImageRef(parseImageRef('nginx'))).toBe('docker.io/library/nginx:latest');
-    expect(formatImageRef(parseImageRef('ghcr.io/sigstore/rekor-tiles/posix:v2.3.0'))).toBe('ghcr.io/sigstore/rekor-tiles/posix:v2.3.0');
+    expect(formatImageRef(parseImageRef('ghcr.io/sigstore/rekor-tiles/posix:v2.3.0'))).toBe(
+      'ghcr.io/sigstore/rekor-tiles/posix:v2.3.0',
+    );
     expect(parseImageRef('127.0.0.1:5000/a/b@sha256:' + 'a'.repeat(64)).registry).toBe('127.0.0.1:5000');
     expectCode(() => parseImageRef('Bad/Name'), 'REF_INVALID');
     expectCode(() => parseImageRef('x@sha256:short'), 'REF_INVALID');
@@ -20,8 +22,14 @@ describe('image references', () => {
 
   it('sends a reference through its mirror, keeping the repository, with an optional prefix', () => {
     const m = parseMirrors(['ghcr.io=127.0.0.1:5000', 'docker.io=mirror.internal/hub']);
-    expect(resolveSource(parseImageRef('ghcr.io/sigstore/rekor/rekor-server:v1.5.4'), m)).toEqual({ host: '127.0.0.1:5000', repository: 'sigstore/rekor/rekor-server' });
-    expect(resolveSource(parseImageRef('nginx:1'), m)).toEqual({ host: 'mirror.internal', repository: 'hub/library/nginx' });
+    expect(resolveSource(parseImageRef('ghcr.io/sigstore/rekor/rekor-server:v1.5.4'), m)).toEqual({
+      host: '127.0.0.1:5000',
+      repository: 'sigstore/rekor/rekor-server',
+    });
+    expect(resolveSource(parseImageRef('nginx:1'), m)).toEqual({
+      host: 'mirror.internal',
+      repository: 'hub/library/nginx',
+    });
     expect(resolveSource(parseImageRef('quay.io/x/y:1'), m)).toEqual({ host: 'quay.io', repository: 'x/y' });
     expectCode(() => parseMirrors(['ghcr.io']), 'USAGE_BAD_MIRROR');
   });
@@ -29,19 +37,27 @@ describe('image references', () => {
 
 describe('registry auth challenges', () => {
   it('parses a Bearer challenge', () => {
-    expect(parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull"')).toEqual({
-      scheme: 'Bearer', params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull' },
+    expect(
+      parseChallenge(
+        'Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull"',
+      ),
+    ).toEqual({
+      scheme: 'Bearer',
+      params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull' },
     });
     expect(parseChallenge('Basic realm="x"').scheme).toBe('Basic');
   });
 });
 
 describe('platforms', () => {
-  const index = { schemaVersion: 2 as const, manifests: [
-    { mediaType: 'm', digest: 'sha256:a', size: 1, platform: { os: 'linux', architecture: 'amd64' } },
-    { mediaType: 'm', digest: 'sha256:b', size: 1, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
-    { mediaType: 'm', digest: 'sha256:c', size: 1, platform: { os: 'unknown', architecture: 'unknown' } },
-  ] };
+  const index = {
+    schemaVersion: 2 as const,
+    manifests: [
+      { mediaType: 'm', digest: 'sha256:a', size: 1, platform: { os: 'linux', architecture: 'amd64' } },
+      { mediaType: 'm', digest: 'sha256:b', size: 1, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+      { mediaType: 'm', digest: 'sha256:c', size: 1, platform: { os: 'unknown', architecture: 'unknown' } },
+    ],
+  };
   it('picks the wanted one, and names the ones there are when it is missing', () => {
     expect(selectPlatform(index, parsePlatform('linux/arm64'), 'x').digest).toBe('sha256:b');
     expect(selectPlatform(index, parsePlatform('linux/amd64'), 'x').digest).toBe('sha256:a');
@@ -62,7 +78,9 @@ describe('sizes', () => {
 
 describe('templates', () => {
   it('renders names and dotted names, and names what is missing', () => {
-    expect(renderTemplate('image: {{ images.rekor }} on {{port}}', { images: { rekor: 'r:1' }, port: 3443 }, 't')).toBe('image: r:1 on 3443');
+    expect(renderTemplate('image: {{ images.rekor }} on {{port}}', { images: { rekor: 'r:1' }, port: 3443 }, 't')).toBe(
+      'image: r:1 on 3443',
+    );
     const e = expectCode(() => renderTemplate('{{ nope }}', {}, 'rekor-v2/compose.yaml'), 'INSTALL_TEMPLATE_VARIABLE');
     expect(e.message).toContain('rekor-v2/compose.yaml');
   });
@@ -72,25 +90,45 @@ describe('the signed manifest refuses unsafe or duplicate paths', () => {
   const base = { formatVersion: 1, createdAt: '', tool: {}, platform: '', profiles: [], images: [] };
   for (const p of ['/etc/passwd', '../x', 'a/../../x', 'a//b', './a']) {
     it(`refuses ${p}`, () => {
-      expectCode(() => parseManifest(JSON.stringify({ ...base, files: [{ path: p, size: 1, sha256: 'a'.repeat(64) }] }), 'bundle.json'), 'BUNDLE_MANIFEST_INVALID');
+      expectCode(
+        () =>
+          parseManifest(
+            JSON.stringify({ ...base, files: [{ path: p, size: 1, sha256: 'a'.repeat(64) }] }),
+            'bundle.json',
+          ),
+        'BUNDLE_MANIFEST_INVALID',
+      );
     });
   }
   it('refuses a path listed twice', () => {
     const f = { path: 'a', size: 1, sha256: 'a'.repeat(64) };
-    expectCode(() => parseManifest(JSON.stringify({ ...base, files: [f, f] }), 'bundle.json'), 'BUNDLE_MANIFEST_INVALID');
+    expectCode(
+      () => parseManifest(JSON.stringify({ ...base, files: [f, f] }), 'bundle.json'),
+      'BUNDLE_MANIFEST_INVALID',
+    );
   });
 });
 
 describe('archive entry policy', () => {
   const listed = new Map([['images/index.json', { path: 'images/index.json', size: 3, sha256: 'a'.repeat(64) }]]);
-  const h = (over: object) => ({ path: 'images/index.json', size: 3, mode: 0o644, type: '0', linkname: '', raw: Buffer.alloc(512), ...over });
+  const h = (over: object) => ({
+    path: 'images/index.json',
+    size: 3,
+    mode: 0o644,
+    type: '0',
+    linkname: '',
+    raw: Buffer.alloc(512),
+    ...over,
+  });
   it('allows a listed regular file of the listed size, once', () => {
     const seen = new Set<string>();
     expect(checkEntry(h({}), listed, seen)).toEqual(listed.get('images/index.json'));
     expect((checkEntry(h({}), listed, seen) as { code: string }).code).toBe('MEDIA_DUPLICATE_ENTRY');
   });
   it('names each kind of unsafe entry', () => {
-    expect((checkEntry(h({ type: '2', linkname: '/etc' }), listed, new Set()) as { code: string }).code).toBe('MEDIA_UNSAFE_ENTRY');
+    expect((checkEntry(h({ type: '2', linkname: '/etc' }), listed, new Set()) as { code: string }).code).toBe(
+      'MEDIA_UNSAFE_ENTRY',
+    );
     expect((checkEntry(h({ path: '../x' }), listed, new Set()) as { code: string }).code).toBe('MEDIA_UNSAFE_PATH');
     expect((checkEntry(h({ size: 4 }), listed, new Set()) as { code: string }).code).toBe('MEDIA_SIZE_MISMATCH');
     expect((checkEntry(h({ path: 'other' }), listed, new Set()) as { code: string }).code).toBe('MEDIA_UNLISTED_ENTRY');

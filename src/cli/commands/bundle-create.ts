@@ -29,7 +29,8 @@ interface Args extends CommonArgs {
 }
 
 function checkRelease(n: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new AirgapError('USAGE_INVALID', `--release ${n}: a whole number, 0 or more`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new AirgapError('USAGE_INVALID', `--release ${n}: a whole number, 0 or more`);
   return n;
 }
 
@@ -42,20 +43,65 @@ export function lockMode(lock: string | false | undefined): string {
 export const bundleCreateCommand = {
   command: 'create',
   describe: 'pull the stack images (pinned by digest) and write a signed offline bundle directory',
-  builder: (y) => typed<Args>(withRegistry(withPassphrase(withCommon(y)))
-    .option('profile', { type: 'string', array: true, default: ['rekor-v2'], describe: 'stack profile: rekor-v2 (default), rekor-v1, or a path to a profile YAML (repeatable)' })
-    .option('out', { type: 'string', demandOption: true, describe: 'bundle directory to write' })
-    .option('key', { type: 'string', demandOption: true, describe: 'signing key from bundle keygen (encrypted PEM)' })
-    .option('platform', { type: 'string', describe: 'platform of the offline host, e.g. linux/amd64 (default: this host\'s)' })
-    .option('lock', { type: 'string', describe: 'lock file to enforce (default: <profile>.lock.json when it exists); --no-lock ignores lock files' })
-    .option('node-runtime', { type: 'string', describe: 'Node.js binary for the target platform (default: this one, when platforms match)' })
-    .option('source', { choices: ['registry', 'docker'] as const, default: 'registry' as const, describe: 'registry: pull daemonless (default); docker: pull with the local engine (its credentials) and export' })
-    .option('npm-registry', { type: 'string', describe: 'npm registry (or internal mirror) for the Node runtime of another platform (default https://registry.npmjs.org)' })
-    .option('release', { type: 'number', describe: 'release number of this bundle (default: the profile\'s release:); installs never go to a lower one' })
-    .option('force', { type: 'boolean', default: false, describe: 'rebuild over a complete bundle at --out' })
-    .option('with-charts', { type: 'boolean', default: false, describe: 'also carry the Helm charts the profiles list (OCI artifacts), for Kubernetes sites' })
-    .option('chart', { type: 'string', array: true, default: [] as string[], describe: 'carry this Helm chart too: registry/repository:VERSION[@sha256:…] (repeatable; mirrors apply)' })
-    .example('$0 bundle create --profile rekor-v2 --out ./bundle --key ./bundle-signing.key --mirror ghcr.io=mirror.internal:5000', '')),
+  builder: (y) =>
+    typed<Args>(
+      withRegistry(withPassphrase(withCommon(y)))
+        .option('profile', {
+          type: 'string',
+          array: true,
+          default: ['rekor-v2'],
+          describe: 'stack profile: rekor-v2 (default), rekor-v1, or a path to a profile YAML (repeatable)',
+        })
+        .option('out', { type: 'string', demandOption: true, describe: 'bundle directory to write' })
+        .option('key', {
+          type: 'string',
+          demandOption: true,
+          describe: 'signing key from bundle keygen (encrypted PEM)',
+        })
+        .option('platform', {
+          type: 'string',
+          describe: "platform of the offline host, e.g. linux/amd64 (default: this host's)",
+        })
+        .option('lock', {
+          type: 'string',
+          describe: 'lock file to enforce (default: <profile>.lock.json when it exists); --no-lock ignores lock files',
+        })
+        .option('node-runtime', {
+          type: 'string',
+          describe: 'Node.js binary for the target platform (default: this one, when platforms match)',
+        })
+        .option('source', {
+          choices: ['registry', 'docker'] as const,
+          default: 'registry' as const,
+          describe:
+            'registry: pull daemonless (default); docker: pull with the local engine (its credentials) and export',
+        })
+        .option('npm-registry', {
+          type: 'string',
+          describe:
+            'npm registry (or internal mirror) for the Node runtime of another platform (default https://registry.npmjs.org)',
+        })
+        .option('release', {
+          type: 'number',
+          describe: "release number of this bundle (default: the profile's release:); installs never go to a lower one",
+        })
+        .option('force', { type: 'boolean', default: false, describe: 'rebuild over a complete bundle at --out' })
+        .option('with-charts', {
+          type: 'boolean',
+          default: false,
+          describe: 'also carry the Helm charts the profiles list (OCI artifacts), for Kubernetes sites',
+        })
+        .option('chart', {
+          type: 'string',
+          array: true,
+          default: [] as string[],
+          describe: 'carry this Helm chart too: registry/repository:VERSION[@sha256:…] (repeatable; mirrors apply)',
+        })
+        .example(
+          '$0 bundle create --profile rekor-v2 --out ./bundle --key ./bundle-signing.key --mirror ghcr.io=mirror.internal:5000',
+          '',
+        ),
+    ),
   handler: async (args) => {
     const { createBundle, loadBundleProfiles } = await import('../../bundle/create.js');
     // Every profile must name a stack this tool can install: said before the passphrase is asked
@@ -81,17 +127,33 @@ export const bundleCreateCommand = {
       progress,
     });
     const m = result.manifest;
-    printResult(args, {
-      dir: result.dir, createdAt: m.createdAt, platform: m.platform, profiles: m.profiles,
-      images: m.images.map((i) => ({ ref: i.ref, digest: i.digest, manifestDigest: i.manifestDigest, configDigest: i.configDigest, size: i.size })),
-      charts: (m.charts ?? []).map((c) => ({ ref: c.ref, digest: c.digest, version: c.version })),
-      files: m.files.length, imageBytes: result.bytes, blobsFetched: result.blobsFetched, blobsSkipped: result.blobsSkipped,
-    }, [
-      `bundle ${result.dir}`,
-      `  profiles: ${m.profiles.join(', ')}   platform: ${m.platform}`,
-      ...m.images.map((i) => `  ${i.ref}@${i.digest}`),
-      ...(m.charts ?? []).map((c) => `  chart ${c.ref}@${c.digest}`),
-      `  ${m.files.length} files, images ${formatBytes(result.bytes)}; signed bundle.json.sig`,
-    ].join('\n'));
+    printResult(
+      args,
+      {
+        dir: result.dir,
+        createdAt: m.createdAt,
+        platform: m.platform,
+        profiles: m.profiles,
+        images: m.images.map((i) => ({
+          ref: i.ref,
+          digest: i.digest,
+          manifestDigest: i.manifestDigest,
+          configDigest: i.configDigest,
+          size: i.size,
+        })),
+        charts: (m.charts ?? []).map((c) => ({ ref: c.ref, digest: c.digest, version: c.version })),
+        files: m.files.length,
+        imageBytes: result.bytes,
+        blobsFetched: result.blobsFetched,
+        blobsSkipped: result.blobsSkipped,
+      },
+      [
+        `bundle ${result.dir}`,
+        `  profiles: ${m.profiles.join(', ')}   platform: ${m.platform}`,
+        ...m.images.map((i) => `  ${i.ref}@${i.digest}`),
+        ...(m.charts ?? []).map((c) => `  chart ${c.ref}@${c.digest}`),
+        `  ${m.files.length} files, images ${formatBytes(result.bytes)}; signed bundle.json.sig`,
+      ].join('\n'),
+    );
   },
 } satisfies CommandModule<object, Args>;

@@ -29,50 +29,158 @@ interface Args extends CommonArgs {
 
 export const bundleInstallCommand = {
   command: 'install <bundle>',
-  describe: 'on the offline host: verify the bundle, preflight, load images (no registry), configure, start, smoke-test',
-  builder: (y) => typed<Args>(withTrust(withCommon(y))
-    .positional('bundle', { type: 'string', demandOption: true, describe: 'unpacked bundle directory' })
-    .option('profile', { coerce: lastValue, type: 'string', describe: 'which stack, when the bundle holds several (rekor-v2, rekor-v1)' })
-    .option('instance', { coerce: lastValue, type: 'string', default: 'default', describe: 'instance name: each has its own ports, keys, data and compose project' })
-    .option('data-dir', { coerce: lastValue, type: 'string', describe: 'instance directory (default /var/lib/rekor-airgap/<instance>)' })
-    .option('hostname', { coerce: lastValue, type: 'string', describe: 'name clients use (TLS certificate, URL); default: this host\'s name' })
-    .option('origin', { coerce: lastValue, type: 'string', describe: 'checkpoint origin of the log (default: the hostname; never changes later)' })
-    .option('port', { coerce: lastValue, type: 'number', describe: 'HTTPS port (default: the profile\'s, 3443 for rekor-v2)' })
-    .option('bind', { coerce: lastValue, type: 'string', describe: 'address to publish the port on (default 0.0.0.0)' })
-    .option('checkpoint-interval', { coerce: lastValue, type: 'string', default: '2s', describe: 'rekor-tiles checkpoint interval' })
-    .option('tls-cert', { type: 'string', describe: 'use this server certificate (PEM) instead of generating a CA' })
-    .option('tls-key', { type: 'string', describe: 'private key of --tls-cert' })
-    .option('tls-ca', { type: 'string', describe: 'CA that issued --tls-cert (clients trust this)' })
-    .option('timeout', { coerce: lastValue, type: 'number', default: 300, describe: 'seconds to wait for the services to become healthy' })
-    .option('skip-check', { type: 'string', array: true, default: [] as string[], choices: [...CHECK_NAMES], describe: 'skip one preflight check (repeatable)' })
-    .option('dry-run', { type: 'boolean', default: false, describe: 'verify and preflight only; print what would be done' })
-    .option('keep-ca-key', { type: 'boolean', default: false, describe: 'keep the generated TLS CA\'s private key in the instance\'s secrets (by default it is discarded once the server certificate is made)' })
-    .option('allow-downgrade', { type: 'boolean', default: false, describe: 'install a bundle whose release is lower than one this instance has run (refused by default)' })
-    .option('smoke', { type: 'boolean', default: true, describe: 'run the smoke test after start (--no-smoke to skip)' })
-    .option('tsa', { type: 'boolean', default: false, describe: 'also run a timestamp authority (RFC 3161, at URL/api/v1/timestamp) with a key and certificate chain the install makes; stays on for later installs' })
-    .example('$0 bundle install ./bundle --trust bundle-signing.pub --hostname rekor.site.internal', '')
-    .example('./install.sh --trust bundle-signing.pub --instance tenant-b --port 4443', 'from the bundle itself')),
+  describe:
+    'on the offline host: verify the bundle, preflight, load images (no registry), configure, start, smoke-test',
+  builder: (y) =>
+    typed<Args>(
+      withTrust(withCommon(y))
+        .positional('bundle', { type: 'string', demandOption: true, describe: 'unpacked bundle directory' })
+        .option('profile', {
+          coerce: lastValue,
+          type: 'string',
+          describe: 'which stack, when the bundle holds several (rekor-v2, rekor-v1)',
+        })
+        .option('instance', {
+          coerce: lastValue,
+          type: 'string',
+          default: 'default',
+          describe: 'instance name: each has its own ports, keys, data and compose project',
+        })
+        .option('data-dir', {
+          coerce: lastValue,
+          type: 'string',
+          describe: 'instance directory (default /var/lib/rekor-airgap/<instance>)',
+        })
+        .option('hostname', {
+          coerce: lastValue,
+          type: 'string',
+          describe: "name clients use (TLS certificate, URL); default: this host's name",
+        })
+        .option('origin', {
+          coerce: lastValue,
+          type: 'string',
+          describe: 'checkpoint origin of the log (default: the hostname; never changes later)',
+        })
+        .option('port', {
+          coerce: lastValue,
+          type: 'number',
+          describe: "HTTPS port (default: the profile's, 3443 for rekor-v2)",
+        })
+        .option('bind', {
+          coerce: lastValue,
+          type: 'string',
+          describe: 'address to publish the port on (default 0.0.0.0)',
+        })
+        .option('checkpoint-interval', {
+          coerce: lastValue,
+          type: 'string',
+          default: '2s',
+          describe: 'rekor-tiles checkpoint interval',
+        })
+        .option('tls-cert', {
+          type: 'string',
+          describe: 'use this server certificate (PEM) instead of generating a CA',
+        })
+        .option('tls-key', { type: 'string', describe: 'private key of --tls-cert' })
+        .option('tls-ca', { type: 'string', describe: 'CA that issued --tls-cert (clients trust this)' })
+        .option('timeout', {
+          coerce: lastValue,
+          type: 'number',
+          default: 300,
+          describe: 'seconds to wait for the services to become healthy',
+        })
+        .option('skip-check', {
+          type: 'string',
+          array: true,
+          default: [] as string[],
+          choices: [...CHECK_NAMES],
+          describe: 'skip one preflight check (repeatable)',
+        })
+        .option('dry-run', {
+          type: 'boolean',
+          default: false,
+          describe: 'verify and preflight only; print what would be done',
+        })
+        .option('keep-ca-key', {
+          type: 'boolean',
+          default: false,
+          describe:
+            "keep the generated TLS CA's private key in the instance's secrets (by default it is discarded once the server certificate is made)",
+        })
+        .option('allow-downgrade', {
+          type: 'boolean',
+          default: false,
+          describe: 'install a bundle whose release is lower than one this instance has run (refused by default)',
+        })
+        .option('smoke', {
+          type: 'boolean',
+          default: true,
+          describe: 'run the smoke test after start (--no-smoke to skip)',
+        })
+        .option('tsa', {
+          type: 'boolean',
+          default: false,
+          describe:
+            'also run a timestamp authority (RFC 3161, at URL/api/v1/timestamp) with a key and certificate chain the install makes; stays on for later installs',
+        })
+        .example('$0 bundle install ./bundle --trust bundle-signing.pub --hostname rekor.site.internal', '')
+        .example('./install.sh --trust bundle-signing.pub --instance tenant-b --port 4443', 'from the bundle itself'),
+    ),
   handler: async (args) => {
     const { installBundle } = await import('../../install/install.js');
     const { handoverText, handoverJson } = await import('../handover.js');
     const r = await installBundle({
-      engine: await engineForCommand(), bundleDir: args.bundle, trust: args.trust, instance: args.instance, checkpointInterval: args.checkpointInterval,
-      timeoutSec: args.timeout, skipChecks: args.skipCheck, dryRun: args.dryRun, smoke: args.smoke, allowDowngrade: args.allowDowngrade, keepCaKey: args.keepCaKey, tsa: args.tsa, progress: progressFor(args),
-      ...(args.profile ? { profile: args.profile } : {}), ...(args.dataDir ? { dataDir: args.dataDir } : {}),
-      ...(args.hostname ? { hostname: args.hostname } : {}), ...(args.origin ? { origin: args.origin } : {}),
-      ...(args.port ? { port: args.port } : {}), ...(args.bind ? { bindAddress: args.bind } : {}),
-      ...(args.tlsCert ? { tlsCert: args.tlsCert } : {}), ...(args.tlsKey ? { tlsKey: args.tlsKey } : {}), ...(args.tlsCa ? { tlsCa: args.tlsCa } : {}),
+      engine: await engineForCommand(),
+      bundleDir: args.bundle,
+      trust: args.trust,
+      instance: args.instance,
+      checkpointInterval: args.checkpointInterval,
+      timeoutSec: args.timeout,
+      skipChecks: args.skipCheck,
+      dryRun: args.dryRun,
+      smoke: args.smoke,
+      allowDowngrade: args.allowDowngrade,
+      keepCaKey: args.keepCaKey,
+      tsa: args.tsa,
+      progress: progressFor(args),
+      ...(args.profile ? { profile: args.profile } : {}),
+      ...(args.dataDir ? { dataDir: args.dataDir } : {}),
+      ...(args.hostname ? { hostname: args.hostname } : {}),
+      ...(args.origin ? { origin: args.origin } : {}),
+      ...(args.port ? { port: args.port } : {}),
+      ...(args.bind ? { bindAddress: args.bind } : {}),
+      ...(args.tlsCert ? { tlsCert: args.tlsCert } : {}),
+      ...(args.tlsKey ? { tlsKey: args.tlsKey } : {}),
+      ...(args.tlsCa ? { tlsCa: args.tlsCa } : {}),
     });
     if (r.dryRun) {
-      printResult(args, { dryRun: true, mode: r.mode, preflight: r.preflight, plan: r.state },
-        [`dry run: preflight passed; a ${r.mode} install would:`,
-          `  load ${Object.values(r.state.images).map((i) => i.ref).join(', ')}`,
+      printResult(
+        args,
+        { dryRun: true, mode: r.mode, preflight: r.preflight, plan: r.state },
+        [
+          `dry run: preflight passed; a ${r.mode} install would:`,
+          `  load ${Object.values(r.state.images)
+            .map((i) => i.ref)
+            .join(', ')}`,
           `  write keys, TLS and configuration under ${r.state.dataDir}`,
-          `  start compose project ${r.state.project} and serve ${r.state.url} (origin ${r.state.origin})`].join('\n'));
+          `  start compose project ${r.state.project} and serve ${r.state.url} (origin ${r.state.origin})`,
+        ].join('\n'),
+      );
       return;
     }
-    printResult(args, { mode: r.mode, ...handoverJson(r.state), imagesLoaded: r.imagesLoaded, imagesPresent: r.imagesPresent, preflight: r.preflight, smoke: r.smoke ?? null },
-      `${r.mode === 'fresh' ? 'installed' : r.mode === 'rerun' ? 'already installed, unchanged' : 'upgraded'}: instance ${r.state.instance} (${r.state.profile})\n`
-      + (r.smoke ? `smoke test passed: ${r.smoke.checks.length} checks\n` : '') + handoverText(r.state));
+    printResult(
+      args,
+      {
+        mode: r.mode,
+        ...handoverJson(r.state),
+        imagesLoaded: r.imagesLoaded,
+        imagesPresent: r.imagesPresent,
+        preflight: r.preflight,
+        smoke: r.smoke ?? null,
+      },
+      `${r.mode === 'fresh' ? 'installed' : r.mode === 'rerun' ? 'already installed, unchanged' : 'upgraded'}: instance ${r.state.instance} (${r.state.profile})\n` +
+        (r.smoke ? `smoke test passed: ${r.smoke.checks.length} checks\n` : '') +
+        handoverText(r.state),
+    );
   },
 } satisfies CommandModule<object, Args>;

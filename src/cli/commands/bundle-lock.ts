@@ -15,10 +15,21 @@ interface Args extends CommonArgs {
 export const bundleLockCommand = {
   command: 'lock',
   describe: 'resolve each image tag of a profile to its digest and write <profile>.lock.json',
-  builder: (y) => typed<Args>(withRegistry(withCommon(y))
-    .option('profile', { type: 'string', array: true, default: ['rekor-v2'], describe: 'profile name or YAML path (repeatable)' })
-    .option('out', { type: 'string', describe: 'lock file path (default: next to the profile; one profile only)' })
-    .example('$0 bundle lock --profile rekor-v2 --mirror ghcr.io=mirror.internal:5000', 'pins every image of the profile by digest in bundles/rekor-v2.lock.json')),
+  builder: (y) =>
+    typed<Args>(
+      withRegistry(withCommon(y))
+        .option('profile', {
+          type: 'string',
+          array: true,
+          default: ['rekor-v2'],
+          describe: 'profile name or YAML path (repeatable)',
+        })
+        .option('out', { type: 'string', describe: 'lock file path (default: next to the profile; one profile only)' })
+        .example(
+          '$0 bundle lock --profile rekor-v2 --mirror ghcr.io=mirror.internal:5000',
+          'pins every image of the profile by digest in bundles/rekor-v2.lock.json',
+        ),
+    ),
   handler: async (args) => {
     const { lockPathFor, writeLock } = await import('../../bundle/lock.js');
     const { loadProfile } = await import('../../bundle/profile.js');

@@ -15,26 +15,53 @@ interface GetArgs extends CommonArgs, LogTargetArgs {
 
 const getCommand = {
   command: 'get',
-  describe: 'read an entry back and prove it is in the log\'s signed checkpoint (the counterpart of rekor-cli get --log-index, for Rekor v2 too)',
-  builder: (y) => typed<GetArgs>(withLogTarget(withCommon(y))
-    .option('index', { coerce: lastValue, type: 'number', describe: 'log index of the entry' })
-    .option('digest', { coerce: lastValue, type: 'string', describe: 'find the entries signing this SHA-256 (hex, or sha256:hex)' })
-    .option('record', { coerce: lastValue, type: 'string', describe: 'check a transparency.checkpoint record (JSON) against the log in one go' })
-    .example('$0 log get --instance default --index 3', 'the entry\'s digest and key, proved into the current checkpoint')
-    .example('$0 log get --url $AEVUM_REKOR_URL --ca ca.crt --log-key log.pub --origin rekor.site.internal --record record.json', '')),
+  describe:
+    "read an entry back and prove it is in the log's signed checkpoint (the counterpart of rekor-cli get --log-index, for Rekor v2 too)",
+  builder: (y) =>
+    typed<GetArgs>(
+      withLogTarget(withCommon(y))
+        .option('index', { coerce: lastValue, type: 'number', describe: 'log index of the entry' })
+        .option('digest', {
+          coerce: lastValue,
+          type: 'string',
+          describe: 'find the entries signing this SHA-256 (hex, or sha256:hex)',
+        })
+        .option('record', {
+          coerce: lastValue,
+          type: 'string',
+          describe: 'check a transparency.checkpoint record (JSON) against the log in one go',
+        })
+        .example(
+          '$0 log get --instance default --index 3',
+          "the entry's digest and key, proved into the current checkpoint",
+        )
+        .example(
+          '$0 log get --url $AEVUM_REKOR_URL --ca ca.crt --log-key log.pub --origin rekor.site.internal --record record.json',
+          '',
+        ),
+    ),
   handler: async (args) => {
     const given = [args.index !== undefined, !!args.digest, !!args.record].filter(Boolean).length;
     if (given !== 1) throw new AirgapError('USAGE_INVALID', 'pass one of --index N, --digest SHA256 or --record FILE');
     const { stackFor } = await import('../../stacks/registry.js');
     const { target, kind } = await resolveLogTarget(args);
     const stack = stackFor(kind);
-    const show = (e: Awaited<ReturnType<typeof stack.readEntry>>) => ({ logIndex: e.logIndex, kind: e.kind, digest: `sha256:${e.digestHex}`, verifier: e.verifier, treeSize: e.head.size, rootHash: e.head.rootHex, proofHashes: e.proofHashes });
-    const text = (e: Awaited<ReturnType<typeof stack.readEntry>>) => [
-      `entry ${e.logIndex} (${e.kind}) of ${target.endpoint.url}`,
-      `  digest:   sha256:${e.digestHex}`,
-      `  signer:   ${e.verifier.trim().split('\n').join('\n            ')}`,
-      `  included: in the signed checkpoint of size ${e.head.size} (root ${e.head.rootHex}), ${e.proofHashes} proof hashes`,
-    ].join('\n');
+    const show = (e: Awaited<ReturnType<typeof stack.readEntry>>) => ({
+      logIndex: e.logIndex,
+      kind: e.kind,
+      digest: `sha256:${e.digestHex}`,
+      verifier: e.verifier,
+      treeSize: e.head.size,
+      rootHash: e.head.rootHex,
+      proofHashes: e.proofHashes,
+    });
+    const text = (e: Awaited<ReturnType<typeof stack.readEntry>>) =>
+      [
+        `entry ${e.logIndex} (${e.kind}) of ${target.endpoint.url}`,
+        `  digest:   sha256:${e.digestHex}`,
+        `  signer:   ${e.verifier.trim().split('\n').join('\n            ')}`,
+        `  included: in the signed checkpoint of size ${e.head.size} (root ${e.head.rootHex}), ${e.proofHashes} proof hashes`,
+      ].join('\n');
     if (args.index !== undefined) {
       const e = await stack.readEntry(target, args.index);
       printResult(args, show(e), text(e));
@@ -42,19 +69,31 @@ const getCommand = {
     }
     if (args.digest) {
       const hex = args.digest.replace(/^sha256:/, '').toLowerCase();
-      if (!isSha256Hex(hex)) throw new AirgapError('USAGE_INVALID', `--digest ${args.digest} is not a SHA-256 (64 hex digits)`);
+      if (!isSha256Hex(hex))
+        throw new AirgapError('USAGE_INVALID', `--digest ${args.digest} is not a SHA-256 (64 hex digits)`);
       const found = await stack.findEntries(target, hex);
-      if (!found.length) throw new AirgapError('USAGE_INVALID', `no entry of ${target.endpoint.url} signs sha256:${hex}`);
+      if (!found.length)
+        throw new AirgapError('USAGE_INVALID', `no entry of ${target.endpoint.url} signs sha256:${hex}`);
       const entries = [];
       for (const i of found) entries.push(await stack.readEntry(target, i));
       printResult(args, entries.map(show), entries.map(text).join('\n'));
       return;
     }
     const { checkRecord, parseCheckpointRecord } = await import('../../rekor/record-check.js');
-    const raw = await fsp.readFile(args.record!, 'utf8').catch((e: Error) => { throw new AirgapError('USAGE_UNREADABLE', `cannot read --record ${args.record}: ${e.message}`); });
-    const r = await checkRecord(parseCheckpointRecord(raw), target, (i) => stack.readEntry(target, i), (from, to) => stack.proveConsistency(target, from, to));
-    printResult(args, { ...show(r.entry), record: { ok: true, checkpointSize: r.recordSize } },
-      `${text(r.entry)}\n  record:   ${args.record} holds: the entry signs its digest, its proof is in its checkpoint (size ${r.recordSize}, signed by the log key), and the log today (size ${r.entry.head.size}) is consistent with it`);
+    const raw = await fsp.readFile(args.record!, 'utf8').catch((e: Error) => {
+      throw new AirgapError('USAGE_UNREADABLE', `cannot read --record ${args.record}: ${e.message}`);
+    });
+    const r = await checkRecord(
+      parseCheckpointRecord(raw),
+      target,
+      (i) => stack.readEntry(target, i),
+      (from, to) => stack.proveConsistency(target, from, to),
+    );
+    printResult(
+      args,
+      { ...show(r.entry), record: { ok: true, checkpointSize: r.recordSize } },
+      `${text(r.entry)}\n  record:   ${args.record} holds: the entry signs its digest, its proof is in its checkpoint (size ${r.recordSize}, signed by the log key), and the log today (size ${r.entry.head.size}) is consistent with it`,
+    );
   },
 } satisfies CommandModule<object, GetArgs>;
 
@@ -62,7 +101,8 @@ export function logCommand(opts: AppOptions): CommandModule {
   return {
     command: 'log <command>',
     describe: 'read the log: entries and their proofs',
-    builder: (y: Argv) => y.command(guarded(getCommand as unknown as CommandModule, opts)).demandCommand(1, 'name a log command'),
+    builder: (y: Argv) =>
+      y.command(guarded(getCommand as unknown as CommandModule, opts)).demandCommand(1, 'name a log command'),
     handler: () => undefined,
   };
 }

@@ -10,26 +10,47 @@ interface Args extends CommonArgs, LogTargetArgs {
 }
 
 export function smokeText(r: SmokeReport): string {
-  return [
-    `smoke test of ${r.url} (${r.kind}, origin ${r.origin}): ${r.ok ? 'PASSED' : 'FAILED'}`,
-    ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
-    ...(r.record ? [`  record: log index ${r.record.payload.rekor_log_index}, digest ${r.record.payload.digest}`] : []),
-  ].join('\n') + '\n';
+  return (
+    [
+      `smoke test of ${r.url} (${r.kind}, origin ${r.origin}): ${r.ok ? 'PASSED' : 'FAILED'}`,
+      ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
+      ...(r.record
+        ? [`  record: log index ${r.record.payload.rekor_log_index}, digest ${r.record.payload.digest}`]
+        : []),
+    ].join('\n') + '\n'
+  );
 }
 
 export const smokeCommand = {
   command: 'smoke',
-  describe: 'submit entries to a log and verify inclusion proofs, checkpoints and consistency, over TLS pinned to its CA',
-  builder: (y) => typed<Args>(withLogTarget(withCommon(y))
-    .option('output', { coerce: lastValue, type: 'string', describe: 'also write the JSON record to this file' })
-    .example('$0 smoke --instance default --json', '')
-    .example('$0 smoke --url https://rekor.site.internal:3443 --ca ca.crt --log-key log.pub --origin rekor.site.internal', '')),
+  describe:
+    'submit entries to a log and verify inclusion proofs, checkpoints and consistency, over TLS pinned to its CA',
+  builder: (y) =>
+    typed<Args>(
+      withLogTarget(withCommon(y))
+        .option('output', { coerce: lastValue, type: 'string', describe: 'also write the JSON record to this file' })
+        .example('$0 smoke --instance default --json', '')
+        .example(
+          '$0 smoke --url https://rekor.site.internal:3443 --ca ca.crt --log-key log.pub --origin rekor.site.internal',
+          '',
+        ),
+    ),
   handler: async (args) => {
     const { smokeFailure } = await import('../../rekor/smoke.js');
     const { stackFor } = await import('../../stacks/registry.js');
     const { target, kind, state } = await resolveLogTarget(args);
     const report = await stackFor(kind).smoke(target);
-    const json = JSON.stringify({ ...(report.record ?? { event_type: 'transparency.checkpoint', payload: null }), ok: report.ok, checks: report.checks, entries: report.entries }, null, 2) + '\n';
+    const json =
+      JSON.stringify(
+        {
+          ...(report.record ?? { event_type: 'transparency.checkpoint', payload: null }),
+          ok: report.ok,
+          checks: report.checks,
+          entries: report.entries,
+        },
+        null,
+        2,
+      ) + '\n';
     if (args.output) await writeFileAtomic(args.output, json);
     args.io.out(args.json ? json : smokeText(report));
     const failure = smokeFailure(report);
@@ -38,7 +59,10 @@ export const smokeCommand = {
       // The checkpoint the test ended on joins the instance's history (a fork fails here, loudly).
       const { observeLog } = await import('../../stacks/observe.js');
       const seen = await observeLog(state, stackFor(kind), target);
-      if (!args.json) args.io.err(`checkpoint history: size ${seen.head.size} ${seen.history === 'known' ? 'already kept' : 'kept, consistent with the history'}`);
+      if (!args.json)
+        args.io.err(
+          `checkpoint history: size ${seen.head.size} ${seen.history === 'known' ? 'already kept' : 'kept, consistent with the history'}`,
+        );
     }
   },
 } satisfies CommandModule<object, Args>;

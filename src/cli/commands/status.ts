@@ -13,12 +13,15 @@ interface Args extends CommonArgs {
 
 export const statusCommand = {
   command: 'status',
-  describe: 'an instance\'s containers, their health, the tree size and the last checkpoint',
-  builder: (y) => typed<Args>(withCommon(y)
-    .option('instance', { type: 'string', default: 'default', describe: 'instance name' })
-    .option('data-dir', { type: 'string', describe: 'the instance directory, if not the default' })
-    .option('timeout', TIMEOUT_OPTION)
-    .example('$0 status --instance default --json', 'containers, health, tree size and the verified checkpoint')),
+  describe: "an instance's containers, their health, the tree size and the last checkpoint",
+  builder: (y) =>
+    typed<Args>(
+      withCommon(y)
+        .option('instance', { type: 'string', default: 'default', describe: 'instance name' })
+        .option('data-dir', { type: 'string', describe: 'the instance directory, if not the default' })
+        .option('timeout', TIMEOUT_OPTION)
+        .example('$0 status --instance default --json', 'containers, health, tree size and the verified checkpoint'),
+    ),
   handler: async (args) => {
     const { projectContainers } = await import('../../engine/docker.js');
     const { logTargetOf } = await import('../../instance/log-target.js');
@@ -32,11 +35,22 @@ export const statusCommand = {
     // A fork is not "unreachable": it fails status with its own exit code.
     const target = await logTargetOf(state);
     if (timeoutMs) target.endpoint.timeoutMs = timeoutMs;
-    const head = await observeLog(state, stackFor(state.kind), target).then((o) => o.head)
-      .catch((e: Error) => { if (e instanceof AirgapError && e.code === 'LOG_FORK') throw e; return { error: e.message }; });
-    printResult(args, { instance: state.instance, profile: state.profile, url: state.url, origin: state.origin, containers, log: head },
-      [`instance ${state.instance} (${state.profile}) at ${state.url}, origin ${state.origin}`,
+    const head = await observeLog(state, stackFor(state.kind), target)
+      .then((o) => o.head)
+      .catch((e: Error) => {
+        if (e instanceof AirgapError && e.code === 'LOG_FORK') throw e;
+        return { error: e.message };
+      });
+    printResult(
+      args,
+      { instance: state.instance, profile: state.profile, url: state.url, origin: state.origin, containers, log: head },
+      [
+        `instance ${state.instance} (${state.profile}) at ${state.url}, origin ${state.origin}`,
         ...containers.map((c) => `  ${c.service.padEnd(22)} ${c.state}${c.health ? ` (${c.health})` : ''}`),
-        'error' in head ? `  log: unreachable: ${head.error}` : `  log: tree size ${head.size}, root ${head.rootHex}\n${printable(head.checkpoint, { max: 4096, keepNewlines: true }).replace(/^/gm, '    ')}`].join('\n'));
+        'error' in head
+          ? `  log: unreachable: ${head.error}`
+          : `  log: tree size ${head.size}, root ${head.rootHex}\n${printable(head.checkpoint, { max: 4096, keepNewlines: true }).replace(/^/gm, '    ')}`,
+      ].join('\n'),
+    );
   },
 } satisfies CommandModule<object, Args>;

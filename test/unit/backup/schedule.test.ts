@@ -10,13 +10,19 @@ describe('scheduled backup files', () => {
     }
   });
 
-  it('the service, the timer and the cron line all run backup.sh, which runs the instance\'s own tool', () => {
+  it("the service, the timer and the cron line all run backup.sh, which runs the instance's own tool", () => {
     const p = instancePaths('/srv/rekor/t1');
     const f = renderScheduleFiles(p, 't1');
-    expect(f.backupSh).toContain("exec '/srv/rekor/t1/tool/node' '/srv/rekor/t1/tool/rekor-airgap.mjs' backup --instance 't1' --data-dir '/srv/rekor/t1' \"$@\"");
-    expect(f.service).toMatch(/^ExecStart=\/srv\/rekor\/t1\/scripts\/backup\.sh --out-dir \/var\/backups\/rekor-airgap\/t1 --keep 14$/m);
+    expect(f.backupSh).toContain(
+      "exec '/srv/rekor/t1/tool/node' '/srv/rekor/t1/tool/rekor-airgap.mjs' backup --instance 't1' --data-dir '/srv/rekor/t1' \"$@\"",
+    );
+    expect(f.service).toMatch(
+      /^ExecStart=\/srv\/rekor\/t1\/scripts\/backup\.sh --out-dir \/var\/backups\/rekor-airgap\/t1 --keep 14$/m,
+    );
     expect(f.timer).toMatch(/^OnCalendar=/m);
-    expect(f.cron).toMatch(/^17 3 \* \* \* root \/srv\/rekor\/t1\/scripts\/backup\.sh --out-dir \/var\/backups\/rekor-airgap\/t1 --keep 14 >>/m);
+    expect(f.cron).toMatch(
+      /^17 3 \* \* \* root \/srv\/rekor\/t1\/scripts\/backup\.sh --out-dir \/var\/backups\/rekor-airgap\/t1 --keep 14 >>/m,
+    );
     expect(f.restoreSh).toContain('restore "$@" --instance');
   });
 });

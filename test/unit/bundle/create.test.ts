@@ -15,7 +15,10 @@ function profileOfKind(kind: string): string {
   mkdirSync(path.join(dir, 'templates', 'mine'), { recursive: true });
   writeFileSync(path.join(dir, 'templates', 'mine', 'compose.yaml'), 'services: {}\n');
   const file = path.join(dir, 'bundles', 'mine.yaml');
-  writeFileSync(file, `name: mine\nkind: ${kind}\nimages:\n  - name: app\n    ref: registry.invalid/team/app:1.0\ntemplates:\n  - compose.yaml\nports:\n  https: 3443\n`);
+  writeFileSync(
+    file,
+    `name: mine\nkind: ${kind}\nimages:\n  - name: app\n    ref: registry.invalid/team/app:1.0\ntemplates:\n  - compose.yaml\nports:\n  https: 3443\n`,
+  );
   return file;
 }
 
@@ -23,22 +26,31 @@ describe('when a profile names a kind of stack this tool cannot install', () => 
   it('createBundle refuses it with USAGE_UNKNOWN_STACK before writing anything (no CLI in between)', async () => {
     const dir = tempDir('create-');
     const out = path.join(dir, 'bundle');
-    const e = await expectCodeAsync(() => createBundle({
-      profiles: [profileOfKind('rekor-v3')],
-      out,
-      signingKey: testKey(dir, 'k').privateKey,
-      access: { mirrors: new Map(), insecureRegistries: [], concurrency: 1 },
-      lock: 'none',
-      progress: silentProgress,
-    }), 'USAGE_UNKNOWN_STACK');
+    const e = await expectCodeAsync(
+      () =>
+        createBundle({
+          profiles: [profileOfKind('rekor-v3')],
+          out,
+          signingKey: testKey(dir, 'k').privateKey,
+          access: { mirrors: new Map(), insecureRegistries: [], concurrency: 1 },
+          lock: 'none',
+          progress: silentProgress,
+        }),
+      'USAGE_UNKNOWN_STACK',
+    );
     expect(e.message).toContain('"rekor-v3"');
     expect(e.message).toContain('mine.yaml');
     expect(existsSync(out)).toBe(false);
   });
 
   it('one bad profile among good ones is enough', async () => {
-    await expectCodeAsync(() => loadBundleProfiles([profileOfKind('rekor-v2'), profileOfKind('nginx')]), 'USAGE_UNKNOWN_STACK');
-    expect((await loadBundleProfiles([profileOfKind('rekor-v2'), profileOfKind('rekor-v1')])).map((p) => p.kind)).toEqual(['rekor-v2', 'rekor-v1']);
+    await expectCodeAsync(
+      () => loadBundleProfiles([profileOfKind('rekor-v2'), profileOfKind('nginx')]),
+      'USAGE_UNKNOWN_STACK',
+    );
+    expect(
+      (await loadBundleProfiles([profileOfKind('rekor-v2'), profileOfKind('rekor-v1')])).map((p) => p.kind),
+    ).toEqual(['rekor-v2', 'rekor-v1']);
   });
 });
 

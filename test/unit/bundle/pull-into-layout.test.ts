@@ -19,22 +19,38 @@ async function layoutWith(manifest: string): Promise<{ layout: OciLayoutWriter; 
 
 describe('blobs a stored manifest names', () => {
   it('its layers, and its config when asked', async () => {
-    const { layout, digest } = await layoutWith(JSON.stringify({ schemaVersion: 2, config: { digest: d('c') }, layers: [{ digest: d('1') }, { digest: d('2') }] }));
+    const { layout, digest } = await layoutWith(
+      JSON.stringify({
+        schemaVersion: 2,
+        config: { digest: d('c') },
+        layers: [{ digest: d('1') }, { digest: d('2') }],
+      }),
+    );
     expect(await blobsNamedBy(layout, digest, { config: false })).toEqual(['1'.repeat(64), '2'.repeat(64)]);
-    expect(await blobsNamedBy(layout, digest, { config: true })).toEqual(['c'.repeat(64), '1'.repeat(64), '2'.repeat(64)]);
+    expect(await blobsNamedBy(layout, digest, { config: true })).toEqual([
+      'c'.repeat(64),
+      '1'.repeat(64),
+      '2'.repeat(64),
+    ]);
   });
 
   describe('when the manifest is damaged', () => {
     it('not JSON: REGISTRY_BAD_MANIFEST naming the blob, not a raw SyntaxError', async () => {
       const { layout, digest } = await layoutWith('{"layers": [');
-      expect((await expectCodeAsync(() => blobsNamedBy(layout, digest, { config: false }), 'REGISTRY_BAD_MANIFEST')).message).toContain(layout.blobPath(digest));
+      expect(
+        (await expectCodeAsync(() => blobsNamedBy(layout, digest, { config: false }), 'REGISTRY_BAD_MANIFEST')).message,
+      ).toContain(layout.blobPath(digest));
     });
 
     it('no layers, or a layer without a digest: the path of the value at fault', async () => {
       const { layout, digest } = await layoutWith(JSON.stringify({ config: { digest: d('c') } }));
-      expect((await expectCodeAsync(() => blobsNamedBy(layout, digest, { config: true }), 'REGISTRY_BAD_MANIFEST')).message).toContain('layers is not a list');
+      expect(
+        (await expectCodeAsync(() => blobsNamedBy(layout, digest, { config: true }), 'REGISTRY_BAD_MANIFEST')).message,
+      ).toContain('layers is not a list');
       writeFileSync(layout.blobPath(digest), JSON.stringify({ layers: [{ size: 3 }] }));
-      expect((await expectCodeAsync(() => blobsNamedBy(layout, digest, { config: false }), 'REGISTRY_BAD_MANIFEST')).message).toContain('layers[0].digest is not a string');
+      expect(
+        (await expectCodeAsync(() => blobsNamedBy(layout, digest, { config: false }), 'REGISTRY_BAD_MANIFEST')).message,
+      ).toContain('layers[0].digest is not a string');
     });
 
     it('a digest that is not sha256:<64 hex> is refused (it would name a path)', async () => {

@@ -10,15 +10,30 @@ import { runCli } from '../../../src/cli/app.js';
 import { lockMode } from '../../../src/cli/commands/bundle-create.js';
 import { exitCodesTable } from '../../../src/cli/exit-codes.js';
 import { bufferIo } from '../../../src/cli/output.js';
-import { ERROR_EXIT, exitCodeFor, ExitCode, isLogCheckFailure, isTransientError, AirgapError, type ErrorCode } from '../../../src/errors.js';
+import {
+  ERROR_EXIT,
+  exitCodeFor,
+  ExitCode,
+  isLogCheckFailure,
+  isTransientError,
+  AirgapError,
+  type ErrorCode,
+} from '../../../src/errors.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 
-async function parse(argv: string[]): Promise<{ code: number; args: Record<string, unknown> | undefined; out: string; err: string }> {
+async function parse(
+  argv: string[],
+): Promise<{ code: number; args: Record<string, unknown> | undefined; out: string; err: string }> {
   const io = bufferIo();
   let args: Record<string, unknown> | undefined;
-  const code = await runCli(argv, io, { parseOnly: true, onParsed: (a) => { args = a; } });
+  const code = await runCli(argv, io, {
+    parseOnly: true,
+    onParsed: (a) => {
+      args = a;
+    },
+  });
   return { code, args, out: io.stdout(), err: io.stderr() };
 }
 
@@ -43,8 +58,22 @@ const COMMANDS = await commandsOf();
 
 describe('the app, in-process', () => {
   it('finds every command in the app: the groups and what they hold', () => {
-    expect(COMMANDS).toEqual(expect.arrayContaining(['bundle create', 'bundle push', 'backup', 'backup drill', 'backup verify',
-      'restore', 'trust export', 'k8s values', 'log get', 'doctor', 'smoke', 'status']));
+    expect(COMMANDS).toEqual(
+      expect.arrayContaining([
+        'bundle create',
+        'bundle push',
+        'backup',
+        'backup drill',
+        'backup verify',
+        'restore',
+        'trust export',
+        'k8s values',
+        'log get',
+        'doctor',
+        'smoke',
+        'status',
+      ]),
+    );
     expect(COMMANDS.length).toBeGreaterThanOrEqual(20);
   });
 
@@ -59,7 +88,10 @@ describe('the app, in-process', () => {
   });
 
   it('--insecure-registry means one thing everywhere: a registry host that may be reached over plain HTTP (repeatable)', async () => {
-    for (const cmd of [['bundle', 'create', '--profile', 'rekor-v2', '--out', 'b', '--key', 'k'], ['bundle', 'push', 'b', '--trust', 't.pub', '--registry', 'r:5000']]) {
+    for (const cmd of [
+      ['bundle', 'create', '--profile', 'rekor-v2', '--out', 'b', '--key', 'k'],
+      ['bundle', 'push', 'b', '--trust', 't.pub', '--registry', 'r:5000'],
+    ]) {
       const r = await parse([...cmd, '--insecure-registry', 'r:5000', '--insecure-registry', 'mirror:5000']);
       expect(r.code, r.err).toBe(0);
       expect(r.args?.insecureRegistry, cmd.join(' ')).toEqual(['r:5000', 'mirror:5000']);
@@ -88,9 +120,14 @@ describe('the app, in-process', () => {
 
   it('a handler error is printed as "error [CODE]" with its exit code, in-process', async () => {
     const io = bufferIo();
-    const code = await runCli(['status', '--instance', 'no-such-instance', '--data-dir', '/nonexistent/rekor-airgap-test'], io);
+    const code = await runCli(
+      ['status', '--instance', 'no-such-instance', '--data-dir', '/nonexistent/rekor-airgap-test'],
+      io,
+    );
     expect(code).toBe(ExitCode.INSTALL);
-    expect(io.stderr()).toMatch(/^error \[INSTALL_NO_INSTANCE\]: no instance no-such-instance at \/nonexistent\/rekor-airgap-test/);
+    expect(io.stderr()).toMatch(
+      /^error \[INSTALL_NO_INSTANCE\]: no instance no-such-instance at \/nonexistent\/rekor-airgap-test/,
+    );
   });
 });
 
@@ -108,11 +145,26 @@ describe('options with a --no- form', () => {
 
   // Every boolean option, with the required arguments of its command.
   const BOOLEANS: Array<[string[], string[]]> = [
-    [['bundle', 'install', './b'], ['smoke', 'dry-run', 'allow-downgrade', 'keep-ca-key', 'json', 'quiet']],
-    [['bundle', 'create', '--out', 'o', '--key', 'k'], ['force', 'json', 'quiet']],
-    [['bundle', 'unpack', './m', '--to', 't'], ['resume', 'json', 'quiet']],
-    [['bundle', 'uninstall', '--instance', 'a'], ['purge', 'json', 'quiet']],
-    [['bundle', 'verify', './m'], ['json', 'quiet']],
+    [
+      ['bundle', 'install', './b'],
+      ['smoke', 'dry-run', 'allow-downgrade', 'keep-ca-key', 'json', 'quiet'],
+    ],
+    [
+      ['bundle', 'create', '--out', 'o', '--key', 'k'],
+      ['force', 'json', 'quiet'],
+    ],
+    [
+      ['bundle', 'unpack', './m', '--to', 't'],
+      ['resume', 'json', 'quiet'],
+    ],
+    [
+      ['bundle', 'uninstall', '--instance', 'a'],
+      ['purge', 'json', 'quiet'],
+    ],
+    [
+      ['bundle', 'verify', './m'],
+      ['json', 'quiet'],
+    ],
     [['smoke'], ['json', 'quiet']],
     [['status'], ['json', 'quiet']],
   ];
@@ -140,7 +192,8 @@ function readmeCommandLines(): Array<{ line: string; argv: string[] }> {
       const line = raw.replace(/\s+#.*$/, '').trim();
       let argv: string[] | undefined;
       if (line.startsWith('rekor-airgap ')) argv = words(line.slice('rekor-airgap '.length));
-      else if (/^\S*install\.sh\b/.test(line)) argv = ['bundle', 'install', '/srv/rekor-bundle', ...words(line.replace(/^\S*install\.sh\s*/, ''))];
+      else if (/^\S*install\.sh\b/.test(line))
+        argv = ['bundle', 'install', '/srv/rekor-bundle', ...words(line.replace(/^\S*install\.sh\s*/, ''))];
       if (argv) out.push({ line, argv });
     }
   }
@@ -180,13 +233,29 @@ describe('exit codes', () => {
 
   it('the table says which failures are transient (retried) and which are a log check failing (install reports the services)', () => {
     const transient = Object.keys(ERROR_EXIT).filter((c) => isTransientError(new AirgapError(c as ErrorCode, '')));
-    expect(transient.sort()).toEqual(['ARTIFACT_STREAM_BROKEN', 'ARTIFACT_UNREACHABLE', 'ENGINE_UNREACHABLE', 'REGISTRY_SERVER_ERROR', 'REGISTRY_STREAM_BROKEN',
-      'REGISTRY_UNREACHABLE', 'SMOKE_STREAM_BROKEN', 'SMOKE_UNREACHABLE']);
-    for (const c of ['REGISTRY_DIGEST_MISMATCH', 'REGISTRY_TIMEOUT', 'SMOKE_REJECTED'] as const) expect(isTransientError(new AirgapError(c, ''))).toBe(false);
-    for (const c of ['SMOKE_UNREACHABLE', 'SMOKE_REJECTED', 'MERKLE_INCLUSION_INVALID', 'NOTE_SIGNATURE_INVALID', 'SMOKE_PROOF_TILES'] as const) {
+    expect(transient.sort()).toEqual([
+      'ARTIFACT_STREAM_BROKEN',
+      'ARTIFACT_UNREACHABLE',
+      'ENGINE_UNREACHABLE',
+      'REGISTRY_SERVER_ERROR',
+      'REGISTRY_STREAM_BROKEN',
+      'REGISTRY_UNREACHABLE',
+      'SMOKE_STREAM_BROKEN',
+      'SMOKE_UNREACHABLE',
+    ]);
+    for (const c of ['REGISTRY_DIGEST_MISMATCH', 'REGISTRY_TIMEOUT', 'SMOKE_REJECTED'] as const)
+      expect(isTransientError(new AirgapError(c, ''))).toBe(false);
+    for (const c of [
+      'SMOKE_UNREACHABLE',
+      'SMOKE_REJECTED',
+      'MERKLE_INCLUSION_INVALID',
+      'NOTE_SIGNATURE_INVALID',
+      'SMOKE_PROOF_TILES',
+    ] as const) {
       expect(isLogCheckFailure(new AirgapError(c, '')), c).toBe(true);
     }
-    for (const c of ['LOG_FORK', 'INSTALL_SERVICE_FAILED', 'SMOKE_INTERNAL'] as const) expect(isLogCheckFailure(new AirgapError(c, '')), c).toBe(false);
+    for (const c of ['LOG_FORK', 'INSTALL_SERVICE_FAILED', 'SMOKE_INTERNAL'] as const)
+      expect(isLogCheckFailure(new AirgapError(c, '')), c).toBe(false);
   });
 
   it('every exit code but success and interruption has at least one error code', () => {

@@ -19,8 +19,14 @@ const frame = (stream: 1 | 2, text: string) => {
 describe('the container engine', () => {
   it('tells Podman from Docker by the components /version names', () => {
     // What `curl --unix-socket podman.sock http://d/version` answers (Podman 4.3.1, trimmed).
-    expect(engineKindOf({ Components: [{ Name: 'Podman Engine' }, { Name: 'Conmon' }, { Name: 'OCI Runtime (runc)' }] })).toBe('podman');
-    expect(engineKindOf({ Components: [{ Name: 'Engine' }, { Name: 'containerd' }, { Name: 'runc' }, { Name: 'docker-init' }] })).toBe('docker');
+    expect(
+      engineKindOf({ Components: [{ Name: 'Podman Engine' }, { Name: 'Conmon' }, { Name: 'OCI Runtime (runc)' }] }),
+    ).toBe('podman');
+    expect(
+      engineKindOf({
+        Components: [{ Name: 'Engine' }, { Name: 'containerd' }, { Name: 'runc' }, { Name: 'docker-init' }],
+      }),
+    ).toBe('docker');
     expect(engineKindOf({})).toBe('docker');
   });
 
@@ -42,16 +48,33 @@ describe('the container engine', () => {
     const buf = Buffer.concat([frame(1, '1234\n'), frame(2, 'warning\n'), frame(1, '5678\n')]);
     expect(demuxLogs(buf)).toEqual({ stdout: '1234\n5678\n', stderr: 'warning\n', combined: '1234\nwarning\n5678\n' });
     // A TTY log has no frames: all of it is output.
-    expect(demuxLogs(Buffer.from('plain text\n'))).toEqual({ stdout: 'plain text\n', stderr: '', combined: 'plain text\n' });
+    expect(demuxLogs(Buffer.from('plain text\n'))).toEqual({
+      stdout: 'plain text\n',
+      stderr: '',
+      combined: 'plain text\n',
+    });
   });
 
   it('demuxLogs never throws and never loses a byte of framed output (property)', () => {
-    fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom(1 as const, 2 as const), fc.string())), (frames) => {
-      const r = demuxLogs(Buffer.concat(frames.map(([s, t]) => frame(s, t))));
-      expect(r.combined).toBe(frames.map(([, t]) => t).join(''));
-      expect(r.stdout).toBe(frames.filter(([s]) => s === 1).map(([, t]) => t).join(''));
-    }), params());
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => { demuxLogs(Buffer.from(bytes)); }), params());
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(1 as const, 2 as const), fc.string())), (frames) => {
+        const r = demuxLogs(Buffer.concat(frames.map(([s, t]) => frame(s, t))));
+        expect(r.combined).toBe(frames.map(([, t]) => t).join(''));
+        expect(r.stdout).toBe(
+          frames
+            .filter(([s]) => s === 1)
+            .map(([, t]) => t)
+            .join(''),
+        );
+      }),
+      params(),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        demuxLogs(Buffer.from(bytes));
+      }),
+      params(),
+    );
   });
 
   it('publishes on every address without naming 0.0.0.0 to Podman (netavark 1.4 would match only that address)', () => {
@@ -64,7 +87,8 @@ describe('the container engine', () => {
 describe('compose failures', () => {
   it('a refused rlimit (Podman as root on a host that may not raise limits) comes with what to change', async () => {
     const { composeFailureHint } = await import('../../../src/engine/compose.js');
-    const seen = 'ERROR: for rekor  Cannot start service rekor: runc: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied';
+    const seen =
+      'ERROR: for rekor  Cannot start service rekor: runc: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied';
     expect(composeFailureHint(seen)).toMatch(/default_ulimits in containers\.conf/);
     expect(composeFailureHint('port is already allocated')).toBe('');
   });
@@ -72,27 +96,58 @@ describe('compose failures', () => {
 
 describe('servicesReport', () => {
   it('lists each service of the project with its state, restarts and last log lines', async () => {
-    const containers: Record<string, { service: string; status: string; health?: string; restarts: number; logs: Buffer }> = {
-      c2: { service: 'rekor', status: 'running', restarts: 3, logs: Buffer.concat([frame(1, 'completed request\n'), frame(2, 'write timeout\n')]) },
-      c1: { service: 'nginx', status: 'running', health: 'healthy', restarts: 0, logs: frame(2, 'upstream prematurely closed connection\n') },
+    const containers: Record<
+      string,
+      { service: string; status: string; health?: string; restarts: number; logs: Buffer }
+    > = {
+      c2: {
+        service: 'rekor',
+        status: 'running',
+        restarts: 3,
+        logs: Buffer.concat([frame(1, 'completed request\n'), frame(2, 'write timeout\n')]),
+      },
+      c1: {
+        service: 'nginx',
+        status: 'running',
+        health: 'healthy',
+        restarts: 0,
+        logs: frame(2, 'upstream prematurely closed connection\n'),
+      },
     };
     let filter: unknown;
     const docker = {
       listContainers: async (o: { filters: unknown }) => {
         filter = o.filters;
-        return Object.entries(containers).map(([Id, c]) => ({ Id, Labels: { 'com.docker.compose.service': c.service }, Names: [], State: c.status, Image: 'i' }));
+        return Object.entries(containers).map(([Id, c]) => ({
+          Id,
+          Labels: { 'com.docker.compose.service': c.service },
+          Names: [],
+          State: c.status,
+          Image: 'i',
+        }));
       },
       getContainer: (id: string) => ({
-        inspect: async () => ({ State: { Status: containers[id]!.status, ...(containers[id]!.health ? { Health: { Status: containers[id]!.health } } : {}) }, RestartCount: containers[id]!.restarts }),
+        inspect: async () => ({
+          State: {
+            Status: containers[id]!.status,
+            ...(containers[id]!.health ? { Health: { Status: containers[id]!.health } } : {}),
+          },
+          RestartCount: containers[id]!.restarts,
+        }),
         logs: async () => containers[id]!.logs,
       }),
     } as unknown as Docker;
     const report = await servicesReport(docker, 'rekor-airgap-x');
     expect(filter).toEqual({ label: ['com.docker.compose.project=rekor-airgap-x'] });
-    expect(report).toBe([
-      '--- nginx (healthy), last log lines:', 'upstream prematurely closed connection',
-      '--- rekor (running, restarted 3×), last log lines:', 'completed request', 'write timeout',
-    ].join('\n'));
+    expect(report).toBe(
+      [
+        '--- nginx (healthy), last log lines:',
+        'upstream prematurely closed connection',
+        '--- rekor (running, restarted 3×), last log lines:',
+        'completed request',
+        'write timeout',
+      ].join('\n'),
+    );
   });
 
   it('is empty when the project has no containers', async () => {
@@ -102,15 +157,26 @@ describe('servicesReport', () => {
 });
 
 describe('docker load inside an HTTP 200: its progress lines', () => {
-  const engineAnswering = (lines: string[]) => ({ loadImage: async () => Readable.from(lines.map((l) => Buffer.from(`${l}\n`))) }) as unknown as Docker;
+  const engineAnswering = (lines: string[]) =>
+    ({ loadImage: async () => Readable.from(lines.map((l) => Buffer.from(`${l}\n`))) }) as unknown as Docker;
   const load = (lines: string[]) => loadImages(engineAnswering(lines), Readable.from([]));
 
   it('names the images loaded, and skips what is not a JSON object', async () => {
-    expect(await load(['{"stream":"Loaded image: a:1\\n"}', 'not json', '[1,2]', '{"stream":"Loaded image ID: sha256:ab\\n"}'])).toEqual(['a:1', 'sha256:ab']);
+    expect(
+      await load([
+        '{"stream":"Loaded image: a:1\\n"}',
+        'not json',
+        '[1,2]',
+        '{"stream":"Loaded image ID: sha256:ab\\n"}',
+      ]),
+    ).toEqual(['a:1', 'sha256:ab']);
   });
 
   it('fails with the error the engine reported, escaped, whether in errorDetail or error', async () => {
-    const a = await expectCodeAsync(() => load(['{"errorDetail":{"message":"no space left\\u001b[2J"}}']), 'ENGINE_LOAD_FAILED');
+    const a = await expectCodeAsync(
+      () => load(['{"errorDetail":{"message":"no space left\\u001b[2J"}}']),
+      'ENGINE_LOAD_FAILED',
+    );
     expect(a.message).toContain('no space left');
     expect(a.message).not.toContain('\u001b');
     await expectCodeAsync(() => load(['{"error":"invalid tar header"}']), 'ENGINE_LOAD_FAILED');

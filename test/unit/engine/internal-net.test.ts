@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
-import { chooseSubnet, formatCidr, internalAddressing, overlaps, parseCidr, parseIpv4, parseProcRoutes, POOL } from '../../../src/engine/internal-net.js';
+import {
+  chooseSubnet,
+  formatCidr,
+  internalAddressing,
+  overlaps,
+  parseCidr,
+  parseIpv4,
+  parseProcRoutes,
+  POOL,
+} from '../../../src/engine/internal-net.js';
 import { renderTemplate } from '../../../src/instance/render.js';
 import { fc, params } from '../../helpers/fuzz.js';
 
@@ -18,21 +27,27 @@ describe('CIDR arithmetic', () => {
 });
 
 describe('chooseSubnet', () => {
-  const cidr = fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 8, max: 32 })).map(([b, n]) => formatCidr({ base: b >>> 0, bits: n }));
-  const nearPool = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 16, max: 30 }))
+  const cidr = fc
+    .tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 8, max: 32 }))
+    .map(([b, n]) => formatCidr({ base: b >>> 0, bits: n }));
+  const nearPool = fc
+    .tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 16, max: 30 }))
     .map(([x, y, n]) => formatCidr({ base: parseIpv4(`172.30.${x}.${y}`), bits: n }));
 
-  it('never picks a block that overlaps a network or route in use, and stays in the pool', () => fc.assert(fc.property(
-    fc.array(fc.oneof(cidr, nearPool), { maxLength: 40 }), fc.string(), (used, seed) => {
-      const s = chooseSubnet(used, seed);
-      if (s === undefined) return;
-      const c = parseCidr(s)!;
-      expect(c.bits).toBe(26);
-      expect(overlaps(c, parseCidr(POOL)!)).toBe(true);
-      for (const u of used) expect(overlaps(c, parseCidr(u)!), `${s} overlaps ${u}`).toBe(false);
-    }), params()));
+  it('never picks a block that overlaps a network or route in use, and stays in the pool', () =>
+    fc.assert(
+      fc.property(fc.array(fc.oneof(cidr, nearPool), { maxLength: 40 }), fc.string(), (used, seed) => {
+        const s = chooseSubnet(used, seed);
+        if (s === undefined) return;
+        const c = parseCidr(s)!;
+        expect(c.bits).toBe(26);
+        expect(overlaps(c, parseCidr(POOL)!)).toBe(true);
+        for (const u of used) expect(overlaps(c, parseCidr(u)!), `${s} overlaps ${u}`).toBe(false);
+      }),
+      params(),
+    ));
 
-  it('keeps the instance\'s block while it is free, and moves when something else took it', () => {
+  it("keeps the instance's block while it is free, and moves when something else took it", () => {
     const first = chooseSubnet([], 'rekor-airgap-a')!;
     expect(chooseSubnet(['172.17.0.0/16'], 'rekor-airgap-a', first)).toBe(first);
     const moved = chooseSubnet([first], 'rekor-airgap-a', first)!;
@@ -56,7 +71,11 @@ describe('internalAddressing', () => {
   it('gives each service an address in the block, outside the range the engine hands out', () => {
     const a = internalAddressing('172.30.7.0/26', ['mariadb', 'trillian-log-server', 'rekor'], 'docker');
     expect(a.addr).toEqual({ mariadb: '172.30.7.48', trillian_log_server: '172.30.7.49', rekor: '172.30.7.50' });
-    expect(JSON.parse(a.extra_hosts)).toEqual(['mariadb:172.30.7.48', 'trillian-log-server:172.30.7.49', 'rekor:172.30.7.50']);
+    expect(JSON.parse(a.extra_hosts)).toEqual([
+      'mariadb:172.30.7.48',
+      'trillian-log-server:172.30.7.49',
+      'rekor:172.30.7.50',
+    ]);
     const ipam = JSON.parse(a.ipam) as { config: Array<{ subnet: string; ip_range: string }> };
     expect(ipam.config[0]!.subnet).toBe('172.30.7.0/26');
     for (const ip of Object.values(a.addr)) {
@@ -72,8 +91,15 @@ describe('internalAddressing', () => {
 
   it('renders into compose YAML that parses to the same values', () => {
     const a = internalAddressing('172.30.9.128/26', ['mariadb', 'trillian-log-server'], 'docker');
-    const text = renderTemplate('networks:\n  backend:\n    ipam: {{ internal.ipam }}\nservices:\n  x:\n    networks:\n      backend:\n        ipv4_address: {{ internal.addr.trillian_log_server }}\n    extra_hosts: {{ internal.extra_hosts }}\n', { internal: { ...a } }, 't');
-    const y = yaml.load(text) as { networks: { backend: { ipam: unknown } }; services: { x: { extra_hosts: string[]; networks: { backend: { ipv4_address: string } } } } };
+    const text = renderTemplate(
+      'networks:\n  backend:\n    ipam: {{ internal.ipam }}\nservices:\n  x:\n    networks:\n      backend:\n        ipv4_address: {{ internal.addr.trillian_log_server }}\n    extra_hosts: {{ internal.extra_hosts }}\n',
+      { internal: { ...a } },
+      't',
+    );
+    const y = yaml.load(text) as {
+      networks: { backend: { ipam: unknown } };
+      services: { x: { extra_hosts: string[]; networks: { backend: { ipv4_address: string } } } };
+    };
     expect(y.networks.backend.ipam).toEqual(JSON.parse(a.ipam));
     expect(y.services.x.extra_hosts).toEqual(['mariadb:172.30.9.176', 'trillian-log-server:172.30.9.177']);
     expect(y.services.x.networks.backend.ipv4_address).toBe('172.30.9.177');
@@ -96,7 +122,11 @@ describe('parseProcRoutes', () => {
     expect(parseProcRoutes(text)).toEqual(['172.17.0.0/16', '192.0.2.0/24', '172.30.7.64/26']);
   });
 
-  it('any text: a list of ranges, never a throw', () => fc.assert(fc.property(fc.string(), (t) => {
-    for (const r of parseProcRoutes(t)) expect(parseCidr(r)).toBeDefined();
-  }), params()));
+  it('any text: a list of ranges, never a throw', () =>
+    fc.assert(
+      fc.property(fc.string(), (t) => {
+        for (const r of parseProcRoutes(t)) expect(parseCidr(r)).toBeDefined();
+      }),
+      params(),
+    ));
 });

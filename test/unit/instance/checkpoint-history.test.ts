@@ -2,8 +2,18 @@ import { generateKeyPairSync } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkpointFileName, readHistory, recordCheckpoint, type ConsistencyProver } from '../../../src/instance/checkpoint-history.js';
-import { memorySubtreeHasher, rfc6962ConsistencyProof, rfc6962LeafHash, verifyRfc9162Consistency } from '../../../src/rekor/merkle.js';
+import {
+  checkpointFileName,
+  readHistory,
+  recordCheckpoint,
+  type ConsistencyProver,
+} from '../../../src/instance/checkpoint-history.js';
+import {
+  memorySubtreeHasher,
+  rfc6962ConsistencyProof,
+  rfc6962LeafHash,
+  verifyRfc9162Consistency,
+} from '../../../src/rekor/merkle.js';
 import { formatCheckpointBody, signNote } from '../../../src/rekor/note.js';
 import type { LogHead } from '../../../src/rekor/log-head.js';
 import { tempDir } from '../../helpers/fixtures.js';
@@ -14,15 +24,27 @@ const { privateKey } = generateKeyPairSync('ed25519');
 /** A log in memory: its checkpoints, and a prover that builds real RFC 6962 proofs from its leaves. */
 function memoryLog(prefix: string) {
   const leaves: Uint8Array[] = [];
-  const add = (n: number) => { for (let i = 0; i < n; i++) leaves.push(rfc6962LeafHash(Buffer.from(`${prefix}${leaves.length}`))); };
+  const add = (n: number) => {
+    for (let i = 0; i < n; i++) leaves.push(rfc6962LeafHash(Buffer.from(`${prefix}${leaves.length}`)));
+  };
   const head = async (): Promise<LogHead> => {
     const root = await memorySubtreeHasher(leaves)(0, leaves.length);
-    const note = signNote(formatCheckpointBody({ origin, size: leaves.length, rootHash: root, extensions: [] }), origin, privateKey);
+    const note = signNote(
+      formatCheckpointBody({ origin, size: leaves.length, rootHash: root, extensions: [] }),
+      origin,
+      privateKey,
+    );
     return { size: leaves.length, rootHex: Buffer.from(root).toString('hex'), checkpoint: note };
   };
   const prove: ConsistencyProver = async (from, to) => {
     const proof = await rfc6962ConsistencyProof(from.size, to.size, memorySubtreeHasher(leaves.slice(0, to.size)));
-    verifyRfc9162Consistency(from.size, to.size, proof, Buffer.from(from.rootHex, 'hex'), Buffer.from(to.rootHex, 'hex'));
+    verifyRfc9162Consistency(
+      from.size,
+      to.size,
+      proof,
+      Buffer.from(from.rootHex, 'hex'),
+      Buffer.from(to.rootHex, 'hex'),
+    );
   };
   return { add, head, prove };
 }

@@ -9,6 +9,8 @@ describe('template sections', () => {
     expect(renderTemplate(t, { x: 1 }, 't')).toBe('a: 1\nb\n');
   });
   it('an unclosed section is an error naming the template', () => {
-    expect(() => renderTemplate('{{# tsa }}\nx\n', { tsa: 'on' }, 'compose.yaml')).toThrow(/compose.yaml has a \{\{# \}\} section without its/);
+    expect(() => renderTemplate('{{# tsa }}\nx\n', { tsa: 'on' }, 'compose.yaml')).toThrow(
+      /compose.yaml has a \{\{# \}\} section without its/,
+    );
   });
 });

@@ -8,10 +8,25 @@ import { tempDir } from '../../helpers/fixtures.js';
 
 const sha = 'a'.repeat(64);
 const STATE = {
-  instance: 'default', profile: 'rekor-v2', kind: 'rekor-v2', project: 'rekor-airgap-default', dataDir: '/var/lib/rekor-airgap/default', hostname: 'log.example',
-  origin: 'log.example', httpsPort: 443, bindAddress: '0.0.0.0', url: 'https://log.example', checkpointInterval: '2s', stack: {}, logPublicKeyPem: 'PEM',
-  logKeyId: sha, bundle: { createdAt: 'x', manifestSha256: sha, release: 2 }, highestRelease: 2,
-  images: { rekor: { ref: 'registry.test/rekor:v1', configDigest: `sha256:${sha}` } }, installedAt: 'x', updatedAt: 'x',
+  instance: 'default',
+  profile: 'rekor-v2',
+  kind: 'rekor-v2',
+  project: 'rekor-airgap-default',
+  dataDir: '/var/lib/rekor-airgap/default',
+  hostname: 'log.example',
+  origin: 'log.example',
+  httpsPort: 443,
+  bindAddress: '0.0.0.0',
+  url: 'https://log.example',
+  checkpointInterval: '2s',
+  stack: {},
+  logPublicKeyPem: 'PEM',
+  logKeyId: sha,
+  bundle: { createdAt: 'x', manifestSha256: sha, release: 2 },
+  highestRelease: 2,
+  images: { rekor: { ref: 'registry.test/rekor:v1', configDigest: `sha256:${sha}` } },
+  installedAt: 'x',
+  updatedAt: 'x',
 };
 const src = { what: 'state.json', code: 'BACKUP_ARCHIVE_CORRUPT' } as const;
 
@@ -19,17 +34,31 @@ describe('state.json', () => {
   it('reads a state, and one written before kind, stack, release and the checkpoint interval existed', () => {
     expect(parseState(JSON.stringify(STATE), src)).toEqual(STATE);
     const { kind: _k, stack: _s, highestRelease: _h, checkpointInterval: _c, ...old } = STATE;
-    const legacy = parseState(JSON.stringify({ ...old, smoke: 'rekor-v1', treeId: '123', bundle: { createdAt: 'x', manifestSha256: sha } }), src);
-    expect([legacy.kind, legacy.stack, legacy.highestRelease, legacy.bundle.release, legacy.checkpointInterval]).toEqual(['rekor-v1', { treeId: '123' }, 0, 0, '2s']);
+    const legacy = parseState(
+      JSON.stringify({ ...old, smoke: 'rekor-v1', treeId: '123', bundle: { createdAt: 'x', manifestSha256: sha } }),
+      src,
+    );
+    expect([
+      legacy.kind,
+      legacy.stack,
+      legacy.highestRelease,
+      legacy.bundle.release,
+      legacy.checkpointInterval,
+    ]).toEqual(['rekor-v1', { treeId: '123' }, 0, 0, '2s']);
   });
 
-  it('a missing or mistyped field is the caller\'s code, naming it (it was a TypeError later on)', () => {
+  it("a missing or mistyped field is the caller's code, naming it (it was a TypeError later on)", () => {
     const { images: _i, ...noImages } = STATE;
-    expect(expectCode(() => parseState(JSON.stringify(noImages), src), 'BACKUP_ARCHIVE_CORRUPT').message).toMatch(/images is not an object/);
+    expect(expectCode(() => parseState(JSON.stringify(noImages), src), 'BACKUP_ARCHIVE_CORRUPT').message).toMatch(
+      /images is not an object/,
+    );
     expectCode(() => parseState(JSON.stringify({ ...STATE, images: { rekor: null } }), src), 'BACKUP_ARCHIVE_CORRUPT');
     expectCode(() => parseState(JSON.stringify({ ...STATE, httpsPort: '443' }), src), 'BACKUP_ARCHIVE_CORRUPT');
     expectCode(() => parseState(JSON.stringify({ ...STATE, hostname: 'a\nb' }), src), 'BACKUP_ARCHIVE_CORRUPT');
-    expectCode(() => parseState(JSON.stringify({ ...STATE, stack: { treeId: 'x\n  image: evil' } }), src), 'BACKUP_ARCHIVE_CORRUPT');
+    expectCode(
+      () => parseState(JSON.stringify({ ...STATE, stack: { treeId: 'x\n  image: evil' } }), src),
+      'BACKUP_ARCHIVE_CORRUPT',
+    );
     expectCode(() => parseState(`{"a":${'['.repeat(1000)}`, src), 'BACKUP_ARCHIVE_CORRUPT');
     // "__proto__" is a key like any other.
     const proto = parseState(JSON.stringify(STATE).replace('"rekor":', '"__proto__":'), src);

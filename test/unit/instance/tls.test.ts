@@ -16,20 +16,63 @@ describe('the instance CA', () => {
   it('carries critical name constraints for the instance names; openssl accepts its server certificate and refuses one for another name', async () => {
     const dir = tempDir('tls-');
     const t = await generateTls('rekor.site.internal', 'site');
-    const f = (n: string, c: string) => { writeFileSync(path.join(dir, n), c); return path.join(dir, n); };
+    const f = (n: string, c: string) => {
+      writeFileSync(path.join(dir, n), c);
+      return path.join(dir, n);
+    };
     const ca = f('ca.pem', t.caCertPem);
     const srv = f('srv.pem', t.certPem);
     const caKey = f('ca.key', t.caKeyPem);
     const text = execFileSync('openssl', ['x509', '-in', ca, '-noout', '-text'], { encoding: 'utf8' });
-    expect(text).toMatch(/X509v3 Name Constraints: critical\s+Permitted:\s+DNS:rekor\.site\.internal\s+DNS:localhost\s+IP:127\.0\.0\.1\/255\.255\.255\.255/);
+    expect(text).toMatch(
+      /X509v3 Name Constraints: critical\s+Permitted:\s+DNS:rekor\.site\.internal\s+DNS:localhost\s+IP:127\.0\.0\.1\/255\.255\.255\.255/,
+    );
     expect(execFileSync('openssl', ['verify', '-CAfile', ca, srv], { encoding: 'utf8' })).toContain('OK');
     // Someone holding the CA key mints a certificate for a name outside the instance.
     const evilKey = path.join(dir, 'evil.key');
     const csr = path.join(dir, 'evil.csr');
-    execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=bank.example', '-keyout', evilKey, '-out', csr], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        '/CN=bank.example',
+        '-keyout',
+        evilKey,
+        '-out',
+        csr,
+      ],
+      { stdio: 'pipe' },
+    );
     const ext = f('evil.ext', 'subjectAltName=DNS:bank.example\n');
     const evil = path.join(dir, 'evil.pem');
-    execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-days', '1', '-extfile', ext, '-out', evil], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        ca,
+        '-CAkey',
+        caKey,
+        '-CAcreateserial',
+        '-days',
+        '1',
+        '-extfile',
+        ext,
+        '-out',
+        evil,
+      ],
+      { stdio: 'pipe' },
+    );
     const r = spawnSync('openssl', ['verify', '-CAfile', ca, evil], { encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/permitted subtree violation/);
@@ -41,7 +84,12 @@ describe('the instance CA', () => {
     const dir = tempDir('tls-');
     writeFileSync(path.join(dir, 'ca.pem'), t.caCertPem);
     writeFileSync(path.join(dir, 'srv.pem'), t.certPem);
-    const end = (f: string) => new Date(execFileSync('openssl', ['x509', '-in', path.join(dir, f), '-noout', '-enddate'], { encoding: 'utf8' }).trim().replace('notAfter=', ''));
+    const end = (f: string) =>
+      new Date(
+        execFileSync('openssl', ['x509', '-in', path.join(dir, f), '-noout', '-enddate'], { encoding: 'utf8' })
+          .trim()
+          .replace('notAfter=', ''),
+      );
     expect(end('ca.pem').getTime()).toBeLessThanOrEqual(end('srv.pem').getTime());
     expect(Math.round((end('ca.pem').getTime() - now.getTime()) / 86_400_000)).toBe(TLS_LIFETIME_DAYS);
   });

@@ -29,15 +29,29 @@ beforeAll(async () => {
   const key = testKey(root, 'k');
   keys = [{ file: key.pubFile, key: key.publicKey }];
   const b = syntheticBundle(path.join(root, 'bundle'), key.privateKey, {
-    'images/blobs/sha256/aaaa': 70_000, 'images/blobs/sha256/bbbb': 3_000, 'images/index.json': 200, 'install.sh': 120, 'installer/node': 40_000,
+    'images/blobs/sha256/aaaa': 70_000,
+    'images/blobs/sha256/bbbb': 3_000,
+    'images/index.json': 200,
+    'install.sh': 120,
+    'installer/node': 40_000,
   });
   media = path.join(root, 'media');
-  await packBundle({ bundleDir: b.dir, outDir: media, chunkSize: 30_000, signingKey: key.privateKey, progress: silentProgress });
-  names = readdirSync(media).filter((n) => n.startsWith('bundle.tar')).sort();
+  await packBundle({
+    bundleDir: b.dir,
+    outDir: media,
+    chunkSize: 30_000,
+    signingKey: key.privateKey,
+    progress: silentProgress,
+  });
+  names = readdirSync(media)
+    .filter((n) => n.startsWith('bundle.tar'))
+    .sort();
   original = names.map((n) => readFileSync(path.join(media, n)));
   hasher = new WorkerHasher();
 });
-afterAll(async () => { await hasher.close(); });
+afterAll(async () => {
+  await hasher.close();
+});
 
 const index = () => parseIndex(readFileSync(path.join(media, 'transfer-index.json'), 'utf8'), 'i');
 
@@ -49,23 +63,31 @@ describe('fastVerify', () => {
 
   it('any single byte changed anywhere: not all good', async () => {
     const total = original.reduce((a, b) => a + b.length, 0);
-    await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: total - 1 }), fc.integer({ min: 1, max: 255 }), async (at, xor) => {
-      let k = 0;
-      let off = at;
-      while (off >= original[k]!.length) { off -= original[k]!.length; k++; }
-      const changed = Buffer.from(original[k]!);
-      changed[off] = changed[off]! ^ xor;
-      writeFileSync(path.join(media, names[k]!), changed);
-      try {
-        expect(await fastVerify(media, index(), keys, hasher, () => undefined), `byte ${at}`).toBeUndefined();
-      } finally {
-        writeFileSync(path.join(media, names[k]!), original[k]!);
-      }
-    }), { ...params(), numRuns: Math.max(100, Math.floor(Number(process.env.FUZZ_RUNS ?? 300) / 2)) });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: total - 1 }), fc.integer({ min: 1, max: 255 }), async (at, xor) => {
+        let k = 0;
+        let off = at;
+        while (off >= original[k]!.length) {
+          off -= original[k]!.length;
+          k++;
+        }
+        const changed = Buffer.from(original[k]!);
+        changed[off] = changed[off]! ^ xor;
+        writeFileSync(path.join(media, names[k]!), changed);
+        try {
+          expect(await fastVerify(media, index(), keys, hasher, () => undefined), `byte ${at}`).toBeUndefined();
+        } finally {
+          writeFileSync(path.join(media, names[k]!), original[k]!);
+        }
+      }),
+      { ...params(), numRuns: Math.max(100, Math.floor(Number(process.env.FUZZ_RUNS ?? 300) / 2)) },
+    );
   });
 
   it('a signature from a key not trusted: not all good', async () => {
     const other = testKey(tempDir('other-'), 'o');
-    expect(await fastVerify(media, index(), [{ file: other.pubFile, key: other.publicKey }], hasher, () => undefined)).toBeUndefined();
+    expect(
+      await fastVerify(media, index(), [{ file: other.pubFile, key: other.publicKey }], hasher, () => undefined),
+    ).toBeUndefined();
   });
 });

@@ -1,5 +1,19 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, statSync, utimesSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync, copyFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  statSync,
+  utimesSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  copyFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AggregateAirgapError, type AirgapError } from '../../../src/errors.js';
@@ -25,7 +39,13 @@ const fresh = (name: string) => path.join(root, `${name}-${n++}`);
 
 async function pack(chunkSize: number): Promise<string> {
   const out = fresh('media');
-  await packBundle({ bundleDir: bundle.dir, outDir: out, chunkSize, signingKey: key.privateKey, progress: silentProgress });
+  await packBundle({
+    bundleDir: bundle.dir,
+    outDir: out,
+    chunkSize,
+    signingKey: key.privateKey,
+    progress: silentProgress,
+  });
   return out;
 }
 
@@ -33,7 +53,8 @@ async function faultsOf(p: Promise<unknown>): Promise<{ code: string; messages: 
   try {
     await p;
   } catch (e) {
-    if (e instanceof AggregateAirgapError) return { code: e.code, messages: e.faults.map((f) => `${f.code}: ${f.message}`) };
+    if (e instanceof AggregateAirgapError)
+      return { code: e.code, messages: e.faults.map((f) => `${f.code}: ${f.message}`) };
     throw e;
   }
   throw new Error('expected a verification failure');
@@ -58,7 +79,8 @@ describe('round trip', () => {
     const to = fresh('out');
     const r = await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to });
     expect(r.filesWritten).toBe(Object.keys(bundle.files).length);
-    for (const [p, bytes] of Object.entries(bundle.files)) expect(readFileSync(path.join(to, p)).equals(bytes), p).toBe(true);
+    for (const [p, bytes] of Object.entries(bundle.files))
+      expect(readFileSync(path.join(to, p)).equals(bytes), p).toBe(true);
     await verifyBundleDir(to, keysOf(key));
     expect(existsSync(path.join(to, '.rekor-airgap-unpack'))).toBe(false);
   });
@@ -70,7 +92,8 @@ describe('round trip', () => {
     index.chunks.slice(0, -1).forEach((c) => expect(c.size).toBe(100_000));
     const to = fresh('out');
     await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to });
-    for (const [p, bytes] of Object.entries(bundle.files)) expect(readFileSync(path.join(to, p)).equals(bytes), p).toBe(true);
+    for (const [p, bytes] of Object.entries(bundle.files))
+      expect(readFileSync(path.join(to, p)).equals(bytes), p).toBe(true);
     expect(readFileSync(path.join(to, 'install.sh')).length).toBe(120);
   });
 
@@ -78,7 +101,16 @@ describe('round trip', () => {
     const a = await pack(100_000);
     const b = await pack(100_000);
     for (const f of readdirSync(a)) {
-      expect(createHash('sha256').update(readFileSync(path.join(a, f))).digest('hex'), f).toBe(createHash('sha256').update(readFileSync(path.join(b, f))).digest('hex'));
+      expect(
+        createHash('sha256')
+          .update(readFileSync(path.join(a, f)))
+          .digest('hex'),
+        f,
+      ).toBe(
+        createHash('sha256')
+          .update(readFileSync(path.join(b, f)))
+          .digest('hex'),
+      );
     }
   });
 
@@ -96,16 +128,33 @@ describe('pack checks the bytes it wrote against the signed manifest', () => {
     b[123_456] = b[123_456]! ^ 1;
     writeFileSync(file, b);
     const out = fresh('media');
-    await expect(packBundle({ bundleDir: bundle.dir, outDir: out, chunkSize: 40_000, signingKey: key.privateKey, progress: silentProgress }))
-      .rejects.toMatchObject({ code: 'BUNDLE_FILE_DIGEST_MISMATCH', message: expect.stringContaining('images/blobs/sha256/aaaa changed since the bundle was signed') });
+    await expect(
+      packBundle({
+        bundleDir: bundle.dir,
+        outDir: out,
+        chunkSize: 40_000,
+        signingKey: key.privateKey,
+        progress: silentProgress,
+      }),
+    ).rejects.toMatchObject({
+      code: 'BUNDLE_FILE_DIGEST_MISMATCH',
+      message: expect.stringContaining('images/blobs/sha256/aaaa changed since the bundle was signed'),
+    });
     expect(readdirSync(out)).toEqual([]);
   });
 
   it('the index lists the SHA-256 of each chunk as it is on disk', async () => {
     const out = await pack(40_000);
-    const index = JSON.parse(readFileSync(path.join(out, 'transfer-index.json'), 'utf8')) as { chunks: Array<{ name: string; sha256: string }> };
+    const index = JSON.parse(readFileSync(path.join(out, 'transfer-index.json'), 'utf8')) as {
+      chunks: Array<{ name: string; sha256: string }>;
+    };
     expect(index.chunks.length).toBeGreaterThan(10);
-    for (const c of index.chunks) expect(createHash('sha256').update(readFileSync(path.join(out, c.name))).digest('hex')).toBe(c.sha256);
+    for (const c of index.chunks)
+      expect(
+        createHash('sha256')
+          .update(readFileSync(path.join(out, c.name)))
+          .digest('hex'),
+      ).toBe(c.sha256);
   });
 });
 
@@ -129,7 +178,9 @@ describe('when the media is damaged', () => {
     truncateSync(path.join(media, 'bundle.tar.001'), 1234);
     const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }));
     expect(f.code).toBe('MEDIA_INCOMPLETE');
-    expect(f.messages).toContain('MEDIA_CHUNK_SIZE_MISMATCH: chunk 1 (bundle.tar.001): size 1234 expected 100000 (truncated)');
+    expect(f.messages).toContain(
+      'MEDIA_CHUNK_SIZE_MISMATCH: chunk 1 (bundle.tar.001): size 1234 expected 100000 (truncated)',
+    );
   });
 
   it('a missing chunk is named, and other faults are reported with it', async () => {
@@ -152,7 +203,9 @@ describe('when the media is damaged', () => {
     renameSync(a, `${a}.x`);
     renameSync(b, a);
     renameSync(`${a}.x`, b);
-    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: fresh('out') }));
+    const f = await faultsOf(
+      readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: fresh('out') }),
+    );
     expect(f.messages.join('\n')).toContain('chunk 1 (bundle.tar.001): sha256 mismatch');
     expect(f.messages.join('\n')).toContain('chunk 2 (bundle.tar.002): sha256 mismatch');
   });
@@ -169,14 +222,20 @@ describe('when the media is damaged', () => {
   it('a wrong trusted key fails on the signature, before any chunk is read', async () => {
     const media = await pack(100_000);
     for (const c of readdirSync(media).filter((x) => x.startsWith('bundle.tar'))) rmSync(path.join(media, c));
-    await expectCodeAsync(() => readMedia({ mediaDir: media, keys: keysOf(other), progress: silentProgress }), 'SIGNATURE_INVALID');
+    await expectCodeAsync(
+      () => readMedia({ mediaDir: media, keys: keysOf(other), progress: silentProgress }),
+      'SIGNATURE_INVALID',
+    );
   });
 
   it('an index re-signed by another key is refused', async () => {
     const media = await pack(100_000);
     const text = readFileSync(path.join(media, 'transfer-index.json'));
     writeFileSync(path.join(media, 'transfer-index.json.sig'), signDetached(text, other.privateKey));
-    await expectCodeAsync(() => readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }), 'SIGNATURE_INVALID');
+    await expectCodeAsync(
+      () => readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }),
+      'SIGNATURE_INVALID',
+    );
   });
 
   it('a changed index (a chunk hash rewritten) no longer matches its signature', async () => {
@@ -184,12 +243,17 @@ describe('when the media is damaged', () => {
     const index = JSON.parse(readFileSync(path.join(media, 'transfer-index.json'), 'utf8')) as TransferIndex;
     index.chunks[0]!.sha256 = '0'.repeat(64);
     writeFileSync(path.join(media, 'transfer-index.json'), serializeIndex(index));
-    await expectCodeAsync(() => readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }), 'SIGNATURE_INVALID');
+    await expectCodeAsync(
+      () => readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress }),
+      'SIGNATURE_INVALID',
+    );
   });
 });
 
 /** A tar with the real bundle.json first, then whatever entries a test wants, signed as media. */
-function craftMedia(extra: Array<{ path: string; type?: string; body?: Buffer; size?: number; linkname?: string }>): string {
+function craftMedia(
+  extra: Array<{ path: string; type?: string; body?: Buffer; size?: number; linkname?: string }>,
+): string {
   const parts: Buffer[] = [];
   const add = (p: string, body: Buffer, type = '0', linkname = '', size = body.length) => {
     const h = tarFileHeader(p, size, 0o644, 0);
@@ -214,9 +278,19 @@ function craftMedia(extra: Array<{ path: string; type?: string; body?: Buffer; s
   mkdirSync(media);
   writeFileSync(path.join(media, 'bundle.tar'), tar);
   const index: TransferIndex = {
-    formatVersion: 1, kind: 'rekor-airgap-transfer', archive: { name: 'bundle.tar', size: tar.length }, chunkSize: tar.length,
-    chunks: [{ index: 0, name: 'bundle.tar', size: tar.length, sha256: createHash('sha256').update(tar).digest('hex') }],
-    bundle: { manifestSha256: createHash('sha256').update(manifestText).digest('hex'), manifestSize: manifestText.length, createdAt: '', profiles: [] },
+    formatVersion: 1,
+    kind: 'rekor-airgap-transfer',
+    archive: { name: 'bundle.tar', size: tar.length },
+    chunkSize: tar.length,
+    chunks: [
+      { index: 0, name: 'bundle.tar', size: tar.length, sha256: createHash('sha256').update(tar).digest('hex') },
+    ],
+    bundle: {
+      manifestSha256: createHash('sha256').update(manifestText).digest('hex'),
+      manifestSize: manifestText.length,
+      createdAt: '',
+      profiles: [],
+    },
   };
   const text = serializeIndex(index);
   writeFileSync(path.join(media, 'transfer-index.json'), text);
@@ -242,14 +316,34 @@ describe('when the archive holds unsafe entries (even under a valid signature)',
   // The absolute path points into the test's own directory, so a write there would be seen.
   const cases: Array<[string, (parent: string) => Parameters<typeof craftMedia>[0], string, string]> = [
     ['path traversal', () => [{ path: '../escaped', body: HOSTILE }], 'MEDIA_UNSAFE_PATH', 'escaped'],
-    ['deeper path traversal', () => [{ path: 'images/../../escaped2', body: HOSTILE }], 'MEDIA_UNSAFE_PATH', 'escaped2'],
-    ['an absolute path', (parent) => [{ path: `${parent}/absolute-escaped`, body: HOSTILE }], 'MEDIA_UNSAFE_PATH', 'absolute-escaped'],
-    ['a symbolic link out of the bundle', () => [{ path: 'images/evil', type: '2', linkname: '/etc/passwd' }], 'MEDIA_UNSAFE_ENTRY', 'evil'],
+    [
+      'deeper path traversal',
+      () => [{ path: 'images/../../escaped2', body: HOSTILE }],
+      'MEDIA_UNSAFE_PATH',
+      'escaped2',
+    ],
+    [
+      'an absolute path',
+      (parent) => [{ path: `${parent}/absolute-escaped`, body: HOSTILE }],
+      'MEDIA_UNSAFE_PATH',
+      'absolute-escaped',
+    ],
+    [
+      'a symbolic link out of the bundle',
+      () => [{ path: 'images/evil', type: '2', linkname: '/etc/passwd' }],
+      'MEDIA_UNSAFE_ENTRY',
+      'evil',
+    ],
     ['a hard link', () => [{ path: 'images/hard', type: '1', linkname: 'install.sh' }], 'MEDIA_UNSAFE_ENTRY', 'hard'],
     ['a character device', () => [{ path: 'images/dev', type: '3' }], 'MEDIA_UNSAFE_ENTRY', 'dev'],
     ['a FIFO', () => [{ path: 'images/fifo', type: '6' }], 'MEDIA_UNSAFE_ENTRY', 'fifo'],
     ['a duplicate entry', () => [{ path: 'install.sh', body: HOSTILE }], 'MEDIA_DUPLICATE_ENTRY', '(none)'],
-    ['a file the manifest does not list', () => [{ path: 'images/extra', body: HOSTILE }], 'MEDIA_UNLISTED_ENTRY', 'extra'],
+    [
+      'a file the manifest does not list',
+      () => [{ path: 'images/extra', body: HOSTILE }],
+      'MEDIA_UNLISTED_ENTRY',
+      'extra',
+    ],
   ];
   for (const [what, extra, code, name] of cases) {
     it(`${what} is named (${code}); nothing is extracted, in the staging directory or anywhere beside --to`, async () => {
@@ -257,8 +351,13 @@ describe('when the archive holds unsafe entries (even under a valid signature)',
       mkdirSync(parent);
       const media = craftMedia(extra(parent));
       const to = path.join(parent, 'out');
-      const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }));
-      expect(f.messages.some((m) => m.startsWith(code)), f.messages.join('\n')).toBe(true);
+      const f = await faultsOf(
+        readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }),
+      );
+      expect(
+        f.messages.some((m) => m.startsWith(code)),
+        f.messages.join('\n'),
+      ).toBe(true);
       // Nothing was committed into --to.
       expect(isEmptyOrAbsent(to)).toBe(true);
       // The whole parent of --to, staging included: only --to and what lies under it; no link,
@@ -268,7 +367,8 @@ describe('when the archive holds unsafe entries (even under a valid signature)',
         expect(rel === 'out' || rel.startsWith(`out${path.sep}`), `${rel} was written beside --to`).toBe(true);
         expect(kind === 'file' || kind === 'dir', `${rel} is a ${kind}`).toBe(true);
         expect(path.basename(rel), `${rel} is the hostile entry`).not.toBe(name);
-        if (kind === 'file') expect(readFileSync(path.join(parent, rel)).includes(HOSTILE), `${rel} holds the hostile bytes`).toBe(false);
+        if (kind === 'file')
+          expect(readFileSync(path.join(parent, rel)).includes(HOSTILE), `${rel} holds the hostile bytes`).toBe(false);
       }
       // The staging directory was looked at (the legitimate files were staged there).
       expect([...all.keys()].some((rel) => rel.includes('.rekor-airgap-unpack'))).toBe(true);
@@ -284,7 +384,16 @@ describe('when the archive holds unsafe entries (even under a valid signature)',
     mkdirSync(to);
     symlinkSync(elsewhere, path.join(to, '.rekor-airgap-unpack'));
     const media = await pack(10_000_000);
-    const e = await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true }).then(() => undefined, (x: AirgapError) => x);
+    const e = await readMedia({
+      mediaDir: media,
+      keys: keysOf(key),
+      progress: silentProgress,
+      unpackTo: to,
+      resume: true,
+    }).then(
+      () => undefined,
+      (x: AirgapError) => x,
+    );
     expect(e?.code).toBe('MEDIA_UNSAFE_PATH');
     expect(readdirSync(elsewhere)).toEqual([]);
   });
@@ -299,11 +408,17 @@ describe('when the archive holds unsafe entries (even under a valid signature)',
     // A resumable staging tree (its state names this index) in which a directory became a link.
     const staging = path.join(to, '.rekor-airgap-unpack');
     mkdirSync(path.join(staging, 'files'), { recursive: true });
-    const indexSha256 = createHash('sha256').update(readFileSync(path.join(media, 'transfer-index.json'))).digest('hex');
+    const indexSha256 = createHash('sha256')
+      .update(readFileSync(path.join(media, 'transfer-index.json')))
+      .digest('hex');
     writeFileSync(path.join(staging, 'state.json'), JSON.stringify({ indexSha256, chunks: {}, files: {} }));
     symlinkSync(elsewhere, path.join(staging, 'files', 'images'));
-    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true }));
-    expect(f.messages.join('\n')).toMatch(/MEDIA_UNSAFE_PATH: refusing to write "images\/[^"]+" under .*: .*images is a symbolic link/);
+    const f = await faultsOf(
+      readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true }),
+    );
+    expect(f.messages.join('\n')).toMatch(
+      /MEDIA_UNSAFE_PATH: refusing to write "images\/[^"]+" under .*: .*images is a symbolic link/,
+    );
     expect(readdirSync(elsewhere)).toEqual([]);
     expect(isEmptyOrAbsent(to)).toBe(true);
   });
@@ -315,27 +430,35 @@ describe('when the archive holds unsafe entries (even under a valid signature)',
     files[p] = Buffer.concat([saved, Buffer.from('extra')]);
     const media = craftMedia([]);
     files[p] = saved;
-    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: fresh('out') }));
+    const f = await faultsOf(
+      readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: fresh('out') }),
+    );
     expect(f.messages.join('\n')).toContain('MEDIA_SIZE_MISMATCH: install.sh: size 125 expected 120');
   });
 });
 
 /** The medium's chunks as one buffer, and a way to write an edited one back over them. */
 function joinedChunks(media: string): { bytes: Buffer; writeBack(b: Buffer): void } {
-  const names = readdirSync(media).filter((f) => f.startsWith('bundle.tar')).sort();
+  const names = readdirSync(media)
+    .filter((f) => f.startsWith('bundle.tar'))
+    .sort();
   const parts = names.map((f) => readFileSync(path.join(media, f)));
   return {
     bytes: Buffer.concat(parts),
     writeBack: (b) => {
       let off = 0;
-      names.forEach((f, i) => { writeFileSync(path.join(media, f), b.subarray(off, off + parts[i]!.length)); off += parts[i]!.length; });
+      names.forEach((f, i) => {
+        writeFileSync(path.join(media, f), b.subarray(off, off + parts[i]!.length));
+        off += parts[i]!.length;
+      });
     },
   };
 }
 
 /** Offset of the tar header of `name` in the joined archive. */
 function headerAt(bytes: Buffer, name: string): number {
-  for (let off = 0; off < bytes.length; off += 512) if (bytes.toString('utf8', off, off + name.length) === name && bytes[off + name.length] === 0) return off;
+  for (let off = 0; off < bytes.length; off += 512)
+    if (bytes.toString('utf8', off, off + name.length) === name && bytes[off + name.length] === 0) return off;
   throw new Error(`no header for ${name}`);
 }
 
@@ -401,15 +524,15 @@ describe('when the archive cannot be parsed', () => {
 
 /** Media with chunk 4 damaged, unpacked once (and failing); the good chunk is kept aside. */
 async function failedFirstUnpack(): Promise<{ media: string; chunk: string; good: string; to: string }> {
-    const media = await pack(100_000);
-    const chunk = path.join(media, 'bundle.tar.004');
-    const good = path.join(root, `good-${n++}`);
-    copyFileSync(chunk, good);
-    const b = readFileSync(chunk);
-    b[99_000] = b[99_000]! ^ 0xff;
-    writeFileSync(chunk, b);
-    const to = fresh('out');
-    await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }));
+  const media = await pack(100_000);
+  const chunk = path.join(media, 'bundle.tar.004');
+  const good = path.join(root, `good-${n++}`);
+  copyFileSync(chunk, good);
+  const b = readFileSync(chunk);
+  b[99_000] = b[99_000]! ^ 0xff;
+  writeFileSync(chunk, b);
+  const to = fresh('out');
+  await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }));
   return { media, chunk, good, to };
 }
 
@@ -418,7 +541,13 @@ describe('resume', () => {
     const { media, chunk, good, to } = await failedFirstUnpack();
     expect(isEmptyOrAbsent(to)).toBe(true);
     copyFileSync(good, chunk);
-    const r = await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true });
+    const r = await readMedia({
+      mediaDir: media,
+      keys: keysOf(key),
+      progress: silentProgress,
+      unpackTo: to,
+      resume: true,
+    });
     expect(r.chunksVerified).toBe(readdirSync(media).filter((f) => f.startsWith('bundle.tar.')).length);
     expect(r.filesSkipped).toBeGreaterThan(0);
     await verifyBundleDir(to, keysOf(key));
@@ -431,7 +560,13 @@ describe('resume', () => {
     edited[10] = edited[10]! ^ 0xff;
     writeFileSync(staged, edited);
     copyFileSync(good, chunk);
-    const r = await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true });
+    const r = await readMedia({
+      mediaDir: media,
+      keys: keysOf(key),
+      progress: silentProgress,
+      unpackTo: to,
+      resume: true,
+    });
     expect(r.filesWritten).toBeGreaterThan(0);
     expect(readFileSync(path.join(to, 'images/blobs/sha256/aaaa'))).toEqual(bundle.files['images/blobs/sha256/aaaa']);
     await verifyBundleDir(to, keysOf(key));
@@ -454,7 +589,9 @@ describe('resume', () => {
     utimesSync(other, st.atime, st.mtime);
     b0[5] = b0[5]! ^ 0xff;
     writeFileSync(bad, b0);
-    const f = await faultsOf(readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true }));
+    const f = await faultsOf(
+      readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true }),
+    );
     expect(f.messages.join('\n')).toContain('chunk 1 (bundle.tar.001): sha256 mismatch');
     expect(isEmptyOrAbsent(to)).toBe(true);
   });
@@ -462,7 +599,9 @@ describe('resume', () => {
 
 describe('when the resume state is damaged', () => {
   /** A failed first unpack whose state.json is then replaced by `damage`; the good chunk back in place. */
-  async function damagedState(damage: (stateFile: string) => void): Promise<{ media: string; to: string; staging: string; stateFile: string }> {
+  async function damagedState(
+    damage: (stateFile: string) => void,
+  ): Promise<{ media: string; to: string; staging: string; stateFile: string }> {
     const { media, chunk, good, to } = await failedFirstUnpack();
     const staging = path.join(to, '.rekor-airgap-unpack');
     const stateFile = path.join(staging, 'state.json');
@@ -472,7 +611,8 @@ describe('when the resume state is damaged', () => {
     copyFileSync(good, chunk);
     return { media, to, staging, stateFile };
   }
-  const resume = (media: string, to: string) => readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true });
+  const resume = (media: string, to: string) =>
+    readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume: true });
 
   it('a state that is not JSON is refused with a code naming the file; nothing staged is removed', async () => {
     const { media, to, staging, stateFile } = await damagedState((f) => writeFileSync(f, '{"indexSha256": "'));
@@ -486,12 +626,16 @@ describe('when the resume state is damaged', () => {
 
   it('a state of the wrong shape is refused with a code naming the field (not read as a damaged archive)', async () => {
     const { media, to, stateFile } = await damagedState(() => undefined);
-    const indexSha256 = createHash('sha256').update(readFileSync(path.join(media, 'transfer-index.json'))).digest('hex');
+    const indexSha256 = createHash('sha256')
+      .update(readFileSync(path.join(media, 'transfer-index.json')))
+      .digest('hex');
     writeFileSync(stateFile, JSON.stringify({ indexSha256, files: null }));
     const e = await expectCodeAsync(() => resume(media, to), 'MEDIA_RESUME_STATE_INVALID');
     expect(e.message).toContain(`the resume state ${stateFile}: files is not an object`);
     writeFileSync(stateFile, JSON.stringify({ indexSha256, files: { 'install.sh': 'not a digest' } }));
-    expect((await expectCodeAsync(() => resume(media, to), 'MEDIA_RESUME_STATE_INVALID')).message).toContain('files.install.sh');
+    expect((await expectCodeAsync(() => resume(media, to), 'MEDIA_RESUME_STATE_INVALID')).message).toContain(
+      'files.install.sh',
+    );
   });
 
   it('a state that cannot be read (a directory in its place) is refused with a code naming the file', async () => {
@@ -517,7 +661,9 @@ describe('an unpacked bundle directory', () => {
     const f = await faultsOf(verifyBundleDir(bundle.dir, keysOf(key)));
     expect(f.messages).toContain('BUNDLE_FILE_SIZE_MISMATCH: images/index.json: size 10 expected 200');
     expect(f.messages).toContain('BUNDLE_FILE_MISSING: install.sh: missing');
-    expect(f.messages).toContain('BUNDLE_FILE_UNLISTED: images/blobs/sha256/cccc: not listed in the signed bundle.json');
+    expect(f.messages).toContain(
+      'BUNDLE_FILE_UNLISTED: images/blobs/sha256/cccc: not listed in the signed bundle.json',
+    );
   });
 });
 

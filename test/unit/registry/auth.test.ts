@@ -9,7 +9,14 @@ import { RegistryClient } from '../../../src/registry/client.js';
 import { sha256Digest } from '../../../src/oci/digest.js';
 import { expectCodeAsync } from '../../helpers/expect-code.js';
 
-const MANIFEST = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'x', digest: 'sha256:' + '0'.repeat(64), size: 1 }, layers: [] }));
+const MANIFEST = Buffer.from(
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'x', digest: 'sha256:' + '0'.repeat(64), size: 1 },
+    layers: [],
+  }),
+);
 let server: http.Server;
 let host: string;
 const seen: string[] = [];
@@ -20,7 +27,11 @@ beforeAll(async () => {
     seen.push(`${req.method} ${url.pathname}${url.search}`);
     if (url.pathname === '/token') {
       const ok = req.headers.authorization === `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
-      if (!ok || url.searchParams.get('scope') !== 'repository:team/app:pull' || url.searchParams.get('service') !== 'test-registry') {
+      if (
+        !ok ||
+        url.searchParams.get('scope') !== 'repository:team/app:pull' ||
+        url.searchParams.get('service') !== 'test-registry'
+      ) {
         res.writeHead(401).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
         return;
       }
@@ -28,11 +39,20 @@ beforeAll(async () => {
       return;
     }
     if (req.headers.authorization !== 'Bearer the-token') {
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="test-registry",scope="repository:team/app:pull"` }).end();
+      res
+        .writeHead(401, {
+          'www-authenticate': `Bearer realm="http://${host}/token",service="test-registry",scope="repository:team/app:pull"`,
+        })
+        .end();
       return;
     }
     if (url.pathname === '/v2/team/app/manifests/v1') {
-      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': sha256Digest(MANIFEST) }).end(MANIFEST);
+      res
+        .writeHead(200, {
+          'content-type': 'application/vnd.oci.image.manifest.v1+json',
+          'docker-content-digest': sha256Digest(MANIFEST),
+        })
+        .end(MANIFEST);
       return;
     }
     res.writeHead(404).end();
@@ -42,19 +62,29 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 // What the server saw is each test's own: a request of another test never satisfies an assertion.
-beforeEach(() => { seen.length = 0; });
+beforeEach(() => {
+  seen.length = 0;
+});
 
 describe('bearer token challenge', () => {
   it('fetches a token with the configured credentials and uses it', async () => {
-    const c = new RegistryClient({ host, credential: { username: 'alice', password: 's3cret', source: 'test config (user alice)' } });
+    const c = new RegistryClient({
+      host,
+      credential: { username: 'alice', password: 's3cret', source: 'test config (user alice)' },
+    });
     const m = await c.manifest('team/app', 'v1');
     expect(m.digest).toBe(sha256Digest(MANIFEST));
-    expect(seen.some((s) => s.startsWith('GET /token?service=test-registry&scope=repository%3Ateam%2Fapp%3Apull'))).toBe(true);
+    expect(
+      seen.some((s) => s.startsWith('GET /token?service=test-registry&scope=repository%3Ateam%2Fapp%3Apull')),
+    ).toBe(true);
   });
 
   describe('when the token service refuses', () => {
     it('says which credentials were tried', async () => {
-      const c = new RegistryClient({ host, credential: { username: 'alice', password: 'wrong', source: '/home/op/.docker/config.json (user alice)' } });
+      const c = new RegistryClient({
+        host,
+        credential: { username: 'alice', password: 'wrong', source: '/home/op/.docker/config.json (user alice)' },
+      });
       const e = await expectCodeAsync(() => c.manifest('team/app', 'v1'), 'REGISTRY_UNAUTHORIZED');
       expect(e.message).toContain('/home/op/.docker/config.json (user alice)');
     });
@@ -67,7 +97,10 @@ describe('bearer token challenge', () => {
   });
 
   it('treats localhost as loopback: plain HTTP is allowed there after HTTPS fails', async () => {
-    const c = new RegistryClient({ host: host.replace('127.0.0.1', 'localhost'), credential: { username: 'alice', password: 's3cret', source: 't' } });
+    const c = new RegistryClient({
+      host: host.replace('127.0.0.1', 'localhost'),
+      credential: { username: 'alice', password: 's3cret', source: 't' },
+    });
     expect((await c.manifest('team/app', 'v1')).digest).toBe(sha256Digest(MANIFEST));
   });
 });

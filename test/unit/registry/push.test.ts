@@ -37,7 +37,11 @@ beforeAll(async () => {
       return;
     }
     if (req.headers.authorization !== 'Bearer t') {
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${host}/token",service="reg",scope="repository:${url.pathname.split('/').slice(2, -2).join('/')}:pull,push"` }).end();
+      res
+        .writeHead(401, {
+          'www-authenticate': `Bearer realm="http://${host}/token",service="reg",scope="repository:${url.pathname.split('/').slice(2, -2).join('/')}:pull,push"`,
+        })
+        .end();
       return;
     }
     let m;
@@ -63,7 +67,10 @@ beforeAll(async () => {
         return;
       }
       const all = Buffer.concat(parts);
-      if (digestOf(all) !== url.searchParams.get('digest')) { res.writeHead(400).end('{"errors":[{"code":"DIGEST_INVALID","message":"digest did not match"}]}'); return; }
+      if (digestOf(all) !== url.searchParams.get('digest')) {
+        res.writeHead(400).end('{"errors":[{"code":"DIGEST_INVALID","message":"digest did not match"}]}');
+        return;
+      }
       repoBlobs(m[1]!).set(digestOf(all), all);
       res.writeHead(201).end();
     } else if ((m = /^\/v2\/(.+)\/manifests\/(.+)$/.exec(url.pathname)) && req.method === 'PUT') {
@@ -89,7 +96,11 @@ beforeEach(() => {
 });
 
 function blobOf(bytes: Buffer): UploadBlob {
-  return { digest: digestOf(bytes), size: bytes.length, open: (range) => Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]) };
+  return {
+    digest: digestOf(bytes),
+    size: bytes.length,
+    open: (range) => Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]),
+  };
 }
 
 describe('pushing to a registry', () => {
@@ -107,7 +118,11 @@ describe('pushing to a registry', () => {
     const c = new RegistryClient({ host });
     const data = Buffer.from(Array.from({ length: 2500 }, (_, i) => i % 251));
     expect(await c.pushBlob('team/chunked', blobOf(data), { chunkSize: 1000 })).toBe('uploaded');
-    expect(seen.filter((s) => s.startsWith('PATCH')).map((s) => s.split(' ')[2])).toEqual(['0-999', '1000-1999', '2000-2499']);
+    expect(seen.filter((s) => s.startsWith('PATCH')).map((s) => s.split(' ')[2])).toEqual([
+      '0-999',
+      '1000-1999',
+      '2000-2499',
+    ]);
     expect(blobs.get('team/chunked')!.get(digestOf(data))).toEqual(data);
   });
 
@@ -123,8 +138,13 @@ describe('pushing to a registry', () => {
   it('puts a manifest in its own media type and checks the digest the registry computed', async () => {
     const c = new RegistryClient({ host });
     const bytes = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}');
-    expect(await c.putManifest('team/app', digestOf(bytes), bytes, 'application/vnd.docker.distribution.manifest.v2+json')).toBe(digestOf(bytes));
-    expect(manifests.get(`team/app:${digestOf(bytes)}`)).toEqual({ type: 'application/vnd.docker.distribution.manifest.v2+json', bytes });
+    expect(
+      await c.putManifest('team/app', digestOf(bytes), bytes, 'application/vnd.docker.distribution.manifest.v2+json'),
+    ).toBe(digestOf(bytes));
+    expect(manifests.get(`team/app:${digestOf(bytes)}`)).toEqual({
+      type: 'application/vnd.docker.distribution.manifest.v2+json',
+      bytes,
+    });
   });
 
   it('a registry that refuses the digest is an error that says why', async () => {
@@ -137,7 +157,9 @@ describe('pushing to a registry', () => {
 
 describe('target repositories', () => {
   it('put the prefix before the upstream repository', () => {
-    expect(targetRepository('ghcr.io/sigstore/rekor-tiles/posix:v2.4.2', 'site/mirror')).toBe('site/mirror/sigstore/rekor-tiles/posix');
+    expect(targetRepository('ghcr.io/sigstore/rekor-tiles/posix:v2.4.2', 'site/mirror')).toBe(
+      'site/mirror/sigstore/rekor-tiles/posix',
+    );
     expect(targetRepository('docker.io/library/nginx:1.22.1', '')).toBe('library/nginx');
     expect(targetRepository('docker.io/library/nginx:1.22.1', '/x/')).toBe('x/library/nginx');
   });

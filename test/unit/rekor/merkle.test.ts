@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  memorySubtreeHasher, rfc6962ConsistencyProof, rfc6962InclusionProof, rfc6962LeafHash,
-  verifyRfc9162Consistency, verifyRfc9162Inclusion,
+  memorySubtreeHasher,
+  rfc6962ConsistencyProof,
+  rfc6962InclusionProof,
+  rfc6962LeafHash,
+  verifyRfc9162Consistency,
+  verifyRfc9162Inclusion,
 } from '../../../src/rekor/merkle.js';
 import { expectCode } from '../../helpers/expect-code.js';
 
@@ -10,7 +14,9 @@ const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 
 // RFC 6962 reference data, as published with Certificate Transparency / transparency-dev/merkle
 // (testonly/constants.go): leaves, the root of each tree size 1..8, and proofs.
-const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(unhex);
+const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(
+  unhex,
+);
 const ROOTS = [
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
   'fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125',
@@ -22,13 +28,51 @@ const ROOTS = [
   '5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328',
 ];
 const INCLUSION = [
-  { index: 0, size: 8, proof: ['96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7', '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4'] },
-  { index: 5, size: 8, proof: ['bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b', 'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0', 'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7'] },
+  {
+    index: 0,
+    size: 8,
+    proof: [
+      '96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7',
+      '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+      '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4',
+    ],
+  },
+  {
+    index: 5,
+    size: 8,
+    proof: [
+      'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b',
+      'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0',
+      'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
+    ],
+  },
 ];
 const CONSISTENCY = [
-  { first: 2, second: 8, proof: ['5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4'] },
-  { first: 6, second: 8, proof: ['0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a', 'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0', 'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7'] },
-  { first: 2, second: 5, proof: ['5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', 'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b'] },
+  {
+    first: 2,
+    second: 8,
+    proof: [
+      '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+      '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4',
+    ],
+  },
+  {
+    first: 6,
+    second: 8,
+    proof: [
+      '0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a',
+      'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0',
+      'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
+    ],
+  },
+  {
+    first: 2,
+    second: 5,
+    proof: [
+      '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+      'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b',
+    ],
+  },
 ];
 const leafHashes = LEAVES.map(rfc6962LeafHash);
 const hasher = memorySubtreeHasher(leafHashes);
@@ -75,13 +119,25 @@ describe('inclusion', () => {
           }
         }
         for (let i = 0; i < 32; i++) {
-          expectCode(() => verifyRfc9162Inclusion(v.index, v.size, leaf, proof, flip(root, i)), 'MERKLE_INCLUSION_INVALID');
-          expectCode(() => verifyRfc9162Inclusion(v.index, v.size, flip(leaf, i), proof, root), 'MERKLE_INCLUSION_INVALID');
+          expectCode(
+            () => verifyRfc9162Inclusion(v.index, v.size, leaf, proof, flip(root, i)),
+            'MERKLE_INCLUSION_INVALID',
+          );
+          expectCode(
+            () => verifyRfc9162Inclusion(v.index, v.size, flip(leaf, i), proof, root),
+            'MERKLE_INCLUSION_INVALID',
+          );
         }
         expectCode(() => verifyRfc9162Inclusion(v.index + 1, v.size, leaf, proof, root), 'MERKLE_INCLUSION_INVALID');
         expectCode(() => verifyRfc9162Inclusion(v.index, v.size + 1, leaf, proof, root), 'MERKLE_INCLUSION_INVALID');
-        expectCode(() => verifyRfc9162Inclusion(v.index, v.size, leaf, proof.slice(1), root), 'MERKLE_INCLUSION_INVALID');
-        expectCode(() => verifyRfc9162Inclusion(v.index, v.size, leaf, [...proof, proof[0]!], root), 'MERKLE_INCLUSION_INVALID');
+        expectCode(
+          () => verifyRfc9162Inclusion(v.index, v.size, leaf, proof.slice(1), root),
+          'MERKLE_INCLUSION_INVALID',
+        );
+        expectCode(
+          () => verifyRfc9162Inclusion(v.index, v.size, leaf, [...proof, proof[0]!], root),
+          'MERKLE_INCLUSION_INVALID',
+        );
         expectCode(() => verifyRfc9162Inclusion(v.size, v.size, leaf, proof, root), 'MERKLE_INCLUSION_INVALID');
       }
     });
@@ -92,7 +148,13 @@ describe('consistency', () => {
   it('builds and verifies the reference proofs', async () => {
     for (const v of CONSISTENCY) {
       expect((await rfc6962ConsistencyProof(v.first, v.second, hasher)).map(hex)).toEqual(v.proof);
-      verifyRfc9162Consistency(v.first, v.second, v.proof.map(unhex), unhex(ROOTS[v.first - 1]!), unhex(ROOTS[v.second - 1]!));
+      verifyRfc9162Consistency(
+        v.first,
+        v.second,
+        v.proof.map(unhex),
+        unhex(ROOTS[v.first - 1]!),
+        unhex(ROOTS[v.second - 1]!),
+      );
     }
   });
 
@@ -119,13 +181,22 @@ describe('consistency', () => {
           }
         }
         for (let i = 0; i < 32; i++) {
-          expectCode(() => verifyRfc9162Consistency(v.first, v.second, proof, flip(r1, i), r2), 'MERKLE_CONSISTENCY_INVALID');
-          expectCode(() => verifyRfc9162Consistency(v.first, v.second, proof, r1, flip(r2, i)), 'MERKLE_CONSISTENCY_INVALID');
+          expectCode(
+            () => verifyRfc9162Consistency(v.first, v.second, proof, flip(r1, i), r2),
+            'MERKLE_CONSISTENCY_INVALID',
+          );
+          expectCode(
+            () => verifyRfc9162Consistency(v.first, v.second, proof, r1, flip(r2, i)),
+            'MERKLE_CONSISTENCY_INVALID',
+          );
         }
         expectCode(() => verifyRfc9162Consistency(v.first + 1, v.second, proof, r1, r2), 'MERKLE_CONSISTENCY_INVALID');
         // (A size change that keeps the tree's shape computes the same roots; the signed checkpoint
         // binds size to root, so sizes are checked there. Changes of depth must fail here.)
-        expectCode(() => verifyRfc9162Consistency(v.first, v.second * 2 + 1, proof, r1, r2), 'MERKLE_CONSISTENCY_INVALID');
+        expectCode(
+          () => verifyRfc9162Consistency(v.first, v.second * 2 + 1, proof, r1, r2),
+          'MERKLE_CONSISTENCY_INVALID',
+        );
         expectCode(() => verifyRfc9162Consistency(v.second, v.first, proof, r1, r2), 'MERKLE_CONSISTENCY_INVALID');
       }
     });

@@ -1,8 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  ed25519PublicKeyFromRaw, formatCheckpointBody, logKeyId, parseCheckpointBody, parseSignedNote,
-  signNote, verifyCheckpointSignedByLogKey, verifyNoteSignedByKey,
+  ed25519PublicKeyFromRaw,
+  formatCheckpointBody,
+  logKeyId,
+  parseCheckpointBody,
+  parseSignedNote,
+  signNote,
+  verifyCheckpointSignedByLogKey,
+  verifyNoteSignedByKey,
 } from '../../../src/rekor/note.js';
 import { expectCode } from '../../helpers/expect-code.js';
 
@@ -24,7 +30,10 @@ describe('signed notes (C2SP vector)', () => {
 
   describe('when the text is changed', () => {
     it('fails with NOTE_SIGNATURE_INVALID', () => {
-      expectCode(() => verifyNoteSignedByKey(NOTE.replace('cryptography', 'cryptographY'), 'PeterNeumann', peterKey), 'NOTE_SIGNATURE_INVALID');
+      expectCode(
+        () => verifyNoteSignedByKey(NOTE.replace('cryptography', 'cryptographY'), 'PeterNeumann', peterKey),
+        'NOTE_SIGNATURE_INVALID',
+      );
     });
   });
 
@@ -58,9 +67,8 @@ describe('checkpoints', () => {
 
   for (const type of ['ed25519', 'ec'] as const) {
     describe(`signed with ${type}`, () => {
-      const { privateKey, publicKey } = type === 'ed25519'
-        ? generateKeyPairSync('ed25519')
-        : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const { privateKey, publicKey } =
+        type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const note = signNote(body, origin, privateKey);
 
       it('verifies and parses', () => {
@@ -71,16 +79,27 @@ describe('checkpoints', () => {
 
       it('fails for a wrong origin, a wrong key, a changed size or root', () => {
         expectCode(() => verifyCheckpointSignedByLogKey(note, 'other.origin', publicKey), 'NOTE_ORIGIN_MISMATCH');
-        const other = type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        const other =
+          type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
         expectCode(() => verifyCheckpointSignedByLogKey(note, origin, other.publicKey), 'NOTE_KEY_NOT_FOUND');
-        expectCode(() => verifyCheckpointSignedByLogKey(note.replace('\n42\n', '\n43\n'), origin, publicKey), 'NOTE_SIGNATURE_INVALID');
+        expectCode(
+          () => verifyCheckpointSignedByLogKey(note.replace('\n42\n', '\n43\n'), origin, publicKey),
+          'NOTE_SIGNATURE_INVALID',
+        );
         const rootB64 = Buffer.from(root).toString('base64');
-        const badRoot = Buffer.from(root); badRoot[0] = 8;
-        expectCode(() => verifyCheckpointSignedByLogKey(note.replace(rootB64, badRoot.toString('base64')), origin, publicKey), 'NOTE_SIGNATURE_INVALID');
+        const badRoot = Buffer.from(root);
+        badRoot[0] = 8;
+        expectCode(
+          () => verifyCheckpointSignedByLogKey(note.replace(rootB64, badRoot.toString('base64')), origin, publicKey),
+          'NOTE_SIGNATURE_INVALID',
+        );
       });
 
       it('fails when the origin in the text is changed but the signer name is kept', () => {
-        expectCode(() => verifyCheckpointSignedByLogKey(note.replace(`${origin}\n42`, `x${origin}\n42`), origin, publicKey), 'NOTE_ORIGIN_MISMATCH');
+        expectCode(
+          () => verifyCheckpointSignedByLogKey(note.replace(`${origin}\n42`, `x${origin}\n42`), origin, publicKey),
+          'NOTE_ORIGIN_MISMATCH',
+        );
       });
     });
   }
@@ -95,9 +114,14 @@ describe('checkpoints', () => {
 describe('when a signature is spelled in non-canonical base64', () => {
   it('the note is refused, though the signature bytes decode the same', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
-    const { formatCheckpointBody, signNote, verifyCheckpointSignedByLogKey } = await import('../../../src/rekor/note.js');
+    const { formatCheckpointBody, signNote, verifyCheckpointSignedByLogKey } =
+      await import('../../../src/rekor/note.js');
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-    const note = signNote(formatCheckpointBody({ origin: 'o.example', size: 3, rootHash: new Uint8Array(32).fill(1), extensions: [] }), 'o.example', privateKey);
+    const note = signNote(
+      formatCheckpointBody({ origin: 'o.example', size: 3, rootHash: new Uint8Array(32).fill(1), extensions: [] }),
+      'o.example',
+      privateKey,
+    );
     expect(verifyCheckpointSignedByLogKey(note, 'o.example', publicKey).size).toBe(3);
     // 4-byte key hash + 64-byte signature = 68 bytes: the last base64 character before "=" carries
     // 2 unused bits. Setting them spells the same bytes differently.
@@ -105,7 +129,11 @@ describe('when a signature is spelled in non-canonical base64', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
     const twin = alphabet[alphabet.indexOf(m[1]!) ^ 1]!;
     const other = note.slice(0, m.index) + twin + '=\n';
-    expect(Buffer.from(other.trim().split(' ').pop()!, 'base64')).toEqual(Buffer.from(note.trim().split(' ').pop()!, 'base64'));
-    expect(() => verifyCheckpointSignedByLogKey(other, 'o.example', publicKey)).toThrow(expect.objectContaining({ message: expect.stringContaining('not canonical base64') }));
+    expect(Buffer.from(other.trim().split(' ').pop()!, 'base64')).toEqual(
+      Buffer.from(note.trim().split(' ').pop()!, 'base64'),
+    );
+    expect(() => verifyCheckpointSignedByLogKey(other, 'o.example', publicKey)).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('not canonical base64') }),
+    );
   });
 });

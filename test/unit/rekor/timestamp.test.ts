@@ -6,10 +6,17 @@ import { RUNS } from '../../helpers/fuzz.js';
 
 /** A real answer of sigstore's timestamp-server v2.1.5, recorded with the chain it signed under. */
 const v = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../fixtures/rfc3161-timestamp.json'), 'utf8')) as {
-  request: { digest: string; nonce: string }; responseDer: string; chainPem: string; at: string;
+  request: { digest: string; nonce: string };
+  responseDer: string;
+  chainPem: string;
+  at: string;
 };
 const der = Buffer.from(v.responseDer, 'base64');
-const req = { der: Buffer.alloc(0), digest: Buffer.from(v.request.digest, 'hex'), nonce: Buffer.from(v.request.nonce, 'hex') };
+const req = {
+  der: Buffer.alloc(0),
+  digest: Buffer.from(v.request.digest, 'hex'),
+  nonce: Buffer.from(v.request.nonce, 'hex'),
+};
 const at = new Date(v.at).getTime();
 
 describe('RFC 3161 timestamps', () => {
@@ -20,9 +27,20 @@ describe('RFC 3161 timestamps', () => {
   });
 
   it('another digest, another nonce, another chain, or a clock far off: refused', async () => {
-    const codes = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { return (e as { code: string }).code; } };
-    expect(codes(() => verifyTimestampResponse(der, { ...req, digest: Buffer.alloc(32) }, v.chainPem, at))).toBe('SMOKE_TIMESTAMP_INVALID');
-    expect(codes(() => verifyTimestampResponse(der, { ...req, nonce: Buffer.from('01', 'hex') }, v.chainPem, at))).toBe('SMOKE_TIMESTAMP_INVALID');
+    const codes = (f: () => unknown) => {
+      try {
+        f();
+        return 'ok';
+      } catch (e) {
+        return (e as { code: string }).code;
+      }
+    };
+    expect(codes(() => verifyTimestampResponse(der, { ...req, digest: Buffer.alloc(32) }, v.chainPem, at))).toBe(
+      'SMOKE_TIMESTAMP_INVALID',
+    );
+    expect(codes(() => verifyTimestampResponse(der, { ...req, nonce: Buffer.from('01', 'hex') }, v.chainPem, at))).toBe(
+      'SMOKE_TIMESTAMP_INVALID',
+    );
     const { generateTsaMaterial } = await import('../../../src/instance/tsa-cert.js');
     const other = await generateTsaMaterial('other');
     expect(codes(() => verifyTimestampResponse(der, req, other.chainPem, at))).toBe('SMOKE_TIMESTAMP_INVALID');
@@ -38,7 +56,11 @@ describe('RFC 3161 timestamps', () => {
     const sd = AsnConvert.parse(AsnConvert.parse(der, TimeStampResp).timeStampToken!.content, SignedData);
     const tst = Buffer.from(new Uint8Array(sd.encapContentInfo.eContent!.single!.buffer));
     const sig = Buffer.from(new Uint8Array(sd.signerInfos[0]!.signature.buffer));
-    const ranges = [tst, sig].map((b) => { const at = der.indexOf(b); expect(at).toBeGreaterThan(0); return [at, at + b.length] as const; });
+    const ranges = [tst, sig].map((b) => {
+      const at = der.indexOf(b);
+      expect(at).toBeGreaterThan(0);
+      return [at, at + b.length] as const;
+    });
     const signed = (i: number) => ranges.some(([a, b]) => i >= a && i < b);
     const stride = RUNS > 300 ? 1 : 8;
     for (let i = 0; i < der.length; i++) {

@@ -15,14 +15,20 @@ describe('a digest reference that cannot be checked', () => {
 });
 
 describe('a custom profile given as a path (--profile ./mine.yaml)', () => {
-  const yaml = (name: string) => `name: ${name}\nkind: rekor-v2\nimages:\n  - name: rekor\n    ref: ghcr.io/sigstore/rekor-tiles/posix:v2.3.0\ntemplates:\n  - compose.yaml\n  - extra.conf\nports:\n  https: 3443\n`;
+  const yaml = (name: string) =>
+    `name: ${name}\nkind: rekor-v2\nimages:\n  - name: rekor\n    ref: ghcr.io/sigstore/rekor-tiles/posix:v2.3.0\ntemplates:\n  - compose.yaml\n  - extra.conf\nports:\n  https: 3443\n`;
 
   it('without its templates: a usage error naming where they must be, not an internal error', async () => {
     const dir = tempDir('profile-');
     mkdirSync(path.join(dir, 'bundles'));
     writeFileSync(path.join(dir, 'bundles', 'mine.yaml'), yaml('mine'));
     const p = await loadProfile(path.join(dir, 'bundles', 'mine.yaml'));
-    expect(() => templatesDirFor(p)).toThrow(expect.objectContaining({ code: 'PROFILE_TEMPLATES_MISSING', message: expect.stringContaining(path.join(dir, 'templates', 'mine')) }));
+    expect(() => templatesDirFor(p)).toThrow(
+      expect.objectContaining({
+        code: 'PROFILE_TEMPLATES_MISSING',
+        message: expect.stringContaining(path.join(dir, 'templates', 'mine')),
+      }),
+    );
   });
 
   it('with its templates beside it: found there; one listed but absent is named', async () => {
@@ -32,7 +38,9 @@ describe('a custom profile given as a path (--profile ./mine.yaml)', () => {
     writeFileSync(path.join(dir, 'bundles', 'mine.yaml'), yaml('mine'));
     writeFileSync(path.join(dir, 'templates', 'mine', 'compose.yaml'), 'services: {}\n');
     const p = await loadProfile(path.join(dir, 'bundles', 'mine.yaml'));
-    expect(() => templatesDirFor(p)).toThrow(expect.objectContaining({ code: 'PROFILE_TEMPLATES_MISSING', message: expect.stringContaining('extra.conf') }));
+    expect(() => templatesDirFor(p)).toThrow(
+      expect.objectContaining({ code: 'PROFILE_TEMPLATES_MISSING', message: expect.stringContaining('extra.conf') }),
+    );
     writeFileSync(path.join(dir, 'templates', 'mine', 'extra.conf'), '#\n');
     expect(templatesDirFor(p)).toBe(path.join(dir, 'templates', 'mine'));
   });
@@ -54,13 +62,16 @@ describe('time of check, time of use (hardening 1)', () => {
     const key = testKey(dir, 'k');
     const b = syntheticBundle(path.join(dir, 'bundle'), key.privateKey);
     const verified = await verifyBundleDir(b.dir, [{ file: key.pubFile, key: key.publicKey }]);
-    expect(await verified.readFile('templates/rekor-v2/compose.yaml')).toEqual(b.files['templates/rekor-v2/compose.yaml']);
+    expect(await verified.readFile('templates/rekor-v2/compose.yaml')).toEqual(
+      b.files['templates/rekor-v2/compose.yaml'],
+    );
     // Whoever can write to the bundle directory swaps the template for a privileged one.
     const evil = Buffer.alloc(b.files['templates/rekor-v2/compose.yaml']!.length, 0x20);
     evil.write('services: {x: {privileged: true, volumes: ["/:/host"]}}\n');
     writeFileSync(path.join(b.dir, 'templates/rekor-v2/compose.yaml'), evil);
     await expect(verified.readFile('templates/rekor-v2/compose.yaml')).rejects.toMatchObject({
-      code: 'BUNDLE_FILE_DIGEST_MISMATCH', message: expect.stringContaining('templates/rekor-v2/compose.yaml changed after verification'),
+      code: 'BUNDLE_FILE_DIGEST_MISMATCH',
+      message: expect.stringContaining('templates/rekor-v2/compose.yaml changed after verification'),
     });
     await expect(verified.readFile('not/listed.yaml')).rejects.toMatchObject({ code: 'BUNDLE_FILE_MISSING' });
   });

@@ -32,7 +32,14 @@ function makeBundle() {
     const bytes = readFileSync(path.join(b, p));
     return { path: p, sha256: sha(bytes), size: bytes.length };
   });
-  const manifest = canonicalJson({ formatVersion: 1, createdAt: '2026-01-01T00:00:00Z', platform: 'linux/amd64', profiles: ['rekor-v2'], images: [], files });
+  const manifest = canonicalJson({
+    formatVersion: 1,
+    createdAt: '2026-01-01T00:00:00Z',
+    platform: 'linux/amd64',
+    profiles: ['rekor-v2'],
+    images: [],
+    files,
+  });
   writeFileSync(path.join(b, 'bundle.json'), manifest);
   writeFileSync(path.join(b, 'bundle.json.sig'), signDetached(Buffer.from(manifest), key.privateKey));
   return { dir, b, key, other };
@@ -40,7 +47,11 @@ function makeBundle() {
 
 function run(b: string, args: string[], env: Record<string, string> = { PATH: '/usr/bin:/bin' }) {
   const r = spawnSync(path.join(b, 'install.sh'), args, { env, encoding: 'utf8' });
-  return { status: r.status, stderr: r.stderr, ran: existsSync(path.join(b, 'ran')) ? readFileSync(path.join(b, 'ran'), 'utf8').trim() : undefined };
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    ran: existsSync(path.join(b, 'ran')) ? readFileSync(path.join(b, 'ran'), 'utf8').trim() : undefined,
+  };
 }
 
 describe('install.sh checks the installer before running it', () => {
@@ -48,7 +59,9 @@ describe('install.sh checks the installer before running it', () => {
     const { b, key } = makeBundle();
     const r = run(b, ['--trust', key.pubFile, '--instance', 'x']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.ran).toBe(`${path.join(b, 'installer/rekor-airgap.mjs')} bundle install ${b} --trust ${key.pubFile} --instance x`);
+    expect(r.ran).toBe(
+      `${path.join(b, 'installer/rekor-airgap.mjs')} bundle install ${b} --trust ${key.pubFile} --instance x`,
+    );
   });
 
   it('an altered installer is refused and never runs', () => {
@@ -71,7 +84,10 @@ describe('install.sh checks the installer before running it', () => {
 
   it('a bundle.json re-signed by another key (with matching hashes) is refused', () => {
     const { b, key, other } = makeBundle();
-    writeFileSync(path.join(b, 'bundle.json.sig'), signDetached(readFileSync(path.join(b, 'bundle.json')), other.privateKey));
+    writeFileSync(
+      path.join(b, 'bundle.json.sig'),
+      signDetached(readFileSync(path.join(b, 'bundle.json')), other.privateKey),
+    );
     const r = run(b, [`--trust=${key.pubFile}`]);
     expect(r.status).toBe(3);
     expect(r.stderr).toContain('does not verify with the trusted key');
@@ -88,7 +104,20 @@ describe('install.sh checks the installer before running it', () => {
     const { dir, b, key } = makeBundle();
     const bin = path.join(dir, 'bin');
     mkdirSync(bin);
-    for (const t of ['sh', 'sha256sum', 'base64', 'grep', 'sed', 'head', 'cut', 'mktemp', 'rm', 'tr', 'dirname', 'echo']) {
+    for (const t of [
+      'sh',
+      'sha256sum',
+      'base64',
+      'grep',
+      'sed',
+      'head',
+      'cut',
+      'mktemp',
+      'rm',
+      'tr',
+      'dirname',
+      'echo',
+    ]) {
       const p = execFileSync('sh', ['-c', `command -v ${t} || true`], { encoding: 'utf8' }).trim();
       if (p.startsWith('/')) symlinkSync(p, path.join(bin, t));
     }

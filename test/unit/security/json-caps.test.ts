@@ -36,25 +36,64 @@ const withDeep = (doc: object) => JSON.stringify(doc).replace(/}$/, `,"x":${DEEP
 const padded = (doc: object, bytes: number) => JSON.stringify(doc) + ' '.repeat(bytes);
 
 const MANIFEST = {
-  formatVersion: 1, createdAt: '2026-01-01T00:00:00Z', tool: { name: 'rekor-airgap', version: '0.1.0' }, platform: 'linux/amd64', profiles: ['rekor-v2'],
-  images: [], files: [{ path: 'install.sh', size: 3, sha256: sha }],
+  formatVersion: 1,
+  createdAt: '2026-01-01T00:00:00Z',
+  tool: { name: 'rekor-airgap', version: '0.1.0' },
+  platform: 'linux/amd64',
+  profiles: ['rekor-v2'],
+  images: [],
+  files: [{ path: 'install.sh', size: 3, sha256: sha }],
 };
 const INDEX = {
-  formatVersion: 1, kind: 'rekor-airgap-transfer', archive: { name: 'bundle.tar', size: 10 }, chunkSize: 10,
-  chunks: [{ index: 0, name: 'bundle.tar', size: 10, sha256: sha }], bundle: { manifestSha256: sha, manifestSize: 5, createdAt: 'x', profiles: ['rekor-v2'] },
+  formatVersion: 1,
+  kind: 'rekor-airgap-transfer',
+  archive: { name: 'bundle.tar', size: 10 },
+  chunkSize: 10,
+  chunks: [{ index: 0, name: 'bundle.tar', size: 10, sha256: sha }],
+  bundle: { manifestSha256: sha, manifestSize: 5, createdAt: 'x', profiles: ['rekor-v2'] },
 };
-const OCI_MANIFEST = { schemaVersion: 2, config: { mediaType: 'c', digest: D, size: 1 }, layers: [{ mediaType: 'l', digest: D, size: 2 }] };
-const OCI_INDEX = { schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: D, size: 5, platform: { os: 'linux', architecture: 'amd64' } }] };
+const OCI_MANIFEST = {
+  schemaVersion: 2,
+  config: { mediaType: 'c', digest: D, size: 1 },
+  layers: [{ mediaType: 'l', digest: D, size: 2 }],
+};
+const OCI_INDEX = {
+  schemaVersion: 2,
+  manifests: [
+    {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: D,
+      size: 5,
+      platform: { os: 'linux', architecture: 'amd64' },
+    },
+  ],
+};
 
-describe('documents nested deeper than the cap are refused with their parser\'s code, before parsing', () => {
+describe("documents nested deeper than the cap are refused with their parser's code, before parsing", () => {
   it.each([
     ['bundle.json', () => parseManifest(withDeep(MANIFEST), 'bundle.json'), 'BUNDLE_MANIFEST_INVALID'],
     ['transfer-index.json', () => parseIndex(withDeep(INDEX), 'transfer-index.json'), 'MEDIA_INDEX_INVALID'],
-    ['an OCI image manifest', () => parseImageManifest(Buffer.from(withDeep(OCI_MANIFEST)), 'manifest'), 'REGISTRY_BAD_MANIFEST'],
+    [
+      'an OCI image manifest',
+      () => parseImageManifest(Buffer.from(withDeep(OCI_MANIFEST)), 'manifest'),
+      'REGISTRY_BAD_MANIFEST',
+    ],
     ['an OCI image index', () => parseImageIndex(Buffer.from(withDeep(OCI_INDEX)), 'index'), 'REGISTRY_BAD_MANIFEST'],
-    ['an image config', () => parseImageConfigPlatform(Buffer.from(withDeep({ os: 'linux', architecture: 'amd64' })), 'config'), 'REGISTRY_BAD_MANIFEST'],
-    ['a Helm chart config', () => parseChartConfig(Buffer.from(withDeep({ name: 'rekor-tiles', version: '1.2.1' })), 'chart config'), 'REGISTRY_BAD_MANIFEST'],
-    ["docker save's manifest.json", () => parseSaveManifest(Buffer.from(`[${withDeep({ Config: 'c.json', Layers: ['l.tar'] })}]`), 'img'), 'ENGINE_SAVE_INVALID'],
+    [
+      'an image config',
+      () => parseImageConfigPlatform(Buffer.from(withDeep({ os: 'linux', architecture: 'amd64' })), 'config'),
+      'REGISTRY_BAD_MANIFEST',
+    ],
+    [
+      'a Helm chart config',
+      () => parseChartConfig(Buffer.from(withDeep({ name: 'rekor-tiles', version: '1.2.1' })), 'chart config'),
+      'REGISTRY_BAD_MANIFEST',
+    ],
+    [
+      "docker save's manifest.json",
+      () => parseSaveManifest(Buffer.from(`[${withDeep({ Config: 'c.json', Layers: ['l.tar'] })}]`), 'img'),
+      'ENGINE_SAVE_INVALID',
+    ],
   ] as const)('%s', (_what, parse, code) => {
     expect(expectCode(parse, code).message).toMatch(/nests deeper than 64 levels/);
   });
@@ -65,16 +104,35 @@ describe('documents nested deeper than the cap are refused with their parser\'s 
     expect(parseImageManifest(Buffer.from(JSON.stringify(OCI_MANIFEST)), 'm').layers).toHaveLength(1);
     expect(parseImageIndex(Buffer.from(JSON.stringify(OCI_INDEX)), 'i').manifests).toHaveLength(1);
     expect(parseChartConfig(Buffer.from('{"name":"c","version":"1"}'), 'c')).toEqual({ name: 'c', version: '1' });
-    expect(parseSaveManifest(Buffer.from('[{"Config":"c.json","Layers":["l.tar"]}]'), 'img')).toEqual({ config: 'c.json', layers: ['l.tar'] });
+    expect(parseSaveManifest(Buffer.from('[{"Config":"c.json","Layers":["l.tar"]}]'), 'img')).toEqual({
+      config: 'c.json',
+      layers: ['l.tar'],
+    });
   });
 });
 
 describe('documents larger than their cap are refused before parsing', () => {
   it.each([
-    ['bundle.json (16 MiB)', () => parseManifest(padded(MANIFEST, 16 * 1024 * 1024), 'bundle.json'), 'BUNDLE_MANIFEST_INVALID'],
-    ['an OCI manifest (4 MiB, the distribution spec\'s)', () => parseImageManifest(Buffer.from(padded(OCI_MANIFEST, 4 * 1024 * 1024)), 'm'), 'REGISTRY_BAD_MANIFEST'],
-    ['a Helm chart config (1 MiB, as it is fetched)', () => parseChartConfig(Buffer.from(padded({ name: 'c', version: '1' }, 1024 * 1024)), 'c'), 'REGISTRY_BAD_MANIFEST'],
-    ["docker save's manifest.json (1 MiB)", () => parseSaveManifest(Buffer.from(padded([{ Config: 'c', Layers: [] }], 1024 * 1024)), 'img'), 'ENGINE_SAVE_INVALID'],
+    [
+      'bundle.json (16 MiB)',
+      () => parseManifest(padded(MANIFEST, 16 * 1024 * 1024), 'bundle.json'),
+      'BUNDLE_MANIFEST_INVALID',
+    ],
+    [
+      "an OCI manifest (4 MiB, the distribution spec's)",
+      () => parseImageManifest(Buffer.from(padded(OCI_MANIFEST, 4 * 1024 * 1024)), 'm'),
+      'REGISTRY_BAD_MANIFEST',
+    ],
+    [
+      'a Helm chart config (1 MiB, as it is fetched)',
+      () => parseChartConfig(Buffer.from(padded({ name: 'c', version: '1' }, 1024 * 1024)), 'c'),
+      'REGISTRY_BAD_MANIFEST',
+    ],
+    [
+      "docker save's manifest.json (1 MiB)",
+      () => parseSaveManifest(Buffer.from(padded([{ Config: 'c', Layers: [] }], 1024 * 1024)), 'img'),
+      'ENGINE_SAVE_INVALID',
+    ],
   ] as const)('%s', (_what, parse, code) => {
     expect(expectCode(parse, code).message).toMatch(/more than the \d+ allowed/);
   });
@@ -82,14 +140,26 @@ describe('documents larger than their cap are refused before parsing', () => {
 
 describe("docker save's manifest.json", () => {
   it('any text: two names or ENGINE_SAVE_INVALID (property)', () => {
-    fc.assert(fc.property(fc.oneof(fc.string(), jsonValue.map((v) => JSON.stringify(v)), mutatedJson([{ Config: 'c.json', Layers: ['a.tar', 'b.tar'] }])),
-      (t) => onlyCoded(() => parseSaveManifest(Buffer.from(t), 'img'), ['ENGINE_SAVE_INVALID'])), params());
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          jsonValue.map((v) => JSON.stringify(v)),
+          mutatedJson([{ Config: 'c.json', Layers: ['a.tar', 'b.tar'] }]),
+        ),
+        (t) => onlyCoded(() => parseSaveManifest(Buffer.from(t), 'img'), ['ENGINE_SAVE_INVALID']),
+      ),
+      params(),
+    );
   });
 
   it('one the engine says is huge is refused from its tar header, before a byte of it is kept', async () => {
     const huge = 2 * 1024 * 1024 * 1024;
     const tar = Buffer.concat([tarFileHeader('manifest.json', huge, 0o644, 0), Buffer.alloc(64 * 1024, 0x5b)]);
-    const image = { inspect: async () => ({ Os: 'linux', Architecture: 'amd64', Id: D }), get: async () => Readable.from([tar]) };
+    const image = {
+      inspect: async () => ({ Os: 'linux', Architecture: 'amd64', Id: D }),
+      get: async () => Readable.from([tar]),
+    };
     const docker = {
       pull: async () => Readable.from([]),
       modem: { followProgress: (_s: unknown, done: (e: Error | null, out: unknown[]) => void) => done(null, []) },
@@ -97,7 +167,16 @@ describe("docker save's manifest.json", () => {
     } as unknown as Docker;
     const layout = new OciLayoutWriter(path.join(tempDir('save-'), 'images'));
     await layout.init();
-    const e = await expectCodeAsync(() => pullViaEngine(docker, { pullRef: 'x/y:1', displayRef: 'x/y:1', platform: { os: 'linux', architecture: 'amd64' }, layout }), 'ENGINE_SAVE_INVALID');
+    const e = await expectCodeAsync(
+      () =>
+        pullViaEngine(docker, {
+          pullRef: 'x/y:1',
+          displayRef: 'x/y:1',
+          platform: { os: 'linux', architecture: 'amd64' },
+          layout,
+        }),
+      'ENGINE_SAVE_INVALID',
+    );
     expect(e.message).toMatch(/manifest\.json is 2147483648 bytes/);
   });
 });
@@ -115,11 +194,14 @@ describe("the npm registry's answer for the installer's Node.js runtime", () => 
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => { server.close(); });
+  afterAll(() => {
+    server.close();
+  });
 
   // A platform other than this host's, so the runtime is looked up in the registry.
   const other = { os: 'linux', architecture: hostPlatform().architecture === 'arm64' ? 'amd64' : 'arm64' };
-  const resolve = (registry: string) => resolveNodeRuntime({ platform: other, npmRegistry: registry, cacheDir: tempDir('node-') });
+  const resolve = (registry: string) =>
+    resolveNodeRuntime({ platform: other, npmRegistry: registry, cacheDir: tempDir('node-') });
 
   it('nested too deep, not JSON, or naming no http(s) tarball: ARTIFACT_UNREACHABLE naming the URL, before any download', async () => {
     answers.set('/deep/', withDeep({ dist: { tarball: `${base}/tarball.tgz`, integrity: 'sha512-AAAA' } }));
@@ -129,8 +211,12 @@ describe("the npm registry's answer for the installer's Node.js runtime", () => 
     const deep = await expectCodeAsync(() => resolve(`${base}/deep`), 'ARTIFACT_UNREACHABLE');
     expect(deep.message).toMatch(/nests deeper than 64 levels/);
     expect(deep.message).toContain(`${base}/deep/`);
-    expect((await expectCodeAsync(() => resolve(`${base}/notjson`), 'ARTIFACT_UNREACHABLE')).message).toMatch(/is not JSON/);
-    expect((await expectCodeAsync(() => resolve(`${base}/file`), 'ARTIFACT_UNREACHABLE')).message).toMatch(/no http\(s\) tarball/);
+    expect((await expectCodeAsync(() => resolve(`${base}/notjson`), 'ARTIFACT_UNREACHABLE')).message).toMatch(
+      /is not JSON/,
+    );
+    expect((await expectCodeAsync(() => resolve(`${base}/file`), 'ARTIFACT_UNREACHABLE')).message).toMatch(
+      /no http\(s\) tarball/,
+    );
     await expectCodeAsync(() => resolve(`${base}/nodist`), 'ARTIFACT_UNREACHABLE');
   });
 });

@@ -36,12 +36,21 @@ describe('lock files: only a missing one is "no lock"', () => {
     const dir = tempDir('lock-');
     const cases: Array<[string, () => void]> = [
       ['a directory', () => mkdirSync(path.join(dir, 'a directory'))],
-      ['a link', () => { writeFileSync(path.join(dir, 'target'), good); symlinkSync(path.join(dir, 'target'), path.join(dir, 'a link')); }],
+      [
+        'a link',
+        () => {
+          writeFileSync(path.join(dir, 'target'), good);
+          symlinkSync(path.join(dir, 'target'), path.join(dir, 'a link'));
+        },
+      ],
       ['a FIFO', () => execFileSync('mkfifo', [path.join(dir, 'a FIFO')])],
       ['too large', () => writeFileSync(path.join(dir, 'too large'), ' '.repeat(5 * 1024 * 1024))],
       ['not JSON', () => writeFileSync(path.join(dir, 'not JSON'), '{"images":')],
       ['nested too deep', () => writeFileSync(path.join(dir, 'nested too deep'), `{"images":{},"x":${deep(100)}}`)],
-      ['a pin without a digest', () => writeFileSync(path.join(dir, 'a pin without a digest'), '{"images":{"ghcr.io/a/b:v1":{"digest":5}}}')],
+      [
+        'a pin without a digest',
+        () => writeFileSync(path.join(dir, 'a pin without a digest'), '{"images":{"ghcr.io/a/b:v1":{"digest":5}}}'),
+      ],
       ['no images', () => writeFileSync(path.join(dir, 'no images'), '{"profile":"p"}')],
     ];
     for (const [name, make] of cases) {
@@ -57,16 +66,31 @@ describe('lock files: only a missing one is "no lock"', () => {
     writeFileSync(path.join(dir, 'p.lock.json'), good);
     // Root reads any mode, so the read error here is its parent being a file (ENOTDIR); a user
     // without the right gets EACCES the same way.
-    const e = await expectCodeAsync(() => readLock(path.join(dir, 'p.lock.json', 'p.lock.json')), 'PROFILE_LOCK_INVALID');
+    const e = await expectCodeAsync(
+      () => readLock(path.join(dir, 'p.lock.json', 'p.lock.json')),
+      'PROFILE_LOCK_INVALID',
+    );
     expect(e.message).toMatch(/ENOTDIR/);
     if (!isRoot) {
       chmodSync(path.join(dir, 'p.lock.json'), 0o000);
-      expect((await expectCodeAsync(() => readLock(path.join(dir, 'p.lock.json')), 'PROFILE_LOCK_INVALID')).message).toMatch(/EACCES/);
+      expect(
+        (await expectCodeAsync(() => readLock(path.join(dir, 'p.lock.json')), 'PROFILE_LOCK_INVALID')).message,
+      ).toMatch(/EACCES/);
     }
   });
 
   it('any text as a lock file: a lock or PROFILE_LOCK_INVALID (property)', () => {
-    fc.assert(fc.property(fc.oneof(fc.string(), jsonValue.map((v) => JSON.stringify(v)), mutatedJson(JSON.parse(good))), (t) => onlyCoded(() => parseLock(t, 'p.lock.json'), ['PROFILE_LOCK_INVALID'])), params());
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          jsonValue.map((v) => JSON.stringify(v)),
+          mutatedJson(JSON.parse(good)),
+        ),
+        (t) => onlyCoded(() => parseLock(t, 'p.lock.json'), ['PROFILE_LOCK_INVALID']),
+      ),
+      params(),
+    );
   });
 });
 
@@ -76,17 +100,32 @@ describe("Docker's config.json: no file is anonymous access, a broken one is an 
   it('no config file: anonymous; a good one: its credentials', () => {
     const dir = tempDir('docker-');
     expect(credentialFor('harbor.site', path.join(dir, 'config.json'))).toBeUndefined();
-    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { 'harbor.site': { auth: auth('alice', 's3:cret') }, other: {} }, credsStore: 'desktop' }));
-    expect(credentialFor('harbor.site', path.join(dir, 'config.json'))).toMatchObject({ username: 'alice', password: 's3:cret' });
+    writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({
+        auths: { 'harbor.site': { auth: auth('alice', 's3:cret') }, other: {} },
+        credsStore: 'desktop',
+      }),
+    );
+    expect(credentialFor('harbor.site', path.join(dir, 'config.json'))).toMatchObject({
+      username: 'alice',
+      password: 's3:cret',
+    });
     expect(credentialFor('other', path.join(dir, 'config.json'))).toBeUndefined();
     expect(credentialFor('elsewhere', path.join(dir, 'config.json'))).toBeUndefined();
   });
 
-  it('a config.json reached through a link (a dotfile manager\'s) is followed: it is the operator\'s own file', () => {
+  it("a config.json reached through a link (a dotfile manager's) is followed: it is the operator's own file", () => {
     const dir = tempDir('docker-');
-    writeFileSync(path.join(dir, 'real.json'), JSON.stringify({ auths: { 'harbor.site': { username: 'bob', password: 'pw' } } }));
+    writeFileSync(
+      path.join(dir, 'real.json'),
+      JSON.stringify({ auths: { 'harbor.site': { username: 'bob', password: 'pw' } } }),
+    );
     symlinkSync(path.join(dir, 'real.json'), path.join(dir, 'config.json'));
-    expect(credentialFor('harbor.site', path.join(dir, 'config.json'))).toMatchObject({ username: 'bob', password: 'pw' });
+    expect(credentialFor('harbor.site', path.join(dir, 'config.json'))).toMatchObject({
+      username: 'bob',
+      password: 'pw',
+    });
   });
 
   it.each([
@@ -94,7 +133,10 @@ describe("Docker's config.json: no file is anonymous access, a broken one is an 
     ['auths not an object', '{"auths": ["harbor.site"]}'],
     ['an entry not an object', '{"auths": {"harbor.site": "alice:pw"}}'],
     ['a password not a string', '{"auths": {"harbor.site": {"username": "alice", "password": 5}}}'],
-    ['auth not base64 of user:password', `{"auths": {"harbor.site": {"auth": "${Buffer.from('alice').toString('base64')}"}}}`],
+    [
+      'auth not base64 of user:password',
+      `{"auths": {"harbor.site": {"auth": "${Buffer.from('alice').toString('base64')}"}}}`,
+    ],
     ['auth not base64 at all', '{"auths": {"harbor.site": {"auth": "%%%%"}}}'],
     ['nested too deep', `{"auths": {}, "x": ${deep(100)}}`],
     ['too large', `{"auths": {}, "x": "${'a'.repeat(5 * 1024 * 1024)}"}`],
@@ -117,7 +159,19 @@ describe("Docker's config.json: no file is anonymous access, a broken one is an 
   });
 
   it('any text as config.json: its logins or REGISTRY_CREDENTIALS_INVALID (property)', () => {
-    const valid = { auths: { 'harbor.site': { auth: auth('a', 'b') }, 'https://r2': { username: 'u', password: 'p' } } };
-    fc.assert(fc.property(fc.oneof(fc.string(), jsonValue.map((v) => JSON.stringify(v)), mutatedJson(valid)), (t) => onlyCoded(() => parseDockerConfig(t, 'config.json'), ['REGISTRY_CREDENTIALS_INVALID'])), params());
+    const valid = {
+      auths: { 'harbor.site': { auth: auth('a', 'b') }, 'https://r2': { username: 'u', password: 'p' } },
+    };
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          jsonValue.map((v) => JSON.stringify(v)),
+          mutatedJson(valid),
+        ),
+        (t) => onlyCoded(() => parseDockerConfig(t, 'config.json'), ['REGISTRY_CREDENTIALS_INVALID']),
+      ),
+      params(),
+    );
   });
 });

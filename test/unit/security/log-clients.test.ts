@@ -21,7 +21,9 @@ import { expectCodeAsync } from '../../helpers/expect-code.js';
 import { closeAll, countConnections, listenLoopback, loopbackCert, type TestCert } from '../../helpers/loopback.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
-let handle: Handler = (_req, res) => { res.writeHead(404).end(); };
+let handle: Handler = (_req, res) => {
+  res.writeHead(404).end();
+};
 
 let cert: TestCert;
 let log: https.Server;
@@ -39,14 +41,28 @@ const { publicKey: logKey } = generateKeyPairSync('ed25519');
 const ORIGIN = '127.0.0.1';
 
 /** Writes `chunks` one every `everyMs` (a bounded loop), stopping when the connection closes. */
-function trickle(write: (s: string) => void, socket: Socket, chunks: string[], everyMs: number, end?: () => void): void {
+function trickle(
+  write: (s: string) => void,
+  socket: Socket,
+  chunks: string[],
+  everyMs: number,
+  end?: () => void,
+): void {
   let i = 0;
   const t = setInterval(() => {
-    if (i >= chunks.length || socket.destroyed) { clearInterval(t); trickles.delete(t); if (!socket.destroyed) end?.(); return; }
+    if (i >= chunks.length || socket.destroyed) {
+      clearInterval(t);
+      trickles.delete(t);
+      if (!socket.destroyed) end?.();
+      return;
+    }
     write(chunks[i++]!);
   }, everyMs);
   trickles.add(t);
-  socket.once('close', () => { clearInterval(t); trickles.delete(t); });
+  socket.once('close', () => {
+    clearInterval(t);
+    trickles.delete(t);
+  });
 }
 
 beforeAll(async () => {
@@ -55,7 +71,10 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => handle(req, res));
   });
-  const other: Handler = (req, res) => { req.resume(); res.writeHead(200).end('{"status":"SERVING"}'); };
+  const other: Handler = (req, res) => {
+    req.resume();
+    res.writeHead(200).end('{"status":"SERVING"}');
+  };
   otherPlain = http.createServer(other);
   otherTls = https.createServer({ key: cert.key, cert: cert.cert }, other);
   plainCount = countConnections(otherPlain);
@@ -70,18 +89,24 @@ afterEach(() => {
   trickles.clear();
   plainCount.reset();
   tlsCount.reset();
-  handle = (_req, res) => { res.writeHead(404).end(); };
+  handle = (_req, res) => {
+    res.writeHead(404).end();
+  };
 });
 
 afterAll(() => closeAll(log, otherPlain, otherTls));
 
 const endpoint = (timeoutMs?: number) => ({ url: logUrl, ca: cert.ca, ...(timeoutMs ? { timeoutMs } : {}) });
-const smoke = (timeoutMs?: number) => smokeV2({ endpoint: endpoint(timeoutMs), logKey, origin: ORIGIN, instance: 'test' });
-const failedCheck = (r: { checks: Array<{ ok: boolean; name: string; code?: string; detail: string }> }) => r.checks.find((c) => !c.ok);
+const smoke = (timeoutMs?: number) =>
+  smokeV2({ endpoint: endpoint(timeoutMs), logKey, origin: ORIGIN, instance: 'test' });
+const failedCheck = (r: { checks: Array<{ ok: boolean; name: string; code?: string; detail: string }> }) =>
+  r.checks.find((c) => !c.ok);
 
 describe('redirects from the log', () => {
   it('smoke: a redirect to plain HTTP on another host fails "log reachable", names the target, and sends it nothing', async () => {
-    handle = (_req, res) => { res.writeHead(307, { location: `http://127.0.0.2:${otherPlainPort}/healthz` }).end(); };
+    handle = (_req, res) => {
+      res.writeHead(307, { location: `http://127.0.0.2:${otherPlainPort}/healthz` }).end();
+    };
     const r = await smoke();
     expect(r.ok).toBe(false);
     const f = failedCheck(r)!;
@@ -92,7 +117,9 @@ describe('redirects from the log', () => {
   });
 
   it('smoke: a redirect to another HTTPS origin is refused too', async () => {
-    handle = (_req, res) => { res.writeHead(302, { location: `https://127.0.0.2:${otherTlsPort}/healthz` }).end(); };
+    handle = (_req, res) => {
+      res.writeHead(302, { location: `https://127.0.0.2:${otherTlsPort}/healthz` }).end();
+    };
     expect(failedCheck(await smoke())?.code).toBe('SMOKE_REDIRECT_REFUSED');
     expect(tlsCount.count).toBe(0);
   });
@@ -108,7 +135,7 @@ describe('redirects from the log', () => {
     expect(tlsCount.count).toBe(0);
   });
 
-  it('a redirect within the log\'s origin is followed', async () => {
+  it("a redirect within the log's origin is followed", async () => {
     handle = (req, res) => {
       if (req.url === '/healthz') res.writeHead(308, { location: '/healthz/' }).end();
       else if (req.url === '/healthz/') res.writeHead(200).end('{"status":"SERVING"}');
@@ -119,23 +146,49 @@ describe('redirects from the log', () => {
   });
 
   it('log get: a redirect of the checkpoint to plain HTTP is refused', async () => {
-    handle = (_req, res) => { res.writeHead(301, { location: `http://127.0.0.2:${otherPlainPort}/checkpoint` }).end(); };
-    const e = await expectCodeAsync(() => readTilesEntry({ endpoint: endpoint(), logKeyPem: '', origin: ORIGIN, label: 't' }, 0), 'SMOKE_REDIRECT_REFUSED');
+    handle = (_req, res) => {
+      res.writeHead(301, { location: `http://127.0.0.2:${otherPlainPort}/checkpoint` }).end();
+    };
+    const e = await expectCodeAsync(
+      () => readTilesEntry({ endpoint: endpoint(), logKeyPem: '', origin: ORIGIN, label: 't' }, 0),
+      'SMOKE_REDIRECT_REFUSED',
+    );
     expect(e.exitCode).toBe(10);
     expect(plainCount.count).toBe(0);
   });
 
   it('doctor: the health check refuses the redirect, and the other host sees nothing', async () => {
-    handle = (_req, res) => { res.writeHead(307, { location: `http://127.0.0.2:${otherPlainPort}/healthz` }).end(); };
+    handle = (_req, res) => {
+      res.writeHead(307, { location: `http://127.0.0.2:${otherPlainPort}/healthz` }).end();
+    };
     const spki = logKey.export({ type: 'spki', format: 'der' }).toString('base64');
-    const trustedRoot = { tlogs: [{ baseUrl: logUrl, publicKey: { rawBytes: spki }, logId: { keyId: Buffer.from(logKeyId(ORIGIN, logKey)).toString('base64') } }] };
+    const trustedRoot = {
+      tlogs: [
+        {
+          baseUrl: logUrl,
+          publicKey: { rawBytes: spki },
+          logId: { keyId: Buffer.from(logKeyId(ORIGIN, logKey)).toString('base64') },
+        },
+      ],
+    };
     const checks = await runDoctor({
-      url: logUrl, caPem: cert.ca, trustedRoot, apiVersion: 2, write: true,
-      smoke: () => { throw new Error('not reached'); }, readHead: () => { throw new Error('not reached'); },
+      url: logUrl,
+      caPem: cert.ca,
+      trustedRoot,
+      apiVersion: 2,
+      write: true,
+      smoke: () => {
+        throw new Error('not reached');
+      },
+      readHead: () => {
+        throw new Error('not reached');
+      },
     });
     const f = checks.find((c) => !c.ok)!;
     expect(f).toMatchObject({ name: 'health', code: 'SMOKE_REDIRECT_REFUSED' });
-    expect(checks.filter((c) => c.ok).map((c) => c.name)).toContain('TLS: the certificate chains to the trusted CA and names the host');
+    expect(checks.filter((c) => c.ok).map((c) => c.name)).toContain(
+      'TLS: the certificate chains to the trusted CA and names the host',
+    );
     expect(plainCount.count).toBe(0);
   });
 });
@@ -144,7 +197,12 @@ describe('a deadline for every request', () => {
   it('a body trickled a byte at a time (never idle long enough for the idle timeout) ends at the deadline, naming the URL and the body', async () => {
     handle = (req, res) => {
       res.writeHead(200, { 'content-length': '1000' });
-      trickle((s) => res.write(s), req.socket, Array.from({ length: 1000 }, () => 'x'), 200);
+      trickle(
+        (s) => res.write(s),
+        req.socket,
+        Array.from({ length: 1000 }, () => 'x'),
+        200,
+      );
     };
     const started = Date.now();
     const r = await smoke(1500);
@@ -158,12 +216,20 @@ describe('a deadline for every request', () => {
   it('headers trickled a byte at a time end at the deadline too, naming the headers', async () => {
     const slow = tls.createServer({ key: cert.key, cert: cert.cert }, (socket) => {
       socket.on('data', () => undefined);
-      trickle((s) => socket.write(s), socket, [...'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-padding: ' + 'y'.repeat(500)], 200);
+      trickle(
+        (s) => socket.write(s),
+        socket,
+        [...('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-padding: ' + 'y'.repeat(500))],
+        200,
+      );
     });
     const port = await listenLoopback(slow, '127.0.0.1');
     try {
       const started = Date.now();
-      const e = await expectCodeAsync(() => logRequest({ url: `https://127.0.0.1:${port}`, ca: cert.ca, timeoutMs: 1500 }, 'GET', '/checkpoint'), 'SMOKE_TIMEOUT');
+      const e = await expectCodeAsync(
+        () => logRequest({ url: `https://127.0.0.1:${port}`, ca: cert.ca, timeoutMs: 1500 }, 'GET', '/checkpoint'),
+        'SMOKE_TIMEOUT',
+      );
       expect(e.exitCode).toBe(10);
       expect(e.message).toContain(`https://127.0.0.1:${port}/checkpoint`);
       expect(e.message).toContain('headers');
@@ -181,7 +247,10 @@ describe('a deadline for every request', () => {
 
 describe('answers too large for a log', () => {
   it('a 10 GB Content-Length is refused at once: unreachable / too large (exit 10), not a bad proof', async () => {
-    handle = (_req, res) => { res.writeHead(200, { 'content-length': String(10 * 1024 ** 3) }); res.write('{'); };
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-length': String(10 * 1024 ** 3) });
+      res.write('{');
+    };
     const started = Date.now();
     const f = failedCheck(await smoke(30_000))!;
     expect(f.code).toBe('SMOKE_ANSWER_TOO_LARGE');
@@ -196,7 +265,13 @@ describe('answers too large for a log', () => {
     handle = (_req, res) => {
       res.writeHead(200);
       let n = 0;
-      const more = () => { while (n < 40 && res.write(mib)) n++; if (n < 40) { n++; res.once('drain', more); } else res.end(); };
+      const more = () => {
+        while (n < 40 && res.write(mib)) n++;
+        if (n < 40) {
+          n++;
+          res.once('drain', more);
+        } else res.end();
+      };
       more();
     };
     const e = await expectCodeAsync(() => logRequest(endpoint(30_000), 'GET', '/checkpoint'), 'SMOKE_ANSWER_TOO_LARGE');
@@ -204,7 +279,7 @@ describe('answers too large for a log', () => {
   });
 });
 
-describe('the log\'s text in messages', () => {
+describe("the log's text in messages", () => {
   const hostile = `\u001b]52;c;ZXZpbA==\u0007\u001b[2J\u202eevil\r\n${'A'.repeat(1024 * 1024)}`;
   // eslint-disable-next-line no-control-regex -- the assertion is that no control character reaches the message
   const noControls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
@@ -227,7 +302,9 @@ describe('the log\'s text in messages', () => {
   });
 
   it('a body that is not JSON is quoted escaped', async () => {
-    handle = (_req, res) => { res.writeHead(200).end(hostile); };
+    handle = (_req, res) => {
+      res.writeHead(200).end(hostile);
+    };
     const e = await expectCodeAsync(async () => {
       const { parseJsonBody } = await import('../../../src/rekor/log-http.js');
       parseJsonBody(await logRequest(endpoint(), 'GET', '/api/v1/log'), 'GET /api/v1/log');

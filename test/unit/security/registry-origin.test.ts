@@ -25,7 +25,12 @@ import { syntheticImageBundle } from '../../helpers/synthetic-bundle.js';
 const BASIC = `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
 const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-interface Seen { server: 'registry' | 'other'; method: string; url: string; auth: string | undefined }
+interface Seen {
+  server: 'registry' | 'other';
+  method: string;
+  url: string;
+  auth: string | undefined;
+}
 const seen: Seen[] = [];
 const seenAt = (server: Seen['server']) => seen.filter((s) => s.server === server);
 
@@ -60,9 +65,15 @@ function registry(req: http.IncomingMessage, res: http.ServerResponse): void {
   void body(req).then((data) => {
     const url = new URL(req.url!, 'http://x');
     seen.push({ server: 'registry', method: req.method!, url: req.url!, auth: req.headers.authorization });
-    if (req.headers.authorization !== BASIC) { res.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end(); return; }
+    if (req.headers.authorization !== BASIC) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
+      return;
+    }
     let m;
-    if (req.method === 'HEAD' && /\/blobs\/sha256:/.test(url.pathname)) { res.writeHead(404).end(); return; }
+    if (req.method === 'HEAD' && /\/blobs\/sha256:/.test(url.pathname)) {
+      res.writeHead(404).end();
+      return;
+    }
     if (req.method === 'POST' && /\/blobs\/uploads\/$/.test(url.pathname)) {
       const a = onUploadStart(seen.length);
       res.writeHead(a.status, a.location ? { location: a.location } : {}).end();
@@ -70,13 +81,19 @@ function registry(req: http.IncomingMessage, res: http.ServerResponse): void {
     }
     if (/^\/v2\/(.+)\/blobs\/uploads\/(\w+)$/.test(url.pathname)) {
       const a = onUploadEnd(data);
-      if (a) { res.writeHead(a.status).end(a.body ?? ''); return; }
+      if (a) {
+        res.writeHead(a.status).end(a.body ?? '');
+        return;
+      }
       res.writeHead(req.method === 'PATCH' ? 202 : 201, req.method === 'PATCH' ? { location: url.pathname } : {}).end();
       return;
     }
     if (req.method === 'PUT' && /\/manifests\//.test(url.pathname)) {
       const a = onManifestPut();
-      if (a) { res.writeHead(a.status, a.location ? { location: a.location } : {}).end(); return; }
+      if (a) {
+        res.writeHead(a.status, a.location ? { location: a.location } : {}).end();
+        return;
+      }
       res.writeHead(201, { 'docker-content-digest': digestOf(data) }).end();
       return;
     }
@@ -120,7 +137,10 @@ beforeAll(async () => {
   const dockerConfig = path.join(dir, 'docker');
   mkdirSync(dockerConfig);
   const auth = Buffer.from('alice:s3cret').toString('base64');
-  writeFileSync(path.join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [plainHost]: { auth }, [tlsHost]: { auth } } }));
+  writeFileSync(
+    path.join(dockerConfig, 'config.json'),
+    JSON.stringify({ auths: { [plainHost]: { auth }, [tlsHost]: { auth } } }),
+  );
   process.env.DOCKER_CONFIG = dockerConfig;
 });
 
@@ -141,12 +161,19 @@ afterEach(() => {
 
 function push(registryHost: string, extra: { chunkSize?: number; ca?: string } = {}) {
   return pushBundle({
-    bundleDir, keys, registry: registryHost, prefix: 'site', concurrency: 1, mapFile: path.join(tempDir('map-'), 'map.json'), progress: silentProgress,
-    ...(extra.chunkSize ? { chunkSize: extra.chunkSize } : {}), ...(extra.ca ? { ca: extra.ca } : {}),
+    bundleDir,
+    keys,
+    registry: registryHost,
+    prefix: 'site',
+    concurrency: 1,
+    mapFile: path.join(tempDir('map-'), 'map.json'),
+    progress: silentProgress,
+    ...(extra.chunkSize ? { chunkSize: extra.chunkSize } : {}),
+    ...(extra.ca ? { ca: extra.ca } : {}),
   });
 }
 
-describe('bundle push: credentials follow the registry\'s origin', () => {
+describe("bundle push: credentials follow the registry's origin", () => {
   it('an upload Location on another host receives the blob, never the credentials', async () => {
     onUploadStart = (id) => ({ status: 202, location: `http://127.0.0.2:${plainOtherPort}/upload/${id}?state=0` });
     const map = await push(plainHost);
@@ -155,7 +182,11 @@ describe('bundle push: credentials follow the registry\'s origin', () => {
     expect(puts.length).toBe(2);
     expect(seenAt('other').map((s) => s.auth)).toEqual(seenAt('other').map(() => undefined));
     // The registry itself did get them (uploads were started, the manifest put).
-    expect(seenAt('registry').filter((s) => s.auth === BASIC).map((s) => s.method)).toEqual(expect.arrayContaining(['POST', 'PUT']));
+    expect(
+      seenAt('registry')
+        .filter((s) => s.auth === BASIC)
+        .map((s) => s.method),
+    ).toEqual(expect.arrayContaining(['POST', 'PUT']));
   });
 
   it('in chunks too: no PATCH and no closing PUT to the other host carries them', async () => {
@@ -200,13 +231,16 @@ describe('bundle push: credentials follow the registry\'s origin', () => {
   });
 
   it('pulls as before: a blob redirected to another origin is fetched there without the credentials', async () => {
-    const c = new RegistryClient({ host: plainHost, credential: { username: 'alice', password: 's3cret', source: 'test' } });
+    const c = new RegistryClient({
+      host: plainHost,
+      credential: { username: 'alice', password: 's3cret', source: 'test' },
+    });
     const bytes = await c.blobBytes('site/example/app', digestOf(layers[0]!));
     expect(bytes.equals(layers[0]!)).toBe(true);
     expect(seenAt('other')).toEqual([expect.objectContaining({ method: 'GET', auth: undefined })]);
   });
 
-  it('the registry\'s error text reaches the message escaped and cut short', async () => {
+  it("the registry's error text reaches the message escaped and cut short", async () => {
     onUploadStart = (id) => ({ status: 202, location: `/v2/site/example/app/blobs/uploads/u${id}` });
     const message = `\u001b]0;pwned\u0007\u001b[2J${'A'.repeat(60_000)}`;
     onUploadEnd = () => ({ status: 400, body: JSON.stringify({ errors: [{ code: 'DENIED', message }] }) });

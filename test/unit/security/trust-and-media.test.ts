@@ -10,7 +10,13 @@ const mkfifoSync = (p: string) => execFileSync('mkfifo', [p]);
 import path from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
-import { checkDetached, isLowS, loadSigningKey, loadTrustedKeys, parseTrustedKey } from '../../../src/bundle/signing.js';
+import {
+  checkDetached,
+  isLowS,
+  loadSigningKey,
+  loadTrustedKeys,
+  parseTrustedKey,
+} from '../../../src/bundle/signing.js';
 import { signDetached } from '../../../src/bundle/sign-detached.js';
 import { parseManifest, releaseOf } from '../../../src/bundle/manifest.js';
 import { fc, params } from '../../helpers/fuzz.js';
@@ -30,15 +36,36 @@ describe('--trust takes exactly what bundle keygen makes: a P-256 PUBLIC KEY', (
     expect(parseTrustedKey(pem(ec.publicKey, 'spki'), 'k.pub').asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
   });
   it.each([
-    ['an RSA public key', () => pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey, 'spki'), 'KEY_WRONG_TYPE'],
+    [
+      'an RSA public key',
+      () => pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey, 'spki'),
+      'KEY_WRONG_TYPE',
+    ],
     ['an Ed25519 public key', () => pem(generateKeyPairSync('ed25519').publicKey, 'spki'), 'KEY_WRONG_TYPE'],
-    ['a P-384 public key', () => pem(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey, 'spki'), 'KEY_WRONG_TYPE'],
+    [
+      'a P-384 public key',
+      () => pem(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey, 'spki'),
+      'KEY_WRONG_TYPE',
+    ],
     ['a private key PEM (its public half would verify)', () => pem(ec.privateKey, 'pkcs8'), 'KEY_INVALID'],
-    ['a certificate', () => {
-      const dir = tempDir('cert-');
-      writeFileSync(path.join(dir, 'k.pem'), pem(ec.privateKey, 'pkcs8'));
-      return execFileSync('openssl', ['req', '-x509', '-key', path.join(dir, 'k.pem'), '-subj', '/CN=x', '-days', '1']).toString();
-    }, 'KEY_INVALID'],
+    [
+      'a certificate',
+      () => {
+        const dir = tempDir('cert-');
+        writeFileSync(path.join(dir, 'k.pem'), pem(ec.privateKey, 'pkcs8'));
+        return execFileSync('openssl', [
+          'req',
+          '-x509',
+          '-key',
+          path.join(dir, 'k.pem'),
+          '-subj',
+          '/CN=x',
+          '-days',
+          '1',
+        ]).toString();
+      },
+      'KEY_INVALID',
+    ],
     ['two keys in one file', () => pem(ec.publicKey, 'spki') + pem(ec.publicKey, 'spki'), 'KEY_INVALID'],
   ])('refuses %s', (_what, make, code) => {
     expect(() => parseTrustedKey(make(), 'k.pub')).toThrow(expect.objectContaining({ code }));
@@ -73,7 +100,10 @@ describe('key files: --trust and --key are read like every small file (regular, 
     const dir = tempDir('keys-');
     writeFileSync(path.join(dir, 'real.key'), ec.privateKey);
     symlinkSync(path.join(dir, 'real.key'), path.join(dir, 'link.key'));
-    const e = await expectCodeAsync(() => loadSigningKey(path.join(dir, 'link.key'), 'correct horse'), 'KEY_UNREADABLE');
+    const e = await expectCodeAsync(
+      () => loadSigningKey(path.join(dir, 'link.key'), 'correct horse'),
+      'KEY_UNREADABLE',
+    );
     expect(e.message).toMatch(/symbolic link/);
     // A megabyte of PEM-looking text: refused by its size, never handed to the decrypter.
     writeFileSync(path.join(dir, 'huge.key'), ec.privateKey + ' '.repeat(1024 * 1024));
@@ -86,10 +116,19 @@ describe('key files: --trust and --key are read like every small file (regular, 
 
 describe('release numbers in bundle.json (rollback protection)', () => {
   it('a profile named like a property of every object ("constructor") has its own release or 0, never an inherited value', () => {
-    const m = parseManifest(JSON.stringify({
-      formatVersion: 1, createdAt: 'x', tool: { name: 'rekor-airgap', version: '1' }, platform: 'linux/amd64',
-      profiles: ['constructor', 'rekor-v2'], releases: { 'rekor-v2': 3 }, images: [], files: [],
-    }), 'bundle.json');
+    const m = parseManifest(
+      JSON.stringify({
+        formatVersion: 1,
+        createdAt: 'x',
+        tool: { name: 'rekor-airgap', version: '1' },
+        platform: 'linux/amd64',
+        profiles: ['constructor', 'rekor-v2'],
+        releases: { 'rekor-v2': 3 },
+        images: [],
+        files: [],
+      }),
+      'bundle.json',
+    );
     expect(releaseOf(m, 'constructor')).toBe(0);
     expect(releaseOf(m, 'rekor-v2')).toBe(3);
     expect(releaseOf({ ...m, releases: undefined }, 'rekor-v2')).toBe(0);
@@ -110,14 +149,22 @@ describe('a high-S ECDSA signature (the malleated twin of a valid one) is refuse
 
   it('isLowS agrees with the curve library on real signatures and their twins, and never throws on random bytes (property)', () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (data) => {
-      const der = Buffer.from(signDetached(data, privateKey).trim(), 'base64');
-      const s = p256.Signature.fromBytes(der, 'der');
-      expect(isLowS(der)).toBe(!s.hasHighS());
-      const twin = new p256.Signature(s.r, p256.Point.Fn.ORDER - s.s).toBytes('der');
-      expect(isLowS(twin)).toBe(false);
-    }), params());
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => { isLowS(b); }), params());
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (data) => {
+        const der = Buffer.from(signDetached(data, privateKey).trim(), 'base64');
+        const s = p256.Signature.fromBytes(der, 'der');
+        expect(isLowS(der)).toBe(!s.hasHighS());
+        const twin = new p256.Signature(s.r, p256.Point.Fn.ORDER - s.s).toBytes('der');
+        expect(isLowS(twin)).toBe(false);
+      }),
+      params(),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
+        isLowS(b);
+      }),
+      params(),
+    );
   });
 });
 
@@ -125,7 +172,13 @@ async function packed(root: string) {
   const key = testKey(root, 'k');
   const b = syntheticBundle(path.join(root, 'bundle'), key.privateKey);
   const media = path.join(root, 'media');
-  await packBundle({ bundleDir: b.dir, outDir: media, chunkSize: 40_000, signingKey: key.privateKey, progress: silentProgress });
+  await packBundle({
+    bundleDir: b.dir,
+    outDir: media,
+    chunkSize: 40_000,
+    signingKey: key.privateKey,
+    progress: silentProgress,
+  });
   return { key, media, keys: [{ file: key.pubFile, key: key.publicKey }] };
 }
 
@@ -139,8 +192,15 @@ describe('links planted on the medium (hardening 4)', () => {
     const victim = path.join(root, 'victim');
     writeFileSync(victim, 'precious');
     symlinkSync(victim, path.join(out, '.tmp-bundle.tar.000'));
-    await expect(packBundle({ bundleDir: b.dir, outDir: out, chunkSize: 40_000, signingKey: key.privateKey, progress: silentProgress }))
-      .rejects.toMatchObject({ code: 'USAGE_OUT_NOT_EMPTY' });
+    await expect(
+      packBundle({
+        bundleDir: b.dir,
+        outDir: out,
+        chunkSize: 40_000,
+        signingKey: key.privateKey,
+        progress: silentProgress,
+      }),
+    ).rejects.toMatchObject({ code: 'USAGE_OUT_NOT_EMPTY' });
     expect(readFileSync(victim, 'utf8')).toBe('precious');
   });
 
@@ -166,7 +226,10 @@ describe('bounded reads of the medium (hardening 8)', () => {
     const idx = path.join(media, 'transfer-index.json');
     execFileSync('rm', [idx]);
     mkfifoSync(idx);
-    await expect(readMedia({ mediaDir: media, keys, progress: silentProgress })).rejects.toMatchObject({ code: 'MEDIA_INDEX_MISSING', message: expect.stringContaining('not a regular file') });
+    await expect(readMedia({ mediaDir: media, keys, progress: silentProgress })).rejects.toMatchObject({
+      code: 'MEDIA_INDEX_MISSING',
+      message: expect.stringContaining('not a regular file'),
+    });
   });
 
   it('a symbolic link where a chunk should be is refused and named', async () => {
@@ -186,7 +249,10 @@ describe('bounded reads of the medium (hardening 8)', () => {
     const root = tempDir('bound-');
     const { media, keys } = await packed(root);
     writeFileSync(path.join(media, 'transfer-index.json'), Buffer.alloc(17 * 1024 * 1024, 0x20));
-    await expect(readMedia({ mediaDir: media, keys, progress: silentProgress })).rejects.toMatchObject({ code: 'MEDIA_INDEX_MISSING', message: expect.stringContaining('more than the') });
+    await expect(readMedia({ mediaDir: media, keys, progress: silentProgress })).rejects.toMatchObject({
+      code: 'MEDIA_INDEX_MISSING',
+      message: expect.stringContaining('more than the'),
+    });
   });
 
   it('a flood of faults is capped in memory and in the message, with the count of the rest', async () => {
@@ -205,7 +271,12 @@ describe('rollback protection (hardening 2)', async () => {
   const { checkRelease } = await import('../../../src/install/release-guard.js');
   const { parseManifest } = await import('../../../src/bundle/manifest.js');
   it('a lower release than the highest installed is refused, naming both', () => {
-    expect(() => checkRelease('site', 5, 4, false)).toThrow(expect.objectContaining({ code: 'INSTALL_DOWNGRADE_REFUSED', message: expect.stringContaining('has run release 5; this bundle is release 4') }));
+    expect(() => checkRelease('site', 5, 4, false)).toThrow(
+      expect.objectContaining({
+        code: 'INSTALL_DOWNGRADE_REFUSED',
+        message: expect.stringContaining('has run release 5; this bundle is release 4'),
+      }),
+    );
   });
   it('the same or a higher release installs; --allow-downgrade lets a lower one through and keeps the highest', () => {
     expect(checkRelease('site', 5, 5, false)).toEqual({ highest: 5, downgrade: false });
@@ -213,10 +284,21 @@ describe('rollback protection (hardening 2)', async () => {
     expect(checkRelease('site', 5, 3, true)).toEqual({ highest: 5, downgrade: true });
   });
   it('the release is part of the signed manifest, and only whole numbers pass', () => {
-    const base = { formatVersion: 1, createdAt: '2026-01-01T00:00:00Z', platform: 'linux/amd64', profiles: ['rekor-v2'], images: [], files: [] };
-    expect(parseManifest(JSON.stringify({ ...base, releases: { 'rekor-v2': 3 } }), 'b.json').releases).toEqual({ 'rekor-v2': 3 });
+    const base = {
+      formatVersion: 1,
+      createdAt: '2026-01-01T00:00:00Z',
+      platform: 'linux/amd64',
+      profiles: ['rekor-v2'],
+      images: [],
+      files: [],
+    };
+    expect(parseManifest(JSON.stringify({ ...base, releases: { 'rekor-v2': 3 } }), 'b.json').releases).toEqual({
+      'rekor-v2': 3,
+    });
     for (const bad of [-1, 1.5, '2', null]) {
-      expect(() => parseManifest(JSON.stringify({ ...base, releases: { 'rekor-v2': bad } }), 'b.json')).toThrow(expect.objectContaining({ code: 'BUNDLE_MANIFEST_INVALID' }));
+      expect(() => parseManifest(JSON.stringify({ ...base, releases: { 'rekor-v2': bad } }), 'b.json')).toThrow(
+        expect.objectContaining({ code: 'BUNDLE_MANIFEST_INVALID' }),
+      );
     }
   });
 });

@@ -1,6 +1,15 @@
 /** The one atomic write: nothing partial is ever visible under the target's name, and no temp file stays. */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, lstatSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+  lstatSync,
+  statSync,
+} from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -37,7 +46,10 @@ describe('atomic writes', () => {
   it('a source that breaks mid-way leaves nothing', async () => {
     const dir = tempDir('atomic-');
     const f = path.join(dir, 'blob');
-    async function* broken() { yield Buffer.from('part'); throw new Error('connection reset'); }
+    async function* broken() {
+      yield Buffer.from('part');
+      throw new Error('connection reset');
+    }
     await expect(streamToFileAtomic(f, Readable.from(broken()))).rejects.toThrow('connection reset');
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -48,7 +60,13 @@ describe('atomic writes', () => {
     await layout.init();
     const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
     let seen = 0;
-    await layout.putBlob({ digest: sha(data), size: data.length }, Readable.from([data.subarray(0, 65536), data.subarray(65536)]), (n) => { seen += n; });
+    await layout.putBlob(
+      { digest: sha(data), size: data.length },
+      Readable.from([data.subarray(0, 65536), data.subarray(65536)]),
+      (n) => {
+        seen += n;
+      },
+    );
     expect(readFileSync(layout.blobPath(sha(data)))).toEqual(data);
     expect(seen).toBe(data.length);
   });
@@ -60,8 +78,16 @@ describe('atomic writes', () => {
     const pieces = () => {
       const out: Buffer[] = [];
       let at = 0;
-      for (let i = 0; i < 5000; i++) { const n = 1 + (i * 37) % 600; out.push(data.subarray(at, at + n)); at += n; }
-      while (at < data.length) { const n = Math.min(1_500_000, data.length - at); out.push(data.subarray(at, at + n)); at += n; }
+      for (let i = 0; i < 5000; i++) {
+        const n = 1 + ((i * 37) % 600);
+        out.push(data.subarray(at, at + n));
+        at += n;
+      }
+      while (at < data.length) {
+        const n = Math.min(1_500_000, data.length - at);
+        out.push(data.subarray(at, at + n));
+        at += n;
+      }
       return out;
     };
     expect(await streamToFileAtomic(path.join(dir, 'a'), Readable.from(pieces()))).toBe(data.length);
@@ -74,7 +100,14 @@ describe('atomic writes', () => {
       const hash = hasher.start();
       let handed = 0;
       await streamToFileAtomic(path.join(dir, 'b'), Readable.from(pieces()), {
-        gather: { slots, gathered: async (b) => { expect(slots.owns(b)).toBe(true); handed += b.length; await hash.update(b); } },
+        gather: {
+          slots,
+          gathered: async (b) => {
+            expect(slots.owns(b)).toBe(true);
+            handed += b.length;
+            await hash.update(b);
+          },
+        },
       });
       expect(readFileSync(path.join(dir, 'b')).equals(data)).toBe(true);
       expect(handed).toBe(data.length);
@@ -89,7 +122,9 @@ describe('atomic writes', () => {
     const layout = new OciLayoutWriter(dir);
     await layout.init();
     const data = Buffer.from('real');
-    await expect(layout.putBlob({ digest: sha(Buffer.from('fake')), size: 4 }, Readable.from([data]))).rejects.toMatchObject({ code: 'OCI_DIGEST_MISMATCH' });
+    await expect(
+      layout.putBlob({ digest: sha(Buffer.from('fake')), size: 4 }, Readable.from([data])),
+    ).rejects.toMatchObject({ code: 'OCI_DIGEST_MISMATCH' });
     expect(readdirSync(path.join(dir, 'blobs/sha256'))).toEqual([]);
   });
 
@@ -119,23 +154,27 @@ describe('atomic writes', () => {
     expect(readdirSync(path.join(dir, 'x'))).toEqual(['b']);
   });
 
-  it('ENOSPC and EDQUOT become the caller\'s disk-full code; other errors pass through', () => {
+  it("ENOSPC and EDQUOT become the caller's disk-full code; other errors pass through", () => {
     const enospc = Object.assign(new Error('no space'), { code: 'ENOSPC' });
     expect(diskFullError(enospc, '/m/x', 'MEDIA_WRITE_DISK_FULL')).toMatchObject({ code: 'MEDIA_WRITE_DISK_FULL' });
-    expect(diskFullError(Object.assign(new Error('q'), { code: 'EDQUOT' }), '/m/x')).toMatchObject({ code: 'BUNDLE_WRITE_DISK_FULL' });
+    expect(diskFullError(Object.assign(new Error('q'), { code: 'EDQUOT' }), '/m/x')).toMatchObject({
+      code: 'BUNDLE_WRITE_DISK_FULL',
+    });
     const eacces = Object.assign(new Error('denied'), { code: 'EACCES' });
     expect(diskFullError(eacces, '/m/x')).toBe(eacces);
   });
 });
 
 describe('the cause of a failed streamed write', () => {
-  it('is the destination\'s own error (a full disk), not the pipeline\'s abort', async () => {
+  it("is the destination's own error (a full disk), not the pipeline's abort", async () => {
     const dir = tempDir('atomic-');
     const data = Array.from({ length: 50 }, () => Buffer.alloc(65536, 1));
     let n = 0;
     const p = streamToFileAtomic(path.join(dir, 'f'), Readable.from(data), {
       diskFull: 'MEDIA_WRITE_DISK_FULL',
-      through: () => { if (++n === 3) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }); },
+      through: () => {
+        if (++n === 3) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      },
     });
     await expect(p).rejects.toMatchObject({ code: 'MEDIA_WRITE_DISK_FULL' });
     expect(readdirSync(dir)).toEqual([]);

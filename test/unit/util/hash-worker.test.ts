@@ -17,7 +17,10 @@ describe('hashing on a worker thread', () => {
   const slots = new SharedSlots(3, 1024 * 1024);
   const a = new WorkerHasher(slots);
   const b = new WorkerHasher(slots);
-  afterAll(async () => { await a.close(); await b.close(); });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+  });
 
   it('hashes shared and copied bytes, mixed, in order; two hashers share the same buffers', async () => {
     const data = randomBytes(10 * 1024 * 1024 + 12345);

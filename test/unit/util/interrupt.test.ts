@@ -4,9 +4,15 @@ import { onInterrupt, runInterruptUndo } from '../../../src/util/interrupt.js';
 describe('undo on interrupt', () => {
   it('runs what is still registered, newest first, once; a finished step is not undone', async () => {
     const ran: string[] = [];
-    onInterrupt('remove scratch', async () => { ran.push('scratch'); });
-    const done = onInterrupt('finished work', async () => { ran.push('finished'); });
-    onInterrupt('resume writes', async () => { ran.push('resume'); });
+    onInterrupt('remove scratch', async () => {
+      ran.push('scratch');
+    });
+    const done = onInterrupt('finished work', async () => {
+      ran.push('finished');
+    });
+    onInterrupt('resume writes', async () => {
+      ran.push('resume');
+    });
     done();
     const said: string[] = [];
     await runInterruptUndo((l) => said.push(l));
@@ -17,9 +23,13 @@ describe('undo on interrupt', () => {
 
   it('a failing or hanging step does not stop the others', async () => {
     const ran: string[] = [];
-    onInterrupt('a', async () => { ran.push('a'); });
+    onInterrupt('a', async () => {
+      ran.push('a');
+    });
     onInterrupt('hangs', () => new Promise(() => undefined));
-    onInterrupt('fails', async () => { throw new Error('boom'); });
+    onInterrupt('fails', async () => {
+      throw new Error('boom');
+    });
     const said: string[] = [];
     await runInterruptUndo((l) => said.push(l), 50);
     expect(ran).toEqual(['a']);

@@ -5,7 +5,16 @@ describe('one spelling of a SHA-256', () => {
   const hex = 'ab'.repeat(32);
   it('a digest is sha256: and 64 lowercase hex digits, nothing around it', () => {
     expect(isDigest(`sha256:${hex}`)).toBe(true);
-    for (const bad of [hex, `sha256:${hex.toUpperCase()}`, `sha256:${hex}\n`, ` sha256:${hex}`, `sha512:${hex}`, `sha256:${hex.slice(1)}`, 42, undefined]) {
+    for (const bad of [
+      hex,
+      `sha256:${hex.toUpperCase()}`,
+      `sha256:${hex}\n`,
+      ` sha256:${hex}`,
+      `sha512:${hex}`,
+      `sha256:${hex.slice(1)}`,
+      42,
+      undefined,
+    ]) {
       expect(isDigest(bad), String(bad)).toBe(false);
     }
   });

@@ -29,7 +29,10 @@ describe('untrusted JSON', () => {
     expect(v.at('missing').isAbsent).toBe(true);
     const e = expectCode(() => v.at('files').list()[0]!.at('mode').int(), 'BACKUP_ARCHIVE_CORRUPT');
     expect(e.message).toBe('backup.json: files[0].mode is not a whole number');
-    expectCode(() => readUntrustedJson('{"files":[null]}', src).at('files').list()[0]!.at('path'), 'BACKUP_ARCHIVE_CORRUPT');
+    expectCode(
+      () => readUntrustedJson('{"files":[null]}', src).at('files').list()[0]!.at('path'),
+      'BACKUP_ARCHIVE_CORRUPT',
+    );
   });
 
   it('reads only own properties: __proto__ is a key like any other', () => {
@@ -42,6 +45,9 @@ describe('untrusted JSON', () => {
   });
 
   it('oneOf refuses what is not listed', () => {
-    expectCode(() => readUntrustedJson('{"kind":"__proto__"}', src).at('kind').oneOf(['rekor-v1', 'rekor-v2']), 'BACKUP_ARCHIVE_CORRUPT');
+    expectCode(
+      () => readUntrustedJson('{"kind":"__proto__"}', src).at('kind').oneOf(['rekor-v1', 'rekor-v2']),
+      'BACKUP_ARCHIVE_CORRUPT',
+    );
   });
 });

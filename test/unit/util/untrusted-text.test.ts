@@ -4,7 +4,9 @@ import { printable, SHOWN_CHARS } from '../../../src/util/untrusted-text.js';
 
 describe('printable', () => {
   it('escapes C0, DEL and C1 controls, bidi overrides and line separators', () => {
-    expect(printable('a\u001b[31mb\u0007c\u007fd\u009be\u202ef\u2028g\r\nh\ti')).toBe('a\\x1b[31mb\\x07c\\x7fd\\x9be\\u202ef\\u2028g\\x0d\\x0ah\\x09i');
+    expect(printable('a\u001b[31mb\u0007c\u007fd\u009be\u202ef\u2028g\r\nh\ti')).toBe(
+      'a\\x1b[31mb\\x07c\\x7fd\\x9be\\u202ef\\u2028g\\x0d\\x0ah\\x09i',
+    );
   });
 
   it('keeps line feeds when asked (a PEM block, a checkpoint), and escapes the rest', () => {
@@ -20,7 +22,9 @@ describe('printable', () => {
     expect(s.startsWith('x'.repeat(SHOWN_CHARS))).toBe(true);
     expect(s).toContain('(10000 characters in all)');
     expect(s.length).toBeLessThan(SHOWN_CHARS + 40);
-    expect(printable(Buffer.alloc(32 * 1024 * 1024, 0x41), { max: 50 })).toBe(`${'A'.repeat(50)}… (33554432 bytes in all)`);
+    expect(printable(Buffer.alloc(32 * 1024 * 1024, 0x41), { max: 50 })).toBe(
+      `${'A'.repeat(50)}… (33554432 bytes in all)`,
+    );
   });
 
   it('reads bytes as UTF-8: invalid sequences and lone surrogates become U+FFFD', () => {
