@@ -2,16 +2,13 @@
  * Hardening 5: credentials follow the origin (scheme + host + port), never go over plain HTTP
  * except to a host where the rules allow it, and "loopback" means an IP literal or localhost.
  */
-import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchBearerToken, parseChallenge } from '../../../src/registry/auth.js';
 import { httpRequest, isLoopbackHost } from '../../../src/util/http.js';
-import { tempDir } from '../../helpers/fixtures.js';
+import { loopbackCert } from '../../helpers/loopback.js';
 
 describe('loopback is an IP literal in 127/8, ::1 or localhost', () => {
   it.each([
@@ -70,33 +67,8 @@ describe('redirects keep credentials only within one origin', () => {
   const got: Array<{ server: string; auth: string | undefined }> = [];
 
   beforeAll(async () => {
-    const dir = tempDir('tls-');
-    const key = path.join(dir, 'k.pem');
-    const cert = path.join(dir, 'c.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.77',
-      ],
-      { stdio: 'pipe' },
-    );
-    ca = readFileSync(cert, 'utf8');
+    const tlsCert = loopbackCert(['127.0.0.77']);
+    ca = tlsCert.ca;
     plain = http.createServer((req, res) => {
       got.push({ server: 'http', auth: req.headers.authorization });
       res.writeHead(200).end('ok');
@@ -105,7 +77,7 @@ describe('redirects keep credentials only within one origin', () => {
     // have the same host string, only the scheme (and so the origin) differs.
     await new Promise<void>((r) => plain.listen(80, '127.0.0.77', r));
     plainPort = (plain.address() as AddressInfo).port;
-    tls = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+    tls = https.createServer({ key: tlsCert.key, cert: tlsCert.cert }, (req, res) => {
       got.push({ server: 'https', auth: req.headers.authorization });
       const to = new URL(req.url!, 'https://x').searchParams.get('to');
       if (to) res.writeHead(302, { location: to }).end();
