@@ -118,6 +118,20 @@ export interface OpenedArchive {
   bytes: number;
 }
 
+/** What one pass over an archive found, before anything in it is trusted. */
+interface ArchiveScan {
+  /** The archive, named in every error. */
+  file: string;
+  /** Where each file is written as it is read (absent: only hashed). */
+  stagingDir: string | undefined;
+  /** Size and SHA-256 of every other file, by its path in the archive. */
+  seen: Map<string, { size: number; sha256: string }>;
+  /** backup.json's bytes, once read. */
+  manifestBytes?: Buffer;
+  /** The sealed secrets' bytes, once read. */
+  sealed?: Buffer;
+}
+
 /**
  * Reads an archive in one pass: every file is hashed (and written under `stagingDir` when given),
  * backup.json and the sealed secrets are kept (their sizes capped on the tar header, before a byte
@@ -126,78 +140,130 @@ export interface OpenedArchive {
  * against it. Nothing in the archive is trusted before the passphrase has vouched for it.
  */
 export async function openBackupArchive(file: string, passphrase: string, stagingDir?: string): Promise<OpenedArchive> {
+  const st = await statArchive(file);
+  const scan = await scanArchive(file, stagingDir);
+  const { manifestBytes, sealed } = sealedParts(scan);
+  const opened = await openSecrets(sealed, passphrase, file);
+  const manifest = parseVouchedManifest(file, manifestBytes, opened.manifestSha256);
+  const faults = [...fileFaults(manifest, scan.seen), ...secretCountFaults(manifest, opened.files.length)];
+  if (faults.length)
+    throw corrupt(
+      file,
+      `${faults.length} fault(s): ${faults.slice(0, 20).join('; ')}${faults.length > 20 ? '; ...' : ''}`,
+    );
+  return { manifest, secrets: opened.files, bytes: st.size };
+}
+
+function corrupt(file: string, why: string): AirgapError {
+  return new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${file}: ${why}`);
+}
+
+/** The archive must be a readable regular file. */
+async function statArchive(file: string): Promise<Stats> {
   const st = await fsp.stat(file).catch((e: Error) => {
     throw new AirgapError('BACKUP_ARCHIVE_UNREADABLE', `cannot read the backup ${file}: ${e.message}`);
   });
   if (!st.isFile()) throw new AirgapError('BACKUP_ARCHIVE_UNREADABLE', `${file} is not a file`);
-  const seen = new Map<string, { size: number; sha256: string }>();
-  let manifestBytes: Buffer | undefined;
-  let sealed: Buffer | undefined;
-  const corrupt = (why: string) => new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${file}: ${why}`);
-  const collect = (h: TarEntryHeader, limit: number, done: (b: Buffer) => void): TarEntrySink => {
-    if (h.size > limit) throw corrupt(`${h.path} is ${h.size} bytes, more than the ${limit} allowed`);
-    const parts: Buffer[] = [];
-    return {
-      write: (c) => {
-        parts.push(Buffer.from(c));
-      },
-      end: () => done(Buffer.concat(parts)),
-    };
-  };
+  return st;
+}
+
+/** One pass over the tar stream; a tar that does not parse is a corrupt backup. */
+async function scanArchive(file: string, stagingDir: string | undefined): Promise<ArchiveScan> {
+  const scan: ArchiveScan = { file, stagingDir, seen: new Map() };
   try {
     await parseTar(
       createReadStream(file, { highWaterMark: READ_SIZE }) as AsyncIterable<Buffer>,
-      async (h) => {
-        if (h.type !== '0') throw corrupt(`entry ${JSON.stringify(h.path)} is not a regular file`);
-        if (seen.has(h.path) || (h.path === BACKUP_MANIFEST && manifestBytes) || (h.path === BACKUP_SECRETS && sealed))
-          throw corrupt(`entry ${h.path} appears twice`);
-        if (manifestBytes) throw corrupt(`entry ${h.path} follows ${BACKUP_MANIFEST}, which must be last`);
-        if (h.path === BACKUP_MANIFEST)
-          return collect(h, BACKUP_MANIFEST_MAX_BYTES, (b) => {
-            manifestBytes = b;
-          });
-        if (h.path === BACKUP_SECRETS)
-          return collect(h, SECRETS_LIMIT, (b) => {
-            sealed = b;
-          });
-        const hash = createHash('sha256');
-        let size = 0;
-        const target = stagingDir
-          ? await safeFilePath(stagingDir, h.path).catch((e: Error) => {
-              throw corrupt(e.message);
-            })
-          : undefined;
-        const out = target ? await AtomicFile.open(target, { mode: 0o600 }) : undefined;
-        return {
-          write: async (c) => {
-            hash.update(c);
-            size += c.length;
-            await out?.write(c);
-          },
-          end: async () => {
-            seen.set(h.path, { size, sha256: hash.digest('hex') });
-            await out?.commit();
-          },
-        };
-      },
+      (h) => entrySink(scan, h),
       { strict: true },
     );
   } catch (e) {
     if (e instanceof AirgapError && e.code.startsWith('BACKUP_')) throw e;
     if (e instanceof AirgapError && e.code.startsWith('MEDIA_TAR'))
-      throw corrupt(`not a complete backup archive (${e.message})`);
+      throw corrupt(file, `not a complete backup archive (${e.message})`);
     throw e;
   }
+  return scan;
+}
+
+/** Where an entry's bytes go: backup.json and the secrets are kept, every other file hashed (and staged). */
+async function entrySink(scan: ArchiveScan, h: TarEntryHeader): Promise<TarEntrySink> {
+  const { file } = scan;
+  if (h.type !== '0') throw corrupt(file, `entry ${JSON.stringify(h.path)} is not a regular file`);
+  if (
+    scan.seen.has(h.path) ||
+    (h.path === BACKUP_MANIFEST && scan.manifestBytes) ||
+    (h.path === BACKUP_SECRETS && scan.sealed)
+  )
+    throw corrupt(file, `entry ${h.path} appears twice`);
+  if (scan.manifestBytes) throw corrupt(file, `entry ${h.path} follows ${BACKUP_MANIFEST}, which must be last`);
+  if (h.path === BACKUP_MANIFEST)
+    return collect(file, h, BACKUP_MANIFEST_MAX_BYTES, (b) => {
+      scan.manifestBytes = b;
+    });
+  if (h.path === BACKUP_SECRETS)
+    return collect(file, h, SECRETS_LIMIT, (b) => {
+      scan.sealed = b;
+    });
+  return hashingSink(scan, h);
+}
+
+/** Keeps an entry's bytes in memory, its size capped on the header before a byte is kept. */
+function collect(file: string, h: TarEntryHeader, limit: number, done: (b: Buffer) => void): TarEntrySink {
+  if (h.size > limit) throw corrupt(file, `${h.path} is ${h.size} bytes, more than the ${limit} allowed`);
+  const parts: Buffer[] = [];
+  return {
+    write: (c) => {
+      parts.push(Buffer.from(c));
+    },
+    end: () => done(Buffer.concat(parts)),
+  };
+}
+
+/** Hashes a file of the archive as it streams, writing it under the staging directory when there is one. */
+async function hashingSink(scan: ArchiveScan, h: TarEntryHeader): Promise<TarEntrySink> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const target = scan.stagingDir
+    ? await safeFilePath(scan.stagingDir, h.path).catch((e: Error) => {
+        throw corrupt(scan.file, e.message);
+      })
+    : undefined;
+  const out = target ? await AtomicFile.open(target, { mode: 0o600 }) : undefined;
+  return {
+    write: async (c) => {
+      hash.update(c);
+      size += c.length;
+      await out?.write(c);
+    },
+    end: async () => {
+      scan.seen.set(h.path, { size, sha256: hash.digest('hex') });
+      await out?.commit();
+    },
+  };
+}
+
+/** backup.json and the sealed secrets: a backup without either is truncated or not one. */
+function sealedParts(scan: ArchiveScan): { manifestBytes: Buffer; sealed: Buffer } {
+  const { file, manifestBytes, sealed } = scan;
   if (!manifestBytes)
-    throw corrupt(`${BACKUP_MANIFEST} is missing (the archive is truncated or not a rekor-airgap backup)`);
-  if (!sealed) throw corrupt(`${BACKUP_SECRETS} is missing`);
-  const opened = await openSecrets(sealed, passphrase, file);
-  if (manifestDigest(manifestBytes) !== opened.manifestSha256) {
+    throw corrupt(file, `${BACKUP_MANIFEST} is missing (the archive is truncated or not a rekor-airgap backup)`);
+  if (!sealed) throw corrupt(file, `${BACKUP_SECRETS} is missing`);
+  return { manifestBytes, sealed };
+}
+
+/** backup.json, parsed only when its SHA-256 is the one sealed with the secrets. */
+function parseVouchedManifest(file: string, manifestBytes: Buffer, sealedSha256: string): BackupManifest {
+  if (manifestDigest(manifestBytes) !== sealedSha256) {
     throw corrupt(
-      `${BACKUP_MANIFEST} is not the one the passphrase vouches for (sha256 ${manifestDigest(manifestBytes)}, sealed ${opened.manifestSha256}): it was altered after the backup`,
+      file,
+      `${BACKUP_MANIFEST} is not the one the passphrase vouches for (sha256 ${manifestDigest(manifestBytes)}, sealed ${sealedSha256}): it was altered after the backup`,
     );
   }
-  const manifest = parseBackupManifest(manifestBytes);
+  return parseBackupManifest(manifestBytes);
+}
+
+/** Every listed file must be there with its size and digest, and every file there must be listed. */
+function fileFaults(manifest: BackupManifest, seen: ArchiveScan['seen']): string[] {
   const faults: string[] = [];
   const listed = new Set<string>();
   for (const f of manifest.files) {
@@ -210,13 +276,14 @@ export async function openBackupArchive(file: string, passphrase: string, stagin
       );
   }
   for (const p of seen.keys()) if (!listed.has(p)) faults.push(`${p} is not listed in ${BACKUP_MANIFEST}`);
-  if (opened.files.length !== manifest.secrets.files)
-    faults.push(
-      `${BACKUP_SECRETS} holds ${opened.files.length} secret files; ${BACKUP_MANIFEST} says ${manifest.secrets.files}`,
-    );
-  if (faults.length)
-    throw corrupt(`${faults.length} fault(s): ${faults.slice(0, 20).join('; ')}${faults.length > 20 ? '; ...' : ''}`);
-  return { manifest, secrets: opened.files, bytes: st.size };
+  return faults;
+}
+
+/** The sealed secrets must be as many as backup.json says. */
+function secretCountFaults(manifest: BackupManifest, opened: number): string[] {
+  return opened !== manifest.secrets.files
+    ? [`${BACKUP_SECRETS} holds ${opened} secret files; ${BACKUP_MANIFEST} says ${manifest.secrets.files}`]
+    : [];
 }
 
 /** `data/log/x` → `log/x`: where an archived file of the instance goes back to. */

@@ -29,7 +29,7 @@ import {
   type BackupDir,
   type BackupManifest,
 } from './backup-manifest.js';
-import { hookArchivePath, resolveHooks, runHook } from './hooks.js';
+import { hookArchivePath, resolveHooks, runHook, type Hook } from './hooks.js';
 import { readBackupPassphrase } from './passphrase.js';
 import { SCRYPT_LOG_N, type SecretFile } from './secrets-envelope.js';
 
@@ -150,88 +150,138 @@ async function resolveOut(o: BackupOptions, at: Date): Promise<string> {
   return out;
 }
 
+/** One backup under way: what is read and resolved before the log is paused. */
+interface BackupRun {
+  o: BackupOptions;
+  /** The instance's stack: the services a backup pauses, its dumps, how its checkpoint is read. */
+  stack: Stack;
+  /** Seals the secrets and the digest of backup.json. */
+  passphrase: string;
+  /** The hooks whose output goes into the archive. */
+  hooks: Hook[];
+  /** The archive to write. */
+  out: string;
+  /** What the stack's backup steps work with: the engine, the compose project, paths, state, log. */
+  ctx: BackupContext;
+}
+
+/** What the pause produced. */
+interface PausedBackup {
+  /** The paused log's checkpoint: the one the archive holds. */
+  head: LogHead;
+  /** How many secret files were sealed. */
+  secrets: number;
+  /** How long writes were stopped. */
+  pausedMs: number;
+}
+
 export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
-  const state = await requireState(o.instance, o.dataDir);
-  const p = instancePaths(state.dataDir);
-  const stack = stackFor(state.kind);
-  const passphrase = await readBackupPassphrase(o.passphraseFile, p.backupPassphrase);
-  const hooks = await resolveHooks(o.hooks);
-  const at = new Date();
-  const out = await resolveOut(o, at);
-  const target = await logTargetOf(state);
-  const project = o.engine.project(state.project, p.compose);
-  const ctx: BackupContext = {
-    engine: o.engine,
-    project,
-    paths: p,
-    state,
-    target,
-    timeoutMs: o.timeoutSec * 1000,
-    progress: o.progress,
-  };
+  const run = await prepareBackup(o);
+  const { state, paths: p, target } = run.ctx;
 
   // The log must be healthy and consistent with its history before its state is saved.
   o.progress.step(`checking instance ${state.instance} before the backup`);
-  await observeLog(state, stack, target);
+  await observeLog(state, run.stack, target);
 
-  const staging = await fsp.mkdtemp(path.join(path.dirname(out), '.rekor-airgap-backup-'));
-  const writer = await BackupArchiveWriter.open(out);
-  let pausedMs: number;
-  let head: LogHead | undefined;
-  let secretsCount: number;
+  const staging = await fsp.mkdtemp(path.join(path.dirname(run.out), '.rekor-airgap-backup-'));
+  const writer = await BackupArchiveWriter.open(run.out);
+  let paused: PausedBackup | undefined;
   try {
-    o.progress.step(`pausing writes (stopping ${stack.backup.pauseServices.join(', ')})`);
-    const pausedAt = Date.now();
-    const resume = () => project.start(stack.backup.pauseServices);
-    const undo = onInterrupt(
-      `resuming writes of ${state.instance} (starting ${stack.backup.pauseServices.join(', ')})`,
-      resume,
-    );
-    await project.stop(stack.backup.pauseServices);
-    try {
-      head = await (stack.backup.pausedHead ? stack.backup.pausedHead(ctx) : stack.readHead(target));
-      o.progress.step(`log paused at tree size ${head.size}`);
-      const extra = await takeDumpsAndHooks(ctx, stack, hooks, staging, o);
-      const result = await writeArchive(writer, {
-        state,
-        paths: p,
-        stack,
-        head,
-        extra,
-        passphrase,
-        progress: o.progress,
-      });
-      secretsCount = result.secrets;
-    } finally {
-      o.progress.step(`resuming writes (starting ${stack.backup.pauseServices.join(', ')})`);
-      await resume();
-      undo();
-      pausedMs = Date.now() - pausedAt;
-      await waitHealthy(o.engine.docker, state.project, [...stack.backup.pauseServices], ctx.timeoutMs, o.progress);
-    }
+    paused = await pauseAndWrite(run, writer, staging);
   } catch (e) {
     await writer.abort();
     throw e;
   } finally {
     await fsp.rm(staging, { recursive: true, force: true });
   }
-  if (!head) throw new AirgapError('INTERNAL_BUG', 'the backup ended without a checkpoint');
+  if (!paused) throw new AirgapError('INTERNAL_BUG', 'the backup ended without a checkpoint');
+  const { head } = paused;
   // The paused checkpoint joins the history (the log's own proof, now that it is reachable again).
-  await recordCheckpoint(p.checkpoints, head, (from, to) => stack.proveConsistency(target, from, to));
-  const removed = o.outDir && o.keep !== undefined ? await prune(o.outDir, state.instance, o.keep, out) : [];
-  o.progress.step(`backup written to ${out} (${writer.bytes} bytes)`);
+  await recordCheckpoint(p.checkpoints, head, (from, to) => run.stack.proveConsistency(target, from, to));
+  const removed = o.outDir && o.keep !== undefined ? await prune(o.outDir, state.instance, o.keep, run.out) : [];
+  o.progress.step(`backup written to ${run.out} (${writer.bytes} bytes)`);
   return {
-    file: out,
+    file: run.out,
     bytes: writer.bytes,
     files: writer.files.length,
-    secrets: secretsCount,
+    secrets: paused.secrets,
     checkpoint: { size: head.size, rootHex: head.rootHex },
-    pausedSeconds: pausedMs / 1000,
+    pausedSeconds: paused.pausedMs / 1000,
     seconds: (Date.now() - started) / 1000,
-    hooks: hooks.map((h) => h.name),
+    hooks: run.hooks.map((h) => h.name),
     removed,
   };
+}
+
+/** The instance, its stack, the passphrase, the hooks and where the archive goes: all before anything stops. */
+async function prepareBackup(o: BackupOptions): Promise<BackupRun> {
+  const state = await requireState(o.instance, o.dataDir);
+  const p = instancePaths(state.dataDir);
+  const stack = stackFor(state.kind);
+  const passphrase = await readBackupPassphrase(o.passphraseFile, p.backupPassphrase);
+  const hooks = await resolveHooks(o.hooks);
+  const out = await resolveOut(o, new Date());
+  const target = await logTargetOf(state);
+  const ctx: BackupContext = {
+    engine: o.engine,
+    project: o.engine.project(state.project, p.compose),
+    paths: p,
+    state,
+    target,
+    timeoutMs: o.timeoutSec * 1000,
+    progress: o.progress,
+  };
+  return { o, stack, passphrase, hooks, out, ctx };
+}
+
+/**
+ * Stops the stack's writers and writes the archive while they are stopped; then, whatever happened,
+ * starts them again (an interrupt does too) and waits until they are healthy.
+ */
+async function pauseAndWrite(run: BackupRun, writer: BackupArchiveWriter, staging: string): Promise<PausedBackup> {
+  const { o, stack, ctx } = run;
+  o.progress.step(`pausing writes (stopping ${stack.backup.pauseServices.join(', ')})`);
+  const pausedAt = Date.now();
+  const resume = () => ctx.project.start(stack.backup.pauseServices);
+  const undo = onInterrupt(
+    `resuming writes of ${ctx.state.instance} (starting ${stack.backup.pauseServices.join(', ')})`,
+    resume,
+  );
+  await ctx.project.stop(stack.backup.pauseServices);
+  let written: Omit<PausedBackup, 'pausedMs'>;
+  let pausedMs: number;
+  try {
+    written = await writeWhilePaused(run, writer, staging);
+  } finally {
+    o.progress.step(`resuming writes (starting ${stack.backup.pauseServices.join(', ')})`);
+    await resume();
+    undo();
+    pausedMs = Date.now() - pausedAt;
+    await waitHealthy(o.engine.docker, ctx.state.project, [...stack.backup.pauseServices], ctx.timeoutMs, o.progress);
+  }
+  return { ...written, pausedMs };
+}
+
+/** The paused log's checkpoint, then its dumps and the hooks' outputs, then the archive. */
+async function writeWhilePaused(
+  { o, stack, hooks, passphrase, ctx }: BackupRun,
+  writer: BackupArchiveWriter,
+  staging: string,
+): Promise<Omit<PausedBackup, 'pausedMs'>> {
+  const head = await (stack.backup.pausedHead ? stack.backup.pausedHead(ctx) : stack.readHead(ctx.target));
+  o.progress.step(`log paused at tree size ${head.size}`);
+  const extra = await takeDumpsAndHooks(ctx, stack, hooks, staging, o);
+  const result = await writeArchive(writer, {
+    state: ctx.state,
+    paths: ctx.paths,
+    stack,
+    head,
+    extra,
+    passphrase,
+    progress: o.progress,
+  });
+  return { head, secrets: result.secrets };
 }
 
 export interface Extra {
@@ -242,7 +292,7 @@ export interface Extra {
 async function takeDumpsAndHooks(
   ctx: BackupContext,
   stack: Stack,
-  hooks: Awaited<ReturnType<typeof resolveHooks>>,
+  hooks: Hook[],
   staging: string,
   o: BackupOptions,
 ): Promise<Extra> {

@@ -33,7 +33,7 @@ import { smokeFailure } from '../rekor/smoke.js';
 import { stackFor } from '../stacks/registry.js';
 import type { BackupContext, Stack } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
-import { openBackupArchive } from './archive.js';
+import { openBackupArchive, type OpenedArchive } from './archive.js';
 import type { BackupManifest } from './backup-manifest.js';
 import { hookArchivePath, resolveHooks, runHook, type Hook } from './hooks.js';
 import { readBackupPassphrase } from './passphrase.js';
@@ -104,17 +104,7 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
     const archive = await openBackupArchive(o.file, passphrase, o.verifyOnly ? undefined : staging);
     const m = archive.manifest;
     const stack = stackFor(m.kind);
-    o.progress.step(
-      `archive verified (backup.json and every file vouched for by the passphrase): instance ${m.instance} (${m.profile}), tree size ${m.checkpoint.size}, ${m.files.length} files, ${archive.secrets.length} secrets`,
-    );
-    const summary = {
-      createdAt: m.createdAt,
-      instance: m.instance,
-      size: m.checkpoint.size,
-      rootHex: m.checkpoint.rootHex,
-      bytes: archive.bytes,
-      files: m.files.length,
-    };
+    const summary = reportVerified(o.progress, archive);
     if (o.verifyOnly) {
       done = true;
       return {
@@ -129,63 +119,23 @@ export async function restoreInstance(o: RestoreOptions): Promise<RestoreResult>
         seconds: (Date.now() - started) / 1000,
       };
     }
-    const existing = await readState(dataDir);
-    const forked = await checkFork(o, m, existing, paths);
-    const backupState = await readState(path.join(staging, 'data'), 'BACKUP_ARCHIVE_CORRUPT');
-    if (!backupState) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${o.file} holds no state.json of an instance`);
-    for (const k of ['kind', 'profile', 'origin', 'logKeyId'] as const) {
-      if (backupState[k] !== m[k])
-        throw new AirgapError(
-          'BACKUP_ARCHIVE_CORRUPT',
-          `${o.file}: data/state.json says ${k} ${JSON.stringify(backupState[k])}, backup.json ${JSON.stringify(m[k])}`,
-        );
-    }
-    const state: InstanceState = {
-      ...backupState,
-      instance: o.instance,
-      project: composeProject(o.instance),
-      dataDir,
-      httpsPort: o.port ?? existing?.httpsPort ?? backupState.httpsPort,
-      updatedAt: new Date().toISOString(),
-    };
-    state.url = `https://${state.hostname}:${state.httpsPort}`;
-    const run: RestoreRun = { o, m, stack, state, paths, staging, hooks, existing };
+    const run = await planRestore({ o, m, stack, paths, staging, hooks });
     await ensureImages(run);
-    const stagedData = await stageInstance({
-      manifest: m,
-      secrets: archive.secrets,
-      staging,
-      stack,
-      what: o.file,
-      progress: o.progress,
-    });
-    const keep = await ensureToolFrom(paths, stagedData);
-    if (!keep)
-      o.progress.warn(
-        `no single-file rekor-airgap to copy into ${paths.tool}: backup.sh and the timer need it (restore with --bundle, or run the bundle's installer)`,
-      );
-    const replaced = await swapIn({ engine: o.engine, paths, stagedData, existing, forked, progress: o.progress });
-    try {
-      const result = await bringUp(run);
-      if (replaced) await keepReplacedHistory(replaced, paths, forked);
-      if (replaced) await fsp.rm(replaced, { recursive: true, force: true });
-      done = true;
-      return {
-        instance: o.instance,
-        dataDir,
-        url: state.url,
-        verifyOnly: false,
-        backup: summary,
-        ...result,
-        forked,
-        replaced: !!replaced,
-        hooks: hooks.map((h) => h.name),
-        seconds: (Date.now() - started) / 1000,
-      };
-    } catch (e) {
-      await putBack(run, replaced);
-      throw e;
-    }
+    const replaced = await stageAndSwapIn(run, archive.secrets);
+    const result = await bringUpOrPutBack(run, replaced);
+    done = true;
+    return {
+      instance: o.instance,
+      dataDir,
+      url: run.state.url,
+      verifyOnly: false,
+      backup: summary,
+      ...result,
+      forked: run.forked,
+      replaced: !!replaced,
+      hooks: hooks.map((h) => h.name),
+      seconds: (Date.now() - started) / 1000,
+    };
   } finally {
     if (staging) await fsp.rm(staging, { recursive: true, force: true });
     if (!done) o.progress.step('restore did not complete');
@@ -205,6 +155,100 @@ interface RestoreRun {
   hooks: Hook[];
   /** The instance being replaced, if any. */
   existing: InstanceState | undefined;
+  /** The restore takes the log below a checkpoint it published (allowed by --force-fork). */
+  forked: boolean;
+}
+
+/** What a restore knows once the archive is verified, before it looks at the instance it replaces. */
+type VerifiedRestore = Pick<RestoreRun, 'o' | 'm' | 'stack' | 'paths' | 'staging' | 'hooks'>;
+
+/** Says what the verified archive holds; its summary goes into the result. */
+function reportVerified(progress: Progress, archive: OpenedArchive): RestoreResult['backup'] {
+  const m = archive.manifest;
+  progress.step(
+    `archive verified (backup.json and every file vouched for by the passphrase): instance ${m.instance} (${m.profile}), tree size ${m.checkpoint.size}, ${m.files.length} files, ${archive.secrets.length} secrets`,
+  );
+  return {
+    createdAt: m.createdAt,
+    instance: m.instance,
+    size: m.checkpoint.size,
+    rootHex: m.checkpoint.rootHex,
+    bytes: archive.bytes,
+    files: m.files.length,
+  };
+}
+
+/**
+ * The restore's plan: the instance it replaces (which must not fork unless forced) and the restored
+ * state — the backup's, under this instance's name, directory and port.
+ */
+async function planRestore(v: VerifiedRestore): Promise<RestoreRun> {
+  const { o, m, paths, staging } = v;
+  const existing = await readState(paths.dataDir);
+  const forked = await checkFork(o, m, existing, paths);
+  const backupState = await readBackupState(o.file, m, staging);
+  const state: InstanceState = {
+    ...backupState,
+    instance: o.instance,
+    project: composeProject(o.instance),
+    dataDir: paths.dataDir,
+    httpsPort: o.port ?? existing?.httpsPort ?? backupState.httpsPort,
+    updatedAt: new Date().toISOString(),
+  };
+  state.url = `https://${state.hostname}:${state.httpsPort}`;
+  return { ...v, state, existing, forked };
+}
+
+/** The backup's data/state.json: it must agree with backup.json on the log it holds. */
+async function readBackupState(file: string, m: BackupManifest, staging: string): Promise<InstanceState> {
+  const backupState = await readState(path.join(staging, 'data'), 'BACKUP_ARCHIVE_CORRUPT');
+  if (!backupState) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `${file} holds no state.json of an instance`);
+  for (const k of ['kind', 'profile', 'origin', 'logKeyId'] as const) {
+    if (backupState[k] !== m[k])
+      throw new AirgapError(
+        'BACKUP_ARCHIVE_CORRUPT',
+        `${file}: data/state.json says ${k} ${JSON.stringify(backupState[k])}, backup.json ${JSON.stringify(m[k])}`,
+      );
+  }
+  return backupState;
+}
+
+/**
+ * The archive's files laid out beside the instance (with the tool backup.sh needs), then swapped in
+ * for it: the directory of the instance it replaced, if any.
+ */
+async function stageAndSwapIn(run: RestoreRun, secrets: OpenedArchive['secrets']): Promise<string | undefined> {
+  const { o, m, stack, paths, staging, existing, forked } = run;
+  const stagedData = await stageInstance({
+    manifest: m,
+    secrets,
+    staging,
+    stack,
+    what: o.file,
+    progress: o.progress,
+  });
+  const keep = await ensureToolFrom(paths, stagedData);
+  if (!keep)
+    o.progress.warn(
+      `no single-file rekor-airgap to copy into ${paths.tool}: backup.sh and the timer need it (restore with --bundle, or run the bundle's installer)`,
+    );
+  return swapIn({ engine: o.engine, paths, stagedData, existing, forked, progress: o.progress });
+}
+
+/**
+ * Starts and proves the restored instance, then keeps the replaced one's history and removes it;
+ * on any failure puts the replaced instance back.
+ */
+async function bringUpOrPutBack(run: RestoreRun, replaced: string | undefined): Promise<BroughtUp> {
+  try {
+    const result = await bringUp(run);
+    if (replaced) await keepReplacedHistory(replaced, run.paths, run.forked);
+    if (replaced) await fsp.rm(replaced, { recursive: true, force: true });
+    return result;
+  } catch (e) {
+    await putBack(run, replaced);
+    throw e;
+  }
 }
 
 /** The stack's images: loaded from --bundle when given, and in the engine either way. */

@@ -11,7 +11,7 @@ import { Decrypter, Encrypter } from 'age-encryption';
 import { AirgapError } from '../errors.js';
 import { isSafeRelativePath } from '../util/safe-path.js';
 import { parseTar, TAR_END, tarFileHeader, tarPadding } from '../util/tar.js';
-import { readUntrustedJson } from '../util/untrusted-json.js';
+import { readUntrustedJson, type JsonValue } from '../util/untrusted-json.js';
 import { BACKUP_FORMAT, unauthenticatedFormat } from './backup-manifest.js';
 import { SHA256_HEX_PATTERN } from '../util/sha256.js';
 
@@ -72,11 +72,32 @@ export async function sealSecrets(
 }
 
 export async function openSecrets(sealed: Uint8Array, passphrase: string, where: string): Promise<OpenedSecrets> {
+  const tar = await decryptSecrets(sealed, passphrase, where);
+  const entries = await readSealedTar(tar, where);
+  const bytes = entries.get(INDEX);
+  if (!bytes) throw corrupt(where, `${INDEX} is missing`);
+  const index = readSecretsIndex(bytes, where);
+  const manifestSha256 = index.at('manifestSha256').string(SHA256_HEX_PATTERN);
+  const listed = new Set<string>();
+  const files = index
+    .at('files')
+    .list()
+    .map((f) => listedSecret(f, entries, listed, where));
+  for (const p of entries.keys())
+    if (p !== INDEX && !listed.has(p)) throw corrupt(where, `${p} is not listed in ${INDEX}`);
+  return { files, manifestSha256 };
+}
+
+function corrupt(where: string, why: string): AirgapError {
+  return new AirgapError('BACKUP_ARCHIVE_CORRUPT', `the secrets of ${where}: ${why}`);
+}
+
+/** The sealed tar: a passphrase that does not open it is BACKUP_PASSPHRASE_WRONG, anything else damage. */
+async function decryptSecrets(sealed: Uint8Array, passphrase: string, where: string): Promise<Uint8Array> {
   const d = new Decrypter();
   d.addPassphrase(passphrase);
-  let tar: Uint8Array;
   try {
-    tar = await d.decrypt(sealed);
+    return await d.decrypt(sealed);
   } catch (e) {
     const msg = (e as Error).message;
     if (/no identity matched/i.test(msg))
@@ -85,7 +106,10 @@ export async function openSecrets(sealed: Uint8Array, passphrase: string, where:
       });
     throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `the secrets of ${where} are damaged: ${msg}`, { cause: e });
   }
-  const corrupt = (why: string) => new AirgapError('BACKUP_ARCHIVE_CORRUPT', `the secrets of ${where}: ${why}`);
+}
+
+/** Every entry of the sealed tar, by path: regular files with safe paths, each once, the index size-capped. */
+async function readSealedTar(tar: Uint8Array, where: string): Promise<Map<string, Buffer>> {
   const entries = new Map<string, Buffer>();
   try {
     await parseTar(
@@ -94,9 +118,9 @@ export async function openSecrets(sealed: Uint8Array, passphrase: string, where:
       })(),
       (h) => {
         if (h.type !== '0' || (h.path !== INDEX && !isSafeRelativePath(h.path)) || entries.has(h.path))
-          throw corrupt(`an unexpected entry ${JSON.stringify(h.path)}`);
+          throw corrupt(where, `an unexpected entry ${JSON.stringify(h.path)}`);
         if (h.path === INDEX && h.size > SECRETS_INDEX_MAX_BYTES)
-          throw corrupt(`${INDEX} is ${h.size} bytes, more than the ${SECRETS_INDEX_MAX_BYTES} allowed`);
+          throw corrupt(where, `${INDEX} is ${h.size} bytes, more than the ${SECRETS_INDEX_MAX_BYTES} allowed`);
         const chunks: Buffer[] = [];
         return {
           write: (c) => {
@@ -110,11 +134,14 @@ export async function openSecrets(sealed: Uint8Array, passphrase: string, where:
       { strict: true },
     );
   } catch (e) {
-    if (e instanceof AirgapError && e.code.startsWith('MEDIA_TAR')) throw corrupt(`not a tar (${e.message})`);
+    if (e instanceof AirgapError && e.code.startsWith('MEDIA_TAR')) throw corrupt(where, `not a tar (${e.message})`);
     throw e;
   }
-  const bytes = entries.get(INDEX);
-  if (!bytes) throw corrupt(`${INDEX} is missing`);
+  return entries;
+}
+
+/** secrets.json, parsed with caps, of this format (an older one that did not vouch for backup.json is refused). */
+function readSecretsIndex(bytes: Buffer, where: string): JsonValue {
   const index = readUntrustedJson(
     bytes,
     { what: `the secrets of ${where}: ${INDEX}`, code: 'BACKUP_ARCHIVE_CORRUPT' },
@@ -128,27 +155,23 @@ export async function openSecrets(sealed: Uint8Array, passphrase: string, where:
       'BACKUP_FORMAT_UNSUPPORTED',
       `the secrets of ${where} are of format ${JSON.stringify(format)}, not ${BACKUP_FORMAT} (a newer rekor-airgap wrote them?)`,
     );
-  const manifestSha256 = index.at('manifestSha256').string(SHA256_HEX_PATTERN);
-  const listed = new Set<string>();
-  const files = index
-    .at('files')
-    .list()
-    .map((f) => {
-      const p = f.at('path').string();
-      const content = entries.get(p);
-      if (p === INDEX || !content || listed.has(p))
-        f.at('path').fail(`${JSON.stringify(p.slice(0, 200))} is not a file of the sealed tar, or is listed twice`);
-      listed.add(p);
-      if (createHash('sha256').update(content!).digest('hex') !== f.at('sha256').string(SHA256_HEX_PATTERN))
-        throw corrupt(`${p} does not match its digest`);
-      return {
-        path: p,
-        bytes: content!,
-        mode: f.at('mode').int(0, 0o7777),
-        uid: f.at('uid').int(0, 2 ** 32 - 1),
-        gid: f.at('gid').int(0, 2 ** 32 - 1),
-      };
-    });
-  for (const p of entries.keys()) if (p !== INDEX && !listed.has(p)) throw corrupt(`${p} is not listed in ${INDEX}`);
-  return { files, manifestSha256 };
+  return index;
+}
+
+/** One file secrets.json lists: in the tar once, matching its digest, with its owner and mode. */
+function listedSecret(f: JsonValue, entries: Map<string, Buffer>, listed: Set<string>, where: string): SecretFile {
+  const p = f.at('path').string();
+  const content = entries.get(p);
+  if (p === INDEX || !content || listed.has(p))
+    f.at('path').fail(`${JSON.stringify(p.slice(0, 200))} is not a file of the sealed tar, or is listed twice`);
+  listed.add(p);
+  if (createHash('sha256').update(content!).digest('hex') !== f.at('sha256').string(SHA256_HEX_PATTERN))
+    throw corrupt(where, `${p} does not match its digest`);
+  return {
+    path: p,
+    bytes: content!,
+    mode: f.at('mode').int(0, 0o7777),
+    uid: f.at('uid').int(0, 2 ** 32 - 1),
+    gid: f.at('gid').int(0, 2 ** 32 - 1),
+  };
 }

@@ -79,15 +79,46 @@ function need(cond: unknown, file: string, key: string, what: string): asserts c
   if (!cond) throw new AirgapError('PROFILE_INVALID', `${file}: ${key} ${what}`);
 }
 
+/** A profile document, as YAML gives it: nothing in it checked yet. */
+type ProfileDoc = Record<string, unknown>;
+
 export function parseProfile(text: string, file: string): Profile {
+  const d = loadMapping(text, file);
+  checkIdentity(d, file);
+  const images = parseImages(d, file);
+  checkTemplates(d, file);
+  const ports = parsePorts(d, file);
+  const artifacts = parseArtifacts(d, file);
+  const charts = parseCharts(d, file);
+  return {
+    name: d.name as string,
+    description: typeof d.description === 'string' ? d.description : '',
+    kind: d.kind as string,
+    release: (d.release ?? 0) as number,
+    images,
+    templates: (d.templates as unknown[]).map(String),
+    ports,
+    artifacts,
+    charts,
+    file,
+  };
+}
+
+/** The YAML document, which must be a mapping. */
+function loadMapping(text: string, file: string): ProfileDoc {
   let doc: unknown;
   try {
     doc = yaml.load(text);
   } catch (e) {
     throw new AirgapError('PROFILE_INVALID', `${file}: not valid YAML: ${(e as Error).message}`, { cause: e });
   }
-  const d = doc as Record<string, unknown>;
+  const d = doc as ProfileDoc;
   need(d && typeof d === 'object', file, 'the document', 'must be a mapping');
+  return d;
+}
+
+/** name, kind (the stack module) and release. */
+function checkIdentity(d: ProfileDoc, file: string): void {
   need(
     typeof d.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(d.name),
     file,
@@ -106,8 +137,12 @@ export function parseProfile(text: string, file: string): Profile {
     'release',
     'must be a whole number',
   );
+}
+
+/** images: at least one, each by tag (digests are pinned by the lock, not the profile). */
+function parseImages(d: ProfileDoc, file: string): ProfileImage[] {
   need(Array.isArray(d.images) && d.images.length > 0, file, 'images', 'must be a non-empty list');
-  const images = (d.images as Array<Record<string, unknown>>).map((img, i) => {
+  return (d.images as Array<Record<string, unknown>>).map((img, i) => {
     need(typeof img?.name === 'string' && typeof img?.ref === 'string', file, `images[${i}]`, 'needs name and ref');
     const ref = parseImageRef(img.ref as string);
     need(
@@ -118,6 +153,10 @@ export function parseProfile(text: string, file: string): Profile {
     );
     return { name: img.name as string, ref: formatImageRef(ref) };
   });
+}
+
+/** templates: plain file names. */
+function checkTemplates(d: ProfileDoc, file: string): void {
   need(Array.isArray(d.templates), file, 'templates', 'must be a list of file names');
   for (const [i, t] of (d.templates as unknown[]).entries()) {
     need(
@@ -127,6 +166,9 @@ export function parseProfile(text: string, file: string): Profile {
       'must be a plain file name (no "/", no "..")',
     );
   }
+}
+
+function parsePorts(d: ProfileDoc, file: string): Profile['ports'] {
   const ports = (d.ports ?? {}) as Record<string, unknown>;
   need(
     Number.isInteger(ports.https) && (ports.https as number) > 0 && (ports.https as number) < 65536,
@@ -134,7 +176,12 @@ export function parseProfile(text: string, file: string): Profile {
     'ports.https',
     'must be a port number',
   );
-  const artifacts = ((d.artifacts ?? []) as Array<Record<string, unknown>>).map((a, i) => {
+  return { https: ports.https as number };
+}
+
+/** artifacts: files downloaded by URL and checked by SHA-256. */
+function parseArtifacts(d: ProfileDoc, file: string): ProfileArtifact[] {
+  return ((d.artifacts ?? []) as Array<Record<string, unknown>>).map((a, i) => {
     need(typeof a?.name === 'string' && /^[\w.-]+$/.test(a.name), file, `artifacts[${i}].name`, 'must be a file name');
     need(typeof a.url === 'string', file, `artifacts[${i}].url`, 'is required');
     need(isSha256Hex(a.sha256), file, `artifacts[${i}].sha256`, 'must be 64 lowercase hex digits');
@@ -145,7 +192,11 @@ export function parseProfile(text: string, file: string): Profile {
       ...(typeof a.extract === 'string' ? { extract: a.extract } : {}),
     };
   });
-  const charts = ((d.charts ?? []) as Array<Record<string, unknown>>).map((c, i) => {
+}
+
+/** charts: each with its version as the tag. */
+function parseCharts(d: ProfileDoc, file: string): ProfileChart[] {
+  return ((d.charts ?? []) as Array<Record<string, unknown>>).map((c, i) => {
     need(
       typeof c?.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(c.name),
       file,
@@ -162,18 +213,6 @@ export function parseProfile(text: string, file: string): Profile {
     );
     return { name: c.name as string, ref: formatImageRef(ref) };
   });
-  return {
-    name: d.name as string,
-    description: typeof d.description === 'string' ? d.description : '',
-    kind: d.kind as string,
-    release: (d.release ?? 0) as number,
-    images,
-    templates: (d.templates as unknown[]).map(String),
-    ports: { https: ports.https as number },
-    artifacts,
-    charts,
-    file,
-  };
 }
 
 /**

@@ -56,6 +56,14 @@ export interface UploadBlob {
   open(range?: { start: number; end: number }): Readable;
 }
 
+/** One blob upload under way: where it goes, and how the bytes it sends are counted. */
+interface BlobUpload {
+  repo: string;
+  blob: UploadBlob;
+  /** Counts bytes as they are sent (for progress, and to take them back if the upload fails). */
+  count: (n: number) => void;
+}
+
 export interface FetchedManifest {
   bytes: Buffer;
   mediaType: string;
@@ -128,7 +136,7 @@ export class RegistryClient {
       httpRequest(url, {
         errorPrefix: 'REGISTRY',
         method,
-        headers: own ? withAuth() : headers,
+        headers: own ? this.withAuth(scope, headers) : headers,
         ca: this.opts.ca,
         redirects: 'any-origin',
         plainHttpAllowed: this.plainAllowed,
@@ -136,12 +144,6 @@ export class RegistryClient {
         ...(send.body !== undefined ? { body: send.body } : {}),
         ...(send.bodyStream ? { bodyStream: send.bodyStream } : {}),
       });
-    const withAuth = (): Record<string, string> => {
-      const token = this.tokens.get(scope);
-      if (token) return { ...headers, authorization: `Bearer ${token}` };
-      if (this.basic && this.opts.credential) return { ...headers, authorization: basicHeader(this.opts.credential) };
-      return headers;
-    };
     let res = await request();
     if (res.status === 401 && !own) {
       res.body.resume();
@@ -153,36 +155,7 @@ export class RegistryClient {
     }
     if (res.status === 401) {
       res.body.resume();
-      const header = res.headers['www-authenticate'];
-      const challenge = parseChallenge(Array.isArray(header) ? header[0]! : (header ?? ''));
-      if (challenge.scheme.toLowerCase() === 'bearer') {
-        this.tokens.set(
-          scope,
-          await fetchBearerToken({
-            challenge,
-            scope,
-            credential: this.opts.credential,
-            ca: this.opts.ca,
-            host: this.opts.host,
-            plainAllowed: this.plainAllowed,
-            deadlineMs: this.deadline(),
-          }),
-        );
-      } else if (challenge.scheme.toLowerCase() === 'basic') {
-        if (!this.opts.credential) {
-          throw new AirgapError(
-            'REGISTRY_UNAUTHORIZED',
-            `${this.opts.host} requires credentials and none were found (tried: anonymous; add them to ${process.env.DOCKER_CONFIG ?? '~/.docker'}/config.json)`,
-            { details: { host: this.opts.host, tried: 'anonymous' } },
-          );
-        }
-        this.basic = true;
-      } else {
-        throw new AirgapError(
-          'REGISTRY_AUTH_CHALLENGE',
-          `${this.opts.host} sent an unsupported authentication challenge: ${printable(challenge.scheme, { max: 40 }) || '(none)'}`,
-        );
-      }
+      await this.answerChallenge(res, scope);
       res = await request();
     }
     if (res.status === 401 || res.status === 403) {
@@ -195,6 +168,51 @@ export class RegistryClient {
       );
     }
     return res;
+  }
+
+  /** `headers` with what the registry accepted for `scope` so far: its bearer token, or basic credentials. */
+  private withAuth(scope: string, headers: Record<string, string>): Record<string, string> {
+    const token = this.tokens.get(scope);
+    if (token) return { ...headers, authorization: `Bearer ${token}` };
+    if (this.basic && this.opts.credential) return { ...headers, authorization: basicHeader(this.opts.credential) };
+    return headers;
+  }
+
+  /**
+   * Answers a 401's challenge, for the next request: a bearer token for `scope` is fetched, or basic
+   * credentials are sent from now on (when there are any); any other scheme is refused.
+   */
+  private async answerChallenge(res: HttpResponse, scope: string): Promise<void> {
+    const header = res.headers['www-authenticate'];
+    const challenge = parseChallenge(Array.isArray(header) ? header[0]! : (header ?? ''));
+    if (challenge.scheme.toLowerCase() === 'bearer') {
+      this.tokens.set(
+        scope,
+        await fetchBearerToken({
+          challenge,
+          scope,
+          credential: this.opts.credential,
+          ca: this.opts.ca,
+          host: this.opts.host,
+          plainAllowed: this.plainAllowed,
+          deadlineMs: this.deadline(),
+        }),
+      );
+    } else if (challenge.scheme.toLowerCase() === 'basic') {
+      if (!this.opts.credential) {
+        throw new AirgapError(
+          'REGISTRY_UNAUTHORIZED',
+          `${this.opts.host} requires credentials and none were found (tried: anonymous; add them to ${process.env.DOCKER_CONFIG ?? '~/.docker'}/config.json)`,
+          { details: { host: this.opts.host, tried: 'anonymous' } },
+        );
+      }
+      this.basic = true;
+    } else {
+      throw new AirgapError(
+        'REGISTRY_AUTH_CHALLENGE',
+        `${this.opts.host} sent an unsupported authentication challenge: ${printable(challenge.scheme, { max: 40 }) || '(none)'}`,
+      );
+    }
   }
 
   private withRetry<T>(fn: () => Promise<T>): Promise<T> {
@@ -324,91 +342,108 @@ export class RegistryClient {
     opts: { mountFrom?: string; chunkSize?: number; onBytes?: (n: number) => void } = {},
   ): Promise<'mounted' | 'uploaded'> {
     return this.withRetry(async () => {
-      const base = await this.base();
-      const start = new URL(`${base}/${repo}/blobs/uploads/`);
-      const mounting = opts.mountFrom !== undefined && opts.mountFrom !== repo;
-      if (mounting) {
-        start.searchParams.set('mount', blob.digest);
-        start.searchParams.set('from', opts.mountFrom!);
-      }
-      const res = await this.authorized(start, repo, { 'content-length': '0' }, 'POST', { push: true });
-      res.body.resume();
-      if (res.status === 201) {
-        if (mounting) return 'mounted';
-        // 201 means "created": without a mount nothing was sent that could have been.
-        throw new AirgapError(
-          'REGISTRY_PROTOCOL_ERROR',
-          `${this.opts.host} answered 201 Created to the start of an upload of ${blob.digest} to ${repo} that asked for no mount (expected 202 Accepted and a Location)`,
-        );
-      }
-      if (res.status !== 202) throw this.statusError(res, `starting the upload of ${blob.digest} to ${repo}`);
-      let location = this.location(res, start);
+      const started = await this.startUpload(repo, blob, opts.mountFrom);
+      if (started === 'mounted') return 'mounted';
       let sent = 0;
+      const upload: BlobUpload = {
+        repo,
+        blob,
+        count: (n) => {
+          sent += n;
+          opts.onBytes?.(n);
+        },
+      };
       try {
-        if (opts.chunkSize && opts.chunkSize < blob.size) {
-          for (let from = 0; from < blob.size; from += opts.chunkSize) {
-            const to = Math.min(blob.size, from + opts.chunkSize) - 1;
-            const patch = await this.authorized(
-              location,
-              repo,
-              {
-                'content-type': 'application/octet-stream',
-                'content-length': String(to - from + 1),
-                'content-range': `${from}-${to}`,
-              },
-              'PATCH',
-              {
-                push: true,
-                blobBytes: to - from + 1,
-                bodyStream: () =>
-                  this.counting(blob.open({ start: from, end: to }), (n) => {
-                    sent += n;
-                    opts.onBytes?.(n);
-                  }),
-              },
-            );
-            patch.body.resume();
-            if (patch.status !== 202)
-              throw this.statusError(patch, `uploading bytes ${from}-${to} of ${blob.digest} to ${repo}`);
-            location = this.location(patch, location);
-          }
-          location.searchParams.set('digest', blob.digest);
-          const put = await this.authorized(location, repo, { 'content-length': '0' }, 'PUT', {
-            push: true,
-            body: Buffer.alloc(0),
-          });
-          put.body.resume();
-          if (put.status !== 201) throw this.statusError(put, `closing the upload of ${blob.digest} to ${repo}`);
-        } else {
-          location.searchParams.set('digest', blob.digest);
-          const put = await this.authorized(
-            location,
-            repo,
-            { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
-            'PUT',
-            {
-              push: true,
-              blobBytes: blob.size,
-              bodyStream: () =>
-                this.counting(blob.open(), (n) => {
-                  sent += n;
-                  opts.onBytes?.(n);
-                }),
-            },
-          );
-          const text =
-            put.status === 201
-              ? ''
-              : (await readAll(put.body, 64 * 1024, 'REGISTRY').catch(() => Buffer.alloc(0))).toString('utf8');
-          if (put.status !== 201) throw this.statusError(put, `uploading ${blob.digest} to ${repo}`, text);
-          put.body.resume();
-        }
+        if (opts.chunkSize && opts.chunkSize < blob.size) await this.uploadChunks(upload, started, opts.chunkSize);
+        else await this.uploadWhole(upload, started);
       } catch (e) {
         opts.onBytes?.(-sent);
         throw e;
       }
       return 'uploaded';
     });
+  }
+
+  /**
+   * POSTs the start of an upload, asking for a cross-repository mount from `mountFrom` when it is
+   * another repository: 'mounted' when the registry mounted it, else where the bytes go.
+   */
+  private async startUpload(repo: string, blob: UploadBlob, mountFrom: string | undefined): Promise<'mounted' | URL> {
+    const base = await this.base();
+    const start = new URL(`${base}/${repo}/blobs/uploads/`);
+    const mounting = mountFrom !== undefined && mountFrom !== repo;
+    if (mounting) {
+      start.searchParams.set('mount', blob.digest);
+      start.searchParams.set('from', mountFrom);
+    }
+    const res = await this.authorized(start, repo, { 'content-length': '0' }, 'POST', { push: true });
+    res.body.resume();
+    if (res.status === 201) {
+      if (mounting) return 'mounted';
+      // 201 means "created": without a mount nothing was sent that could have been.
+      throw new AirgapError(
+        'REGISTRY_PROTOCOL_ERROR',
+        `${this.opts.host} answered 201 Created to the start of an upload of ${blob.digest} to ${repo} that asked for no mount (expected 202 Accepted and a Location)`,
+      );
+    }
+    if (res.status !== 202) throw this.statusError(res, `starting the upload of ${blob.digest} to ${repo}`);
+    return this.location(res, start);
+  }
+
+  /** PATCHes of `chunkSize` bytes, each to the Location the last answer gave, then a closing PUT. */
+  private async uploadChunks({ repo, blob, count }: BlobUpload, first: URL, chunkSize: number): Promise<void> {
+    let location = first;
+    for (let from = 0; from < blob.size; from += chunkSize) {
+      const to = Math.min(blob.size, from + chunkSize) - 1;
+      const patch = await this.authorized(
+        location,
+        repo,
+        {
+          'content-type': 'application/octet-stream',
+          'content-length': String(to - from + 1),
+          'content-range': `${from}-${to}`,
+        },
+        'PATCH',
+        {
+          push: true,
+          blobBytes: to - from + 1,
+          bodyStream: () => this.counting(blob.open({ start: from, end: to }), count),
+        },
+      );
+      patch.body.resume();
+      if (patch.status !== 202)
+        throw this.statusError(patch, `uploading bytes ${from}-${to} of ${blob.digest} to ${repo}`);
+      location = this.location(patch, location);
+    }
+    location.searchParams.set('digest', blob.digest);
+    const put = await this.authorized(location, repo, { 'content-length': '0' }, 'PUT', {
+      push: true,
+      body: Buffer.alloc(0),
+    });
+    put.body.resume();
+    if (put.status !== 201) throw this.statusError(put, `closing the upload of ${blob.digest} to ${repo}`);
+  }
+
+  /** One PUT of the whole blob; a refusal's error body is read into the message. */
+  private async uploadWhole({ repo, blob, count }: BlobUpload, location: URL): Promise<void> {
+    location.searchParams.set('digest', blob.digest);
+    const put = await this.authorized(
+      location,
+      repo,
+      { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+      'PUT',
+      {
+        push: true,
+        blobBytes: blob.size,
+        bodyStream: () => this.counting(blob.open(), count),
+      },
+    );
+    const text =
+      put.status === 201
+        ? ''
+        : (await readAll(put.body, 64 * 1024, 'REGISTRY').catch(() => Buffer.alloc(0))).toString('utf8');
+    if (put.status !== 201) throw this.statusError(put, `uploading ${blob.digest} to ${repo}`, text);
+    put.body.resume();
   }
 
   /** PUT a manifest (or index) by tag or digest, in its own media type; checks the digest the registry computed. */

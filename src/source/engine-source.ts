@@ -74,67 +74,12 @@ export interface EnginePull {
   onBytes?: (n: number) => void;
 }
 
-export async function pullViaEngine(
-  docker: Docker,
-  { pullRef, displayRef, platform, layout, onBytes }: EnginePull,
-): Promise<PulledImage> {
+export async function pullViaEngine(docker: Docker, p: EnginePull): Promise<PulledImage> {
+  const { pullRef, displayRef, platform, layout } = p;
   await pull(docker, pullRef, platform);
-  const info = await docker.getImage(pullRef).inspect();
-  if (info.Os !== platform.os || info.Architecture !== platform.architecture) {
-    throw new AirgapError(
-      'REGISTRY_PLATFORM_NOT_FOUND',
-      `${displayRef} in the engine is ${info.Os}/${info.Architecture}, not ${formatPlatform(platform)}`,
-    );
-  }
-  const files = new Map<string, { digest: string; size: number }>();
-  let manifestJson: Buffer | undefined;
-  const saved = (await docker.getImage(pullRef).get()) as unknown as Readable;
-  await parseTar(saved as AsyncIterable<Buffer>, async (h) => {
-    if (h.type !== '0') return null;
-    if (h.path === 'manifest.json') {
-      // Kept in memory: its size is checked from the header before a byte of it is.
-      if (h.size > MAX_SAVE_MANIFEST)
-        throw new AirgapError(
-          'ENGINE_SAVE_INVALID',
-          `the engine's export of ${displayRef}: manifest.json is ${h.size} bytes, more than ${MAX_SAVE_MANIFEST}`,
-        );
-      const parts: Buffer[] = [];
-      return {
-        write: (b) => {
-          parts.push(Buffer.from(b));
-        },
-        end: () => {
-          manifestJson = Buffer.concat(parts);
-        },
-      };
-    }
-    // Everything else goes into the blob store as it streams; what no image needs is removed later.
-    const blob = await layout.openUnknown();
-    return {
-      write: async (b) => {
-        await blob.write(Buffer.from(b));
-        onBytes?.(b.length);
-      },
-      end: async () => {
-        files.set(h.path, await blob.commit());
-      },
-    };
-  });
-  if (!manifestJson)
-    throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no manifest.json`);
-  const entry = parseSaveManifest(manifestJson, displayRef);
-  const config = files.get(entry.config);
-  if (!config) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no config`);
-  if (config.digest !== info.Id)
-    throw new AirgapError(
-      'ENGINE_SAVE_INVALID',
-      `the exported config of ${displayRef} is ${config.digest}, the engine says ${info.Id}`,
-    );
-  const layers: Descriptor[] = entry.layers.map((l) => {
-    const f = files.get(l);
-    if (!f) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} lacks layer ${l}`);
-    return { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: f.digest, size: f.size };
-  });
+  const info = await inspectPulled(docker, p);
+  const saved = await exportImage(docker, p);
+  const { config, layers } = savedImage(saved, displayRef, info.Id);
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaType.OCI_MANIFEST,
@@ -154,6 +99,89 @@ export async function pullViaEngine(
     platform: formatPlatform(platform),
     size: desc.size + config.size + layers.reduce((a, l) => a + l.size, 0),
   };
+}
+
+/** The pulled image as the engine has it: it must be of the wanted platform. */
+async function inspectPulled(
+  docker: Docker,
+  { pullRef, displayRef, platform }: EnginePull,
+): Promise<Docker.ImageInspectInfo> {
+  const info = await docker.getImage(pullRef).inspect();
+  if (info.Os !== platform.os || info.Architecture !== platform.architecture) {
+    throw new AirgapError(
+      'REGISTRY_PLATFORM_NOT_FOUND',
+      `${displayRef} in the engine is ${info.Os}/${info.Architecture}, not ${formatPlatform(platform)}`,
+    );
+  }
+  return info;
+}
+
+/** What the engine's export held: each file's blob by its name in the export, and manifest.json. */
+interface SavedFiles {
+  files: Map<string, { digest: string; size: number }>;
+  manifestJson?: Buffer;
+}
+
+/** The engine's `docker save` stream, taken apart as it arrives. */
+async function exportImage(docker: Docker, { pullRef, displayRef, layout, onBytes }: EnginePull): Promise<SavedFiles> {
+  const saved: SavedFiles = { files: new Map() };
+  const stream = (await docker.getImage(pullRef).get()) as unknown as Readable;
+  await parseTar(stream as AsyncIterable<Buffer>, async (h) => {
+    if (h.type !== '0') return null;
+    if (h.path === 'manifest.json') {
+      // Kept in memory: its size is checked from the header before a byte of it is.
+      if (h.size > MAX_SAVE_MANIFEST)
+        throw new AirgapError(
+          'ENGINE_SAVE_INVALID',
+          `the engine's export of ${displayRef}: manifest.json is ${h.size} bytes, more than ${MAX_SAVE_MANIFEST}`,
+        );
+      const parts: Buffer[] = [];
+      return {
+        write: (b) => {
+          parts.push(Buffer.from(b));
+        },
+        end: () => {
+          saved.manifestJson = Buffer.concat(parts);
+        },
+      };
+    }
+    // Everything else goes into the blob store as it streams; what no image needs is removed later.
+    const blob = await layout.openUnknown();
+    return {
+      write: async (b) => {
+        await blob.write(Buffer.from(b));
+        onBytes?.(b.length);
+      },
+      end: async () => {
+        saved.files.set(h.path, await blob.commit());
+      },
+    };
+  });
+  return saved;
+}
+
+/** The image's config (the one the engine named, `imageId`) and layers, as manifest.json lists them. */
+function savedImage(
+  { files, manifestJson }: SavedFiles,
+  displayRef: string,
+  imageId: string,
+): { config: { digest: string; size: number }; layers: Descriptor[] } {
+  if (!manifestJson)
+    throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no manifest.json`);
+  const entry = parseSaveManifest(manifestJson, displayRef);
+  const config = files.get(entry.config);
+  if (!config) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} has no config`);
+  if (config.digest !== imageId)
+    throw new AirgapError(
+      'ENGINE_SAVE_INVALID',
+      `the exported config of ${displayRef} is ${config.digest}, the engine says ${imageId}`,
+    );
+  const layers: Descriptor[] = entry.layers.map((l) => {
+    const f = files.get(l);
+    if (!f) throw new AirgapError('ENGINE_SAVE_INVALID', `the engine's export of ${displayRef} lacks layer ${l}`);
+    return { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: f.digest, size: f.size };
+  });
+  return { config, layers };
 }
 
 /** The local engine as the source of a bundle's images: it pulls (mirrors applied) and exports each. */

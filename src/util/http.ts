@@ -181,95 +181,113 @@ export async function httpRequest(url: URL, opts: HttpOptions): Promise<HttpResp
   throw new AirgapError(CODES[opts.errorPrefix].tooManyRedirects, `too many redirects from ${shownUrl(url)}`);
 }
 
+/** One request under way: what its deadline and its error handler need to know. */
+interface Exchange {
+  url: URL;
+  codes: DomainCodes;
+  deadlineMs: number;
+  /** The request was sent to its end. */
+  sent: boolean;
+  /** The answer, once its headers arrived. */
+  res?: http.IncomingMessage;
+}
+
 function once(url: URL, opts: HttpOptions, deadlineAt: number, deadlineMs: number): Promise<HttpResponse> {
-  const codes = CODES[opts.errorPrefix];
+  const x: Exchange = { url, codes: CODES[opts.errorPrefix], deadlineMs, sent: false };
   return new Promise((resolve, reject) => {
     const mod = url.protocol === 'https:' ? https : http;
-    let sent = false;
-    let res: http.IncomingMessage | undefined;
-    const req = mod.request(
-      url,
-      {
-        method: opts.method ?? 'GET',
-        headers: opts.headers,
-        ...(url.protocol === 'https:' && opts.ca ? { ca: opts.ca } : {}),
-        ...(opts.connectAddress
-          ? {
-              lookup: ((
-                _h: string,
-                o: unknown,
-                cb: (e: null, a: string | Array<{ address: string; family: number }>, f?: number) => void,
-              ) => {
-                const family = opts.connectAddress!.includes(':') ? 6 : 4;
-                if ((o as { all?: boolean })?.all) cb(null, [{ address: opts.connectAddress!, family }]);
-                else cb(null, opts.connectAddress!, family);
-              }) as never,
-              ...(net.isIP(url.hostname) ? {} : { servername: url.hostname }),
-            }
-          : {}),
-        timeout: Math.min(IDLE_MS, deadlineMs),
-      },
-      (r) => {
-        res = r;
-        bodySource.set(r, url);
-        // The deadline runs on while the caller reads the body; it ends with the body.
-        r.once('close', () => clearTimeout(timer));
-        resolve({ status: r.statusCode ?? 0, headers: r.headers, url, body: r });
-      },
-    );
+    const req = mod.request(url, requestOptions(url, opts, deadlineMs), (r) => {
+      x.res = r;
+      bodySource.set(r, url);
+      // The deadline runs on while the caller reads the body; it ends with the body.
+      r.once('close', () => clearTimeout(timer));
+      resolve({ status: r.statusCode ?? 0, headers: r.headers, url, body: r });
+    });
     // The deadline covers what an idle timeout does not: a server that sends a byte now and then.
-    const timer = setTimeout(
-      () => {
-        const waiting = res
-          ? 'the body'
-          : sent
-            ? "the answer's headers"
-            : 'the connection and the sending of the request';
-        const err = new AirgapError(
-          codes.timeout,
-          `${shownUrl(url)}: gave up after ${formatSeconds(deadlineMs)} waiting for ${waiting}`,
-          { details: { url: url.href, waitingFor: res ? 'body' : 'headers' } },
-        );
-        if (!res) req.destroy(err);
-        // A body nobody reads any more (an error answer that was only drained) ends quietly.
-        else res.destroy(res.listenerCount('error') > 0 ? err : undefined);
-      },
-      Math.max(0, deadlineAt - Date.now()),
-    );
+    const timer = setTimeout(() => deadlinePassed(x, req), Math.max(0, deadlineAt - Date.now()));
     timer.unref();
     req.on('finish', () => {
-      sent = true;
+      x.sent = true;
     });
     req.on('timeout', () => req.destroy(new Error(`no answer for ${formatSeconds(Math.min(IDLE_MS, deadlineMs))}`)));
     req.on('error', (e: NodeJS.ErrnoException) => {
-      if (!res) clearTimeout(timer);
-      if (e instanceof AirgapError) {
-        reject(e);
-        return;
-      }
-      const tls =
-        /certificate|self[- ]signed|SSL|TLS/i.test(e.message) ||
-        (e.code ?? '').startsWith('ERR_TLS') ||
-        (e.code ?? '').includes('CERT');
-      reject(
-        new AirgapError(
-          tls ? codes.tls : codes.unreachable,
-          tls
-            ? `TLS with ${url.host} failed: ${e.message} (${codes.tlsHint})`
-            : `cannot reach ${url.host}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '),
-          { cause: e, details: { host: url.host } },
-        ),
-      );
+      if (!x.res) clearTimeout(timer);
+      reject(requestError(x, e));
     });
-    if (opts.bodyStream) {
-      const src = opts.bodyStream();
-      src.on('error', (e) => req.destroy(e));
-      src.pipe(req);
-      return;
-    }
-    if (opts.body !== undefined) req.write(opts.body);
-    req.end();
+    sendBody(req, opts);
   });
+}
+
+/** node:http's options for one request: method, headers, CA, the pinned address, the idle timeout. */
+function requestOptions(url: URL, opts: HttpOptions, deadlineMs: number): https.RequestOptions {
+  return {
+    method: opts.method ?? 'GET',
+    headers: opts.headers,
+    ...(url.protocol === 'https:' && opts.ca ? { ca: opts.ca } : {}),
+    ...(opts.connectAddress
+      ? {
+          lookup: pinnedLookup(opts.connectAddress),
+          ...(net.isIP(url.hostname) ? {} : { servername: url.hostname }),
+        }
+      : {}),
+    timeout: Math.min(IDLE_MS, deadlineMs),
+  };
+}
+
+/** A DNS lookup that answers every name with `address` (TLS still checks the URL's host name). */
+function pinnedLookup(address: string): net.LookupFunction {
+  return ((
+    _h: string,
+    o: unknown,
+    cb: (e: null, a: string | Array<{ address: string; family: number }>, f?: number) => void,
+  ) => {
+    const family = address.includes(':') ? 6 : 4;
+    if ((o as { all?: boolean })?.all) cb(null, [{ address, family }]);
+    else cb(null, address, family);
+  }) as never;
+}
+
+/** The deadline passed: the request, or the body being read, ends with DOMAIN_TIMEOUT naming what it waited for. */
+function deadlinePassed(x: Exchange, req: http.ClientRequest): void {
+  const { url, res } = x;
+  const waiting = res ? 'the body' : x.sent ? "the answer's headers" : 'the connection and the sending of the request';
+  const err = new AirgapError(
+    x.codes.timeout,
+    `${shownUrl(url)}: gave up after ${formatSeconds(x.deadlineMs)} waiting for ${waiting}`,
+    { details: { url: url.href, waitingFor: res ? 'body' : 'headers' } },
+  );
+  if (!res) req.destroy(err);
+  // A body nobody reads any more (an error answer that was only drained) ends quietly.
+  else res.destroy(res.listenerCount('error') > 0 ? err : undefined);
+}
+
+/** A failed request as a coded error: TLS (with the domain's hint) or unreachable; coded errors pass as they are. */
+function requestError(x: Exchange, e: NodeJS.ErrnoException): AirgapError {
+  if (e instanceof AirgapError) return e;
+  const { url, codes } = x;
+  const tls =
+    /certificate|self[- ]signed|SSL|TLS/i.test(e.message) ||
+    (e.code ?? '').startsWith('ERR_TLS') ||
+    (e.code ?? '').includes('CERT');
+  return new AirgapError(
+    tls ? codes.tls : codes.unreachable,
+    tls
+      ? `TLS with ${url.host} failed: ${e.message} (${codes.tlsHint})`
+      : `cannot reach ${url.host}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '),
+    { cause: e, details: { host: url.host } },
+  );
+}
+
+/** Sends the request's body (a stream, or bytes) and ends it. */
+function sendBody(req: http.ClientRequest, opts: HttpOptions): void {
+  if (opts.bodyStream) {
+    const src = opts.bodyStream();
+    src.on('error', (e) => req.destroy(e));
+    src.pipe(req);
+    return;
+  }
+  if (opts.body !== undefined) req.write(opts.body);
+  req.end();
 }
 
 function formatSeconds(ms: number): string {

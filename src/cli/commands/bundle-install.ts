@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { CHECK_NAMES } from '../../install/check-names.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon, withTrust } from '../options.js';
@@ -27,105 +27,130 @@ interface Args extends CommonArgs {
   keepCaKey: boolean;
 }
 
+/** Which stack of the bundle, and the instance it becomes: its name and directory. */
+function withPlacement<T>(y: Argv<T>) {
+  return y
+    .option('profile', {
+      coerce: lastValue,
+      type: 'string',
+      describe: 'which stack, when the bundle holds several (rekor-v2, rekor-v1)',
+    })
+    .option('instance', {
+      coerce: lastValue,
+      type: 'string',
+      default: 'default',
+      describe: 'instance name: each has its own ports, keys, data and compose project',
+    })
+    .option('data-dir', {
+      coerce: lastValue,
+      type: 'string',
+      describe: 'instance directory (default /var/lib/rekor-airgap/<instance>)',
+    });
+}
+
+/** How clients reach the log: its name, checkpoint origin, port and address; how often it checkpoints. */
+function withServing<T>(y: Argv<T>) {
+  return y
+    .option('hostname', {
+      coerce: lastValue,
+      type: 'string',
+      describe: "name clients use (TLS certificate, URL); default: this host's name",
+    })
+    .option('origin', {
+      coerce: lastValue,
+      type: 'string',
+      describe: 'checkpoint origin of the log (default: the hostname; never changes later)',
+    })
+    .option('port', {
+      coerce: lastValue,
+      type: 'number',
+      describe: "HTTPS port (default: the profile's, 3443 for rekor-v2)",
+    })
+    .option('bind', {
+      coerce: lastValue,
+      type: 'string',
+      describe: 'address to publish the port on (default 0.0.0.0)',
+    })
+    .option('checkpoint-interval', {
+      coerce: lastValue,
+      type: 'string',
+      default: '2s',
+      describe: 'rekor-tiles checkpoint interval',
+    });
+}
+
+/** A server certificate the operator brings, instead of the CA the install generates. */
+function withTlsOptions<T>(y: Argv<T>) {
+  return y
+    .option('tls-cert', {
+      type: 'string',
+      describe: 'use this server certificate (PEM) instead of generating a CA',
+    })
+    .option('tls-key', { type: 'string', describe: 'private key of --tls-cert' })
+    .option('tls-ca', { type: 'string', describe: 'CA that issued --tls-cert (clients trust this)' });
+}
+
+/** How the install runs: how long it waits, what it checks, skips, keeps, allows and adds. */
+function withInstallRun<T>(y: Argv<T>) {
+  return y
+    .option('timeout', {
+      coerce: lastValue,
+      type: 'number',
+      default: 300,
+      describe: 'seconds to wait for the services to become healthy',
+    })
+    .option('skip-check', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      choices: [...CHECK_NAMES],
+      describe: 'skip one preflight check (repeatable)',
+    })
+    .option('dry-run', {
+      type: 'boolean',
+      default: false,
+      describe: 'verify and preflight only; print what would be done',
+    })
+    .option('keep-ca-key', {
+      type: 'boolean',
+      default: false,
+      describe:
+        "keep the generated TLS CA's private key in the instance's secrets (by default it is discarded once the server certificate is made)",
+    })
+    .option('allow-downgrade', {
+      type: 'boolean',
+      default: false,
+      describe: 'install a bundle whose release is lower than one this instance has run (refused by default)',
+    })
+    .option('smoke', {
+      type: 'boolean',
+      default: true,
+      describe: 'run the smoke test after start (--no-smoke to skip)',
+    })
+    .option('tsa', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'also run a timestamp authority (RFC 3161, at URL/api/v1/timestamp) with a key and certificate chain the install makes; stays on for later installs',
+    });
+}
+
 export const bundleInstallCommand = {
   command: 'install <bundle>',
   describe:
     'on the offline host: verify the bundle, preflight, load images (no registry), configure, start, smoke-test',
-  builder: (y) =>
-    typed<Args>(
-      withTrust(withCommon(y))
-        .positional('bundle', { type: 'string', demandOption: true, describe: 'unpacked bundle directory' })
-        .option('profile', {
-          coerce: lastValue,
-          type: 'string',
-          describe: 'which stack, when the bundle holds several (rekor-v2, rekor-v1)',
-        })
-        .option('instance', {
-          coerce: lastValue,
-          type: 'string',
-          default: 'default',
-          describe: 'instance name: each has its own ports, keys, data and compose project',
-        })
-        .option('data-dir', {
-          coerce: lastValue,
-          type: 'string',
-          describe: 'instance directory (default /var/lib/rekor-airgap/<instance>)',
-        })
-        .option('hostname', {
-          coerce: lastValue,
-          type: 'string',
-          describe: "name clients use (TLS certificate, URL); default: this host's name",
-        })
-        .option('origin', {
-          coerce: lastValue,
-          type: 'string',
-          describe: 'checkpoint origin of the log (default: the hostname; never changes later)',
-        })
-        .option('port', {
-          coerce: lastValue,
-          type: 'number',
-          describe: "HTTPS port (default: the profile's, 3443 for rekor-v2)",
-        })
-        .option('bind', {
-          coerce: lastValue,
-          type: 'string',
-          describe: 'address to publish the port on (default 0.0.0.0)',
-        })
-        .option('checkpoint-interval', {
-          coerce: lastValue,
-          type: 'string',
-          default: '2s',
-          describe: 'rekor-tiles checkpoint interval',
-        })
-        .option('tls-cert', {
-          type: 'string',
-          describe: 'use this server certificate (PEM) instead of generating a CA',
-        })
-        .option('tls-key', { type: 'string', describe: 'private key of --tls-cert' })
-        .option('tls-ca', { type: 'string', describe: 'CA that issued --tls-cert (clients trust this)' })
-        .option('timeout', {
-          coerce: lastValue,
-          type: 'number',
-          default: 300,
-          describe: 'seconds to wait for the services to become healthy',
-        })
-        .option('skip-check', {
-          type: 'string',
-          array: true,
-          default: [] as string[],
-          choices: [...CHECK_NAMES],
-          describe: 'skip one preflight check (repeatable)',
-        })
-        .option('dry-run', {
-          type: 'boolean',
-          default: false,
-          describe: 'verify and preflight only; print what would be done',
-        })
-        .option('keep-ca-key', {
-          type: 'boolean',
-          default: false,
-          describe:
-            "keep the generated TLS CA's private key in the instance's secrets (by default it is discarded once the server certificate is made)",
-        })
-        .option('allow-downgrade', {
-          type: 'boolean',
-          default: false,
-          describe: 'install a bundle whose release is lower than one this instance has run (refused by default)',
-        })
-        .option('smoke', {
-          type: 'boolean',
-          default: true,
-          describe: 'run the smoke test after start (--no-smoke to skip)',
-        })
-        .option('tsa', {
-          type: 'boolean',
-          default: false,
-          describe:
-            'also run a timestamp authority (RFC 3161, at URL/api/v1/timestamp) with a key and certificate chain the install makes; stays on for later installs',
-        })
+  builder: (y) => {
+    const bundle = withTrust(withCommon(y)).positional('bundle', {
+      type: 'string',
+      demandOption: true,
+      describe: 'unpacked bundle directory',
+    });
+    return typed<Args>(
+      withInstallRun(withTlsOptions(withServing(withPlacement(bundle))))
         .example('$0 bundle install ./bundle --trust bundle-signing.pub --hostname rekor.site.internal', '')
         .example('./install.sh --trust bundle-signing.pub --instance tenant-b --port 4443', 'from the bundle itself'),
-    ),
+    );
+  },
   handler: async (args) => {
     const { installBundle } = await import('../../install/install.js');
     const { handoverText, handoverJson } = await import('../handover.js');
