@@ -14,16 +14,22 @@ import type { TrustedKeys } from '../bundle/trusted-manifest.js';
 import { verifyBundleDir } from '../bundle/verify-dir.js';
 import { hashFile } from '../oci/digest.js';
 import { AtomicFile, fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
-import { readRegularFile, SMALL_JSON_LIMIT } from '../util/bounded-read.js';
+import { isMissingFile, readRegularFile, SMALL_JSON_LIMIT } from '../util/bounded-read.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import type { Progress } from '../util/progress.js';
-import { safeFilePath } from '../util/safe-path.js';
+import { isSafeRelativePath, safeFilePath } from '../util/safe-path.js';
 import { readUntrustedJson } from '../util/untrusted-json.js';
 import type { ArchiveHead } from './pack-format.js';
 import { SHA256_HEX_PATTERN } from '../util/sha256.js';
 
 const STAGING = '.rekor-airgap-unpack';
 const STATE = 'state.json';
+/**
+ * The commit's journal: the files it is moving from the staging directory into the target. Written
+ * before the first move and removed with the staging directory after the last, so a commit that
+ * was killed midway is undone by the next run (see `undoInterruptedCommit`).
+ */
+const COMMIT_JOURNAL = 'commit.json';
 
 /** What an unpack has staged so far: for the index of this SHA-256, each file's path and SHA-256. */
 export interface UnpackState {
@@ -62,6 +68,7 @@ export async function openStaging(o: StagingOptions): Promise<Staging> {
       `${dir} is a symbolic link; remove it (unpack never writes through a link)`,
     );
   }
+  await undoInterruptedCommit(dir, target, o.progress);
   const others = (await fsp.readdir(target)).filter((n) => n !== STAGING);
   if (others.length)
     throw new AirgapError(
@@ -153,6 +160,7 @@ export async function stageFile(s: Staging, f: BundleFile, executable: boolean):
  * was checked in staging is what the bundle directory holds. If not, nothing of it stays.
  */
 export async function commitStaging(s: Staging, head: ArchiveHead, keys: TrustedKeys): Promise<string> {
+  await writeFileAtomic(path.join(s.dir, COMMIT_JOURNAL), JSON.stringify(head.manifest.files.map((f) => f.path)));
   const dirs = new Set<string>([s.target]);
   for (const f of head.manifest.files) {
     const from = await safeFilePath(path.join(s.dir, 'files'), f.path);
@@ -172,4 +180,54 @@ export async function commitStaging(s: Staging, head: ArchiveHead, keys: Trusted
     throw e;
   }
   return s.target;
+}
+
+/**
+ * A commit killed midway left some files in the target and the rest in staging. They go back into
+ * staging (where a resumed run hashes them again, and a fresh one removes them), the manifest and
+ * signature it may have written are removed, and so are the directories the moves made: the run
+ * then starts from a staging directory, as after any failed unpack. Nothing is trusted from the
+ * journal but names, and those are plain relative paths checked like every other.
+ */
+async function undoInterruptedCommit(dir: string, target: string, progress: Progress): Promise<void> {
+  const journal = path.join(dir, COMMIT_JOURNAL);
+  let text: Buffer;
+  try {
+    text = await readRegularFile(
+      journal,
+      SMALL_JSON_LIMIT,
+      'MEDIA_RESUME_STATE_INVALID',
+      'the journal of an interrupted commit',
+    );
+  } catch (e) {
+    if (isMissingFile(e)) return;
+    throw e;
+  }
+  const paths = readUntrustedJson(text, { what: journal, code: 'MEDIA_RESUME_STATE_INVALID' })
+    .list()
+    .map((v) => v.string());
+  if (!paths.every(isSafeRelativePath))
+    throw new AirgapError('MEDIA_RESUME_STATE_INVALID', `${journal} names a path that is not a plain relative path`);
+  progress.warn(
+    `an earlier unpack into ${target} was interrupted while it moved the bundle in: putting its files back into staging`,
+  );
+  for (const rel of [BundleLayout.MANIFEST, BundleLayout.SIGNATURE])
+    await fsp.rm(path.join(target, rel), { force: true });
+  const dirs = new Set<string>();
+  for (const rel of paths) {
+    for (let d = path.dirname(rel); d !== '.'; d = path.dirname(d)) dirs.add(d);
+    if (!(await isRegularFile(path.join(target, rel)))) continue;
+    await fsp.rename(await safeFilePath(target, rel), await safeFilePath(path.join(dir, 'files'), rel));
+  }
+  // The directories the moves made, emptied again (one still holding something stays, and is named).
+  const deepestFirst = [...dirs].sort((a, b) => b.split('/').length - a.split('/').length);
+  for (const d of deepestFirst) await fsp.rmdir(path.join(target, d)).catch(() => undefined);
+  await fsp.rm(journal, { force: true });
+}
+
+async function isRegularFile(p: string): Promise<boolean> {
+  return fsp.lstat(p).then(
+    (st) => st.isFile(),
+    () => false,
+  );
 }

@@ -691,3 +691,51 @@ describe('copy to a medium', () => {
     await expectCodeAsync(() => copyMedia(media, fresh('usb'), keysOf(other), silentProgress), 'SIGNATURE_INVALID');
   });
 });
+
+describe('when a commit was killed midway', () => {
+  /**
+   * What a kill between the commit's moves leaves: the journal in staging, some files already in
+   * the target (with their directories), the rest still staged, maybe the manifest written.
+   */
+  function interruptCommit(to: string, movedShare: number, withManifest: boolean): void {
+    const staging = path.join(to, '.rekor-airgap-unpack');
+    const listed = Object.keys(bundle.files).sort();
+    mkdirSync(path.join(staging, 'files'), { recursive: true });
+    writeFileSync(path.join(staging, 'commit.json'), JSON.stringify(listed));
+    for (const rel of listed.slice(Math.floor(listed.length * movedShare))) {
+      mkdirSync(path.dirname(path.join(staging, 'files', rel)), { recursive: true });
+      renameSync(path.join(to, rel), path.join(staging, 'files', rel));
+    }
+    if (!withManifest) for (const f of ['bundle.json', 'bundle.json.sig']) rmSync(path.join(to, f));
+  }
+
+  for (const [movedShare, withManifest, resume] of [
+    [0.5, false, false],
+    [0.5, false, true],
+    [1, true, false],
+    [0, false, true],
+  ] as const) {
+    it(`a rerun (${resume ? 'with' : 'without'} --resume) undoes it and completes: ${movedShare * 100}% moved${withManifest ? ', the manifest written' : ''}`, async () => {
+      const media = await pack(100_000);
+      const to = fresh('out');
+      await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to });
+      interruptCommit(to, movedShare, withManifest);
+      await readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to, resume });
+      await verifyBundleDir(to, keysOf(key));
+      for (const [p, bytes] of Object.entries(bundle.files))
+        expect(readFileSync(path.join(to, p)).equals(bytes), p).toBe(true);
+      expect(existsSync(path.join(to, '.rekor-airgap-unpack'))).toBe(false);
+    });
+  }
+
+  it('a journal naming a path outside the staging layout is refused, and nothing is moved', async () => {
+    const media = await pack(100_000);
+    const to = fresh('out');
+    mkdirSync(path.join(to, '.rekor-airgap-unpack'), { recursive: true });
+    writeFileSync(path.join(to, '.rekor-airgap-unpack', 'commit.json'), JSON.stringify(['../escape']));
+    await expectCodeAsync(
+      () => readMedia({ mediaDir: media, keys: keysOf(key), progress: silentProgress, unpackTo: to }),
+      'MEDIA_RESUME_STATE_INVALID',
+    );
+  });
+});
