@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Vitest leaves a core free by default (one worker on a two-core machine); the unit files run
+    // on both. The end-to-end project keeps to one file at a time (fileParallelism below).
+    maxWorkers: 2,
     projects: [
       {
         test: {

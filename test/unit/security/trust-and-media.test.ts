@@ -19,7 +19,7 @@ import {
 } from '../../../src/bundle/signing.js';
 import { signDetached } from '../../../src/bundle/sign-detached.js';
 import { parseManifest, releaseOf } from '../../../src/bundle/manifest.js';
-import { fc, params } from '../../helpers/fuzz.js';
+import { fc, params, RUNS } from '../../helpers/fuzz.js';
 import { copyMedia } from '../../../src/media/copy.js';
 import { packBundle } from '../../../src/media/pack.js';
 import { readMedia } from '../../../src/media/read-media.js';
@@ -257,13 +257,15 @@ describe('bounded reads of the medium (hardening 8)', () => {
 
   it('a flood of faults is capped in memory and in the message, with the count of the rest', async () => {
     const { AggregateAirgapError, AirgapError, FaultList } = await import('../../../src/errors.js');
+    // A million under `npm run fuzz`; a hundred thousand otherwise (each fault is an Error with a stack).
+    const flood = RUNS > 300 ? 1_000_000 : 100_000;
     const faults = new FaultList(1000);
-    for (let i = 0; i < 1_000_000; i++) faults.push(new AirgapError('MEDIA_UNLISTED_ENTRY', `entry ${i}`));
+    for (let i = 0; i < flood; i++) faults.push(new AirgapError('MEDIA_UNLISTED_ENTRY', `entry ${i}`));
     expect(faults.kept.length).toBe(1000);
-    expect(faults.length).toBe(1_000_000);
+    expect(faults.length).toBe(flood);
     const e = new AggregateAirgapError('MEDIA_VERIFY_FAILED', 'failed:', faults);
     expect(e.message.split('\n').length).toBe(52);
-    expect(e.message).toContain('... and 999950 more');
+    expect(e.message).toContain(`... and ${flood - 50} more`);
   });
 });
 
