@@ -66,10 +66,6 @@ async function killAfter(args: string[], ms: number, offline = false): Promise<b
 }
 
 /**
- * A kill lands at a random point of a run as long as the timed one: most must find the command
- * still running, or the test proved nothing about interrupted work.
- */
-/**
  * Kills the command at a random point of a run as long as the timed one. A run that finished
  * before the kill proved nothing: its output is removed and it runs again, killed twice as soon
  * (up to six tries). Returns whether a kill landed while the command ran.
@@ -82,10 +78,6 @@ async function killMidway(args: string[], out: string, fullMs: number): Promise<
     delay /= 2;
   }
   return false;
-}
-
-function expectKilledMostRuns(kills: number, runs: number): void {
-  expect(kills, `${kills} of ${runs} runs were killed while running`).toBeGreaterThanOrEqual(Math.ceil(runs / 2));
 }
 
 async function timed(fn: () => Promise<{ exitCode: number; stderr: string }>): Promise<number> {
@@ -303,13 +295,29 @@ describe.skipIf(!rig)('kill -9 at any point', () => {
 
     it(`${INSTALL_RUNS} kills of a fresh install, and of a rerun over a live log: the rerun completes, only the instance's containers remain, and the log keeps its key and entries`, async () => {
       const r = needRig();
-      let kills = 0;
       for (let i = 0; i < INSTALL_RUNS; i++) {
         const instance = `k9-${SEED % 10000}-${i}`;
         instances.push(instance);
         const port = freeOfflinePort(r);
         // A fresh install, killed at a random point of its first ~25 s (verify, load, configure, start).
-        if (await killAfter(installArgs(instance, port), 500 + Math.floor(random() * 25_000), true)) kills++;
+        // One that finished first proved nothing: it is removed and run again, killed twice as soon.
+        let delay = 500 + random() * 25_000;
+        let killed = false;
+        for (let attempt = 0; attempt < 5 && !killed; attempt++, delay /= 2) {
+          killed = await killAfter(installArgs(instance, port), Math.floor(delay), true);
+          if (!killed)
+            await runOffline(r, [
+              'bundle',
+              'uninstall',
+              '--instance',
+              instance,
+              '--data-dir',
+              dataDir(instance),
+              '--purge',
+              '--quiet',
+            ]);
+        }
+        expect(killed, `the fresh install of ${instance} was never killed while it ran`).toBe(true);
         const first = await runOffline(r, installArgs(instance, port));
         expect(first.exitCode, first.stderr).toBe(0);
         const services = () =>
@@ -348,7 +356,6 @@ describe.skipIf(!rig)('kill -9 at any point', () => {
         ]);
         expect(smoke.exitCode, smoke.stderr).toBe(0);
       }
-      expectKilledMostRuns(kills, INSTALL_RUNS);
     });
   });
 });

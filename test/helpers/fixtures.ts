@@ -1,26 +1,9 @@
-/** Temporary directories and signing keys for tests. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+/** Temporary directories (see temp-dirs.ts) and signing keys for tests. */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from './cli.js';
 
-const made: string[] = [];
-
-/**
- * A fresh temporary directory, removed after the test file (by test/setup.ts, which every project
- * loads; a hook registered here would be ignored when tempDir runs inside a hook or a test).
- * KEEP_TEST_DIRS=1 keeps them.
- */
-export function tempDir(prefix = 'rekor-airgap-test-'): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-
-export function removeTempDirs(): void {
-  if (process.env.KEEP_TEST_DIRS) return;
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-}
+export { removeTempDirs, tempDir } from './temp-dirs.js';
 
 export interface SigningKey {
   key: string;
