@@ -10,8 +10,11 @@ export default defineConfig({
         test: {
           name: 'unit',
           // Unit files share nothing (each makes its own temporary directories and loopback
-          // servers): they run side by side, one worker per core.
+          // servers): they run side by side, one worker per core,
           fileParallelism: true,
+          // and share each worker's loaded modules (no per-file reload): every file makes its own
+          // directories, servers and keys, and nothing in src/ keeps state between calls.
+          isolate: false,
           include: ['test/unit/**/*.test.ts'],
           setupFiles: ['test/setup.ts'],
           testTimeout: 20_000,
