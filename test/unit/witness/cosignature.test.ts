@@ -52,7 +52,8 @@ describe('upstream vectors (Go sumdb/note + transparency-dev/formats)', () => {
 
 describe('when a vkey is not a cosignature/v1 vkey', () => {
   const good = go.witnesses[0]!.cosignatureVkey;
-  const [name, hash, key64] = good.split('+') as [string, string, string];
+  const [name, hash, ...rest] = good.split('+') as [string, string, ...string[]];
+  const key64 = rest.join('+');
   const raw = Buffer.from(key64, 'base64');
   const withKey = (b: Buffer) => `${name}+${hash}+${b.toString('base64')}`;
   it.each([
@@ -141,6 +142,11 @@ describe('when a cosignature must not count', () => {
     const forged = Buffer.from(lastBlob(cosigned).blob);
     cryptoSign(null, cosignedMessage(text, T), other.priv).copy(forged, 12);
     expect(verifyCosignature(withLastBlob(cosigned, forged), key)).toBeUndefined();
+  });
+
+  it('the signature is shorter than its timestamp (nothing is read past its end)', () => {
+    const { blob } = lastBlob(cosigned);
+    expect(verifyCosignature(withLastBlob(cosigned, blob.subarray(0, 7)), key)).toBeUndefined();
   });
 
   it('the signature is cut short or has a byte more', () => {

@@ -38,7 +38,9 @@ describe('evaluateQuorum, 2 of 2', () => {
     ]);
   });
   it('a witness outside the quorum does not count', () => {
-    expect(evaluateQuorum(cosign(cosign(note, A, 1), C, 2), p).satisfied).toBe(false);
+    const v = evaluateQuorum(cosign(cosign(note, A, 1), C, 2), p);
+    expect(v.satisfied).toBe(false);
+    expect(v.cosigned.map((c) => c.name)).toEqual(['a']);
   });
 });
 
