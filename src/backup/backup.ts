@@ -222,7 +222,7 @@ async function prepareBackup(o: BackupOptions): Promise<BackupRun> {
   const passphrase = await readBackupPassphrase(o.passphraseFile, p.backupPassphrase);
   const hooks = await resolveHooks(o.hooks);
   const out = await resolveOut(o, new Date());
-  const target = await logTargetOf(state);
+  const target = await logTargetOf(state, { witnesses: false });
   const ctx: BackupContext = {
     engine: o.engine,
     project: o.engine.project(state.project, p.compose),

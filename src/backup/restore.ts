@@ -359,7 +359,7 @@ async function bringUp(run: RestoreRun): Promise<BroughtUp> {
     );
   o.progress.step(`configuring instance ${state.instance} in ${paths.dataDir}`);
   const vars = await configureInstance(d);
-  const target = await logTargetOf(state);
+  const target = await logTargetOf(state, { witnesses: false });
   const ctx: BackupContext = {
     engine: o.engine,
     project: o.engine.project(state.project, paths.compose),

@@ -16,6 +16,7 @@ export interface LogTargetArgs {
   kind: string;
   connectTo?: string;
   timeout?: number;
+  witnessPolicy?: string;
 }
 
 /** The --timeout option of the commands that talk to a log (seconds for each request). */
@@ -56,7 +57,23 @@ export function withLogTarget<T>(y: Argv<T>) {
       type: 'string',
       describe: "connect to this address instead of resolving the URL's host",
     })
-    .option('timeout', TIMEOUT_OPTION);
+    .option('timeout', TIMEOUT_OPTION)
+    .option('witness-policy', {
+      coerce: lastValue,
+      type: 'string',
+      describe:
+        "witness policy (C2SP tlog-policy, e.g. the witness-policy.txt trust export writes): every checkpoint read must carry its quorum's cosignatures (default for --instance: the instance's own)",
+    });
+}
+
+/** --witness-policy, read and parsed. */
+async function readPolicyOption(file: string) {
+  const { readRegularFile } = await import('../util/bounded-read.js');
+  const { parseWitnessPolicy } = await import('../witness/policy.js');
+  const text = await readRegularFile(file, 64 * 1024, 'WITNESS_POLICY_INVALID', 'witness policy', {
+    followLinks: true,
+  });
+  return parseWitnessPolicy(text.toString('utf8'), file);
 }
 
 export interface ResolvedTarget {
@@ -82,6 +99,7 @@ export async function resolveLogTarget(args: LogTargetArgs): Promise<ResolvedTar
         logKeyPem: await read(args.logKey, '--log-key'),
         origin: args.origin,
         label: 'external',
+        ...(args.witnessPolicy ? { witnessPolicy: await readPolicyOption(args.witnessPolicy) } : {}),
       },
     };
   }
@@ -91,5 +109,6 @@ export async function resolveLogTarget(args: LogTargetArgs): Promise<ResolvedTar
   const target = await logTargetOf(state);
   if (args.connectTo) target.endpoint.connectAddress = args.connectTo;
   if (timeoutMs) target.endpoint.timeoutMs = timeoutMs;
+  if (args.witnessPolicy) target.witnessPolicy = await readPolicyOption(args.witnessPolicy);
   return { kind: state.kind, target, state };
 }

@@ -17,6 +17,7 @@ import { allServices, type Stack, type StartContext } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
 import { writeScheduleFiles } from '../instance/schedule-files.js';
 import { writeTrustFiles } from '../instance/trust-files.js';
+import { witnessVars } from '../instance/witnessing.js';
 import { chooseSubnet, internalAddressing, POOL, type InternalAddressing } from '../engine/internal-net.js';
 import { networkSubnets, subnetsInUse } from '../engine/networks.js';
 import { prepareInstanceDirs, renderedFilesVars, renderTemplates, type TemplateSource } from './configure.js';
@@ -68,6 +69,8 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
     files: renderedFilesVars(stack, paths, d.templateNames),
     ...configured.vars,
   };
+  const witness = await witnessVars(paths);
+  if (witness) vars.witness = witness;
   if (stack.fixedAddresses)
     vars.internal = { ...(await internalAddresses(docker, engine, state, stack.fixedAddresses)) };
   const deferred = new Set(stack.phases.flatMap((p) => p.templates ?? []));

@@ -39,6 +39,9 @@ import { putPreUpgradeCopyBack, takePreUpgradeCopy } from './upgrade-copy.js';
 import { loadProfileImages } from '../deploy/load-images.js';
 import { checkRelease } from './release-guard.js';
 import { failPreflight, runPreflight, type CheckResult } from './preflight.js';
+import { planWitnesses, wantsWitnesses, type WitnessOptions, type WitnessPlan } from './witness-options.js';
+import { writeWitnessSetup } from '../instance/witnessing.js';
+import { registerLogWithWitnesses } from './witness-registration.js';
 
 export interface InstallOptions {
   /** The container engine this command works with (opened once, at the command's edge). */
@@ -66,6 +69,8 @@ export interface InstallOptions {
   allowDowngrade?: boolean;
   /** Run a timestamp authority beside the log (kept on later installs once on). */
   tsa?: boolean;
+  /** Witnesses the log sends its checkpoints to (kept on later installs once set). */
+  witness?: WitnessOptions;
   progress: Progress;
 }
 
@@ -91,6 +96,8 @@ interface PlanBase {
   paths: InstancePaths;
   state: InstanceState;
   engine: Engine;
+  /** New witness settings of this install (absent: the instance keeps what it has). */
+  witnesses?: WitnessPlan;
 }
 
 /** A fresh install has no instance yet; a rerun or an upgrade always goes over one. */
@@ -208,6 +215,7 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
       'USAGE_INVALID',
       `--tsa: the ${stack.title} stack runs no timestamp authority beside its log`,
     );
+  const witnesses = wantsWitnesses(o.witness) ? await planStackWitnesses(stack, o.witness) : undefined;
   const hostname = o.hostname ?? existing?.hostname ?? os.hostname();
   const origin = o.origin ?? existing?.origin ?? hostname;
   if (existing && existing.origin !== origin) {
@@ -242,9 +250,28 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
     installedAt: existing?.installedAt ?? now,
     updatedAt: now,
   };
-  const base: PlanBase = { verified, profile, stack, images, paths, state, engine: o.engine };
+  const base: PlanBase = {
+    verified,
+    profile,
+    stack,
+    images,
+    paths,
+    state,
+    engine: o.engine,
+    ...(witnesses ? { witnesses } : {}),
+  };
   if (!existing) return { ...base, mode: 'fresh' };
   return { ...base, existing, mode: existing.bundle.manifestSha256 === verified.manifestSha256 ? 'rerun' : 'upgrade' };
+}
+
+/** Witnesses need a log that posts its checkpoints to them (rekor-tiles, with an Ed25519 key). */
+async function planStackWitnesses(stack: Stack, o: WitnessOptions): Promise<WitnessPlan> {
+  if (!stack.witnessing)
+    throw new AirgapError(
+      'USAGE_INVALID',
+      `--witness-policy/--witness-instance: the ${stack.title} stack does not send its checkpoints to witnesses`,
+    );
+  return planWitnesses(o);
 }
 
 /** Preflight: engine, compose, disk, ports, memory, clock. Fails before anything is loaded. */
@@ -298,7 +325,10 @@ function deployContext(o: InstallOptions, plan: Plan): DeployContext {
 /** Configure: directories, the stack's keys and secrets, TLS, rendered configuration, the tool. */
 async function configure(o: InstallOptions, plan: Plan): Promise<TemplateVars> {
   o.progress.step(`configuring instance ${o.instance} in ${plan.paths.dataDir}`);
+  if (plan.witnesses) await writeWitnessSetup(plan.paths, plan.witnesses);
   const vars = await configureInstance(deployContext(o, plan));
+  if (plan.witnesses?.managed.length)
+    await registerLogWithWitnesses(plan.engine, plan.state, plan.witnesses.managed, o.progress);
   // The instance keeps its templates (a restore renders them again for a new name or port) and
   // the tool (its backup.sh, restore.sh and timer run it).
   await keepTemplates(plan.paths, plan.profile.templates, templateSource(plan));
@@ -329,7 +359,8 @@ async function prepareUpgrade(o: InstallOptions, plan: UpgradePlan): Promise<{ c
   const running = await projectContainers(plan.engine.docker, existing.project).catch(() => []);
   if (running.some((c) => c.state === 'running')) {
     o.progress.step(`recording the checkpoint of release ${existing.bundle.release} before the upgrade`);
-    head = (await observeLog(existing, stackFor(existing.kind))).head;
+    const target = await logTargetOf(existing, { witnesses: false });
+    head = (await observeLog(existing, stackFor(existing.kind), target)).head;
     o.progress.step(`  tree size ${head.size}, root ${head.rootHex}`);
   } else {
     o.progress.warn(

@@ -10,6 +10,8 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { instancePaths } from './layout.js';
 import type { InstanceState } from './state.js';
+import { readInstanceWitnessPolicy } from './witnessing.js';
+import { formatWitnessPolicy } from '../witness/policy.js';
 
 export function logFactsOf(state: InstanceState, apiVersion: 1 | 2): LogFacts {
   return {
@@ -26,6 +28,8 @@ export interface TrustFiles {
   trustedRoot: string;
   signingConfig: string;
   caCert: string;
+  /** The witness policy whose quorum clients must check (Sigstore clients do not): when the log has one. */
+  witnessPolicy?: string;
 }
 
 /** Writes the three files into `dir` (default: the instance's trust/). */
@@ -54,5 +58,9 @@ export async function writeTrustFiles(state: InstanceState, apiVersion: 1 | 2, d
   await writeFileAtomic(files.trustedRoot, canonicalJson(trustedRoot(facts, tsas)), 0o644);
   await writeFileAtomic(files.signingConfig, canonicalJson(signingConfig(facts, tsas)), 0o644);
   await writeFileAtomic(files.caCert, await fsp.readFile(p.caCert), 0o644);
-  return files;
+  const policy = await readInstanceWitnessPolicy(p);
+  if (!policy) return files;
+  const witnessPolicy = path.join(out, 'witness-policy.txt');
+  await writeFileAtomic(witnessPolicy, formatWitnessPolicy(policy), 0o644);
+  return { ...files, witnessPolicy };
 }

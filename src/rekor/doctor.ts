@@ -15,6 +15,7 @@ import { logKeyId } from './note.js';
 import type { SmokeReport } from './report.js';
 import { smokeFailure } from './smoke.js';
 import type { LogTarget } from './target.js';
+import type { WitnessPolicy } from '../witness/policy.js';
 import { requestTimestamp } from './timestamp.js';
 
 export interface DoctorCheck {
@@ -35,6 +36,8 @@ export interface DoctorInput {
   write: boolean;
   smoke: (t: LogTarget) => Promise<SmokeReport>;
   readHead: (t: LogTarget) => Promise<{ size: number; rootHex: string }>;
+  /** witness-policy.txt of the trust files: every checkpoint must carry its quorum's cosignatures. */
+  witnessPolicy?: WitnessPolicy;
   /** Each connection check and each request to the log within this (default: 10 s to connect, 60 s a request). */
   timeoutMs?: number | undefined;
 }
@@ -299,6 +302,7 @@ async function checkTrustedRoot(r: Resolved): Promise<Trusted> {
     logKeyPem: keyPem,
     origin: host,
     label: 'doctor',
+    ...(input.witnessPolicy ? { witnessPolicy: input.witnessPolicy } : {}),
   };
   return { ...r, tlog, keyPem, target };
 }

@@ -6,6 +6,7 @@ import { verifyCheckpointSignedByLogKey } from './note.js';
 import { rederiveTreeFromTiles, verifyConsistencyFromTiles } from './tiles.js';
 import { logPublicKey, type LogTarget } from './target.js';
 import { isSha256Hex } from '../util/sha256.js';
+import { requireQuorum } from '../witness/quorum.js';
 
 export interface LogHead {
   size: number;
@@ -19,13 +20,22 @@ export async function readTilesHead(t: LogTarget): Promise<LogHead> {
   if (res.status !== 200) throw new AirgapError('SMOKE_READ_FAILED', `GET /checkpoint answered HTTP ${res.status}`);
   const note = res.body.toString('utf8');
   const cp = verifyCheckpointSignedByLogKey(note, t.origin, logPublicKey(t));
+  requireWitnesses(t, note, 'the checkpoint at /checkpoint');
   return { size: cp.size, rootHex: Buffer.from(cp.rootHash).toString('hex'), checkpoint: note };
+}
+
+/** A log with a witness policy: the checkpoint carries the cosignatures of its quorum. */
+export function requireWitnesses(t: LogTarget, note: string, what: string): void {
+  if (!t.witnessPolicy) return;
+  requireQuorum(note, t.witnessPolicy, { what, ...(t.witnessLastSeen ? { lastSeen: t.witnessLastSeen } : {}) });
 }
 
 /** Rekor v1: the signed tree head of GET /api/v1/log (origin `<hostname> - <tree ID>`). */
 export async function readApiV1Head(t: LogTarget): Promise<LogHead> {
   const res = await logRequest(t.endpoint, 'GET', '/api/v1/log');
-  return apiV1HeadOf(parseJsonBody<{ signedTreeHead?: string; treeID?: string }>(res, 'GET /api/v1/log'), t);
+  const head = apiV1HeadOf(parseJsonBody<{ signedTreeHead?: string; treeID?: string }>(res, 'GET /api/v1/log'), t);
+  requireWitnesses(t, head.checkpoint, 'the signed tree head at /api/v1/log');
+  return head;
 }
 
 /** The verified head in an answer of GET /api/v1/log, however it was fetched. */

@@ -24,6 +24,8 @@ import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './not
 import type { SmokeReport } from './report.js';
 import { verifyConsistencyFromTiles } from './tiles.js';
 import { requestTimestamp } from './timestamp.js';
+import { requireQuorum } from '../witness/quorum.js';
+import type { WitnessPolicy } from '../witness/policy.js';
 
 export interface SmokeV2Options {
   endpoint: LogEndpoint;
@@ -32,6 +34,8 @@ export interface SmokeV2Options {
   instance: string;
   /** The timestamp authority beside the log (its chain, leaf first): asked for a timestamp too. */
   tsaChainPem?: string;
+  /** The witnesses whose cosignatures every checkpoint must carry (the policy's quorum). */
+  witnessPolicy?: WitnessPolicy;
 }
 
 interface TransparencyLogEntry {
@@ -137,6 +141,7 @@ async function verifyEntry(run: CheckRun, o: SmokeV2Options, s: Submitted, label
     const c = verifyCheckpointSignedByLogKey(s.envelope, o.origin, o.logKey);
     return [c, `${show(c.origin)}, size ${c.size}, signed by the log key`];
   });
+  if (o.witnessPolicy) await witnessStep(run, o.witnessPolicy, s.envelope, `${label}: witness quorum on the checkpoint`);
   await run.step(`${label}: log ID is the installed log key`, () => {
     const want = logKeyId(o.origin, o.logKey);
     const got = decodeB64(s.entry.logId?.keyId, 'logId.keyId');
@@ -160,6 +165,14 @@ async function verifyEntry(run: CheckRun, o: SmokeV2Options, s: Submitted, label
     return [undefined, `leaf ${s.logIndex} in tree of ${cp.size}, ${s.proof.hashes.length} hashes`];
   });
   return cp;
+}
+
+/** The checkpoint carries valid cosignatures of the policy's quorum (C2SP tlog-cosignature). */
+async function witnessStep(run: CheckRun, policy: WitnessPolicy, note: string, name: string): Promise<void> {
+  await run.step(name, () => {
+    const v = requireQuorum(note, policy, { what: name });
+    return [undefined, `${v.rule}: cosigned by ${v.cosigned.map((c) => c.name).join(', ')}`];
+  });
 }
 
 async function readCheckpoint(o: SmokeV2Options): Promise<{ note: string; cp: Checkpoint }> {
@@ -204,15 +217,17 @@ export async function smokeV2(o: SmokeV2Options): Promise<SmokeReport> {
         digest: `sha256:${Buffer.from(first.digestB64, 'base64').toString('hex')}`,
       },
     };
-    await run.step('published checkpoint read back (same key, not smaller)', async () => {
-      const { cp } = await readCheckpoint(o);
+    const published = await run.step('published checkpoint read back (same key, not smaller)', async () => {
+      const { note, cp } = await readCheckpoint(o);
       if (cp.size < cp1.size)
         throw new AirgapError(
           'SMOKE_PROOF_ROLLBACK',
           `the published checkpoint (size ${cp.size}) is smaller than the entry's (size ${cp1.size})`,
         );
-      return [undefined, `size ${cp.size}`];
+      return [note, `size ${cp.size}`];
     });
+    if (o.witnessPolicy)
+      await witnessStep(run, o.witnessPolicy, published, 'witness quorum on the published checkpoint');
     const second = await submit(run, o, 'entry 2');
     const cp2 = await verifyEntry(run, o, second, 'entry 2');
     report.entries.push({ logIndex: second.logIndex, canonicalizedBody: b64(second.body) });

@@ -2,6 +2,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
 import type { LogEndpoint } from './log-http.js';
+import type { WitnessPolicy } from '../witness/policy.js';
 
 export interface LogTarget {
   endpoint: LogEndpoint;
@@ -12,6 +13,10 @@ export interface LogTarget {
   label: string;
   /** The timestamp authority's chain (leaf first), when the instance runs one. */
   tsaChainPem?: string;
+  /** The witness policy whose quorum every checkpoint read from this log must meet. */
+  witnessPolicy?: WitnessPolicy;
+  /** When each witness last cosigned a checkpoint this host kept (unix seconds), for messages. */
+  witnessLastSeen?: ReadonlyMap<string, number>;
 }
 
 export function logPublicKey(t: Pick<LogTarget, 'logKeyPem'>): KeyObject {

@@ -100,6 +100,8 @@ export interface Stack {
   apiVersion: 1 | 2;
   /** Whether the stack can run a timestamp authority beside the log (install --tsa). */
   timestampAuthority: boolean;
+  /** Whether the log sends its checkpoints to witnesses (install --witness-policy/--witness-instance). */
+  witnessing?: boolean;
   /** Memory the engine's host needs for the stack. */
   minMemoryBytes: number;
   directories: readonly StackDirectory[];

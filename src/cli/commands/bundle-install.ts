@@ -25,6 +25,10 @@ interface Args extends CommonArgs {
   allowDowngrade: boolean;
   tsa: boolean;
   keepCaKey: boolean;
+  witnessPolicy?: string;
+  witnessCa?: string;
+  witnessInstance: string[];
+  witnessQuorum?: number;
 }
 
 /** Which stack of the bundle, and the instance it becomes: its name and directory. */
@@ -135,6 +139,33 @@ function withInstallRun<T>(y: Argv<T>) {
     });
 }
 
+/** The witnesses a Rekor v2 log sends its checkpoints to, and the quorum this tool enforces. */
+function withWitnesses<T>(y: Argv<T>) {
+  return y
+    .option('witness-policy', {
+      coerce: lastValue,
+      type: 'string',
+      describe:
+        'witness policy file (C2SP tlog-policy: "witness NAME VKEY URL", "group NAME all|any|K NAME...", "quorum NAME"): the log sends each checkpoint to these witnesses and every reader of this tool enforces the quorum',
+    })
+    .option('witness-ca', {
+      coerce: lastValue,
+      type: 'string',
+      describe: "CA (PEM) that issued the certificates of --witness-policy's witnesses",
+    })
+    .option('witness-instance', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'a witness installed on this host (bundle install --profile witness); repeatable',
+    })
+    .option('witness-quorum', {
+      coerce: lastValue,
+      type: 'number',
+      describe: 'how many of the --witness-instance witnesses must cosign each checkpoint (default: all)',
+    });
+}
+
 export const bundleInstallCommand = {
   command: 'install <bundle>',
   describe:
@@ -146,8 +177,16 @@ export const bundleInstallCommand = {
       describe: 'unpacked bundle directory',
     });
     return typed<Args>(
-      withInstallRun(withTlsOptions(withServing(withPlacement(bundle))))
+      withWitnesses(withInstallRun(withTlsOptions(withServing(withPlacement(bundle)))))
         .example('$0 bundle install ./bundle --trust bundle-signing.pub --hostname rekor.site.internal', '')
+        .example(
+          '$0 bundle install ./bundle --trust bundle-signing.pub --profile witness --instance witness-a --hostname witness-a.site.internal',
+          'a witness',
+        )
+        .example(
+          '$0 bundle install ./bundle --trust bundle-signing.pub --witness-instance witness-a --witness-instance witness-b --witness-quorum 2',
+          'a log that needs both witnesses',
+        )
         .example('./install.sh --trust bundle-signing.pub --instance tenant-b --port 4443', 'from the bundle itself'),
     );
   },
@@ -167,6 +206,12 @@ export const bundleInstallCommand = {
       allowDowngrade: args.allowDowngrade,
       keepCaKey: args.keepCaKey,
       tsa: args.tsa,
+      witness: {
+        instances: args.witnessInstance,
+        ...(args.witnessPolicy ? { policyFile: args.witnessPolicy } : {}),
+        ...(args.witnessCa ? { caFile: args.witnessCa } : {}),
+        ...(args.witnessQuorum !== undefined ? { quorum: args.witnessQuorum } : {}),
+      },
       progress: progressFor(args),
       ...(args.profile ? { profile: args.profile } : {}),
       ...(args.dataDir ? { dataDir: args.dataDir } : {}),

@@ -14,6 +14,22 @@ interface Args extends CommonArgs {
   timeout?: number;
 }
 
+/** witness-policy.txt beside the trust files, when the log has witnesses. */
+async function readTrustWitnessPolicy(dir: string) {
+  const { isMissingFile, readRegularFile } = await import('../../util/bounded-read.js');
+  const { parseWitnessPolicy } = await import('../../witness/policy.js');
+  const file = path.join(dir, 'witness-policy.txt');
+  try {
+    const text = await readRegularFile(file, 64 * 1024, 'WITNESS_POLICY_INVALID', 'witness policy', {
+      followLinks: true,
+    });
+    return parseWitnessPolicy(text.toString('utf8'), file);
+  } catch (e) {
+    if (isMissingFile(e)) return undefined;
+    throw e;
+  }
+}
+
 export const doctorCommand = {
   command: 'doctor',
   describe:
@@ -26,7 +42,8 @@ export const doctorCommand = {
           coerce: lastValue,
           type: 'string',
           default: '.',
-          describe: 'directory with trusted_root.json, signing_config.json and ca.crt (what trust export writes)',
+          describe:
+            'directory with trusted_root.json, signing_config.json, ca.crt and, for a witnessed log, witness-policy.txt (what trust export writes)',
         })
         .option('ca', {
           coerce: lastValue,
@@ -77,7 +94,9 @@ export const doctorCommand = {
     const tlog = sc ? sc.at('rekorTlogUrls').optList()[0] : undefined;
     const apiVersion: 1 | 2 = tlog?.isObject && tlog.at('majorApiVersion').raw === 1 ? 1 : 2;
     const stack = stackFor(apiVersion === 1 ? 'rekor-v1' : 'rekor-v2');
+    const witnessPolicy = await readTrustWitnessPolicy(args.trustDir);
     const checks = await runDoctor({
+      ...(witnessPolicy ? { witnessPolicy } : {}),
       url: args.url ?? process.env.AEVUM_REKOR_URL,
       caPem: await read(args.ca ?? path.join(args.trustDir, 'ca.crt')),
       trustedRoot,

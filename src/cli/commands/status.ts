@@ -32,13 +32,13 @@ export const statusCommand = {
     const containers = await projectContainers((await engineForCommand()).docker, state.project);
     const { observeLog } = await import('../../stacks/observe.js');
     const { AirgapError } = await import('../../errors.js');
-    // A fork is not "unreachable": it fails status with its own exit code.
+    // A fork or a lost witness quorum is not "unreachable": it fails status with its own exit code.
     const target = await logTargetOf(state);
     if (timeoutMs) target.endpoint.timeoutMs = timeoutMs;
     const head = await observeLog(state, stackFor(state.kind), target)
       .then((o) => o.head)
       .catch((e: Error) => {
-        if (e instanceof AirgapError && e.code === 'LOG_FORK') throw e;
+        if (e instanceof AirgapError && (e.code === 'LOG_FORK' || e.code === 'WITNESS_QUORUM_NOT_MET')) throw e;
         return { error: e.message };
       });
     printResult(

@@ -1,0 +1,20 @@
+/** A new or reinstalled log tells each witness instance of this host about itself. */
+import { createPublicKey } from 'node:crypto';
+import type { Engine } from '../engine/engine.js';
+import type { InstanceState } from '../instance/state.js';
+import { registerLog, type ManagedWitness } from '../instance/witness-registry.js';
+import { noteVerifierKey } from '../rekor/note.js';
+import type { Progress } from '../util/progress.js';
+
+export async function registerLogWithWitnesses(
+  engine: Engine,
+  state: InstanceState,
+  managed: readonly ManagedWitness[],
+  progress: Progress,
+): Promise<void> {
+  const vkey = noteVerifierKey(state.origin, createPublicKey(state.logPublicKeyPem));
+  for (const witness of managed) {
+    progress.step(`registering log ${state.origin} with witness ${witness.instance} (${witness.url})`);
+    await registerLog({ engine, witness, progress }, { origin: state.origin, vkey, url: state.url });
+  }
+}
