@@ -58,7 +58,8 @@ async function quietApiV1Head(ctx: BackupContext): Promise<LogHead> {
   }
 }
 
-export const rekorV1Stack: Stack = {
+export const rekorV1Stack: LogStack = {
+  serves: 'log',
   kind: 'rekor-v1',
   title: 'Rekor v1 (rekor-server + Trillian + MariaDB)',
   timestampAuthority: false,
