@@ -22,6 +22,7 @@ export const ExitCode = {
   LOG_FORK: 14,
   BACKUP: 15,
   UPGRADE_ROLLED_BACK: 16,
+  WITNESS_QUORUM: 17,
   INTERRUPTED: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -89,6 +90,8 @@ export const ERROR_EXIT = {
   // retrying the registry (so not exit 5).
   REGISTRY_CREDENTIALS_INVALID: E.USAGE,
   MEDIA_RESUME_STATE_INVALID: E.USAGE,
+  WITNESS_KEY_INVALID: E.USAGE,
+  WITNESS_POLICY_INVALID: E.USAGE,
 
   BUNDLE_FILE_DIGEST_MISMATCH: E.VERIFICATION_FAILED,
   BUNDLE_FILE_MISSING: E.VERIFICATION_FAILED,
@@ -248,6 +251,8 @@ export const ERROR_EXIT = {
   DRILL_FAILED: E.BACKUP,
 
   UPGRADE_ROLLED_BACK: E.UPGRADE_ROLLED_BACK,
+
+  WITNESS_QUORUM_NOT_MET: E.WITNESS_QUORUM,
 
   INTERRUPTED: E.INTERRUPTED,
 } as const satisfies Record<string, ErrorRow>;
