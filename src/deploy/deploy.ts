@@ -79,7 +79,8 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
     d.templateNames.filter((t) => !deferred.has(t)),
   );
   await writeScheduleFiles(paths, state.instance);
-  await writeTrustFiles(state, stack.apiVersion);
+  // A log's clients get trust files; a witness has no log to trust (its vkey is in the hand-over).
+  if (stack.serves === 'log') await writeTrustFiles(state, stack.apiVersion);
   return vars;
 }
 

@@ -165,7 +165,7 @@ function decodeRecord(rec: Uint8Array, pages: Pages): SqliteValue[] {
   const [headerLen, n] = varint(rec, 0, pages);
   if (headerLen > rec.length) pages.fail('has a record header longer than its record');
   const types: number[] = [];
-  for (let off = n; off < headerLen; ) {
+  for (let off = n; off < headerLen;) {
     const [t, m] = varint(rec, off, pages);
     types.push(t);
     off += m;
@@ -233,6 +233,6 @@ export function readSqliteTable(
   const entry = tableRows(pages, 1).find((r) => r[0] === 'table' && r[1] === table);
   if (!entry) return undefined;
   const root = entry[3];
-  if (typeof root !== 'number') pages.fail(`has no root page for table ${table}`);
+  if (typeof root !== 'number') return pages.fail(`has no root page for table ${table}`);
   return tableRows(pages, root);
 }

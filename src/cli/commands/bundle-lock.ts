@@ -15,7 +15,7 @@ interface Args extends CommonArgs {
 export const bundleLockCommand = {
   command: 'lock',
   describe:
-    "resolve each image tag of a profile (and of the companions it carries) to its digest and write <profile>.lock.json",
+    'resolve each image tag of a profile (and of the companions it carries) to its digest and write <profile>.lock.json',
   builder: (y) =>
     typed<Args>(
       withRegistry(withCommon(y))

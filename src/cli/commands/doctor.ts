@@ -48,7 +48,7 @@ export const doctorCommand = {
   handler: async (args) => {
     const timeoutMs = timeoutMsOf(args.timeout);
     const { runDoctor, doctorFailure } = await import('../../rekor/doctor.js');
-    const { stackFor } = await import('../../stacks/registry.js');
+    const { logStackFor } = await import('../../stacks/registry.js');
     const { isMissingFile, readRegularFile, SMALL_JSON_LIMIT } = await import('../../util/bounded-read.js');
     const { readUntrustedJson } = await import('../../util/untrusted-json.js');
     const read = async (f: string) => fsp.readFile(f, 'utf8').catch(() => undefined);
@@ -76,7 +76,7 @@ export const doctorCommand = {
     const sc = await trustJson('signing_config.json');
     const tlog = sc ? sc.at('rekorTlogUrls').optList()[0] : undefined;
     const apiVersion: 1 | 2 = tlog?.isObject && tlog.at('majorApiVersion').raw === 1 ? 1 : 2;
-    const stack = stackFor(apiVersion === 1 ? 'rekor-v1' : 'rekor-v2');
+    const stack = logStackFor(apiVersion === 1 ? 'rekor-v1' : 'rekor-v2');
     const checks = await runDoctor({
       url: args.url ?? process.env.AEVUM_REKOR_URL,
       caPem: await read(args.ca ?? path.join(args.trustDir, 'ca.crt')),
