@@ -57,8 +57,10 @@ export interface BackupManifest {
   kind: (typeof STACK_KINDS)[number];
   origin: string;
   logKeyId: string;
-  /** The checkpoint the log served when writes were paused (as signed). */
-  checkpoint: { size: number; rootHex: string; note: string };
+  /** The checkpoint the log served when writes were paused (as signed); a witness has none. */
+  checkpoint?: { size: number; rootHex: string; note: string };
+  /** A witness's backup: per log, the size of the latest checkpoint it had cosigned when paused. */
+  witnessed?: Array<{ origin: string; size: number }>;
   files: BackupFile[];
   dirs: BackupDir[];
   secrets: { path: typeof BACKUP_SECRETS; files: number };
@@ -132,6 +134,9 @@ export function parseBackupManifest(input: string | Uint8Array): BackupManifest 
         return { name: e.at('name').string(NAME), path: p };
       });
   const cp = o.at('checkpoint');
+  const witnessed = o.at('witnessed');
+  if (cp.isAbsent && witnessed.isAbsent)
+    cp.fail('is missing (a log backup has a checkpoint, a witness backup what it cosigned)');
   const secrets = o.at('secrets');
   if (secrets.at('path').string() !== BACKUP_SECRETS) secrets.at('path').fail(`is not ${BACKUP_SECRETS}`);
   return {
@@ -143,11 +148,20 @@ export function parseBackupManifest(input: string | Uint8Array): BackupManifest 
     kind: kind as BackupManifest['kind'],
     origin: o.at('origin').string(),
     logKeyId: o.at('logKeyId').string(SHA256_HEX_PATTERN),
-    checkpoint: {
-      size: cp.at('size').int(),
-      rootHex: cp.at('rootHex').string(SHA256_HEX_PATTERN),
-      note: cp.at('note').string(),
-    },
+    ...(cp.isAbsent
+      ? {}
+      : {
+          checkpoint: {
+            size: cp.at('size').int(),
+            rootHex: cp.at('rootHex').string(SHA256_HEX_PATTERN),
+            note: cp.at('note').string(),
+          },
+        }),
+    ...(witnessed.isAbsent
+      ? {}
+      : {
+          witnessed: witnessed.list().map((e) => ({ origin: e.at('origin').string(), size: e.at('size').int() })),
+        }),
     files,
     dirs,
     secrets: { path: BACKUP_SECRETS, files: secrets.at('files').int() },

@@ -52,7 +52,9 @@ export interface BackupResult {
   bytes: number;
   files: number;
   secrets: number;
-  checkpoint: { size: number; rootHex: string };
+  /** The log's checkpoint in the archive (a log); what the witness had cosigned (a witness). */
+  checkpoint?: { size: number; rootHex: string };
+  witnessed?: Array<{ origin: string; size: number }>;
   pausedSeconds: number;
   seconds: number;
   hooks: string[];
@@ -167,8 +169,10 @@ interface BackupRun {
 
 /** What the pause produced. */
 interface PausedBackup {
-  /** The paused log's checkpoint: the one the archive holds. */
-  head: LogHead;
+  /** The paused log's checkpoint: the one the archive holds (a log). */
+  head?: LogHead;
+  /** What the paused witness had cosigned, per log (a witness). */
+  witnessed?: Array<{ origin: string; size: number }>;
   /** How many secret files were sealed. */
   secrets: number;
   /** How long writes were stopped. */
@@ -182,7 +186,8 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
 
   // The log must be healthy and consistent with its history before its state is saved.
   o.progress.step(`checking instance ${state.instance} before the backup`);
-  await observeLog(state, run.stack, target);
+  if (run.stack.serves === 'log') await observeLog(state, run.stack, target);
+  else await run.stack.witnessedSizes(state.dataDir);
 
   const staging = await fsp.mkdtemp(path.join(path.dirname(run.out), '.rekor-airgap-backup-'));
   const writer = await BackupArchiveWriter.open(run.out);
@@ -196,9 +201,11 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
     await fsp.rm(staging, { recursive: true, force: true });
   }
   if (!paused) throw new AirgapError('INTERNAL_BUG', 'the backup ended without a checkpoint');
-  const { head } = paused;
+  const { head, witnessed } = paused;
   // The paused checkpoint joins the history (the log's own proof, now that it is reachable again).
-  await recordCheckpoint(p.checkpoints, head, (from, to) => run.stack.proveConsistency(target, from, to));
+  const { stack } = run;
+  if (head && stack.serves === 'log')
+    await recordCheckpoint(p.checkpoints, head, (from, to) => stack.proveConsistency(target, from, to));
   const removed = o.outDir && o.keep !== undefined ? await prune(o.outDir, state.instance, o.keep, run.out) : [];
   o.progress.step(`backup written to ${run.out} (${writer.bytes} bytes)`);
   return {
@@ -206,7 +213,8 @@ export async function backupInstance(o: BackupOptions): Promise<BackupResult> {
     bytes: writer.bytes,
     files: writer.files.length,
     secrets: paused.secrets,
-    checkpoint: { size: head.size, rootHex: head.rootHex },
+    ...(head ? { checkpoint: { size: head.size, rootHex: head.rootHex } } : {}),
+    ...(witnessed ? { witnessed } : {}),
     pausedSeconds: paused.pausedMs / 1000,
     seconds: (Date.now() - started) / 1000,
     hooks: run.hooks.map((h) => h.name),
@@ -269,19 +277,32 @@ async function writeWhilePaused(
   writer: BackupArchiveWriter,
   staging: string,
 ): Promise<Omit<PausedBackup, 'pausedMs'>> {
-  const head = await (stack.backup.pausedHead ? stack.backup.pausedHead(ctx) : stack.readHead(ctx.target));
-  o.progress.step(`log paused at tree size ${head.size}`);
+  const paused = await pausedState(ctx, stack);
+  o.progress.step(
+    paused.head
+      ? `log paused at tree size ${paused.head.size}`
+      : `witness paused: ${paused.witnessed?.map((w) => `${w.origin} ${w.size}`).join(', ') || 'nothing cosigned yet'}`,
+  );
   const extra = await takeDumpsAndHooks(ctx, stack, hooks, staging, o);
   const result = await writeArchive(writer, {
     state: ctx.state,
     paths: ctx.paths,
     stack,
-    head,
+    ...paused,
     extra,
     passphrase,
     progress: o.progress,
   });
-  return { head, secrets: result.secrets };
+  return { ...paused, secrets: result.secrets };
+}
+
+/** A paused log's checkpoint, or what a paused witness has cosigned (read from its stopped database). */
+async function pausedState(ctx: BackupContext, stack: Stack): Promise<Pick<PausedBackup, 'head' | 'witnessed'>> {
+  if (stack.serves === 'witness') {
+    const sizes = await stack.witnessedSizes(ctx.paths.dataDir);
+    return { witnessed: [...sizes].map(([origin, size]) => ({ origin, size })) };
+  }
+  return { head: await (stack.backup.pausedHead ? stack.backup.pausedHead(ctx) : stack.readHead(ctx.target)) };
 }
 
 export interface Extra {
@@ -320,8 +341,10 @@ export interface ArchiveContents {
   paths: InstancePaths;
   /** The instance's stack: what it excludes from a backup, and its kind. */
   stack: Stack;
-  /** The checkpoint of the paused log. */
-  head: LogHead;
+  /** The checkpoint of the paused log (a log). */
+  head?: LogHead;
+  /** What the paused witness had cosigned (a witness). */
+  witnessed?: Array<{ origin: string; size: number }>;
   /** The database dumps and hook outputs, staged for the archive. */
   extra: Extra;
   /** Seals the secrets and the digest of backup.json. */
@@ -336,7 +359,7 @@ export interface ArchiveContents {
  * secrets and backup.json. Exported for the tests, which seal with a lower scrypt work factor.
  */
 export async function writeArchive(w: BackupArchiveWriter, c: ArchiveContents): Promise<{ secrets: number }> {
-  const { state, paths: p, stack, head, extra, passphrase, progress, scryptLogN = SCRYPT_LOG_N } = c;
+  const { state, paths: p, stack, head, witnessed, extra, passphrase, progress, scryptLogN = SCRYPT_LOG_N } = c;
   const excluded = stack.backup.exclude;
   const walked = await walkInstance(p, excluded);
   const secrets: SecretFile[] = [];
@@ -386,7 +409,8 @@ export async function writeArchive(w: BackupArchiveWriter, c: ArchiveContents): 
     kind: stack.kind as BackupManifest['kind'],
     origin: state.origin,
     logKeyId: state.logKeyId,
-    checkpoint: { size: head.size, rootHex: head.rootHex, note: head.checkpoint },
+    ...(head ? { checkpoint: { size: head.size, rootHex: head.rootHex, note: head.checkpoint } } : {}),
+    ...(witnessed ? { witnessed } : {}),
     files: w.files,
     dirs: walked.dirs,
     secrets: { path: BACKUP_SECRETS, files: secrets.length },

@@ -137,10 +137,11 @@ export async function stageInstance(a: StagedArchive): Promise<string> {
     if (`checkpoints/${checkpointFileName(head)}` !== f.path)
       throw corrupt(`${f.path} holds the checkpoint of size ${head.size}, root ${head.rootHex}`);
   }
-  const own = noteHead(m.checkpoint.note, 'the checkpoint of backup.json', corrupt);
-  if (own.size !== m.checkpoint.size || own.rootHex !== m.checkpoint.rootHex)
+  const cp = m.checkpoint;
+  const own = cp ? noteHead(cp.note, 'the checkpoint of backup.json', corrupt) : undefined;
+  if (cp && own && (own.size !== cp.size || own.rootHex !== cp.rootHex))
     throw corrupt(
-      `the checkpoint note is of size ${own.size}, root ${own.rootHex}; backup.json says size ${m.checkpoint.size}, root ${m.checkpoint.rootHex}`,
+      `the checkpoint note is of size ${own.size}, root ${own.rootHex}; backup.json says size ${cp.size}, root ${cp.rootHex}`,
     );
 
   await fsp.mkdir(stagedData, { recursive: true, mode: 0o755 });
@@ -166,7 +167,7 @@ export async function stageInstance(a: StagedArchive): Promise<string> {
   await fsp.mkdir(history, { recursive: true, mode: 0o755 });
   for (const f of notes) await fsp.rename(path.join(staging, f.path), path.join(history, path.basename(f.path)));
   // The backup's own checkpoint is part of its history.
-  await writeFileAtomic(path.join(history, checkpointFileName(m.checkpoint)), m.checkpoint.note, 0o644);
+  if (cp) await writeFileAtomic(path.join(history, checkpointFileName(cp)), cp.note, 0o644);
   if (policy.narrowed)
     progress.warn(
       `${policy.narrowed} modes or owners in ${what} were wider than an install makes them (group or other write, setuid/setgid/sticky, an owner the stack does not declare): restored as an install would`,

@@ -31,7 +31,7 @@ import type { LogHead } from '../rekor/log-head.js';
 import type { LogTarget } from '../rekor/target.js';
 import { smokeFailure } from '../rekor/smoke.js';
 import { stackFor } from '../stacks/registry.js';
-import type { BackupContext, Stack } from '../stacks/stack.js';
+import type { BackupContext, Stack, WitnessStack } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
 import { openBackupArchive, type OpenedArchive } from './archive.js';
 import type { BackupManifest } from './backup-manifest.js';
@@ -50,6 +50,8 @@ export interface RestoreOptions {
   passphraseFile?: string;
   hooks: string[];
   forceFork: boolean;
+  /** Restore a witness whose live database has cosigned more than the backup holds (it forgets). */
+  forceRollback?: boolean;
   /** Load the images from this verified bundle (a host that never ran the instance). */
   bundleDir?: string;
   trust: string[];
@@ -165,14 +167,17 @@ type VerifiedRestore = Pick<RestoreRun, 'o' | 'm' | 'stack' | 'paths' | 'staging
 /** Says what the verified archive holds; its summary goes into the result. */
 function reportVerified(progress: Progress, archive: OpenedArchive): RestoreResult['backup'] {
   const m = archive.manifest;
+  const held = m.checkpoint
+    ? `tree size ${m.checkpoint.size}`
+    : `witness state (${m.witnessed?.map((w) => `${w.origin} ${w.size}`).join(', ') || 'nothing cosigned'})`;
   progress.step(
-    `archive verified (backup.json and every file vouched for by the passphrase): instance ${m.instance} (${m.profile}), tree size ${m.checkpoint.size}, ${m.files.length} files, ${archive.secrets.length} secrets`,
+    `archive verified (backup.json and every file vouched for by the passphrase): instance ${m.instance} (${m.profile}), ${held}, ${m.files.length} files, ${archive.secrets.length} secrets`,
   );
   return {
     createdAt: m.createdAt,
     instance: m.instance,
-    size: m.checkpoint.size,
-    rootHex: m.checkpoint.rootHex,
+    size: m.checkpoint?.size ?? 0,
+    rootHex: m.checkpoint?.rootHex ?? '',
     bytes: archive.bytes,
     files: m.files.length,
   };
@@ -186,6 +191,7 @@ async function planRestore(v: VerifiedRestore): Promise<RestoreRun> {
   const { o, m, paths, staging } = v;
   const existing = await readState(paths.dataDir);
   const forked = await checkFork(o, m, existing, paths);
+  if (v.stack.serves === 'witness') await checkWitnessRollback(v, v.stack, existing);
   const backupState = await readBackupState(o.file, m, staging);
   const state: InstanceState = {
     ...backupState,
@@ -291,13 +297,14 @@ async function checkFork(
     );
   }
   const top = largest(await readHistory(paths.checkpoints));
-  if (!top) return false;
-  const smaller = top.size > m.checkpoint.size;
-  const otherRoot = top.size === m.checkpoint.size && top.rootHex !== m.checkpoint.rootHex;
+  const cp = m.checkpoint;
+  if (!top || !cp) return false;
+  const smaller = top.size > cp.size;
+  const otherRoot = top.size === cp.size && top.rootHex !== cp.rootHex;
   if (!smaller && !otherRoot) return false;
   const why = otherRoot
     ? `the log has published another root (${top.rootHex}) at the backup's size ${top.size}`
-    : forkWarning(top, m.checkpoint.size);
+    : forkWarning(top, cp.size);
   if (!o.forceFork) {
     throw new AirgapError(
       'RESTORE_FORK_REFUSED',
@@ -306,6 +313,33 @@ async function checkFork(
   }
   o.progress.warn(`--force-fork: ${why}`);
   return true;
+}
+
+/**
+ * A witness must never go back: one that forgets what it cosigned cosigns whatever it is shown
+ * next for those logs, a fork included. Refused when the live witness (the instance replaced) has
+ * cosigned a larger checkpoint of any log than the backup's database holds, unless forced.
+ */
+async function checkWitnessRollback(
+  v: VerifiedRestore,
+  stack: WitnessStack,
+  existing: InstanceState | undefined,
+): Promise<void> {
+  const { o, staging } = v;
+  if (!existing) return;
+  const live = await stack.witnessedSizes(existing.dataDir);
+  const backup = await stack.witnessedSizes(path.join(staging, 'data'));
+  const behind = [...live]
+    .filter(([origin, size]) => size > (backup.get(origin) ?? 0))
+    .map(([origin, size]) => `${origin}: cosigned ${size}, the backup holds ${backup.get(origin) ?? 'nothing'}`);
+  if (!behind.length) return;
+  const why = `the live witness ${existing.instance} has cosigned more than this backup holds (${behind.join('; ')}); restored, it would forget those checkpoints and cosign whatever those logs show it next, a fork included.`;
+  if (!o.forceRollback)
+    throw new AirgapError(
+      'RESTORE_WITNESS_ROLLBACK_REFUSED',
+      `refusing to restore ${o.file}: ${why} Pass --force-rollback only if the witness's newer state is lost for good.`,
+    );
+  o.progress.warn(`--force-rollback: ${why}`);
 }
 
 /** The tool for the restored instance: the old instance's, the bundle's, or the running one. */
@@ -331,7 +365,7 @@ async function ensureToolFrom(paths: InstancePaths, stagedData: string): Promise
 }
 
 interface BroughtUp {
-  served: { size: number; rootHex: string };
+  served?: { size: number; rootHex: string };
   audit?: string;
   after?: { size: number; rootHex: string };
 }
@@ -412,12 +446,22 @@ async function runRestoreHooks({ o, m, state, staging, hooks }: RestoreRun): Pro
 
 /** The served checkpoint is the backup's, the tree re-derives it, and (unless read-only) new entries extend it. */
 async function proveRestored({ o, m, stack, state }: RestoreRun, target: LogTarget): Promise<BroughtUp> {
+  if (stack.serves === 'witness') {
+    o.progress.step('proving the restored witness');
+    if (o.write !== false) {
+      const failure = smokeFailure(await stack.smoke(state));
+      if (failure) throw failure;
+    }
+    return {};
+  }
   o.progress.step('proving the restored log');
   const served = await stack.readHead(target);
-  if (served.size !== m.checkpoint.size || served.rootHex !== m.checkpoint.rootHex) {
+  const cp = m.checkpoint;
+  if (!cp) throw new AirgapError('BACKUP_ARCHIVE_CORRUPT', `the backup of log ${m.instance} holds no checkpoint`);
+  if (served.size !== cp.size || served.rootHex !== cp.rootHex) {
     throw new AirgapError(
       'RESTORE_MISMATCH',
-      `the restored log serves size ${served.size}, root ${served.rootHex}; the backup's checkpoint is size ${m.checkpoint.size}, root ${m.checkpoint.rootHex}`,
+      `the restored log serves size ${served.size}, root ${served.rootHex}; the backup's checkpoint is size ${cp.size}, root ${cp.rootHex}`,
     );
   }
   const audit = stack.auditTree ? await stack.auditTree(target, served) : undefined;
@@ -431,14 +475,8 @@ async function proveRestored({ o, m, stack, state }: RestoreRun, target: LogTarg
   if (failure) throw failure;
   const seen = await observeLog(state, stack, target);
   // Explicitly from the backup's checkpoint too (the history's largest may be it already).
-  await stack.proveConsistency(
-    target,
-    { size: m.checkpoint.size, rootHex: m.checkpoint.rootHex, checkpoint: m.checkpoint.note },
-    seen.head,
-  );
-  o.progress.step(
-    `  new entries added: size ${m.checkpoint.size} → ${seen.head.size}, consistent with the backup's checkpoint`,
-  );
+  await stack.proveConsistency(target, { size: cp.size, rootHex: cp.rootHex, checkpoint: cp.note }, seen.head);
+  o.progress.step(`  new entries added: size ${cp.size} → ${seen.head.size}, consistent with the backup's checkpoint`);
   return {
     served: { size: served.size, rootHex: served.rootHex },
     ...(audit ? { audit } : {}),

@@ -21,7 +21,7 @@ import { resolveNodeRuntime } from './node-runtime.js';
 import { bundlePath, BundleLayout, UNLISTED_FILES } from './layout.js';
 import { BUNDLE_FORMAT_VERSION, serializeManifest, type BundleFile, type BundleManifest } from './manifest.js';
 import { pullIntoLayout, type Pulled } from './pull-into-layout.js';
-import { loadProfile, templatesDirFor, verifyStackKind, type Profile } from './profile.js';
+import { loadCompanion, loadProfile, templatesDirFor, verifyStackKind, type Profile } from './profile.js';
 import type { RegistryAccess } from '../source/registry-source.js';
 import type { Engine } from '../engine/engine.js';
 import { signDetached } from './sign-detached.js';
@@ -114,14 +114,27 @@ export async function createBundle(opts: CreateOptions): Promise<CreateResult> {
   }
 }
 
-/** The profiles of a bundle, each naming a stack this tool installs; checked before anything is written. */
+/**
+ * The profiles of a bundle, each naming a stack this tool installs; checked before anything is
+ * written. The profiles asked for come first, then their companions (each once, by name).
+ */
 export async function loadBundleProfiles(names: readonly string[]): Promise<Profile[]> {
   if (names.length === 0) throw new AirgapError('USAGE_NO_PROFILE', 'no profile: pass --profile NAME (repeatable)');
   const profiles: Profile[] = [];
   for (const name of names) {
     const p = await loadProfile(name);
+    if (!profiles.some((q) => q.name === p.name && q.file === p.file)) profiles.push(p);
+  }
+  for (let i = 0; i < profiles.length; i++) {
+    for (const c of profiles[i]!.companions)
+      if (!profiles.some((p) => p.name === c)) profiles.push(await loadCompanion(profiles[i]!, c));
+  }
+  const seen = new Set<string>();
+  for (const p of profiles) {
+    if (seen.has(p.name))
+      throw new AirgapError('PROFILE_INVALID', `two profiles of this bundle are named ${p.name} (${p.file})`);
+    seen.add(p.name);
     verifyStackKind(p);
-    profiles.push(p);
   }
   return profiles;
 }

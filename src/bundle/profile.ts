@@ -46,6 +46,11 @@ export interface Profile {
   ports: { https: number };
   artifacts: ProfileArtifact[];
   charts: ProfileChart[];
+  /**
+   * Profiles a bundle of this one also carries (by name, looked up beside it): e.g. rekor-v2 carries
+   * the witness, so one bundle installs a log and its witnesses.
+   */
+  companions: string[];
   /** Where it was read from. */
   file: string;
 }
@@ -90,6 +95,7 @@ export function parseProfile(text: string, file: string): Profile {
   const ports = parsePorts(d, file);
   const artifacts = parseArtifacts(d, file);
   const charts = parseCharts(d, file);
+  const companions = parseCompanions(d, file);
   return {
     name: d.name as string,
     description: typeof d.description === 'string' ? d.description : '',
@@ -100,8 +106,24 @@ export function parseProfile(text: string, file: string): Profile {
     ports,
     artifacts,
     charts,
+    companions,
     file,
   };
+}
+
+/** companions: profile names (not paths), none the profile itself. */
+function parseCompanions(d: ProfileDoc, file: string): string[] {
+  const list = d.companions ?? [];
+  need(Array.isArray(list), file, 'companions', 'must be a list of profile names');
+  return (list as unknown[]).map((c, i) => {
+    need(
+      typeof c === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(c) && c !== d.name,
+      file,
+      `companions[${i}]`,
+      'must name another profile (lowercase letters, digits and dashes)',
+    );
+    return c;
+  });
 }
 
 /** The YAML document, which must be a mapping. */
@@ -227,6 +249,14 @@ export function verifyStackKind(profile: Profile): void {
       `${profile.file}: no stack module for kind ${JSON.stringify(profile.kind)} (known: ${STACK_KINDS.join(', ')})`,
     );
   }
+}
+
+/** A companion of `of`: the profile of that name beside it (in the same bundles/ directory). */
+export async function loadCompanion(of: Profile, name: string): Promise<Profile> {
+  const p = await loadProfile(path.join(path.dirname(of.file), `${name}.yaml`));
+  if (p.name !== name)
+    throw new AirgapError('PROFILE_INVALID', `${p.file}: name is ${p.name}; ${of.file} names it as companion ${name}`);
+  return p;
 }
 
 export async function loadProfile(nameOrPath: string): Promise<Profile> {

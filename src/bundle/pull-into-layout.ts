@@ -102,7 +102,11 @@ export async function pullIntoLayout(b: BundleBuild): Promise<Pulled> {
   }
 }
 
-/** Each profile's lock file: the one given, or `<profile>.lock.json` when it exists; none with 'none'. */
+/**
+ * Each profile's lock file: the one given, or `<profile>.lock.json` when it exists; none with
+ * 'none'. A companion without a lock file of its own is held to the lock of the profile that
+ * carries it (`bundle lock` pins a profile's companions in its lock too).
+ */
 async function readLocks(b: BundleBuild): Promise<Pulling['locks']> {
   const locks: Pulling['locks'] = new Map();
   if (b.opts.lock === 'none') return locks;
@@ -112,6 +116,10 @@ async function readLocks(b: BundleBuild): Promise<Pulling['locks']> {
     if (!lock && b.opts.lock && b.opts.lock !== 'auto')
       throw new AirgapError('USAGE_LOCK_MISSING', `lock file ${file} does not exist`);
     if (lock) locks.set(p.name, { file, lock });
+  }
+  for (const p of b.profiles) {
+    const carrier = b.profiles.find((q) => q.companions.includes(p.name) && locks.has(q.name));
+    if (!locks.has(p.name) && carrier) locks.set(p.name, locks.get(carrier.name)!);
   }
   return locks;
 }

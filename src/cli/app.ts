@@ -8,6 +8,7 @@ import { TOOL_VERSION } from '../util/package-root.js';
 import { backupCommand, restoreCommand } from './commands/backup.js';
 import { bundleCommand } from './commands/bundle.js';
 import { trustCommand } from './commands/trust.js';
+import { witnessCommand } from './commands/witness.js';
 import { k8sCommand } from './commands/k8s.js';
 import { logCommand } from './commands/log.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -33,6 +34,7 @@ export function buildApp(argv: string[], io: Io, opts: AppOptions = {}): Argv {
     .command(backupCommand(opts))
     .command(guarded(restoreCommand as unknown as CommandModule, opts))
     .command(trustCommand(opts))
+    .command(witnessCommand(opts))
     .command(k8sCommand(opts))
     .command(logCommand(opts))
     .command(guarded(doctorCommand as unknown as CommandModule, opts))

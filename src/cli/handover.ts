@@ -2,9 +2,24 @@ import { backupUnitName } from '../instance/schedule-files.js';
 import { instancePaths } from '../instance/layout.js';
 import type { InstanceState } from '../instance/state.js';
 import { stackFor } from '../stacks/registry.js';
+import { witnessPolicyLine } from '../stacks/witness.js';
 
 export function handoverJson(s: InstanceState) {
   const p = instancePaths(s.dataDir);
+  const stack = stackFor(s.kind);
+  if (stack.serves === 'witness')
+    return {
+      instance: s.instance,
+      profile: s.profile,
+      url: s.url,
+      caCert: p.caCert,
+      witnessName: s.stack.witnessName ?? s.origin,
+      witnessVkey: s.stack.witnessVkey ?? '',
+      policyLine: witnessPolicyLine(s),
+      witnessLogs: p.witnessLogs,
+      dataDir: s.dataDir,
+      project: s.project,
+    };
   return {
     instance: s.instance,
     profile: s.profile,
@@ -37,7 +52,25 @@ export function clientGuide(
   ].join('\n');
 }
 
+/** A witness's hand-over: how logs reach it, the key they trust, the policy line, how to register a log. */
+function witnessHandoverText(s: InstanceState): string {
+  const p = instancePaths(s.dataDir);
+  return [
+    `  URL:            ${s.url}  (tlog-witness: POST /add-checkpoint)`,
+    `  CA certificate: ${p.caCert}  (logs trust this, and only this, for the witness)`,
+    ...stackFor(s.kind)
+      .handover(s)
+      .map(([label, value]) => `  ${`${label}:`.padEnd(16)}${value}`),
+    `  register a log: rekor-airgap witness add-log --instance ${s.instance} --origin ORIGIN --vkey LOG_VKEY [--url URL]`,
+    `  backup:         ${p.scripts}/backup.sh --out FILE.tar   (a restore never rolls the witness back unless --force-rollback)`,
+    '',
+    "Put this line in each log's witness policy:",
+    witnessPolicyLine(s),
+  ].join('\n');
+}
+
 export function handoverText(s: InstanceState): string {
+  if (stackFor(s.kind).serves === 'witness') return witnessHandoverText(s);
   const p = instancePaths(s.dataDir);
   return [
     `  URL:            ${s.url}`,

@@ -12,7 +12,7 @@ import type { InstancePaths } from '../instance/layout.js';
 import type { TemplateVars } from '../instance/render.js';
 import { ensureTls, type TlsOptions } from '../instance/secrets.js';
 import { writeState, type InstanceState } from '../instance/state.js';
-import { logKeyId } from '../rekor/note.js';
+import { logKeyId } from '../tlog/note.js';
 import { allServices, type Stack, type StartContext } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
 import { writeScheduleFiles } from '../instance/schedule-files.js';
@@ -82,7 +82,8 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
     d.templateNames.filter((t) => !deferred.has(t)),
   );
   await writeScheduleFiles(paths, state.instance);
-  await writeTrustFiles(state, stack.apiVersion);
+  // A log's clients get trust files; a witness has no log to trust (its vkey is in the hand-over).
+  if (stack.serves === 'log') await writeTrustFiles(state, stack.apiVersion);
   return vars;
 }
 

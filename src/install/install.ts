@@ -71,6 +71,8 @@ export interface InstallOptions {
   tsa?: boolean;
   /** Witnesses the log sends its checkpoints to (kept on later installs once set). */
   witness?: WitnessOptions;
+  /** A witness's name (the key name on its cosignatures; default the hostname; never changes). */
+  witnessName?: string;
   progress: Progress;
 }
 
@@ -139,8 +141,8 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
     const vars = await configure(o, plan);
     await startStack(deployContext(o, plan), vars, { timeoutMs: o.timeoutSec * 1000 });
     smoke = o.smoke ? await prove(o, plan) : undefined;
-    const seen = await observeLog(plan.state, plan.stack, await logTargetOf(plan.state));
-    if (preUpgrade?.head)
+    const seen = plan.stack.serves === 'log' ? await observeLog(plan.state, plan.stack) : undefined;
+    if (preUpgrade?.head && seen)
       o.progress.step(
         `upgrade kept the log: size ${preUpgrade.head.size} → ${seen.head.size}, consistent (same key, same origin)`,
       );
@@ -210,18 +212,17 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
   const releases = checkRelease(o.instance, existing?.highestRelease ?? 0, release, o.allowDowngrade === true);
   if (releases.downgrade)
     o.progress.warn(`installing release ${release} over release ${existing?.highestRelease} (--allow-downgrade)`);
-  if (o.tsa && !stack.timestampAuthority)
-    throw new AirgapError(
-      'USAGE_INVALID',
-      `--tsa: the ${stack.title} stack runs no timestamp authority beside its log`,
-    );
+  checkStackOptions(o, stack);
   const witnesses = wantsWitnesses(o.witness) ? await planStackWitnesses(stack, o.witness) : undefined;
   const hostname = o.hostname ?? existing?.hostname ?? os.hostname();
-  const origin = o.origin ?? existing?.origin ?? hostname;
+  // A witness's name is its origin: the name it signs with, which never changes either.
+  const origin = o.origin ?? o.witnessName ?? existing?.origin ?? hostname;
   if (existing && existing.origin !== origin) {
     throw new AirgapError(
       'INSTALL_ORIGIN_CHANGE',
-      `instance ${o.instance} signs checkpoints as ${existing.origin}; a log cannot change its origin (asked: ${origin})`,
+      stack.serves === 'witness'
+        ? `witness ${o.instance} cosigns as ${existing.origin}; a witness cannot change its name (asked: ${origin})`
+        : `instance ${o.instance} signs checkpoints as ${existing.origin}; a log cannot change its origin (asked: ${origin})`,
     );
   }
   if (!/^[^\s+]+$/.test(origin))
@@ -266,12 +267,22 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
 
 /** Witnesses need a log that posts its checkpoints to them (rekor-tiles, with an Ed25519 key). */
 async function planStackWitnesses(stack: Stack, o: WitnessOptions): Promise<WitnessPlan> {
-  if (!stack.witnessing)
+  if (stack.serves !== 'log' || !stack.witnessing)
     throw new AirgapError(
       'USAGE_INVALID',
       `--witness-policy/--witness-instance: the ${stack.title} stack does not send its checkpoints to witnesses`,
     );
   return planWitnesses(o);
+}
+
+/** Options that only some stacks take: --tsa (a log that runs one), --origin (a log), --witness-name (a witness). */
+function checkStackOptions(o: InstallOptions, stack: Stack): void {
+  if (o.tsa && (stack.serves !== 'log' || !stack.timestampAuthority))
+    throw new AirgapError('USAGE_INVALID', `--tsa: the ${stack.title} stack runs no timestamp authority beside a log`);
+  if (o.witnessName !== undefined && stack.serves !== 'witness')
+    throw new AirgapError('USAGE_INVALID', `--witness-name: the ${stack.title} stack is not a witness (use --origin)`);
+  if (o.origin !== undefined && stack.serves === 'witness')
+    throw new AirgapError('USAGE_INVALID', `--origin: a witness has no log origin; name it with --witness-name`);
 }
 
 /** Preflight: engine, compose, disk, ports, memory, clock. Fails before anything is loaded. */
@@ -343,11 +354,15 @@ function templateSource(plan: Plan): TemplateSource {
   };
 }
 
-/** Prove: the stack's end-to-end smoke test against the running log. */
+/** Prove: the stack's end-to-end smoke test against the running log (or witness). */
 async function prove(o: InstallOptions, plan: Plan): Promise<SmokeReport> {
-  o.progress.step('smoke test: submitting entries and verifying proofs and checkpoints');
-  const target = await logTargetOf(plan.state);
-  const report = await plan.stack.smoke(target);
+  const { stack, state } = plan;
+  o.progress.step(
+    stack.serves === 'log'
+      ? 'smoke test: submitting entries and verifying proofs and checkpoints'
+      : 'smoke test: an unknown log refused, the test log cosigned and the cosignature verified',
+  );
+  const report = stack.serves === 'log' ? await stack.smoke(await logTargetOf(state)) : await stack.smoke(state);
   const failure = smokeFailure(report);
   if (failure) throw failure;
   return report;
@@ -357,12 +372,13 @@ async function prepareUpgrade(o: InstallOptions, plan: UpgradePlan): Promise<{ c
   const { existing } = plan;
   let head: LogHead | undefined;
   const running = await projectContainers(plan.engine.docker, existing.project).catch(() => []);
-  if (running.some((c) => c.state === 'running')) {
+  const stack = stackFor(existing.kind);
+  if (stack.serves === 'log' && running.some((c) => c.state === 'running')) {
     o.progress.step(`recording the checkpoint of release ${existing.bundle.release} before the upgrade`);
     const target = await logTargetOf(existing, { witnesses: false });
-    head = (await observeLog(existing, stackFor(existing.kind), target)).head;
+    head = (await observeLog(existing, stack, target)).head;
     o.progress.step(`  tree size ${head.size}, root ${head.rootHex}`);
-  } else {
+  } else if (stack.serves === 'log') {
     o.progress.warn(
       `instance ${existing.instance} is not running: its checkpoint cannot be recorded before the upgrade; the history's largest checkpoint is what the new release must extend`,
     );
@@ -393,7 +409,8 @@ async function rollBackUpgrade(
     await putPreUpgradeCopyBack(pre.copy, plan.paths);
     await plan.engine.project(existing.project, plan.paths.compose).up();
     await waitHealthy(plan.engine.docker, existing.project, allServices(stackFor(existing.kind)), 300_000, progress);
-    const back = await observeLog(existing, stackFor(existing.kind));
+    const stack = stackFor(existing.kind);
+    const back = stack.serves === 'log' ? (await observeLog(existing, stack)).head : undefined;
     return new AirgapError(
       'UPGRADE_ROLLED_BACK',
       `the upgrade to release ${plan.state.bundle.release} failed: ${why}\nRolled back: release ${existing.bundle.release} (${Object.values(
@@ -402,7 +419,7 @@ async function rollBackUpgrade(
         .map((i) => i.ref)
         .join(
           ', ',
-        )}) runs again on the data as it was before the upgrade; its log serves tree size ${back.head.size}, root ${back.head.rootHex}.`,
+        )}) runs again on the data as it was before the upgrade${back ? `; its log serves tree size ${back.size}, root ${back.rootHex}` : ''}.`,
       { cause },
     );
   } catch (e) {

@@ -5,7 +5,10 @@
  * is one this tool installed on this host (its key, URL and CA are read from it, and the log is
  * registered with it).
  */
+import path from 'node:path';
 import { AirgapError } from '../errors.js';
+import { dataDirFor } from '../instance/layout.js';
+import { readState } from '../instance/state.js';
 import type { WitnessSetup } from '../instance/witnessing.js';
 import { readRegularFile } from '../util/bounded-read.js';
 import { parseWitnessPolicy, simplePolicy, type PolicyWitness } from '../witness/policy.js';
@@ -14,7 +17,7 @@ import { readManagedWitness, type ManagedWitness } from '../instance/witness-reg
 
 export interface WitnessOptions {
   policyFile?: string;
-  /** Witness instances on this host, by instance name. */
+  /** Witness instances on this host: instance names, or their directories (a path with a "/"). */
   instances: readonly string[];
   /** How many of `instances` must cosign (default: all). */
   quorum?: number;
@@ -22,9 +25,14 @@ export interface WitnessOptions {
   caFile?: string;
 }
 
+/** A witness instance of this host, and its directory. */
+export interface LocalWitness extends ManagedWitness {
+  dataDir: string;
+}
+
 export interface WitnessPlan extends WitnessSetup {
   /** Witness instances of this host the log is registered with. */
-  managed: ManagedWitness[];
+  managed: LocalWitness[];
 }
 
 const MAX_FILE = 256 * 1024;
@@ -45,8 +53,7 @@ export async function planWitnesses(o: WitnessOptions): Promise<WitnessPlan> {
 async function fromPolicyFile(file: string, caFile: string | undefined): Promise<WitnessPlan> {
   const text = (await readRegularFile(file, MAX_FILE, 'WITNESS_POLICY_INVALID', 'witness policy')).toString('utf8');
   const policy = parseWitnessPolicy(text, file);
-  if (policy.witnesses.length === 0)
-    throw new AirgapError('WITNESS_POLICY_INVALID', `${file} names no witness`);
+  if (policy.witnesses.length === 0) throw new AirgapError('WITNESS_POLICY_INVALID', `${file} names no witness`);
   if (!caFile)
     throw new AirgapError(
       'USAGE_INVALID',
@@ -59,6 +66,19 @@ async function fromPolicyFile(file: string, caFile: string | undefined): Promise
   return { policy, egress, caPems: egress.map(() => caPem), managed: [] };
 }
 
+/** `--witness-instance NAME` (in the default place) or `--witness-instance DIR`. */
+async function localWitness(nameOrDir: string): Promise<LocalWitness> {
+  if (!nameOrDir.includes('/')) {
+    const m = await readManagedWitness(nameOrDir);
+    return { ...m, dataDir: dataDirFor(nameOrDir) };
+  }
+  const dataDir = path.resolve(nameOrDir);
+  const state = await readState(dataDir);
+  if (!state)
+    throw new AirgapError('INSTALL_NO_INSTANCE', `--witness-instance ${nameOrDir}: no instance in ${dataDir}`);
+  return { ...(await readManagedWitness(state.instance, dataDir)), dataDir };
+}
+
 async function fromInstances(names: readonly string[], quorum: number | undefined): Promise<WitnessPlan> {
   if (new Set(names).size !== names.length)
     throw new AirgapError('USAGE_INVALID', '--witness-instance names the same instance twice');
@@ -68,8 +88,10 @@ async function fromInstances(names: readonly string[], quorum: number | undefine
       'USAGE_INVALID',
       `--witness-quorum ${quorum}: must be between 1 and the number of --witness-instance (${names.length})`,
     );
-  const managed: ManagedWitness[] = [];
-  for (const name of names) managed.push(await readManagedWitness(name));
+  const managed: LocalWitness[] = [];
+  for (const name of names) managed.push(await localWitness(name));
+  if (new Set(managed.map((m) => m.instance)).size !== managed.length)
+    throw new AirgapError('USAGE_INVALID', '--witness-instance names the same instance twice');
   const witnesses: PolicyWitness[] = managed.map((m) => ({
     name: m.instance,
     key: parseCosignatureVkey(m.vkey),

@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
-import { parseCheckpointBody, parseSignedNote } from '../rekor/note.js';
+import { parseCheckpointBody, parseSignedNote } from '../tlog/note.js';
 import type { LogHead } from '../rekor/log-head.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 

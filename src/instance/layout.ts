@@ -42,6 +42,13 @@ export function instancePaths(dataDir: string) {
     toolNode: path.join(dataDir, 'tool', 'node'),
     toolJs: path.join(dataDir, 'tool', 'rekor-airgap.mjs'),
     backupPassphrase: path.join(dataDir, 'secrets', 'backup-passphrase'),
+    // A witness instance: its signer key (omniwitness reads it), its database directory, the logs
+    // it cosigns, and the key of the test log its smoke test registers.
+    witnessKey: path.join(dataDir, 'secrets', 'witness.key'),
+    witness: path.join(dataDir, 'witness'),
+    witnessDb: path.join(dataDir, 'witness', 'witness.db'),
+    witnessLogs: path.join(dataDir, 'config', 'witness-logs.yaml'),
+    witnessSmokeLogKey: path.join(dataDir, 'secrets', 'witness-smoke-log.pem'),
   };
 }
 export type InstancePaths = ReturnType<typeof instancePaths>;

@@ -49,9 +49,7 @@ export async function logTargetOf(state: InstanceState, opts: TargetOptions = {}
       : undefined;
   const witnessPolicy = opts.witnesses === false ? undefined : await readInstanceWitnessPolicy(p);
   return {
-    ...(witnessPolicy
-      ? { witnessPolicy, witnessLastSeen: await witnessLastSeen(p.checkpoints, witnessPolicy) }
-      : {}),
+    ...(witnessPolicy ? { witnessPolicy, witnessLastSeen: await witnessLastSeen(p.checkpoints, witnessPolicy) } : {}),
     endpoint: { url: state.url, ca, connectAddress },
     logKeyPem: state.logPublicKeyPem,
     origin: state.origin,

@@ -29,7 +29,6 @@ export interface WitnessEgress {
 /** Where the nginx of the log listens for rekor-tiles' witness requests (internal networks only). */
 export const EGRESS_PORT = 8081;
 const MAX_POLICY_BYTES = 64 * 1024;
-const MAX_CA_BYTES = 256 * 1024;
 
 export function witnessFiles(p: InstancePaths) {
   return {
@@ -45,9 +44,7 @@ export async function readInstanceWitnessPolicy(p: InstancePaths): Promise<Witne
   const file = witnessFiles(p).policy;
   let text: string;
   try {
-    text = (await readRegularFile(file, MAX_POLICY_BYTES, 'WITNESS_POLICY_INVALID', 'witness policy')).toString(
-      'utf8',
-    );
+    text = (await readRegularFile(file, MAX_POLICY_BYTES, 'WITNESS_POLICY_INVALID', 'witness policy')).toString('utf8');
   } catch (e) {
     if (isMissingFile(e)) return undefined;
     throw e;
@@ -134,7 +131,9 @@ export async function witnessVars(p: InstancePaths): Promise<TemplateVars | unde
     egress_port: EGRESS_PORT,
     nginx_locations: egress.map((e, i) => nginxLocation(i, hosts[i] as URL)).join('\n'),
     extra_hosts: JSON.stringify(
-      [...new Set(egress.filter((e) => e.sameHost).map((e) => new URL(e.url).hostname))].map((h) => `${h}:host-gateway`),
+      [...new Set(egress.filter((e) => e.sameHost).map((e) => new URL(e.url).hostname))].map(
+        (h) => `${h}:host-gateway`,
+      ),
     ),
     ca_volumes: egress.map((_e, i) => `      - ${f.ca(i)}:/etc/nginx/witness-${i}-ca.pem:ro`).join('\n'),
   };

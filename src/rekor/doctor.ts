@@ -11,7 +11,7 @@ import { createPublicKey } from 'node:crypto';
 import { AirgapError, type ErrorCode } from '../errors.js';
 import { logRequest } from './log-http.js';
 import { printable } from '../util/untrusted-text.js';
-import { logKeyId } from './note.js';
+import { logKeyId } from '../tlog/note.js';
 import type { SmokeReport } from './report.js';
 import { smokeFailure } from './smoke.js';
 import type { LogTarget } from './target.js';

@@ -10,7 +10,7 @@ import { parseUntrustedJson, readUntrustedJson, type JsonValue } from '../util/u
 import { printable } from '../util/untrusted-text.js';
 import { hexRoot, readApiV1Head, readTilesHead, tileFetcher, type LogHead } from './log-head.js';
 import { bytesEqual, rfc6962InclusionProof, rfc6962LeafHash, verifyRfc9162Inclusion } from './merkle.js';
-import { verifyCheckpointSignedByLogKey } from './note.js';
+import { verifyCheckpointSignedByLogKey } from '../tlog/note.js';
 import { logPublicKey, type LogTarget } from './target.js';
 import { entryBundlePath, parseEntryBundle, TiledTree, TILE_WIDTH } from './tiles.js';
 import { isSha256Hex } from '../util/sha256.js';

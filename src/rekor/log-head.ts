@@ -2,7 +2,7 @@
 import { AirgapError } from '../errors.js';
 import { logRequest, parseJsonBody, show } from './log-http.js';
 import { verifyRfc9162Consistency } from './merkle.js';
-import { verifyCheckpointSignedByLogKey } from './note.js';
+import { verifyCheckpointSignedByLogKey } from '../tlog/note.js';
 import { rederiveTreeFromTiles, verifyConsistencyFromTiles } from './tiles.js';
 import { logPublicKey, type LogTarget } from './target.js';
 import { isSha256Hex } from '../util/sha256.js';

@@ -9,7 +9,7 @@ import type { LogEntry } from './entry-reader.js';
 import type { LogHead } from './log-head.js';
 import { decodeB64, decodeInt, decodeList, show } from './log-http.js';
 import { rfc6962LeafHash, verifyRfc9162Inclusion } from './merkle.js';
-import { verifyCheckpointSignedByLogKey } from './note.js';
+import { verifyCheckpointSignedByLogKey } from '../tlog/note.js';
 import { logPublicKey, type LogTarget } from './target.js';
 import { digestHex, isDigest } from '../util/sha256.js';
 import { isJsonObject, parseUntrustedJson } from '../util/untrusted-json.js';

@@ -21,7 +21,7 @@ export interface SmokeRecord {
 
 export interface SmokeReport {
   ok: boolean;
-  kind: 'rekor-v2' | 'rekor-v1';
+  kind: 'rekor-v2' | 'rekor-v1' | 'witness';
   url: string;
   origin: string;
   checks: SmokeCheck[];

@@ -19,7 +19,7 @@ import {
   type LogEndpoint,
 } from './log-http.js';
 import { bytesEqual, rfc6962LeafHash, verifyRfc9162Consistency, verifyRfc9162Inclusion } from './merkle.js';
-import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
+import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from '../tlog/note.js';
 import type { SmokeReport } from './report.js';
 import { chainRecord } from './smoke-v2.js';
 import { isJsonObject } from '../util/untrusted-json.js';

@@ -20,7 +20,7 @@ import {
 } from './log-http.js';
 import { parseUntrustedJson } from '../util/untrusted-json.js';
 import { bytesEqual, rfc6962LeafHash, verifyRfc9162Inclusion } from './merkle.js';
-import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from './note.js';
+import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from '../tlog/note.js';
 import type { SmokeReport } from './report.js';
 import { verifyConsistencyFromTiles } from './tiles.js';
 import { requestTimestamp } from './timestamp.js';
@@ -141,7 +141,8 @@ async function verifyEntry(run: CheckRun, o: SmokeV2Options, s: Submitted, label
     const c = verifyCheckpointSignedByLogKey(s.envelope, o.origin, o.logKey);
     return [c, `${show(c.origin)}, size ${c.size}, signed by the log key`];
   });
-  if (o.witnessPolicy) await witnessStep(run, o.witnessPolicy, s.envelope, `${label}: witness quorum on the checkpoint`);
+  if (o.witnessPolicy)
+    await witnessStep(run, o.witnessPolicy, s.envelope, `${label}: witness quorum on the checkpoint`);
   await run.step(`${label}: log ID is the installed log key`, () => {
     const want = logKeyId(o.origin, o.logKey);
     const got = decodeB64(s.entry.logId?.keyId, 'logId.keyId');

@@ -4,7 +4,7 @@
  */
 import type { LogHead } from '../rekor/log-head.js';
 import type { LogTarget } from '../rekor/target.js';
-import type { Stack } from './stack.js';
+import type { LogStack } from './stack.js';
 import { recordCheckpoint, type RecordOutcome } from '../instance/checkpoint-history.js';
 import { instancePaths } from '../instance/layout.js';
 import { logTargetOf } from '../instance/log-target.js';
@@ -15,7 +15,7 @@ export interface Observed {
   history: RecordOutcome;
 }
 
-export async function observeLog(state: InstanceState, stack: Stack, target?: LogTarget): Promise<Observed> {
+export async function observeLog(state: InstanceState, stack: LogStack, target?: LogTarget): Promise<Observed> {
   const t = target ?? (await logTargetOf(state));
   const head = await stack.readHead(t);
   const history = await recordCheckpoint(instancePaths(state.dataDir).checkpoints, head, (from, to) =>

@@ -13,7 +13,7 @@ import { smokeV1 } from '../rekor/smoke-v1.js';
 import { logPublicKey } from '../rekor/target.js';
 import { findApiV1Entries, readApiV1Entry } from '../rekor/entry-reader.js';
 import { NONROOT_UID } from './container-user.js';
-import type { BackupContext, Stack } from './stack.js';
+import type { BackupContext, LogStack } from './stack.js';
 import { createTree } from './trillian-tree.js';
 import { runOneOff } from '../engine/one-off.js';
 import { mariadbDump, mariadbQuery } from './mariadb-dump.js';
@@ -58,7 +58,8 @@ async function quietApiV1Head(ctx: BackupContext): Promise<LogHead> {
   }
 }
 
-export const rekorV1Stack: Stack = {
+export const rekorV1Stack: LogStack = {
+  serves: 'log',
   kind: 'rekor-v1',
   title: 'Rekor v1 (rekor-server + Trillian + MariaDB)',
   timestampAuthority: false,

@@ -8,9 +8,10 @@ import { smokeV2 } from '../rekor/smoke-v2.js';
 import { logPublicKey } from '../rekor/target.js';
 import { findTilesEntries, readTilesEntry } from '../rekor/entry-reader.js';
 import { NONROOT_UID } from './container-user.js';
-import type { Stack } from './stack.js';
+import type { LogStack } from './stack.js';
 
-export const rekorV2Stack: Stack = {
+export const rekorV2Stack: LogStack = {
+  serves: 'log',
   kind: 'rekor-v2',
   title: 'Rekor v2 (rekor-tiles, POSIX tiles)',
   timestampAuthority: true,

@@ -1,7 +1,11 @@
 /**
  * The one interface a stack module implements. It says everything install, status, smoke,
- * uninstall, backup and restore need to know about a kind of log; none of them names a stack.
+ * uninstall, backup and restore need to know about a kind of instance; none of them names a stack.
  * A new stack = a module here, its entry in `registry.ts`, a profile in bundles/ and templates.
+ *
+ * What an instance serves is a capability, told by `serves`: a transparency log (checkpoints,
+ * entries, proofs: `LogStack`) or a witness, which keeps no log of its own and cosigns the
+ * checkpoints of the logs registered with it (`WitnessStack`). Code that reads a log narrows first.
  */
 import type { ComposeProject, Engine } from '../engine/engine.js';
 import type { InstancePathName, InstancePaths } from '../instance/layout.js';
@@ -31,6 +35,7 @@ export interface ConfigureContext {
 }
 
 export interface Configured {
+  /** The key the instance signs with: a log's checkpoints, a witness's cosignatures. */
   logKey: LogKey;
   /** Template variables the stack adds (passwords, ...). */
   vars: TemplateVars;
@@ -93,15 +98,10 @@ export interface BackupSpec {
   pausedHead?(ctx: BackupContext): Promise<LogHead>;
 }
 
-export interface Stack {
+/** What every stack has, whatever it serves. */
+interface StackBase {
   kind: string;
   title: string;
-  /** Rekor's major API version clients speak to it (signing_config.json). */
-  apiVersion: 1 | 2;
-  /** Whether the stack can run a timestamp authority beside the log (install --tsa). */
-  timestampAuthority: boolean;
-  /** Whether the log sends its checkpoints to witnesses (install --witness-policy/--witness-instance). */
-  witnessing?: boolean;
   /** Memory the engine's host needs for the stack. */
   minMemoryBytes: number;
   directories: readonly StackDirectory[];
@@ -120,6 +120,20 @@ export interface Stack {
   fixedAddresses?: { network: string; services: readonly string[] };
   /** Start order. Every service of the compose file is in one phase. */
   phases: readonly StartPhase[];
+  backup: BackupSpec;
+  /** Extra lines of the hand-over (label, value), e.g. the Trillian tree. */
+  handover(state: InstanceState): Array<[string, string]>;
+}
+
+/** A stack that serves a transparency log: clients submit entries and read checkpoints and proofs. */
+export interface LogStack extends StackBase {
+  serves: 'log';
+  /** Rekor's major API version clients speak to it (signing_config.json). */
+  apiVersion: 1 | 2;
+  /** Whether the stack can run a timestamp authority beside the log (install --tsa). */
+  timestampAuthority: boolean;
+  /** Whether the log sends its checkpoints to witnesses (install --witness-policy/--witness-instance). */
+  witnessing?: boolean;
   /** The end-to-end smoke test of the log's API. */
   smoke(t: LogTarget): Promise<SmokeReport>;
   /** The log's current verified checkpoint. */
@@ -132,10 +146,25 @@ export interface Stack {
   findEntries(t: LogTarget, digestHex: string): Promise<number[]>;
   /** Re-derives the whole tree the log publishes and checks it against `head` (when the stack can). */
   auditTree?(t: LogTarget, head: LogHead): Promise<string>;
-  backup: BackupSpec;
-  /** Extra lines of the hand-over (label, value), e.g. the Trillian tree. */
-  handover(state: InstanceState): Array<[string, string]>;
 }
+
+/**
+ * A stack that serves a witness: it has no log, entries or proofs of its own; it cosigns the
+ * checkpoints of registered logs, never one inconsistent with what it cosigned before. Its state
+ * (per log, the largest checkpoint it cosigned) is what must never go backwards.
+ */
+export interface WitnessStack extends StackBase {
+  serves: 'witness';
+  /** The end-to-end test of the running witness (TLS, an unknown log refused, a test log cosigned). */
+  smoke(state: InstanceState): Promise<SmokeReport>;
+  /**
+   * Per log origin, the size of the latest checkpoint the witness cosigned, read from its database
+   * files under the instance directory `dataDir` (a live instance, or one unpacked from a backup).
+   */
+  witnessedSizes(dataDir: string): Promise<Map<string, number>>;
+}
+
+export type Stack = LogStack | WitnessStack;
 
 export function allServices(stack: Stack): string[] {
   return stack.phases.flatMap((p) => [...p.services]);

@@ -18,7 +18,7 @@ import {
   parseCheckpointBody,
   parseSignedNote,
   type NoteSignature,
-} from '../rekor/note.js';
+} from '../tlog/note.js';
 import { printable } from '../util/untrusted-text.js';
 
 /** The signature type byte of an Ed25519 cosignature/v1 key (a plain signed-note key is 0x01). */

@@ -7,7 +7,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
-import { decodeBase64Strict, ed25519Raw } from '../rekor/note.js';
+import { decodeBase64Strict, ed25519Raw } from '../tlog/note.js';
 import { printable } from '../util/untrusted-text.js';
 import { ALG_COSIGNATURE_V1, cosignatureVkey, isValidKeyName, keyHashOf } from './cosignature.js';
 

@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { logKeyId } from '../../src/rekor/note.js';
+import { logKeyId } from '../../src/tlog/note.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { closeAll, countConnections, listenLoopback, loopbackCert, type TestCert } from '../helpers/loopback.js';

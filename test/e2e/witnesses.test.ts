@@ -37,7 +37,10 @@ describe.skipIf(!rig)('witnesses: a log with a quorum of two', () => {
 
   /** The containers of an instance's compose project on the air-gapped engine. */
   const engine = (args: string[]) =>
-    execFileSync('docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: needRig().offlineDockerHost } });
+    execFileSync('docker', args, {
+      encoding: 'utf8',
+      env: { ...process.env, DOCKER_HOST: needRig().offlineDockerHost },
+    });
   const projectContainers = (instance: string) =>
     engine(['ps', '-aq', '--filter', `label=com.docker.compose.project=rekor-airgap-${instance}`])
       .split('\n')
@@ -156,7 +159,14 @@ describe.skipIf(!rig)('witnesses: a log with a quorum of two', () => {
 
   it('doctor, from a client with the exported trust files, checks the quorum', async () => {
     const r = needRig();
-    const d = await runOffline(r, ['doctor', '--url', json<Installed>(await status()).url, '--trust-dir', trust, '--json']);
+    const d = await runOffline(r, [
+      'doctor',
+      '--url',
+      json<Installed>(await status()).url,
+      '--trust-dir',
+      trust,
+      '--json',
+    ]);
     expect(d.exitCode, d.stdout + d.stderr).toBe(0);
     expect(d.stdout).toContain('witness quorum');
   });

@@ -12,7 +12,7 @@ import { BackupArchiveWriter } from '../../src/backup/archive.js';
 import { writeArchive } from '../../src/backup/backup.js';
 import { instancePaths } from '../../src/instance/layout.js';
 import type { InstanceState } from '../../src/instance/state.js';
-import { formatCheckpointBody, signNote } from '../../src/rekor/note.js';
+import { formatCheckpointBody, signNote } from '../../src/tlog/note.js';
 import type { LogHead } from '../../src/rekor/log-head.js';
 import { rekorV2Stack } from '../../src/stacks/rekor-v2.js';
 import { silentProgress } from '../../src/util/progress.js';

@@ -9,7 +9,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { memorySubtreeHasher, rfc6962InclusionProof, rfc6962LeafHash } from '../../src/rekor/merkle.js';
-import { formatCheckpointBody, logKeyId, signNote } from '../../src/rekor/note.js';
+import { formatCheckpointBody, logKeyId, signNote } from '../../src/tlog/note.js';
 import { tilePath } from '../../src/rekor/tiles.js';
 
 export interface Answer {

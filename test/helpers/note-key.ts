@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { noteVerifierKey as fromKey } from '../../src/rekor/note.js';
+import { noteVerifierKey as fromKey } from '../../src/tlog/note.js';
 
 /** The verifier key string for an Ed25519 log public key (PEM). */
 export function noteVerifierKey(origin: string, pem: string): string {

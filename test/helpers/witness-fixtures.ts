@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { noteVerifierKey, signNote } from '../../src/rekor/note.js';
+import { noteVerifierKey, signNote } from '../../src/tlog/note.js';
 import { cosignatureVkey } from '../../src/witness/cosignature.js';
 
 export const WITNESS_FIXTURES = path.resolve(import.meta.dirname, '../fixtures/witness');

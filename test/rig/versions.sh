@@ -14,6 +14,9 @@ COSIGN_VERSION=v2.6.4                 # checks bundle signatures (verify-blob --
 COSIGN3_VERSION=v3.1.2                # the reference client against the installed log
 HELM_VERSION=v3.22.0                  # publishes the test chart (helm push) and renders it (helm template)
 TSA_VERSION=v2.1.5                    # sigstore timestamp-authority (needs Go 1.27)
+# transparency-dev/witness publishes no release tags: a pseudo-version pins the commit. The image
+# tag is the same string, so the tag names exactly the source the binary was built from.
+WITNESS_VERSION=v0.0.0-20260720115447-2e1c6971d19e   # omniwitness, what bundles/witness.yaml pins
 # Modules whose go.mod says go 1.27: the go command fetches this toolchain from the module proxy.
 GO127_TOOLCHAIN=go1.27.3
 DEBIAN_SUITE=bookworm

@@ -64,7 +64,7 @@ const drillCommand = {
         `backup drill of ${r.instance}: ${r.ok ? 'PASSED' : 'FAILED'} in ${r.seconds.toFixed(1)} s`,
         ...(b
           ? [
-              `  backup:  ${b.bytes} bytes, ${b.files} files + ${b.secrets} sealed secrets, tree size ${b.checkpoint.size}, writes paused ${b.pausedSeconds.toFixed(1)} s, ${b.seconds.toFixed(1)} s`,
+              `  backup:  ${b.bytes} bytes, ${b.files} files + ${b.secrets} sealed secrets, ${b.checkpoint ? `tree size ${b.checkpoint.size}` : 'witness state'}, writes paused ${b.pausedSeconds.toFixed(1)} s, ${b.seconds.toFixed(1)} s`,
             ]
           : []),
         ...(s
@@ -202,7 +202,9 @@ export function backupCommand(opts: AppOptions): CommandModule {
           [
             `backup of ${args.instance} written: ${r.file}`,
             `  ${r.bytes} bytes, ${r.files} files + ${r.secrets} sealed secrets${r.hooks.length ? `, hooks: ${r.hooks.join(', ')}` : ''}`,
-            `  checkpoint: tree size ${r.checkpoint.size}, root ${r.checkpoint.rootHex}`,
+            r.checkpoint
+              ? `  checkpoint: tree size ${r.checkpoint.size}, root ${r.checkpoint.rootHex}`
+              : `  witness cosigned: ${r.witnessed?.map((w) => `${w.origin} ${w.size}`).join(', ') || 'nothing yet'}`,
             `  writes paused ${r.pausedSeconds.toFixed(1)} s; ${r.seconds.toFixed(1)} s in all`,
             ...r.removed.map((f) => `  removed (retention): ${f}`),
           ].join('\n'),
@@ -221,6 +223,7 @@ interface RestoreArgs extends CommonArgs {
   passphraseFile?: string;
   with: string[];
   forceFork: boolean;
+  forceRollback: boolean;
   bundle?: string;
   trust: string[];
   timeout: number;
@@ -243,6 +246,12 @@ export const restoreCommand = {
           type: 'boolean',
           default: false,
           describe: 'restore a tree smaller than one the log has published (clients will see a fork)',
+        })
+        .option('force-rollback', {
+          type: 'boolean',
+          default: false,
+          describe:
+            'restore a witness whose live database has cosigned more than the backup holds (it forgets those checkpoints and cosigns whatever it is shown next)',
         })
         .option('bundle', {
           coerce: lastValue,
@@ -272,6 +281,7 @@ export const restoreCommand = {
       instance: args.instance,
       hooks: args.with,
       forceFork: args.forceFork,
+      forceRollback: args.forceRollback,
       trust: args.trust,
       timeoutSec: args.timeout,
       progress: progressFor(args),

@@ -29,6 +29,7 @@ interface Args extends CommonArgs {
   witnessCa?: string;
   witnessInstance: string[];
   witnessQuorum?: number;
+  witnessName?: string;
 }
 
 /** Which stack of the bundle, and the instance it becomes: its name and directory. */
@@ -74,6 +75,12 @@ function withServing<T>(y: Argv<T>) {
       coerce: lastValue,
       type: 'string',
       describe: 'address to publish the port on (default 0.0.0.0)',
+    })
+    .option('witness-name', {
+      coerce: lastValue,
+      type: 'string',
+      describe:
+        "a witness's name: the key name on its cosignatures, which logs' policies name (default: the hostname; never changes later)",
     })
     .option('checkpoint-interval', {
       coerce: lastValue,
@@ -179,15 +186,15 @@ export const bundleInstallCommand = {
     return typed<Args>(
       withWitnesses(withInstallRun(withTlsOptions(withServing(withPlacement(bundle)))))
         .example('$0 bundle install ./bundle --trust bundle-signing.pub --hostname rekor.site.internal', '')
+        .example('./install.sh --trust bundle-signing.pub --instance tenant-b --port 4443', 'from the bundle itself')
         .example(
           '$0 bundle install ./bundle --trust bundle-signing.pub --profile witness --instance witness-a --hostname witness-a.site.internal',
-          'a witness',
+          'a witness from the same bundle; the hand-over prints the policy line logs need',
         )
         .example(
           '$0 bundle install ./bundle --trust bundle-signing.pub --witness-instance witness-a --witness-instance witness-b --witness-quorum 2',
           'a log that needs both witnesses',
-        )
-        .example('./install.sh --trust bundle-signing.pub --instance tenant-b --port 4443', 'from the bundle itself'),
+        ),
     );
   },
   handler: async (args) => {
@@ -217,6 +224,7 @@ export const bundleInstallCommand = {
       ...(args.dataDir ? { dataDir: args.dataDir } : {}),
       ...(args.hostname ? { hostname: args.hostname } : {}),
       ...(args.origin ? { origin: args.origin } : {}),
+      ...(args.witnessName ? { witnessName: args.witnessName } : {}),
       ...(args.port ? { port: args.port } : {}),
       ...(args.bind ? { bindAddress: args.bind } : {}),
       ...(args.tlsCert ? { tlsCert: args.tlsCert } : {}),

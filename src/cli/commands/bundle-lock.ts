@@ -14,7 +14,8 @@ interface Args extends CommonArgs {
 
 export const bundleLockCommand = {
   command: 'lock',
-  describe: 'resolve each image tag of a profile to its digest and write <profile>.lock.json',
+  describe:
+    'resolve each image tag of a profile (and of the companions it carries) to its digest and write <profile>.lock.json',
   builder: (y) =>
     typed<Args>(
       withRegistry(withCommon(y))
@@ -32,24 +33,26 @@ export const bundleLockCommand = {
     ),
   handler: async (args) => {
     const { lockPathFor, writeLock } = await import('../../bundle/lock.js');
-    const { loadProfile } = await import('../../bundle/profile.js');
+    const { loadBundleProfiles } = await import('../../bundle/create.js');
     const { RegistryPool } = await import('../../source/registry-source.js');
     const access = await registryAccessFrom(args);
     const pool = new RegistryPool(access);
     const progress = progressFor(args);
     const written: Array<{ file: string; images: Record<string, { digest: string }> }> = [];
     for (const name of args.profile) {
-      const profile = await loadProfile(name);
+      // The profile and the companions a bundle of it carries: one lock pins all their images.
+      const [profile, ...companions] = await loadBundleProfiles([name]);
       const images: Record<string, { digest: string }> = {};
-      for (const img of profile.images) {
+      for (const img of [profile!, ...companions].flatMap((p) => p.images)) {
+        if (Object.hasOwn(images, img.ref)) continue;
         const ref = parseImageRef(img.ref);
         const { client, repository } = pool.sourceFor(ref);
         const m = await client.manifest(repository, ref.tag!);
         images[img.ref] = { digest: m.digest };
         progress.step(`${img.ref} → ${m.digest}`);
       }
-      const file = args.out && args.profile.length === 1 ? args.out : lockPathFor(profile);
-      await writeLock(file, { profile: profile.name, images });
+      const file = args.out && args.profile.length === 1 ? args.out : lockPathFor(profile!);
+      await writeLock(file, { profile: profile!.name, images });
       written.push({ file, images });
     }
     printResult(args, written, written.map((w) => `wrote ${w.file}`).join('\n'));

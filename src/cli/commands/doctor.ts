@@ -65,7 +65,7 @@ export const doctorCommand = {
   handler: async (args) => {
     const timeoutMs = timeoutMsOf(args.timeout);
     const { runDoctor, doctorFailure } = await import('../../rekor/doctor.js');
-    const { stackFor } = await import('../../stacks/registry.js');
+    const { logStackFor } = await import('../../stacks/registry.js');
     const { isMissingFile, readRegularFile, SMALL_JSON_LIMIT } = await import('../../util/bounded-read.js');
     const { readUntrustedJson } = await import('../../util/untrusted-json.js');
     const read = async (f: string) => fsp.readFile(f, 'utf8').catch(() => undefined);
@@ -93,7 +93,7 @@ export const doctorCommand = {
     const sc = await trustJson('signing_config.json');
     const tlog = sc ? sc.at('rekorTlogUrls').optList()[0] : undefined;
     const apiVersion: 1 | 2 = tlog?.isObject && tlog.at('majorApiVersion').raw === 1 ? 1 : 2;
-    const stack = stackFor(apiVersion === 1 ? 'rekor-v1' : 'rekor-v2');
+    const stack = logStackFor(apiVersion === 1 ? 'rekor-v1' : 'rekor-v2');
     const witnessPolicy = await readTrustWitnessPolicy(args.trustDir);
     const checks = await runDoctor({
       ...(witnessPolicy ? { witnessPolicy } : {}),

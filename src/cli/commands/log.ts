@@ -43,9 +43,9 @@ const getCommand = {
   handler: async (args) => {
     const given = [args.index !== undefined, !!args.digest, !!args.record].filter(Boolean).length;
     if (given !== 1) throw new AirgapError('USAGE_INVALID', 'pass one of --index N, --digest SHA256 or --record FILE');
-    const { stackFor } = await import('../../stacks/registry.js');
-    const { target, kind } = await resolveLogTarget(args);
-    const stack = stackFor(kind);
+    const { logStackFor } = await import('../../stacks/registry.js');
+    const { target, kind, state } = await resolveLogTarget(args);
+    const stack = logStackFor(kind, state?.instance);
     const show = (e: Awaited<ReturnType<typeof stack.readEntry>>) => ({
       logIndex: e.logIndex,
       kind: e.kind,

@@ -37,9 +37,12 @@ export const smokeCommand = {
     ),
   handler: async (args) => {
     const { smokeFailure } = await import('../../rekor/smoke.js');
-    const { stackFor } = await import('../../stacks/registry.js');
+    const { logStackFor, stackFor } = await import('../../stacks/registry.js');
     const { target, kind, state } = await resolveLogTarget(args);
-    const report = await stackFor(kind).smoke(target);
+    const stack = stackFor(kind);
+    // A witness instance has its own test (TLS, an unknown log refused, its test log cosigned).
+    const report =
+      stack.serves === 'witness' && state ? await stack.smoke(state) : await logStackFor(kind).smoke(target);
     const json =
       JSON.stringify(
         {
@@ -55,10 +58,10 @@ export const smokeCommand = {
     args.io.out(args.json ? json : smokeText(report));
     const failure = smokeFailure(report);
     if (failure) throw failure;
-    if (state) {
+    if (state && stack.serves === 'log') {
       // The checkpoint the test ended on joins the instance's history (a fork fails here, loudly).
       const { observeLog } = await import('../../stacks/observe.js');
-      const seen = await observeLog(state, stackFor(kind), target);
+      const seen = await observeLog(state, stack, target);
       if (!args.json)
         args.io.err(
           `checkpoint history: size ${seen.head.size} ${seen.history === 'known' ? 'already kept' : 'kept, consistent with the history'}`,

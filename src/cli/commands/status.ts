@@ -30,12 +30,44 @@ export const statusCommand = {
     const timeoutMs = timeoutMsOf(args.timeout);
     const state = await requireState(args.instance, args.dataDir);
     const containers = await projectContainers((await engineForCommand()).docker, state.project);
+    const stack = stackFor(state.kind);
+    if (stack.serves === 'witness') {
+      // A witness has no checkpoint of its own: what it has cosigned, per log, from its database.
+      const witnessed = await stack.witnessedSizes(state.dataDir).then(
+        (m) => Object.fromEntries(m),
+        (e: Error) => ({ error: e.message }),
+      );
+      printResult(
+        args,
+        {
+          instance: state.instance,
+          profile: state.profile,
+          url: state.url,
+          witnessName: state.stack.witnessName ?? state.origin,
+          witnessVkey: state.stack.witnessVkey ?? '',
+          containers,
+          witnessed,
+        },
+        [
+          `witness ${state.instance} (${state.profile}) at ${state.url}, name ${state.stack.witnessName ?? state.origin}`,
+          ...containers.map((c) => `  ${c.service.padEnd(22)} ${c.state}${c.health ? ` (${c.health})` : ''}`),
+          'error' in witnessed
+            ? `  cosigned: unreadable: ${String(witnessed.error)}`
+            : `  cosigned (latest size per log): ${
+                Object.entries(witnessed)
+                  .map(([o, n]) => `${printable(o)} ${n}`)
+                  .join(', ') || 'nothing yet'
+              }`,
+        ].join('\n'),
+      );
+      return;
+    }
     const { observeLog } = await import('../../stacks/observe.js');
     const { AirgapError } = await import('../../errors.js');
     // A fork or a lost witness quorum is not "unreachable": it fails status with its own exit code.
     const target = await logTargetOf(state);
     if (timeoutMs) target.endpoint.timeoutMs = timeoutMs;
-    const head = await observeLog(state, stackFor(state.kind), target)
+    const head = await observeLog(state, stack, target)
       .then((o) => o.head)
       .catch((e: Error) => {
         if (e instanceof AirgapError && (e.code === 'LOG_FORK' || e.code === 'WITNESS_QUORUM_NOT_MET')) throw e;

@@ -34,10 +34,10 @@ const exportCommand = {
   handler: async (args) => {
     const { requireState } = await import('../../instance/state.js');
     const { writeTrustFiles } = await import('../../instance/trust-files.js');
-    const { stackFor } = await import('../../stacks/registry.js');
+    const { logStackFor } = await import('../../stacks/registry.js');
     const { clientGuide } = await import('../handover.js');
     const state = await requireState(args.instance, args.dataDir);
-    const files = await writeTrustFiles(state, stackFor(state.kind).apiVersion, args.out);
+    const files = await writeTrustFiles(state, logStackFor(state.kind, state.instance).apiVersion, args.out);
     printResult(
       args,
       { instance: state.instance, url: state.url, ...files },

@@ -24,7 +24,7 @@ import {
   parseSignedNote,
   signNote,
   verifyCheckpointSignedByLogKey,
-} from '../../../src/rekor/note.js';
+} from '../../../src/tlog/note.js';
 import { parseBackupManifest } from '../../../src/backup/backup-manifest.js';
 import { headOfNote } from '../../../src/instance/checkpoint-history.js';
 import { parseState } from '../../../src/instance/state.js';

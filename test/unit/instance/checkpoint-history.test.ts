@@ -14,7 +14,7 @@ import {
   rfc6962LeafHash,
   verifyRfc9162Consistency,
 } from '../../../src/rekor/merkle.js';
-import { formatCheckpointBody, signNote } from '../../../src/rekor/note.js';
+import { formatCheckpointBody, signNote } from '../../../src/tlog/note.js';
 import type { LogHead } from '../../../src/rekor/log-head.js';
 import { tempDir } from '../../helpers/fixtures.js';
 

@@ -9,7 +9,7 @@ import {
   signNote,
   verifyCheckpointSignedByLogKey,
   verifyNoteSignedByKey,
-} from '../../../src/rekor/note.js';
+} from '../../../src/tlog/note.js';
 import { expectCode } from '../../helpers/expect-code.js';
 
 // The example of the C2SP signed-note spec and golang.org/x/mod/sumdb/note.
@@ -115,7 +115,7 @@ describe('when a signature is spelled in non-canonical base64', () => {
   it('the note is refused, though the signature bytes decode the same', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
     const { formatCheckpointBody, signNote, verifyCheckpointSignedByLogKey } =
-      await import('../../../src/rekor/note.js');
+      await import('../../../src/tlog/note.js');
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const note = signNote(
       formatCheckpointBody({ origin: 'o.example', size: 3, rootHash: new Uint8Array(32).fill(1), extensions: [] }),

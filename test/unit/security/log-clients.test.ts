@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readTilesEntry } from '../../../src/rekor/entry-reader.js';
 import { logRequest } from '../../../src/rekor/log-http.js';
 import { runDoctor } from '../../../src/rekor/doctor.js';
-import { logKeyId } from '../../../src/rekor/note.js';
+import { logKeyId } from '../../../src/tlog/note.js';
 import { smokeV2 } from '../../../src/rekor/smoke-v2.js';
 import { expectCodeAsync } from '../../helpers/expect-code.js';
 import { closeAll, countConnections, listenLoopback, loopbackCert, type TestCert } from '../../helpers/loopback.js';
