@@ -129,13 +129,7 @@ export async function loadBundleProfiles(names: readonly string[]): Promise<Prof
     for (const c of profiles[i]!.companions)
       if (!profiles.some((p) => p.name === c)) profiles.push(await loadCompanion(profiles[i]!, c));
   }
-  const seen = new Set<string>();
-  for (const p of profiles) {
-    if (seen.has(p.name))
-      throw new AirgapError('PROFILE_INVALID', `two profiles of this bundle are named ${p.name} (${p.file})`);
-    seen.add(p.name);
-    verifyStackKind(p);
-  }
+  for (const p of profiles) verifyStackKind(p);
   return profiles;
 }
 

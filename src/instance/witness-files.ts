@@ -5,14 +5,12 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import yaml from 'js-yaml';
 import { AirgapError } from '../errors.js';
 import { noteVerifierKey } from '../tlog/note.js';
 import { exists, writeFileAtomic } from '../util/atomic-file.js';
 import { readSqliteTable } from '../util/sqlite-file.js';
 import { printable } from '../util/untrusted-text.js';
-import { parseCosignatureVkey } from '../witness/cosignature.js';
 import { generateWitnessSigner, parseWitnessSigner } from '../witness/witness-key.js';
 import { instancePaths, type InstancePaths } from './layout.js';
 import { writeSecret } from './secrets.js';
@@ -131,8 +129,7 @@ export function checkWitnessLog(log: WitnessLog): void {
   // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (!log.origin || /[\n\r\u0000-\u001f\u007f]/.test(log.origin) || log.origin !== log.origin.trim())
     throw new AirgapError('USAGE_INVALID', `origin ${JSON.stringify(printable(log.origin))} must be one line of text`);
-  const parts = log.vkey.split('+');
-  if (parts.length !== 3 || !parts[0] || !/^[0-9a-f]{8}$/.test(parts[1]!) || !/^[A-Za-z0-9+/]+=*$/.test(parts[2]!))
+  if (!/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/.test(log.vkey))
     throw new AirgapError(
       'USAGE_BAD_LOG_KEY',
       `${JSON.stringify(printable(log.vkey))} is not a note verifier key (<name>+<8 hex digits>+<base64>)`,
@@ -140,9 +137,6 @@ export function checkWitnessLog(log: WitnessLog): void {
   if (log.url && !/^https?:\/\/[^\s]+$/.test(log.url))
     throw new AirgapError('USAGE_INVALID', `log URL ${JSON.stringify(printable(log.url))} must be http(s)://…`);
 }
-
-/** The witness's cosignature/v1 key from its vkey (for checking what it returns). */
-export const witnessKeyOf = parseCosignatureVkey;
 
 /**
  * Per log origin, the size of the latest checkpoint the witness cosigned, as its database (and
@@ -169,9 +163,4 @@ export async function readWitnessedSizes(dataDir: string): Promise<Map<string, n
     sizes.set(origin, Number(size));
   }
   return sizes;
-}
-
-/** Where a witness's database files are, relative to its instance directory (for backups). */
-export function witnessDbFiles(p: InstancePaths): string[] {
-  return ['', '-wal', '-shm'].map((s) => path.relative(p.dataDir, p.witnessDb + s));
 }

@@ -87,7 +87,7 @@ describe('backup.json is authenticated by the passphrase', () => {
   it('an archive whose backup.json differs in any one byte from what the backup wrote is refused before it is parsed', async () => {
     const dir = tempDir();
     const archive = await backupOf(makeInstance(dir), path.join(dir, 'b.tar'));
-    expect((await openBackupArchive(archive, PASS)).manifest.checkpoint.size).toBe(3);
+    expect((await openBackupArchive(archive, PASS)).manifest.checkpoint?.size).toBe(3);
     const bytes = readFileSync(archive);
     const manifest = (await readEntries(archive)).find((e) => e.path === BACKUP_MANIFEST)!.bytes;
     // backup.json is the last entry: its content ends where its padding and the end blocks begin.
@@ -126,7 +126,7 @@ describe('backup.json is authenticated by the passphrase', () => {
       const m = JSON.parse(b.toString()) as BackupManifest;
       for (const d of m.dirs) Object.assign(d, { mode: d.path === 'log' ? 0o1777 : 0o777, uid: 65534, gid: 65534 });
       m.dirs.push({ path: 'etc/cron.d', mode: 0o777, uid: 0, gid: 0 });
-      m.checkpoint.size = 4;
+      m.checkpoint!.size = 4;
       return serializeBackupManifest(m);
     });
     const passFile = path.join(dir, 'pass');
