@@ -41,11 +41,31 @@ export const statusCommand = {
         if (e instanceof AirgapError && e.code === 'LOG_FORK') throw e;
         return { error: e.message };
       });
+    const { shardLines, shardJson } = await import('../shard-status.js');
+    // A shard rotated out: is the switch holding? (The probe writes nothing.)
+    const sw = state.readOnlySince ? stackFor(state.kind).readOnlySwitch : undefined;
+    const writes = sw
+      ? await sw.writesRefused(target).then(
+          (answer) => ({ refused: true, answer }),
+          (e: Error) => ({ refused: false, answer: e.message }),
+        )
+      : undefined;
     printResult(
       args,
-      { instance: state.instance, profile: state.profile, url: state.url, origin: state.origin, containers, log: head },
+      {
+        instance: state.instance,
+        profile: state.profile,
+        url: state.url,
+        origin: state.origin,
+        ...shardJson(state),
+        ...(writes ? { writesRefused: writes.refused } : {}),
+        containers,
+        log: head,
+      },
       [
         `instance ${state.instance} (${state.profile}) at ${state.url}, origin ${state.origin}`,
+        ...shardLines(state),
+        ...(writes ? [`  writes: ${writes.refused ? 'refused' : 'NOT refused'} (${writes.answer})`] : []),
         ...containers.map((c) => `  ${c.service.padEnd(22)} ${c.state}${c.health ? ` (${c.health})` : ''}`),
         'error' in head
           ? `  log: unreachable: ${head.error}`
