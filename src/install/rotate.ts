@@ -121,7 +121,9 @@ async function checkStart({ o, old, newDataDir }: Rotation): Promise<boolean> {
       `instance ${o.newInstance} was installed as origin ${existing.origin}: resume with --hostname ${existing.origin}`,
     );
   if (old.rotation) {
-    o.progress.step(`resuming the rotation of ${old.instance} to ${o.newInstance} started at ${old.rotation.startedAt}`);
+    o.progress.step(
+      `resuming the rotation of ${old.instance} to ${o.newInstance} started at ${old.rotation.startedAt}`,
+    );
     return true;
   }
   old.rotation = { to: o.newInstance, toDataDir: newDataDir, startedAt: new Date().toISOString() };

@@ -104,9 +104,7 @@ function parseShard(v: JsonValue): ShardFacts {
     logKeyId: v.at('logKeyId').string(SHA256_HEX_PATTERN),
     validFrom: v.at('validFrom').string(ISO_TIME),
     ...(validUntil !== undefined ? { validUntil } : {}),
-    ...(final.isAbsent
-      ? {}
-      : { finalCheckpoint: parseFinal(final) }),
+    ...(final.isAbsent ? {} : { finalCheckpoint: parseFinal(final) }),
     ...(tsaChainPem !== undefined ? { tsaChainPem } : {}),
     ...(caCertPem !== undefined ? { caCertPem } : {}),
   };

@@ -85,7 +85,10 @@ function asList(logs: LogFacts | readonly LogFacts[]): LogFacts[] {
  * ID and its window (a shard rotated out ends when it went read-only; the entries it holds keep
  * verifying, since a Rekor v2 entry has no time to hold against the window).
  */
-export function trustedRoot(logs: LogFacts | readonly LogFacts[], tsas: readonly TsaFacts[] = []): Record<string, unknown> {
+export function trustedRoot(
+  logs: LogFacts | readonly LogFacts[],
+  tsas: readonly TsaFacts[] = [],
+): Record<string, unknown> {
   const list = asList(logs);
   for (const log of list)
     if (!isSha256Hex(log.logKeyId))

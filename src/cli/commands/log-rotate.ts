@@ -30,7 +30,11 @@ export const rotateCommand = {
           demandOption: true,
           describe: 'the instance whose log is rotated out (it stays, read-only: what it holds keeps verifying)',
         })
-        .option('data-dir', { coerce: lastValue, type: 'string', describe: "the old instance's directory, if not the default" })
+        .option('data-dir', {
+          coerce: lastValue,
+          type: 'string',
+          describe: "the old instance's directory, if not the default",
+        })
         .option('new-instance', {
           coerce: lastValue,
           type: 'string',
@@ -58,7 +62,7 @@ export const rotateCommand = {
           coerce: lastValue,
           type: 'string',
           describe:
-            'the bundle the new shard is installed from: the old instance\'s or a newer release (with --trust; not needed once it is installed)',
+            "the bundle the new shard is installed from: the old instance's or a newer release (with --trust; not needed once it is installed)",
         })
         .option('timeout', {
           coerce: lastValue,
@@ -85,7 +89,7 @@ export const rotateCommand = {
           'Steps, each kept before the next: (1) the new shard installed from the bundle with a new key, origin = --hostname;\n' +
             "(2) the old log's checkpoint kept; (3) the old instance switched to rekor-tiles --read-only, restarted, and a write\n" +
             'proved refused (405); (4) its final checkpoint verified and kept; (5) both states linked, and the trust files of both\n' +
-            "instances (trust/, or trust export) list both logs: the old key with validFor.end = the switch, the new one where\n" +
+            'instances (trust/, or trust export) list both logs: the old key with validFor.end = the switch, the new one where\n' +
             'clients write (signing_config.json lists the new shard first; the old one is past its end). Entries of the old shard\n' +
             'keep verifying with the new trust files. Rekor v1 logs are not sharded by this tool.',
         ),
