@@ -86,12 +86,16 @@ export const rotateCommand = {
           'after a failure: the same command resumes (the bundle is needed only until shard2 is installed)',
         )
         .epilogue(
-          'Steps, each kept before the next: (1) the new shard installed from the bundle with a new key, origin = --hostname;\n' +
-            "(2) the old log's checkpoint kept; (3) the old instance switched to rekor-tiles --read-only, restarted, and a write\n" +
-            'proved refused (405); (4) its final checkpoint verified and kept; (5) both states linked, and the trust files of both\n' +
-            'instances (trust/, or trust export) list both logs: the old key with validFor.end = the switch, the new one where\n' +
-            'clients write (signing_config.json lists the new shard first; the old one is past its end). Entries of the old shard\n' +
-            'keep verifying with the new trust files. Rekor v1 logs are not sharded by this tool.',
+          [
+            'Steps, each kept before the next (a rerun of the same command resumes):',
+            '  1. the new shard installed from --bundle: a new key, origin = --hostname, smoke-tested',
+            "  2. the old log's checkpoint kept in its history",
+            '  3. the old instance switched to rekor-tiles --read-only, restarted, a write proved refused (405)',
+            '  4. its final checkpoint verified and kept',
+            '  5. both states linked; the trust files of both list both logs: the old key with',
+            '     validFor.end = the switch, the new one first and where clients write',
+            'Entries of the old shard keep verifying with the new trust files. Rekor v1 logs are not sharded.',
+          ].join('\n'),
         ),
     ),
   handler: async (args) => {
