@@ -466,7 +466,10 @@ async function proveRestored({ o, m, stack, state }: RestoreRun, target: LogTarg
   }
   const audit = stack.auditTree ? await stack.auditTree(target, served) : undefined;
   if (audit) o.progress.step(`  ${audit}`);
-  if (o.write === false) {
+  // A shard rotated out takes no entries: proved by reads, and by a write refused.
+  if (state.readOnlySince && stack.readOnlySwitch)
+    o.progress.step(`  read-only: ${await stack.readOnlySwitch.writesRefused(target)}`);
+  if (o.write === false || state.readOnlySince) {
     await observeLog(state, stack, target);
     return { served: { size: served.size, rootHex: served.rootHex }, ...(audit ? { audit } : {}) };
   }

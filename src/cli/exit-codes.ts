@@ -12,7 +12,7 @@ const MEANING: Record<keyof typeof ExitCode, string> = {
   INSTALL: 'install failed (services not healthy; what it started was removed)',
   DISK_FULL: 'no space left on the device being written (the bundle stays unsigned; rerun to resume)',
   SMOKE_UNREACHABLE: 'smoke: log unreachable or its TLS certificate not trusted by the given CA',
-  SMOKE_REJECTED: 'smoke: the log rejected the entry',
+  SMOKE_REJECTED: 'smoke: the log rejected the entry, or a read-only log took a write',
   SMOKE_PROOF_INVALID: 'smoke: an inclusion or consistency proof is invalid',
   SMOKE_SIGNATURE_INVALID: 'smoke: a checkpoint, entry timestamp or log ID does not verify with the log key',
   LOG_FORK: 'fork: the log served a checkpoint that is smaller than, or not consistent with, one it signed before',

@@ -25,12 +25,13 @@ import {
 import { logTargetOf } from '../instance/log-target.js';
 import { observeLog } from '../stacks/observe.js';
 import type { TemplateVars } from '../instance/render.js';
-import { readState, writeState, type InstanceState } from '../instance/state.js';
+import { readState, shardFieldsOf, writeState, type InstanceState } from '../instance/state.js';
 import type { LogHead } from '../rekor/log-head.js';
 import type { SmokeReport } from '../rekor/report.js';
 import { smokeFailure } from '../rekor/smoke.js';
 import { stackFor } from '../stacks/registry.js';
 import { allServices, type Stack } from '../stacks/stack.js';
+import { smokeReadOnly } from '../stacks/read-only-smoke.js';
 import type { Progress } from '../util/progress.js';
 import { keepTemplates, restoreConfig, snapshotConfig, type TemplateSource } from '../deploy/configure.js';
 import { configureInstance, startStack, type DeployContext } from '../deploy/deploy.js';
@@ -73,6 +74,8 @@ export interface InstallOptions {
   witness?: WitnessOptions;
   /** A witness's name (the key name on its cosignatures; default the hostname; never changes). */
   witnessName?: string;
+  /** Refuse a bundle whose release is lower (a new shard is installed from its log's release or a newer one). */
+  atLeastRelease?: { release: number; of: string };
   progress: Progress;
 }
 
@@ -209,6 +212,11 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
     );
   }
   const release = releaseOf(manifest, profile.name);
+  if (o.atLeastRelease && release < o.atLeastRelease.release)
+    throw new AirgapError(
+      'ROTATE_BUNDLE_OLDER',
+      `${o.bundleDir} holds release ${release} of ${profile.name}; ${o.atLeastRelease.of} runs release ${o.atLeastRelease.release}: pass the bundle it was installed from, or a newer one`,
+    );
   const releases = checkRelease(o.instance, existing?.highestRelease ?? 0, release, o.allowDowngrade === true);
   if (releases.downgrade)
     o.progress.warn(`installing release ${release} over release ${existing?.highestRelease} (--allow-downgrade)`);
@@ -250,6 +258,7 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
     images: Object.fromEntries(images.map((i) => [i.name, { ref: i.ref, configDigest: i.configDigest }])),
     installedAt: existing?.installedAt ?? now,
     updatedAt: now,
+    ...(existing ? shardFieldsOf(existing) : {}),
   };
   const base: PlanBase = {
     verified,
@@ -354,15 +363,30 @@ function templateSource(plan: Plan): TemplateSource {
   };
 }
 
-/** Prove: the stack's end-to-end smoke test against the running log (or witness). */
+/**
+ * Prove: the stack's end-to-end smoke test against the running log (or witness); for a shard
+ * rotated out (read-only), the read-only one: proofs of what it holds, and a write refused.
+ */
 async function prove(o: InstallOptions, plan: Plan): Promise<SmokeReport> {
   const { stack, state } = plan;
+  if (stack.serves === 'witness') {
+    o.progress.step('smoke test: an unknown log refused, the test log cosigned and the cosignature verified');
+    return proven(await stack.smoke(state));
+  }
+  const target = await logTargetOf(state);
+  const readOnly = !!state.readOnlySince;
   o.progress.step(
-    stack.serves === 'log'
-      ? 'smoke test: submitting entries and verifying proofs and checkpoints'
-      : 'smoke test: an unknown log refused, the test log cosigned and the cosignature verified',
+    readOnly
+      ? 'read-only smoke test (the log was rotated out): proofs of its entries, a write refused'
+      : 'smoke test: submitting entries and verifying proofs and checkpoints',
   );
-  const report = stack.serves === 'log' ? await stack.smoke(await logTargetOf(state)) : await stack.smoke(state);
+  const report = readOnly
+    ? await smokeReadOnly(stack, target, { frozen: true, final: state.finalCheckpoint })
+    : await stack.smoke(target);
+  return proven(report);
+}
+
+function proven(report: SmokeReport): SmokeReport {
   const failure = smokeFailure(report);
   if (failure) throw failure;
   return report;

@@ -4,11 +4,41 @@
  */
 import { AirgapError, type ErrorCode } from '../errors.js';
 import { readRegularFile } from '../util/bounded-read.js';
-import { readUntrustedJson, type JsonSource } from '../util/untrusted-json.js';
+import { readUntrustedJson, type JsonSource, type JsonValue } from '../util/untrusted-json.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { dataDirFor, instancePaths } from './layout.js';
 import { SHA256_HEX_PATTERN } from '../util/sha256.js';
+
+/**
+ * Another shard of the same log, as trust files need it (log rotate): a shard rotated out keeps
+ * verifying what it holds, so its key and window stay in the trust files of every later shard.
+ */
+export interface ShardFacts {
+  instance: string;
+  url: string;
+  origin: string;
+  logPublicKeyPem: string;
+  /** Hex of its 32-byte key ID. */
+  logKeyId: string;
+  /** When its key began to sign. */
+  validFrom: string;
+  /** When it went read-only (a shard rotated out). */
+  validUntil?: string;
+  /** Its last checkpoint (a shard rotated out: read-only, it signs no other). */
+  finalCheckpoint?: { size: number; rootHex: string };
+  /** Its timestamp authority's chain (PEM, leaf first), when it ran one. */
+  tsaChainPem?: string;
+  /** The CA its TLS certificate is issued by (clients that read it need it). */
+  caCertPem?: string;
+}
+
+/** A rotation under way, kept in the old shard's state until it is done: a rerun resumes it. */
+export interface RotationJournal {
+  to: string;
+  toDataDir: string;
+  startedAt: string;
+}
 
 export interface InstanceState {
   instance: string;
@@ -37,11 +67,68 @@ export interface InstanceState {
   images: Record<string, { ref: string; configDigest: string }>;
   installedAt: string;
   updatedAt: string;
+  /** Writes refused since this time (rekor-tiles --read-only): the log was rotated. */
+  readOnlySince?: string;
+  /** The last checkpoint it signed before it went read-only. */
+  finalCheckpoint?: { size: number; rootHex: string };
+  /** Operator name in the trust files; every shard of a log carries its first shard's. */
+  operator?: string;
+  /** The shard that took this log's writes over (log rotate). */
+  rotatedTo?: ShardFacts;
+  /** Earlier shards of this log, newest first: read-only, still trusted for what they hold. */
+  previousShards?: ShardFacts[];
+  /** A rotation of this instance under way. */
+  rotation?: RotationJournal;
 }
 
 /** Facts rendered into the compose file and configuration: one token, no spaces or line breaks. */
 const TOKEN = /^[^\s]+$/;
 const MAX_STATE_BYTES = 1024 * 1024;
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+const INSTANCE_NAME = /^[a-z0-9][a-z0-9-]{0,30}$/;
+
+function parseFinal(final: JsonValue): { size: number; rootHex: string } {
+  return { size: final.at('size').int(), rootHex: final.at('rootHex').string(SHA256_HEX_PATTERN) };
+}
+
+function parseShard(v: JsonValue): ShardFacts {
+  const final = v.at('finalCheckpoint');
+  const validUntil = v.at('validUntil').optString(ISO_TIME);
+  const tsaChainPem = v.at('tsaChainPem').optString();
+  const caCertPem = v.at('caCertPem').optString();
+  return {
+    instance: v.at('instance').string(INSTANCE_NAME),
+    url: v.at('url').string(TOKEN),
+    origin: v.at('origin').string(TOKEN),
+    logPublicKeyPem: v.at('logPublicKeyPem').string(),
+    logKeyId: v.at('logKeyId').string(SHA256_HEX_PATTERN),
+    validFrom: v.at('validFrom').string(ISO_TIME),
+    ...(validUntil !== undefined ? { validUntil } : {}),
+    ...(final.isAbsent ? {} : { finalCheckpoint: parseFinal(final) }),
+    ...(tsaChainPem !== undefined ? { tsaChainPem } : {}),
+    ...(caCertPem !== undefined ? { caCertPem } : {}),
+  };
+}
+
+/** The optional fields of a rotated log (absent in every state written before rotation existed). */
+function parseRotationFields(o: JsonValue): Partial<InstanceState> {
+  const out: Partial<InstanceState> = {};
+  const readOnlySince = o.at('readOnlySince').optString(ISO_TIME);
+  if (readOnlySince !== undefined) out.readOnlySince = readOnlySince;
+  if (!o.at('finalCheckpoint').isAbsent) out.finalCheckpoint = parseFinal(o.at('finalCheckpoint'));
+  const operator = o.at('operator').optString();
+  if (operator !== undefined) out.operator = operator;
+  if (!o.at('rotatedTo').isAbsent) out.rotatedTo = parseShard(o.at('rotatedTo'));
+  if (!o.at('previousShards').isAbsent) out.previousShards = o.at('previousShards').list().map(parseShard);
+  const r = o.at('rotation');
+  if (!r.isAbsent)
+    out.rotation = {
+      to: r.at('to').string(INSTANCE_NAME),
+      toDataDir: r.at('toDataDir').string(),
+      startedAt: r.at('startedAt').string(ISO_TIME),
+    };
+  return out;
+}
 
 /**
  * Parses state.json strictly: every field typed (a state written before `kind`/`stack`,
@@ -62,7 +149,7 @@ export function parseState(input: string | Uint8Array, src: JsonSource): Instanc
   const bundle = o.at('bundle');
   const internalSubnet = o.at('internalSubnet').optString(TOKEN);
   return {
-    instance: o.at('instance').string(/^[a-z0-9][a-z0-9-]{0,30}$/),
+    instance: o.at('instance').string(INSTANCE_NAME),
     profile: o.at('profile').string(TOKEN),
     kind: o.at('kind').optString() ?? o.at('smoke').optString() ?? '',
     project: o.at('project').string(TOKEN),
@@ -93,6 +180,7 @@ export function parseState(input: string | Uint8Array, src: JsonSource): Instanc
     ),
     installedAt: o.at('installedAt').string(),
     updatedAt: o.at('updatedAt').string(),
+    ...parseRotationFields(o),
   };
 }
 
@@ -113,6 +201,14 @@ export async function readState(
     throw e;
   }
   return parseState(bytes, { what: file, code });
+}
+
+/** What a rotated log keeps across a rerun, an upgrade or a restore: its read-only switch and its shards. */
+export function shardFieldsOf(s: InstanceState): Partial<InstanceState> {
+  const keep: Partial<InstanceState> = {};
+  for (const k of ['readOnlySince', 'finalCheckpoint', 'operator', 'rotatedTo', 'previousShards', 'rotation'] as const)
+    if (s[k] !== undefined) (keep as Record<string, unknown>)[k] = s[k];
+  return keep;
 }
 
 export async function writeState(state: InstanceState): Promise<void> {

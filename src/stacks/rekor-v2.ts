@@ -5,6 +5,7 @@
 import { ensureEd25519LogKey, ensureTsaMaterial } from '../instance/secrets.js';
 import { auditTilesTree, proveTilesConsistency, readTilesHead } from '../rekor/log-head.js';
 import { smokeV2 } from '../rekor/smoke-v2.js';
+import { tilesWritesRefused } from '../rekor/read-only.js';
 import { logPublicKey } from '../rekor/target.js';
 import { findTilesEntries, readTilesEntry } from '../rekor/entry-reader.js';
 import { NONROOT_UID } from './container-user.js';
@@ -26,7 +27,8 @@ export const rekorV2Stack: LogStack = {
     // The optional timestamp authority (install --tsa): its signer key and certificate chain.
     const tsa = ctx.state.stack.tsa === 'on';
     if (tsa) await ensureTsaMaterial(ctx.paths, ctx.state.instance, NONROOT_UID);
-    return { logKey, vars: { tsa: tsa ? 'on' : '' } };
+    // A shard rotated out: rekor-tiles --read-only (no entries, no new checkpoints; reads go on).
+    return { logKey, vars: { tsa: tsa ? 'on' : '', read_only: ctx.state.readOnlySince ? 'on' : '' } };
   },
   phases: [{ services: ['rekor', 'nginx'] }],
   smoke: (t) =>
@@ -47,5 +49,6 @@ export const rekorV2Stack: LogStack = {
   // Tessera's antispam index (Badger, with a 2 GiB sparse value log) is derived from the log: its
   // follower rebuilds it from the entry bundles after a restore, so it is not copied.
   backup: { pauseServices: ['rekor'], exclude: ['log/.state/antispam'], dumps: [] },
+  readOnlySwitch: { writesRefused: tilesWritesRefused },
   handover: (s) => (s.stack.tsa === 'on' ? [['timestamps', `${s.url}/api/v1/timestamp (RFC 3161)`]] : []),
 };

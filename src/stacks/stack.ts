@@ -146,6 +146,14 @@ export interface LogStack extends StackBase {
   findEntries(t: LogTarget, digestHex: string): Promise<number[]>;
   /** Re-derives the whole tree the log publishes and checks it against `head` (when the stack can). */
   auditTree?(t: LogTarget, head: LogHead): Promise<string>;
+  /**
+   * The log can be switched read-only (its state's `readOnlySince`, rendered into its
+   * configuration) and so be rotated: a new shard takes the writes (`log rotate`).
+   */
+  readOnlySwitch?: {
+    /** Checks that the log refuses writes without writing anything; resolves to what it answered. */
+    writesRefused(t: LogTarget): Promise<string>;
+  };
 }
 
 /**

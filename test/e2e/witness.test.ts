@@ -13,7 +13,7 @@ import { json, runCli } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { freeOfflinePort, inOffline, runOffline } from '../helpers/offline.js';
 import { needRig, plainMirrors, rig } from '../helpers/rig.js';
-import { formatCheckpointBody, noteVerifierKey, signNote } from '../../src/rekor/note.js';
+import { formatCheckpointBody, noteVerifierKey, signNote } from '../../src/tlog/note.js';
 import { parseCosignatureVkey, verifyCosignature } from '../../src/witness/cosignature.js';
 import { parseWitnessPolicy } from '../../src/witness/policy.js';
 

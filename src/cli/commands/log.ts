@@ -6,6 +6,7 @@ import { resolveLogTarget, withLogTarget, type LogTargetArgs } from '../log-targ
 import { printResult, type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon } from '../options.js';
 import { isSha256Hex } from '../../util/sha256.js';
+import { rotateCommand } from './log-rotate.js';
 
 interface GetArgs extends CommonArgs, LogTargetArgs {
   index?: number;
@@ -100,9 +101,12 @@ const getCommand = {
 export function logCommand(opts: AppOptions): CommandModule {
   return {
     command: 'log <command>',
-    describe: 'read the log: entries and their proofs',
+    describe: 'the log itself: read entries and their proofs, rotate it to a new shard',
     builder: (y: Argv) =>
-      y.command(guarded(getCommand as unknown as CommandModule, opts)).demandCommand(1, 'name a log command'),
+      y
+        .command(guarded(getCommand as unknown as CommandModule, opts))
+        .command(guarded(rotateCommand as unknown as CommandModule, opts))
+        .demandCommand(1, 'name a log command'),
     handler: () => undefined,
   };
 }

@@ -7,6 +7,7 @@ import { resolveLogTarget, withLogTarget, type LogTargetArgs } from '../log-targ
 
 interface Args extends CommonArgs, LogTargetArgs {
   output?: string;
+  readOnly: boolean;
 }
 
 export function smokeText(r: SmokeReport): string {
@@ -29,6 +30,13 @@ export const smokeCommand = {
     typed<Args>(
       withLogTarget(withCommon(y))
         .option('output', { coerce: lastValue, type: 'string', describe: 'also write the JSON record to this file' })
+        .option('read-only', {
+          type: 'boolean',
+          default: false,
+          describe:
+            'write nothing: the checkpoint, inclusion proofs of the first and last entries, and for a shard rotated out its final checkpoint and a write refused',
+        })
+        .example('$0 smoke --instance old-shard --read-only', 'a log rotated out (log rotate) takes no entries')
         .example('$0 smoke --instance default --json', '')
         .example(
           '$0 smoke --url https://rekor.site.internal:3443 --ca ca.crt --log-key log.pub --origin rekor.site.internal',
@@ -40,9 +48,24 @@ export const smokeCommand = {
     const { logStackFor, stackFor } = await import('../../stacks/registry.js');
     const { target, kind, state } = await resolveLogTarget(args);
     const stack = stackFor(kind);
+    if (state?.readOnlySince && !args.readOnly) {
+      const { AirgapError } = await import('../../errors.js');
+      throw new AirgapError(
+        'SMOKE_LOG_READ_ONLY',
+        `instance ${state.instance} is read-only since ${state.readOnlySince}${state.rotatedTo ? ` (rotated to ${state.rotatedTo.instance}, ${state.rotatedTo.url})` : ''}: it takes no entries; prove it with smoke --read-only`,
+      );
+    }
+    const { smokeReadOnly } = await import('../../stacks/read-only-smoke.js');
     // A witness instance has its own test (TLS, an unknown log refused, its test log cosigned).
     const report =
-      stack.serves === 'witness' && state ? await stack.smoke(state) : await logStackFor(kind).smoke(target);
+      stack.serves === 'witness' && state
+        ? await stack.smoke(state)
+        : args.readOnly
+          ? await smokeReadOnly(logStackFor(kind), target, {
+              frozen: !!state?.readOnlySince,
+              final: state?.finalCheckpoint,
+            })
+          : await logStackFor(kind).smoke(target);
     const json =
       JSON.stringify(
         {

@@ -4,11 +4,50 @@ import { timeoutMsOf, typed, withCommon } from '../options.js';
 import { TIMEOUT_OPTION } from '../log-target-args.js';
 import { printable } from '../../util/untrusted-text.js';
 import { engineForCommand } from '../engine-edge.js';
+import type { projectContainers } from '../../engine/docker.js';
+import type { InstanceState } from '../../instance/state.js';
+import type { WitnessStack } from '../../stacks/stack.js';
 
 interface Args extends CommonArgs {
   instance: string;
   dataDir?: string;
   timeout?: number;
+}
+
+/** A witness has no checkpoint of its own: what it has cosigned, per log, from its database. */
+async function printWitnessStatus(
+  args: Args,
+  state: InstanceState,
+  stack: WitnessStack,
+  containers: Awaited<ReturnType<typeof projectContainers>>,
+): Promise<void> {
+  const witnessed = await stack.witnessedSizes(state.dataDir).then(
+    (m) => Object.fromEntries(m),
+    (e: Error) => ({ error: e.message }),
+  );
+  printResult(
+    args,
+    {
+      instance: state.instance,
+      profile: state.profile,
+      url: state.url,
+      witnessName: state.stack.witnessName ?? state.origin,
+      witnessVkey: state.stack.witnessVkey ?? '',
+      containers,
+      witnessed,
+    },
+    [
+      `witness ${state.instance} (${state.profile}) at ${state.url}, name ${state.stack.witnessName ?? state.origin}`,
+      ...containers.map((c) => `  ${c.service.padEnd(22)} ${c.state}${c.health ? ` (${c.health})` : ''}`),
+      'error' in witnessed
+        ? `  cosigned: unreadable: ${String(witnessed.error)}`
+        : `  cosigned (latest size per log): ${
+            Object.entries(witnessed)
+              .map(([o, n]) => `${printable(o)} ${n}`)
+              .join(', ') || 'nothing yet'
+          }`,
+    ].join('\n'),
+  );
 }
 
 export const statusCommand = {
@@ -32,34 +71,7 @@ export const statusCommand = {
     const containers = await projectContainers((await engineForCommand()).docker, state.project);
     const stack = stackFor(state.kind);
     if (stack.serves === 'witness') {
-      // A witness has no checkpoint of its own: what it has cosigned, per log, from its database.
-      const witnessed = await stack.witnessedSizes(state.dataDir).then(
-        (m) => Object.fromEntries(m),
-        (e: Error) => ({ error: e.message }),
-      );
-      printResult(
-        args,
-        {
-          instance: state.instance,
-          profile: state.profile,
-          url: state.url,
-          witnessName: state.stack.witnessName ?? state.origin,
-          witnessVkey: state.stack.witnessVkey ?? '',
-          containers,
-          witnessed,
-        },
-        [
-          `witness ${state.instance} (${state.profile}) at ${state.url}, name ${state.stack.witnessName ?? state.origin}`,
-          ...containers.map((c) => `  ${c.service.padEnd(22)} ${c.state}${c.health ? ` (${c.health})` : ''}`),
-          'error' in witnessed
-            ? `  cosigned: unreadable: ${String(witnessed.error)}`
-            : `  cosigned (latest size per log): ${
-                Object.entries(witnessed)
-                  .map(([o, n]) => `${printable(o)} ${n}`)
-                  .join(', ') || 'nothing yet'
-              }`,
-        ].join('\n'),
-      );
+      await printWitnessStatus(args, state, stack, containers);
       return;
     }
     const { observeLog } = await import('../../stacks/observe.js');
@@ -73,11 +85,31 @@ export const statusCommand = {
         if (e instanceof AirgapError && (e.code === 'LOG_FORK' || e.code === 'WITNESS_QUORUM_NOT_MET')) throw e;
         return { error: e.message };
       });
+    const { shardLines, shardJson } = await import('../shard-status.js');
+    // A shard rotated out: is the switch holding? (The probe writes nothing.)
+    const sw = state.readOnlySince ? stack.readOnlySwitch : undefined;
+    const writes = sw
+      ? await sw.writesRefused(target).then(
+          (answer) => ({ refused: true, answer }),
+          (e: Error) => ({ refused: false, answer: e.message }),
+        )
+      : undefined;
     printResult(
       args,
-      { instance: state.instance, profile: state.profile, url: state.url, origin: state.origin, containers, log: head },
+      {
+        instance: state.instance,
+        profile: state.profile,
+        url: state.url,
+        origin: state.origin,
+        ...shardJson(state),
+        ...(writes ? { writesRefused: writes.refused } : {}),
+        containers,
+        log: head,
+      },
       [
         `instance ${state.instance} (${state.profile}) at ${state.url}, origin ${state.origin}`,
+        ...shardLines(state),
+        ...(writes ? [`  writes: ${writes.refused ? 'refused' : 'NOT refused'} (${writes.answer})`] : []),
         ...containers.map((c) => `  ${c.service.padEnd(22)} ${c.state}${c.health ? ` (${c.health})` : ''}`),
         'error' in head
           ? `  log: unreachable: ${head.error}`

@@ -20,7 +20,7 @@ import {
   readWitnessedSizes,
   withWitnessLog,
 } from '../../../src/instance/witness-files.js';
-import { noteVerifierKey } from '../../../src/rekor/note.js';
+import { noteVerifierKey } from '../../../src/tlog/note.js';
 import { logStackFor, stackFor } from '../../../src/stacks/registry.js';
 import { witnessPolicyLine } from '../../../src/stacks/witness.js';
 import { readSqliteTable } from '../../../src/util/sqlite-file.js';
