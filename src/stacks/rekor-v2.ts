@@ -7,6 +7,7 @@ import { auditTilesTree, proveTilesConsistency, readTilesHead } from '../rekor/l
 import { smokeV2 } from '../rekor/smoke-v2.js';
 import { logPublicKey } from '../rekor/target.js';
 import { findTilesEntries, readTilesEntry } from '../rekor/entry-reader.js';
+import { readTilesEntryRange } from '../rekor/entry-range.js';
 import { NONROOT_UID } from './container-user.js';
 import type { Stack } from './stack.js';
 
@@ -37,6 +38,7 @@ export const rekorV2Stack: Stack = {
     }),
   readHead: readTilesHead,
   readEntry: readTilesEntry,
+  readEntryRange: readTilesEntryRange,
   findEntries: findTilesEntries,
   proveConsistency: proveTilesConsistency,
   auditTree: auditTilesTree,
