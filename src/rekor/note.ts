@@ -30,7 +30,8 @@ export interface Checkpoint {
   extensions: string[];
 }
 
-function decodeBase64Strict(s: string, code: ErrorCode, what: string): Uint8Array {
+/** Strict, canonical standard base64 (one spelling per value), or `code` naming `what`. */
+export function decodeBase64Strict(s: string, code: ErrorCode, what: string): Uint8Array {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) {
     throw new AirgapError(code, `${what} is not valid base64`);
   }
