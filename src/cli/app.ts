@@ -10,6 +10,7 @@ import { bundleCommand } from './commands/bundle.js';
 import { trustCommand } from './commands/trust.js';
 import { k8sCommand } from './commands/k8s.js';
 import { logCommand } from './commands/log.js';
+import { monitorCommand } from './commands/monitor.js';
 import { doctorCommand } from './commands/doctor.js';
 import { smokeCommand } from './commands/smoke.js';
 import { statusCommand } from './commands/status.js';
@@ -35,6 +36,7 @@ export function buildApp(argv: string[], io: Io, opts: AppOptions = {}): Argv {
     .command(trustCommand(opts))
     .command(k8sCommand(opts))
     .command(logCommand(opts))
+    .command(guarded(monitorCommand as unknown as CommandModule, opts))
     .command(guarded(doctorCommand as unknown as CommandModule, opts))
     .demandCommand(1, 'name a command')
     .strict()

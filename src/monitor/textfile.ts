@@ -39,11 +39,7 @@ export function renderTextfile(m: RunMetrics): string {
   const seconds = (ms: number) => Math.round(ms / 1000);
   metric('last_run_timestamp_seconds', 'When the monitor last ran.', [[log, seconds(m.at)]]);
   metric('up', 'Whether the last run read the log and verified its checkpoint.', [[log, m.up ? 1 : 0]]);
-  metric(
-    'tree_size',
-    "The log's tree size at the last run.",
-    m.treeSize === undefined ? [] : [[log, m.treeSize]],
-  );
+  metric('tree_size', "The log's tree size at the last run.", m.treeSize === undefined ? [] : [[log, m.treeSize]]);
   metric('next_index', 'The first entry not yet scanned for watched keys and digests.', [[log, m.nextIndex]]);
   metric(
     'fresh_checkpoint_age_seconds',

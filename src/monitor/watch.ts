@@ -59,7 +59,8 @@ function fingerprintOrUndefined(material: string | Uint8Array): string | undefin
 
 export function parseWatchDigest(s: string): string {
   const m = /^(?:sha256:)?([0-9a-fA-F]{64})$/.exec(s.trim());
-  if (!m) throw new AirgapError('USAGE_BAD_WATCH', `--watch-digest ${JSON.stringify(s)} is not sha256:HEX (64 hex digits)`);
+  if (!m)
+    throw new AirgapError('USAGE_BAD_WATCH', `--watch-digest ${JSON.stringify(s)} is not sha256:HEX (64 hex digits)`);
   return m[1]!.toLowerCase();
 }
 

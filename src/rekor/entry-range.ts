@@ -85,7 +85,12 @@ export async function readTilesEntryRange(
 }
 
 /** Rekor v1: the entries [from, to), each proved by the log's inclusion proof into a checkpoint it signed. */
-export async function readApiV1EntryRange(t: LogTarget, head: LogHead, from: number, to: number): Promise<RangeEntry[]> {
+export async function readApiV1EntryRange(
+  t: LogTarget,
+  head: LogHead,
+  from: number,
+  to: number,
+): Promise<RangeEntry[]> {
   checkRange(head, from, to);
   const out: RangeEntry[] = [];
   for (let i = from; i < to; i++) {
