@@ -2,10 +2,10 @@
  * `--alert-command CMD`: the operator's command, run once per new alert with the event as JSON on
  * its standard input. Nothing the log served reaches the command line or the environment: the
  * command line is the operator's own (run by /bin/sh, so it may be a pipeline), the event only
- * arrives on standard input. A command that fails, hangs past its timeout or cannot start is
- * reported; the monitor goes on.
+ * arrives on standard input. A command that fails, outlives its timeout (its whole process group
+ * is killed) or cannot start is reported; the monitor goes on.
  */
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import type { AlertEvent } from './events.js';
 
 export interface AlertDelivery {
@@ -15,24 +15,52 @@ export interface AlertDelivery {
   detail: string;
 }
 
-export async function runAlertCommand(command: string, event: AlertEvent, timeoutMs: number): Promise<AlertDelivery> {
-  const r = await execa(command, {
-    shell: '/bin/sh',
-    input: JSON.stringify(event) + '\n',
-    timeout: timeoutMs,
-    reject: false,
-    stdout: 'ignore',
-    stripFinalNewline: true,
-    maxBuffer: 64 * 1024,
+const STDERR_SHOWN = 500;
+
+export function runAlertCommand(command: string, event: AlertEvent, timeoutMs: number): Promise<AlertDelivery> {
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    let timedOut = false;
+    let settled = false;
+    const done = (ok: boolean, why: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      const shown = stderr.trim().slice(0, STDERR_SHOWN);
+      resolve({ event, ok, detail: ok ? 'delivered' : `the alert command ${why}${shown ? `: ${shown}` : ''}` });
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      // The whole group: a pipeline's or a script's children go too.
+      if (child.pid) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }, timeoutMs);
+    child.stderr.on('data', (c: Buffer) => {
+      if (stderr.length < STDERR_SHOWN) stderr += c.toString('utf8');
+    });
+    child.on('error', (e) => done(false, `could not start: ${e.message}`));
+    // 'exit', not 'close': a background child holding the pipes does not hold the monitor.
+    // Its stderr is read until the pipes close, or a moment more.
+    child.on('exit', (code, signal) => {
+      const finish = () =>
+        timedOut
+          ? done(false, `did not finish within ${timeoutMs / 1000} s`)
+          : code === 0
+            ? done(true, '')
+            : done(false, code !== null ? `exited ${code}` : `was killed by ${signal}`);
+      const grace = setTimeout(finish, 200);
+      child.on('close', () => {
+        clearTimeout(grace);
+        finish();
+      });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(JSON.stringify(event) + '\n');
   });
-  if (!r.failed) return { event, ok: true, detail: 'delivered' };
-  const stderr = String(r.stderr ?? '').slice(0, 500);
-  const why = r.timedOut
-    ? `did not finish within ${timeoutMs / 1000} s`
-    : r.exitCode !== undefined
-      ? `exited ${r.exitCode}`
-      : r.signal
-        ? `was killed by ${r.signal}`
-        : `could not start: ${r.shortMessage ?? 'unknown'}`;
-  return { event, ok: false, detail: `the alert command ${why}${stderr ? `: ${stderr}` : ''}` };
 }
