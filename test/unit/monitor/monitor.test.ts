@@ -120,7 +120,7 @@ describe('monitor: when the log goes back or forks', () => {
     log.add(...bodies(3, 'new'));
     const bundle = [...log.files.keys()].find((k) => k.startsWith('tile/entries/'))!;
     const swapped = Buffer.from(log.files.get(bundle)!);
-    swapped[swapped.length - 3] ^= 1;
+    swapped[swapped.length - 3] = swapped[swapped.length - 3]! ^ 1;
     log.files.set(bundle, swapped);
     const r = await m.run();
     expect(m.kinds(r)).toEqual(['unverifiable']);
