@@ -185,7 +185,10 @@ async function readRange(ctx: MonitorContext, head: LogHead, from: number, to: n
   return out;
 }
 
-/** Scans the entries from the kept index on (at most maxEntries) for watched keys and digests. */
+/**
+ * Reads the entries from the kept index on (at most maxEntries), proved into `head` (v2: with the
+ * tiles they re-derive its root), and looks for watched keys and digests in them.
+ */
 async function scanEntries(
   ctx: MonitorContext,
   head: LogHead,
@@ -195,10 +198,6 @@ async function scanEntries(
   const from = Math.min(state.nextIndex, head.size);
   const to = Math.min(head.size, from + Math.max(0, ctx.maxEntries));
   if (to <= from) return { alerts: [] };
-  if (!ctx.watch.keys.length && !ctx.watch.digests.length) {
-    state.nextIndex = head.size;
-    return { alerts: [], scanned: { from, to: head.size } };
-  }
   let entries: RangeEntry[];
   try {
     entries = await readRange(ctx, head, from, to);

@@ -42,9 +42,15 @@ function runJson(run: MonitorRun, deliveries: string[]) {
   };
 }
 
+const HISTORY_WORDS = {
+  first: 'the first checkpoint kept',
+  kept: 'new, consistent with the kept history',
+  known: 'no new checkpoint',
+} as const;
+
 function runText(run: MonitorRun, deliveries: string[]): string {
   const head = run.head
-    ? `size ${run.head.size}, root ${run.head.rootHex}${run.history ? ` (${run.history === 'known' ? 'no new checkpoint' : 'new checkpoint, consistent with the history'})` : ''}`
+    ? `size ${run.head.size}, root ${run.head.rootHex}${run.history ? ` (${HISTORY_WORDS[run.history]})` : ''}`
     : `not read${run.error ? `: ${run.error.message}` : ''}`;
   return [
     `monitor ${run.at.toISOString()}: ${run.alerts.length ? `${run.alerts.length} ALERT(S)` : run.error ? 'log unreachable' : 'ok'}`,

@@ -164,6 +164,9 @@ describe('rekor-airgap monitor --once', () => {
         '--alert-command',
         `cat >> '${path.join(dir, 'events.jsonl')}'`,
         '--json',
+        // The stand-in log serves no entry bundles: nothing to scan.
+        '--max-entries',
+        '0',
       ];
       const io = bufferIo();
       expect(await runCli(argv(newer.url), io), io.stderr()).toBe(ExitCode.OK);
