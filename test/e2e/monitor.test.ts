@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
-import { freeOfflinePort, inOffline, offlineDocker, projectContainerNames, runOffline } from '../helpers/offline.js';
+import { freeOfflinePort, inOffline, offlineDocker, runOffline } from '../helpers/offline.js';
 import { needRig, plainMirrors, rig } from '../helpers/rig.js';
 
 const RUN = `m${Date.now().toString(36).slice(-5)}`;
@@ -52,7 +52,18 @@ describe.skipIf(!rig)('monitor on an installed rekor-v2 instance', () => {
           .split('\n')
           .map((l) => JSON.parse(l) as Run['alerts'][number])
       : [];
-  const rekorContainer = () => projectContainerNames(needRig(), handover.project).find((n) => /-rekor-\d+$/.test(n))!;
+  const rekorContainer = () =>
+    offlineDocker(
+      needRig(),
+      'ps',
+      '-a',
+      '--filter',
+      `label=com.docker.compose.project=${handover.project}`,
+      '--filter',
+      'label=com.docker.compose.service=rekor',
+      '--format',
+      '{{.Names}}',
+    ).trim();
 
   beforeAll(async () => {
     const r = needRig();
@@ -178,6 +189,7 @@ describe.skipIf(!rig)('monitor on an installed rekor-v2 instance', () => {
     const logDir = path.join(data, 'log');
     const aside = path.join(dir, 'log-aside');
     const rekor = rekorContainer();
+    expect(rekor).toMatch(/\S/);
     offlineDocker(r, 'stop', rekor);
     execFileSync('cp', ['-a', logDir, aside]);
     offlineDocker(r, 'start', rekor);
