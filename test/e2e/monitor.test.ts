@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli } from '../helpers/cli.js';
@@ -203,8 +203,9 @@ describe.skipIf(!rig)('monitor on an installed rekor-v2 instance', () => {
     rmSync(path.join(dir, 'events.jsonl'), { force: true });
     // The old copy back in place of the log.
     offlineDocker(r, 'stop', rekor);
-    rmSync(logDir, { recursive: true, force: true });
-    execFileSync('mv', [aside, logDir]);
+    // In place: the containers bind-mount this directory, not whatever later takes its name.
+    for (const name of readdirSync(logDir)) rmSync(path.join(logDir, name), { recursive: true, force: true });
+    execFileSync('cp', ['-a', `${aside}/.`, `${logDir}/`]);
     offlineDocker(r, 'start', rekor);
     const rolled = await monitor();
     expect(rolled.exitCode, rolled.stderr).toBe(18);
