@@ -11,6 +11,7 @@ import { trustCommand } from './commands/trust.js';
 import { witnessCommand } from './commands/witness.js';
 import { k8sCommand } from './commands/k8s.js';
 import { logCommand } from './commands/log.js';
+import { monitorCommand } from './commands/monitor.js';
 import { doctorCommand } from './commands/doctor.js';
 import { smokeCommand } from './commands/smoke.js';
 import { statusCommand } from './commands/status.js';
@@ -37,6 +38,7 @@ export function buildApp(argv: string[], io: Io, opts: AppOptions = {}): Argv {
     .command(witnessCommand(opts))
     .command(k8sCommand(opts))
     .command(logCommand(opts))
+    .command(guarded(monitorCommand as unknown as CommandModule, opts))
     .command(guarded(doctorCommand as unknown as CommandModule, opts))
     .demandCommand(1, 'name a command')
     .strict()

@@ -19,6 +19,8 @@ const MEANING: Record<keyof typeof ExitCode, string> = {
   BACKUP: 'backup or restore failed (archive corrupt, wrong passphrase, refused restore, hook failed)',
   UPGRADE_ROLLED_BACK: 'upgrade failed and was rolled back (previous images, configuration and data are running again)',
   WITNESS_QUORUM: "fewer witnesses than the policy's quorum cosigned the log's checkpoint",
+  MONITOR_ALERT:
+    'monitor: an alert was raised (fork, rollback, stalled log, stale witness, lost quorum, a watched key or digest signed an entry)',
   INTERRUPTED: 'interrupted',
 };
 

@@ -1,4 +1,4 @@
-import { backupUnitName } from '../instance/schedule-files.js';
+import { backupUnitName, monitorUnitName } from '../instance/schedule-files.js';
 import { instancePaths } from '../instance/layout.js';
 import type { InstanceState } from '../instance/state.js';
 import { stackFor } from '../stacks/registry.js';
@@ -91,6 +91,8 @@ export function handoverText(s: InstanceState): string {
     `  daily backups:  put a passphrase in ${p.backupPassphrase} (0600, keep a copy off this host), then`,
     `                  cp ${p.config}/${backupUnitName(s.instance)}.{service,timer} /etc/systemd/system/ && systemctl enable --now ${backupUnitName(s.instance)}.timer`,
     `                  (or: cp ${p.config}/${backupUnitName(s.instance)}.cron /etc/cron.d/${backupUnitName(s.instance)})`,
+    `  monitor:        cp ${p.config}/${monitorUnitName(s.instance)}.{service,timer} /etc/systemd/system/ && systemctl enable --now ${monitorUnitName(s.instance)}.timer`,
+    `                  (or: cp ${p.config}/${monitorUnitName(s.instance)}.cron /etc/cron.d/${monitorUnitName(s.instance)}); every 5 minutes, exit 18 on an alert`,
     '',
     `export AEVUM_REKOR_URL=${s.url}`,
   ].join('\n');

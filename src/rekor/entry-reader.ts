@@ -111,7 +111,19 @@ export async function findTilesEntries(t: LogTarget, digestHex: string): Promise
 
 /** Rekor v1: the entry at `index` with the proof the log serves, checked against its signed checkpoint. */
 export async function readApiV1Entry(t: LogTarget, index: number): Promise<LogEntry> {
-  const head = await readApiV1Head(t);
+  const e = await readApiV1EntryBody(t, index);
+  return { ...e, ...describeBody(e.body) };
+}
+
+/** An entry's body, proved in a checkpoint the log signed (whatever kind of entry it is). */
+export type ProvedBody = Pick<LogEntry, 'logIndex' | 'body' | 'head' | 'proofHashes'>;
+
+/**
+ * Rekor v1: the body of the entry at `index` with the proof the log serves, checked against its
+ * signed checkpoint (`head`, read here when not given, or the checkpoint the proof carries).
+ */
+export async function readApiV1EntryBody(t: LogTarget, index: number, known?: LogHead): Promise<ProvedBody> {
+  const head = known ?? (await readApiV1Head(t));
   const res = await logRequest(t.endpoint, 'GET', `/api/v1/log/entries?logIndex=${index}`);
   if (res.status === 404)
     throw new AirgapError('USAGE_INVALID', `log index ${index} is not in the log (tree size ${head.size})`);
@@ -164,7 +176,7 @@ export async function readApiV1Entry(t: LogTarget, index: number): Promise<LogEn
       `the proof's tree (size ${size}) is not a checkpoint the log signed`,
     );
   verifyRfc9162Inclusion(decodeInt(p.logIndex, 'inclusionProof.logIndex'), size, rfc6962LeafHash(body), hashes, root);
-  return { logIndex: index, body, ...describeBody(body), head, proofHashes: hashes.length };
+  return { logIndex: index, body, head, proofHashes: hashes.length };
 }
 
 /** Rekor v1: the indexes of entries whose signed digest is `digestHex` (the log's search index). */

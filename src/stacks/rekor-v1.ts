@@ -12,6 +12,7 @@ import { parseJsonText } from '../rekor/log-http.js';
 import { smokeV1 } from '../rekor/smoke-v1.js';
 import { logPublicKey } from '../rekor/target.js';
 import { findApiV1Entries, readApiV1Entry } from '../rekor/entry-reader.js';
+import { readApiV1EntryRange } from '../rekor/entry-range.js';
 import { NONROOT_UID } from './container-user.js';
 import type { BackupContext, LogStack } from './stack.js';
 import { createTree } from './trillian-tree.js';
@@ -102,6 +103,7 @@ export const rekorV1Stack: LogStack = {
   smoke: (t) => smokeV1({ endpoint: t.endpoint, logKey: logPublicKey(t), hostname: t.origin, instance: t.label }),
   readHead: readApiV1Head,
   readEntry: readApiV1Entry,
+  readEntryRange: readApiV1EntryRange,
   findEntries: findApiV1Entries,
   proveConsistency: proveApiV1Consistency,
   // Clients are cut off (nginx stopped) while Trillian integrates what it has queued; the database

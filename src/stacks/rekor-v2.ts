@@ -8,6 +8,7 @@ import { smokeV2 } from '../rekor/smoke-v2.js';
 import { tilesWritesRefused } from '../rekor/read-only.js';
 import { logPublicKey } from '../rekor/target.js';
 import { findTilesEntries, readTilesEntry } from '../rekor/entry-reader.js';
+import { readTilesEntryRange } from '../rekor/entry-range.js';
 import { NONROOT_UID } from './container-user.js';
 import type { LogStack } from './stack.js';
 
@@ -42,6 +43,7 @@ export const rekorV2Stack: LogStack = {
     }),
   readHead: readTilesHead,
   readEntry: readTilesEntry,
+  readEntryRange: readTilesEntryRange,
   findEntries: findTilesEntries,
   proveConsistency: proveTilesConsistency,
   auditTree: auditTilesTree,

@@ -13,6 +13,7 @@ import type { TemplateVars } from '../instance/render.js';
 import type { LogKey } from '../instance/secrets.js';
 import type { InstanceState } from '../instance/state.js';
 import type { LogEntry } from '../rekor/entry-reader.js';
+import type { RangeEntry } from '../rekor/entry-range.js';
 import type { LogHead } from '../rekor/log-head.js';
 import type { SmokeReport } from '../rekor/report.js';
 import type { LogTarget } from '../rekor/target.js';
@@ -142,6 +143,11 @@ export interface LogStack extends StackBase {
   proveConsistency(t: LogTarget, from: LogHead, to: LogHead): Promise<void>;
   /** One entry, proved into the log's current checkpoint. */
   readEntry(t: LogTarget, index: number): Promise<LogEntry>;
+  /**
+   * The entries [from, to) of any kind, proved into `head` (a checkpoint read with readHead):
+   * what the monitor scans.
+   */
+  readEntryRange?(t: LogTarget, head: LogHead, from: number, to: number): Promise<RangeEntry[]>;
   /** Indexes of the entries whose signed digest is `digestHex`. */
   findEntries(t: LogTarget, digestHex: string): Promise<number[]>;
   /** Re-derives the whole tree the log publishes and checks it against `head` (when the stack can). */
