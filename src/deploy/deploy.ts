@@ -12,6 +12,7 @@ import type { InstancePaths } from '../instance/layout.js';
 import type { TemplateVars } from '../instance/render.js';
 import { ensureTls, type TlsOptions } from '../instance/secrets.js';
 import { writeState, type InstanceState } from '../instance/state.js';
+import { servingLimitVars } from '../instance/serving-limits.js';
 import { logKeyId } from '../rekor/note.js';
 import { allServices, type Stack, type StartContext } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
@@ -62,6 +63,7 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
     https_port: state.httpsPort,
     bind_address: state.bindAddress,
     checkpoint_interval: state.checkpointInterval,
+    limits: servingLimitVars(state.limits),
     publish: publishedPort(engine, state.bindAddress, state.httpsPort),
     images: d.images,
     paths: { ...paths },

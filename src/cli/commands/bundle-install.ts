@@ -3,8 +3,9 @@ import { CHECK_NAMES } from '../../install/check-names.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon, withTrust } from '../options.js';
 import { engineForCommand } from '../engine-edge.js';
+import { servingLimitsAsked, withServingLimits, type ServingArgs } from '../serving-options.js';
 
-interface Args extends CommonArgs {
+interface Args extends CommonArgs, ServingArgs {
   bundle: string;
   trust: string[];
   profile?: string;
@@ -14,7 +15,6 @@ interface Args extends CommonArgs {
   origin?: string;
   port?: number;
   bind?: string;
-  checkpointInterval: string;
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
@@ -48,7 +48,7 @@ function withPlacement<T>(y: Argv<T>) {
     });
 }
 
-/** How clients reach the log: its name, checkpoint origin, port and address; how often it checkpoints. */
+/** How clients reach the log: its name, checkpoint origin, port and address. */
 function withServing<T>(y: Argv<T>) {
   return y
     .option('hostname', {
@@ -70,12 +70,6 @@ function withServing<T>(y: Argv<T>) {
       coerce: lastValue,
       type: 'string',
       describe: 'address to publish the port on (default 0.0.0.0)',
-    })
-    .option('checkpoint-interval', {
-      coerce: lastValue,
-      type: 'string',
-      default: '2s',
-      describe: 'rekor-tiles checkpoint interval',
     });
 }
 
@@ -146,7 +140,7 @@ export const bundleInstallCommand = {
       describe: 'unpacked bundle directory',
     });
     return typed<Args>(
-      withInstallRun(withTlsOptions(withServing(withPlacement(bundle))))
+      withInstallRun(withTlsOptions(withServingLimits(withServing(withPlacement(bundle)))))
         .example('$0 bundle install ./bundle --trust bundle-signing.pub --hostname rekor.site.internal', '')
         .example('./install.sh --trust bundle-signing.pub --instance tenant-b --port 4443', 'from the bundle itself'),
     );
@@ -159,7 +153,7 @@ export const bundleInstallCommand = {
       bundleDir: args.bundle,
       trust: args.trust,
       instance: args.instance,
-      checkpointInterval: args.checkpointInterval,
+      limits: servingLimitsAsked(args),
       timeoutSec: args.timeout,
       skipChecks: args.skipCheck,
       dryRun: args.dryRun,
