@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import { composeToolName, type Engine } from '../engine/engine.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
-import type { EngineKind } from '../engine/docker.js';
+import { containersWithChangedFiles, type EngineKind } from '../engine/docker.js';
 import { AirgapError } from '../errors.js';
 import type { InstancePaths } from '../instance/layout.js';
 import type { TemplateVars } from '../instance/render.js';
@@ -134,6 +134,14 @@ export function publishedPort(engine: 'docker' | 'podman', bindAddress: string, 
   return `${bindAddress}:${port}`;
 }
 
+/** Services that mount a file this run changed (nginx.conf after new limits) start again with it. */
+async function restartForChangedFiles(d: DeployContext): Promise<void> {
+  for (const c of await containersWithChangedFiles(d.engine.docker, d.state.project)) {
+    d.progress.step(`restarting ${c.service}: its configuration changed`);
+    await d.engine.docker.getContainer(c.id).restart();
+  }
+}
+
 export interface StartOptions {
   timeoutMs: number;
   /** Runs once the services named are healthy, before the stack's phases (a restore loads its dumps). */
@@ -171,6 +179,7 @@ export async function startStack(d: DeployContext, vars: TemplateVars, s: StartO
     await startPhase(phase.services);
   }
   await project.up();
+  await restartForChangedFiles(d);
   await waitHealthy(engine.docker, state.project, allServices(stack), s.timeoutMs, progress);
   await writeState(state);
 }
