@@ -224,7 +224,7 @@ const md = [
   `Produced by \`flock /tmp/e2e.lock npm run bench:log\` (\`node bench/log-load.mjs --seconds ${SECONDS} --levels ${LEVELS.join(',')}\`) on ${started.toISOString().slice(0, 10)}: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, the rig's air-gapped engine.`,
   `Each row: that many concurrent clients, all from one address (127.0.0.1 in the air-gapped namespace, as a build farm behind one NAT address), submitting real signed hashedrekord entries for ${SECONDS} s; "covered" is the time from a submission until a checkpoint read back from the log (polled every 100 ms) includes the entry. Peak memory: \`docker stats\` every ~2 s.`,
   '',
-  '- **defaults**: an install with no options (nginx: 10 writes/s per address, burst 20, 64 connections; rekor-tiles every 2 s).',
+  `- **defaults**: an install with no options (nginx: ${results[0].state.limits.writeRate} writes/s per address, burst ${results[0].state.limits.writeBurst}, ${results[0].state.limits.maxConnectionsPerClient} connections; rekor-tiles every ${results[0].state.checkpointInterval}).`,
   `- **raised**: a rerun with \`${RAISED.join(' ')}\`.`,
   "- **anchor**: the same images as upstream's compose files run them, written to directly (no nginx, no TLS): rekor-tiles with its flags' defaults (10 s checkpoints, no persistent antispam; upstream's posix-compose.yml says 2 s and persistent antispam), reads from the tiles through nginx as that file serves them; rekor-server on its port 3000 as rekor's docker-compose.yml publishes it (with this instance's key and tree, where upstream's makes a key in memory and a tree at each start).",
   '',

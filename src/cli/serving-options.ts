@@ -22,17 +22,17 @@ export function withServingLimits<T>(y: Argv<T>) {
     .option('write-rate', {
       coerce: lastValue,
       type: 'string',
-      describe: `writes per second from one client address before 429 ${kept} 10)`,
+      describe: `writes per second from one client address before 429 ${kept} 60)`,
     })
     .option('write-burst', {
       coerce: lastValue,
       type: 'string',
-      describe: `writes one address may send at once above the rate ${kept} 20)`,
+      describe: `writes one address may send at once above the rate ${kept} 120)`,
     })
     .option('max-connections-per-client', {
       coerce: lastValue,
       type: 'string',
-      describe: `open connections from one client address ${kept} 64)`,
+      describe: `open connections from one client address ${kept} 128)`,
     })
     .option('max-body', {
       coerce: lastValue,
