@@ -293,6 +293,8 @@ const md = [
       ]
     : []),
 ];
-writeFileSync(OUT, md.join('\n'));
+// The log-under-load section (bench/log-load.mjs) is kept as it was.
+const kept = existsSync(OUT) ? /<!-- log-load -->[\s\S]*?<!-- \/log-load -->\n?/.exec(readFileSync(OUT, 'utf8')) : null;
+writeFileSync(OUT, md.join('\n') + (kept ? `\n${kept[0]}` : ''));
 process.stdout.write(md.join('\n'));
 rmSync(work, { recursive: true, force: true });

@@ -69,9 +69,16 @@ export async function renderTemplates(
   for (const name of names) {
     const dest = renderedFile(stack, p, name);
     const out = renderTemplate((await src.read(name)).toString('utf8'), vars, `${src.profile}/${name}`);
+    // An unchanged file is left as it is: a service that mounts it restarts only for a change.
+    if (await sameContent(dest.file, out)) continue;
     if (dest.secret) await writeSecret(dest.file, out, stack.secretsOwner);
     else await writeFileAtomic(dest.file, out, dest.mode);
   }
+}
+
+async function sameContent(file: string, text: string): Promise<boolean> {
+  const now = await fsp.readFile(file).catch(() => undefined);
+  return now !== undefined && now.equals(Buffer.from(text));
 }
 
 /** Copies of the rendered files, so a failed upgrade can put them back. */

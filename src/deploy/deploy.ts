@@ -6,12 +6,13 @@
 import type Docker from 'dockerode';
 import { composeToolName, type Engine } from '../engine/engine.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
-import type { EngineKind } from '../engine/docker.js';
+import { containersWithChangedFiles, type EngineKind } from '../engine/docker.js';
 import { AirgapError } from '../errors.js';
 import type { InstancePaths } from '../instance/layout.js';
 import type { TemplateVars } from '../instance/render.js';
 import { ensureTls, type TlsOptions } from '../instance/secrets.js';
 import { writeState, type InstanceState } from '../instance/state.js';
+import { servingLimitVars } from '../instance/serving-limits.js';
 import { logKeyId } from '../tlog/note.js';
 import { allServices, type Stack, type StartContext } from '../stacks/stack.js';
 import type { Progress } from '../util/progress.js';
@@ -63,6 +64,7 @@ export async function configureInstance(d: DeployContext): Promise<TemplateVars>
     https_port: state.httpsPort,
     bind_address: state.bindAddress,
     checkpoint_interval: state.checkpointInterval,
+    limits: servingLimitVars(state.limits),
     publish: publishedPort(engine, state.bindAddress, state.httpsPort),
     images: d.images,
     paths: { ...paths },
@@ -136,6 +138,14 @@ export function publishedPort(engine: 'docker' | 'podman', bindAddress: string, 
   return `${bindAddress}:${port}`;
 }
 
+/** Services that mount a file this run changed (nginx.conf after new limits) start again with it. */
+async function restartForChangedFiles(d: DeployContext): Promise<void> {
+  for (const c of await containersWithChangedFiles(d.engine.docker, d.state.project)) {
+    d.progress.step(`restarting ${c.service}: its configuration changed`);
+    await d.engine.docker.getContainer(c.id).restart();
+  }
+}
+
 export interface StartOptions {
   timeoutMs: number;
   /** Runs once the services named are healthy, before the stack's phases (a restore loads its dumps). */
@@ -173,6 +183,7 @@ export async function startStack(d: DeployContext, vars: TemplateVars, s: StartO
     await startPhase(phase.services);
   }
   await project.up();
+  await restartForChangedFiles(d);
   await waitHealthy(engine.docker, state.project, allServices(stack), s.timeoutMs, progress);
   await writeState(state);
 }

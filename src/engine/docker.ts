@@ -4,6 +4,7 @@
  * docker-archive tar made on the fly from the verified bundle; the engine reports load errors
  * inside an HTTP 200 JSON stream, so that stream is parsed.
  */
+import { promises as fsp } from 'node:fs';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { AirgapError } from '../errors.js';
@@ -240,4 +241,29 @@ export async function projectContainers(docker: Docker, project: string): Promis
     });
   }
   return out.sort((a, b) => (a.service < b.service ? -1 : 1));
+}
+
+/**
+ * Containers of the project that mount a file replaced since they started. Configuration is
+ * written by rename (a new inode), and a running container keeps the file it was started with:
+ * a rerun that changed nginx.conf must restart nginx for the change to apply.
+ */
+export async function containersWithChangedFiles(docker: Docker, project: string): Promise<ProjectContainer[]> {
+  const stale: ProjectContainer[] = [];
+  for (const c of await projectContainers(docker, project)) {
+    if (c.state !== 'running' || c.startedAt === undefined) continue;
+    const info = await docker
+      .getContainer(c.id)
+      .inspect()
+      .catch(() => undefined);
+    for (const m of info?.Mounts ?? []) {
+      if (m.Type !== 'bind') continue;
+      const st = await fsp.stat(m.Source).catch(() => undefined);
+      if (st?.isFile() && st.mtimeMs > c.startedAt) {
+        stale.push(c);
+        break;
+      }
+    }
+  }
+  return stale;
 }

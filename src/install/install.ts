@@ -26,6 +26,7 @@ import { logTargetOf } from '../instance/log-target.js';
 import { observeLog } from '../stacks/observe.js';
 import type { TemplateVars } from '../instance/render.js';
 import { readState, shardFieldsOf, writeState, type InstanceState } from '../instance/state.js';
+import { resolveServingLimits, type ServingLimitsAsked } from '../instance/serving-limits.js';
 import type { LogHead } from '../rekor/log-head.js';
 import type { SmokeReport } from '../rekor/report.js';
 import { smokeFailure } from '../rekor/smoke.js';
@@ -56,7 +57,8 @@ export interface InstallOptions {
   origin?: string;
   port?: number;
   bindAddress?: string;
-  checkpointInterval: string;
+  /** Serving limits and checkpoint interval as asked (each unset one: the instance's, else the default). */
+  limits?: ServingLimitsAsked;
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
@@ -235,6 +237,7 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
   }
   if (!/^[^\s+]+$/.test(origin))
     throw new AirgapError('USAGE_BAD_ORIGIN', `origin ${JSON.stringify(origin)} must have no spaces and no "+"`);
+  const serving = resolveServingLimits(o.limits ?? {}, existing);
   const port = o.port ?? existing?.httpsPort ?? profile.ports.https;
   const bindAddress = o.bindAddress ?? existing?.bindAddress ?? '0.0.0.0';
   const now = new Date().toISOString();
@@ -252,7 +255,8 @@ async function makePlan(o: InstallOptions, verified: BundleVerifyResult): Promis
     stack: { ...(existing?.stack ?? {}), ...(o.tsa ? { tsa: 'on' } : {}) },
     logPublicKeyPem: existing?.logPublicKeyPem ?? '',
     logKeyId: existing?.logKeyId ?? '',
-    checkpointInterval: o.checkpointInterval,
+    checkpointInterval: serving.checkpointInterval,
+    limits: serving.limits,
     bundle: { createdAt: manifest.createdAt, manifestSha256: verified.manifestSha256, release },
     highestRelease: releases.highest,
     images: Object.fromEntries(images.map((i) => [i.name, { ref: i.ref, configDigest: i.configDigest }])),

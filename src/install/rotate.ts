@@ -166,7 +166,8 @@ async function installNewShard({ o, old, newDataDir, stack }: Rotation): Promise
     origin: o.hostname,
     port: o.port,
     bindAddress: old.bindAddress,
-    checkpointInterval: old.checkpointInterval,
+    // The new shard serves under the old one's limits and checkpoint interval.
+    limits: { ...old.limits, checkpointInterval: old.checkpointInterval },
     timeoutSec: o.timeoutSec,
     skipChecks: o.skipChecks,
     dryRun: false,

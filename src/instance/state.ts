@@ -9,6 +9,7 @@ import { canonicalJson } from '../util/canonical-json.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { dataDirFor, instancePaths } from './layout.js';
 import { SHA256_HEX_PATTERN } from '../util/sha256.js';
+import { DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_SERVING_LIMITS, type ServingLimits } from './serving-limits.js';
 
 /**
  * Another shard of the same log, as trust files need it (log rotate): a shard rotated out keeps
@@ -54,6 +55,8 @@ export interface InstanceState {
   url: string;
   /** rekor-tiles' checkpoint interval (a Go duration). */
   checkpointInterval: string;
+  /** What nginx allows each client (install options, kept for reruns, upgrades and restores). */
+  limits: ServingLimits;
   /** The /26 of the instance's internal network, for a stack whose services have fixed addresses. */
   internalSubnet?: string;
   /** Facts a stack keeps (e.g. `treeId`). */
@@ -159,7 +162,8 @@ export function parseState(input: string | Uint8Array, src: JsonSource): Instanc
     httpsPort: o.at('httpsPort').int(1, 65535),
     bindAddress: o.at('bindAddress').string(TOKEN),
     url: o.at('url').string(TOKEN),
-    checkpointInterval: o.at('checkpointInterval').optString(TOKEN) ?? '2s',
+    checkpointInterval: o.at('checkpointInterval').optString(TOKEN) ?? DEFAULT_CHECKPOINT_INTERVAL,
+    limits: parseLimits(o.at('limits')),
     ...(internalSubnet !== undefined ? { internalSubnet } : {}),
     stack,
     logPublicKeyPem: o.at('logPublicKeyPem').string(),
@@ -181,6 +185,19 @@ export function parseState(input: string | Uint8Array, src: JsonSource): Instanc
     installedAt: o.at('installedAt').string(),
     updatedAt: o.at('updatedAt').string(),
     ...parseRotationFields(o),
+  };
+}
+
+/** The serving limits (a state written before they were options holds none: the defaults then). */
+function parseLimits(l: JsonValue): ServingLimits {
+  if (l.isAbsent) return { ...DEFAULT_SERVING_LIMITS };
+  const d = DEFAULT_SERVING_LIMITS;
+  return {
+    writeRate: l.at('writeRate').optInt(1, 100_000) ?? d.writeRate,
+    writeBurst: l.at('writeBurst').optInt(0, 100_000) ?? d.writeBurst,
+    maxConnectionsPerClient: l.at('maxConnectionsPerClient').optInt(1, 10_000) ?? d.maxConnectionsPerClient,
+    maxBodyBytes: l.at('maxBodyBytes').optInt(1024, 64 * 1024 * 1024) ?? d.maxBodyBytes,
+    proxyReadTimeoutSec: l.at('proxyReadTimeoutSec').optInt(5, 3600) ?? d.proxyReadTimeoutSec,
   };
 }
 

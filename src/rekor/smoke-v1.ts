@@ -5,7 +5,7 @@
  * checkpoint (origin "<hostname> - <treeID>"), the inclusion proof, and — after a second entry —
  * the consistency proof the log serves between the two checkpoints.
  */
-import { createHash, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { verify, type KeyObject } from 'node:crypto';
 import { AirgapError } from '../errors.js';
 import { CheckRun } from './checks.js';
 import {
@@ -21,7 +21,7 @@ import {
 import { bytesEqual, rfc6962LeafHash, verifyRfc9162Consistency, verifyRfc9162Inclusion } from './merkle.js';
 import { logKeyId, verifyCheckpointSignedByLogKey, type Checkpoint } from '../tlog/note.js';
 import type { SmokeReport } from './report.js';
-import { chainRecord } from './smoke-v2.js';
+import { chainRecord, signedEntryRequest } from './entry-request.js';
 import { isJsonObject } from '../util/untrusted-json.js';
 
 export interface SmokeV1Options {
@@ -48,8 +48,6 @@ interface V1Entry {
   };
 }
 
-const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-
 function hexBytes(s: unknown, what: string): Uint8Array {
   if (typeof s !== 'string' || !/^([0-9a-f]{2})*$/i.test(s))
     throw new AirgapError('SMOKE_BAD_RESPONSE', `${what} is not hex`);
@@ -64,21 +62,9 @@ export function setPayload(e: { body: string; integratedTime: number; logID: str
 }
 
 async function submit(run: CheckRun, o: SmokeV1Options, label: string) {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const record = chainRecord(o.instance);
-  const digestHex = createHash('sha256').update(record).digest('hex');
-  const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  const request = {
-    apiVersion: '0.0.1',
-    kind: 'hashedrekord',
-    spec: {
-      data: { hash: { algorithm: 'sha256', value: digestHex } },
-      signature: {
-        content: b64(sign('sha256', record, privateKey)),
-        publicKey: { content: Buffer.from(pem).toString('base64') },
-      },
-    },
-  };
+  const signed = signedEntryRequest('v1', chainRecord(o.instance));
+  const { request, publicKeyPem: pem } = signed;
+  const digestHex = signed.digest.toString('hex');
   const [uuid, entry] = await run.step(`${label}: submit`, async () => {
     const res = await logRequest(o.endpoint, 'POST', '/api/v1/log/entries', request);
     if (res.status !== 201)

@@ -5,7 +5,8 @@
  * proof against that checkpoint, the published checkpoint read back, and — after a second entry —
  * a consistency proof between the two checkpoints, computed from the log's own tiles.
  */
-import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
+import { chainRecord, signedEntryRequest } from './entry-request.js';
 import { AirgapError } from '../errors.js';
 import { CheckRun } from './checks.js';
 import {
@@ -63,32 +64,10 @@ interface Submitted {
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
-export function chainRecord(instance: string): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      type: 'rekor-airgap.smoke',
-      instance,
-      time: new Date().toISOString(),
-      nonce: randomBytes(16).toString('hex'),
-    }),
-  );
-}
+export { chainRecord };
 
 async function submit(run: CheckRun, o: SmokeV2Options, label: string): Promise<Submitted> {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const record = chainRecord(o.instance);
-  const digest = createHash('sha256').update(record).digest();
-  const signature = sign('sha256', record, privateKey);
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
-  const request = {
-    hashedRekordRequestV002: {
-      digest: b64(digest),
-      signature: {
-        content: b64(signature),
-        verifier: { publicKey: { rawBytes: b64(spki) }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' },
-      },
-    },
-  };
+  const { request, digest, spki } = signedEntryRequest('v2', chainRecord(o.instance));
   const entry = await run.step(`${label}: submit`, async () => {
     const res = await logRequest(o.endpoint, 'POST', '/api/v2/log/entries', request);
     if (res.status !== 201) {

@@ -104,8 +104,8 @@ describe.skipIf(!rig)('bundle create', () => {
 
   it('pulls every image of both profiles through the TLS + auth registry, recording upstream names', () => {
     expect(manifest.images.map((i) => i.ref).sort()).toEqual([
-      'docker.io/library/mariadb:10.11',
-      'docker.io/library/nginx:1.22.1',
+      'docker.io/library/mariadb:11.8',
+      'docker.io/library/nginx:1.30',
       'ghcr.io/sigstore/rekor-tiles/posix:v2.4.2',
       'ghcr.io/sigstore/rekor/rekor-server:v1.6.1',
       'ghcr.io/sigstore/scaffolding/createtree:v1.7.3',
@@ -133,7 +133,7 @@ describe.skipIf(!rig)('bundle create', () => {
       'inspect',
       '--raw',
       '--tls-verify=false',
-      `docker://${r.registry}/library/nginx:1.22.1`,
+      `docker://${r.registry}/library/nginx:1.30`,
     ]);
     const index = JSON.parse(raw.toString('utf8')) as {
       manifests: Array<{ digest: string; platform: { os: string; architecture: string } }>;
@@ -356,7 +356,7 @@ describe.skipIf(!rig)('bundle create', () => {
     writeFileSync(path.join(base, 'templates/nginx-only/README'), 'nginx only\n');
     writeFileSync(
       path.join(base, 'bundles/nginx-only.yaml'),
-      'name: nginx-only\nkind: rekor-v2\nimages:\n  - name: nginx\n    ref: docker.io/library/nginx:1.22.1\ntemplates: [README]\nports:\n  https: 3443\n',
+      'name: nginx-only\nkind: rekor-v2\nimages:\n  - name: nginx\n    ref: docker.io/library/nginx:1.30\ntemplates: [README]\nports:\n  https: 3443\n',
     );
     const out = path.join(dir, 'arm64');
     const res = await runCli([
@@ -379,7 +379,7 @@ describe.skipIf(!rig)('bundle create', () => {
     expect(res.exitCode, res.stderr).toBe(0);
     const m: Manifest = JSON.parse(readFileSync(path.join(out, 'bundle.json'), 'utf8'));
     expect(m.images[0]!.platform).toBe('linux/arm64/v8');
-    const amd = manifest.images.find((i) => i.ref === 'docker.io/library/nginx:1.22.1')!;
+    const amd = manifest.images.find((i) => i.ref === 'docker.io/library/nginx:1.30')!;
     expect(m.images[0]!.digest).toBe(amd.digest); // the same index ...
     expect(m.images[0]!.manifestDigest).not.toBe(amd.manifestDigest); // ... another platform's manifest
     const elf = readFileSync(path.join(out, 'installer/node')).subarray(0, 20);

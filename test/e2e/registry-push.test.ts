@@ -305,7 +305,7 @@ describe.skipIf(!rig)('bundle push into an internal registry; a chart in the bun
     expect(() =>
       execFileSync(
         'skopeo',
-        ['inspect', '--raw', '--tls-verify=false', `docker://${r.registry}/bad/${RUN}/library/nginx:1.22.1`],
+        ['inspect', '--raw', '--tls-verify=false', `docker://${r.registry}/bad/${RUN}/library/nginx:1.30`],
         { stdio: 'pipe' },
       ),
     ).toThrow();

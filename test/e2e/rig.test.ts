@@ -112,7 +112,7 @@ describe.skipIf(!rig)('the rig', () => {
     networks.push(net);
     const db = `rig-selftest-db-${process.pid}`;
     started.push(db);
-    docker('pull', '-q', `${r.registry}/library/mariadb:10.11`);
+    docker('pull', '-q', `${r.registry}/library/mariadb:11.8`);
     docker(
       'run',
       '-d',
@@ -132,7 +132,7 @@ describe.skipIf(!rig)('the rig', () => {
       'MARIADB_PASSWORD=trillianpw',
       '-v',
       `${dir}/initdb:/docker-entrypoint-initdb.d:ro`,
-      `${r.registry}/library/mariadb:10.11`,
+      `${r.registry}/library/mariadb:11.8`,
     );
     for (let i = 0; i < 120; i++) {
       try {
@@ -172,7 +172,7 @@ describe.skipIf(!rig)('the rig', () => {
   it('the air-gapped engine cannot pull', () => {
     const r = needRig();
     expect(() =>
-      execFileSync('/usr/bin/docker', ['-H', r.offlineDockerHost, 'pull', `${r.registry}/library/nginx:1.22.1`], {
+      execFileSync('/usr/bin/docker', ['-H', r.offlineDockerHost, 'pull', `${r.registry}/library/nginx:1.30`], {
         stdio: 'pipe',
       }),
     ).toThrow(/connection refused|dial tcp|no route|timeout/i);

@@ -97,7 +97,7 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
     bundles.current = await create(path.join(dir, 'current'), ['rekor-v2', 'rekor-v1']);
     // A release whose log server cannot start: the MariaDB image in the place of rekor-tiles.
     bundles.broken = await create(path.join(dir, 'broken'), [
-      profileWith('rekor-v2', 3, { 'ghcr.io/sigstore/rekor-tiles/posix:v2.4.2': 'docker.io/library/mariadb:10.11' }),
+      profileWith('rekor-v2', 4, { 'ghcr.io/sigstore/rekor-tiles/posix:v2.4.2': 'docker.io/library/mariadb:11.8' }),
     ]);
   });
 
@@ -137,7 +137,7 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
     expect(failed.exitCode, failed.stderr).toBe(16);
     expect(failed.stderr).toContain('UPGRADE_ROLLED_BACK');
     expect(failed.stderr).toMatch(
-      /Rolled back: release 2 \(.*rekor-tiles\/posix:v2\.4\.2.*\) runs again on the data as it was/,
+      /Rolled back: release 3 \(.*rekor-tiles\/posix:v2\.4\.2.*\) runs again on the data as it was/,
     );
     const back = await status(u);
     expect(back.log).toEqual(after.log);

@@ -4,6 +4,7 @@
  * take an archive apart and put it back together with one entry changed, the way an attacker with
  * the archive but not the passphrase would.
  */
+import { DEFAULT_SERVING_LIMITS } from '../../src/instance/serving-limits.js';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -53,6 +54,7 @@ export function makeInstance(dir: string, name = 'default', state: Partial<Insta
     bindAddress: '127.0.0.1',
     url: `https://${origin}:8443`,
     checkpointInterval: '2s',
+    limits: { ...DEFAULT_SERVING_LIMITS },
     stack: {},
     logPublicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     logKeyId: 'c'.repeat(64),

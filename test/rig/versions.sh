@@ -19,6 +19,11 @@ TSA_VERSION=v2.1.5                    # sigstore timestamp-authority (needs Go 1
 WITNESS_VERSION=v0.0.0-20260720115447-2e1c6971d19e   # omniwitness, what bundles/witness.yaml pins
 # Modules whose go.mod says go 1.27: the go command fetches this toolchain from the module proxy.
 GO127_TOOLCHAIN=go1.27.3
-DEBIAN_SUITE=bookworm
-NGINX_TAG=1.22.1      # the nginx version Debian bookworm ships
-MARIADB_TAG=10.11     # the MariaDB series Debian bookworm ships
+DEBIAN_SUITE=bookworm # the suite of the rig's own tools
+# The stand-ins of the profiles' nginx and MariaDB, from Debian packages (debootstrap), published
+# under the tags the profiles pin.
+MARIADB_TAG=11.8      # what the profiles pin (the MariaDB LTS line); Debian trixie ships 11.8: same line
+MARIADB_SUITE=trixie
+NGINX_TAG=1.30        # what the profiles pin (nginx's stable line); no Debian suite ships 1.30
+NGINX_SUITE=trixie    # so the stand-in is trixie's nginx 1.26 (the newest Debian has), labelled as such
+NGINX_STANDIN="Debian trixie nginx 1.26 under the tag 1.30: a stand-in, not upstream nginx 1.30"

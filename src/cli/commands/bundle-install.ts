@@ -3,8 +3,9 @@ import { CHECK_NAMES } from '../../install/check-names.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon, withTrust } from '../options.js';
 import { engineForCommand } from '../engine-edge.js';
+import { servingLimitsAsked, withServingLimits, type ServingArgs } from '../serving-options.js';
 
-interface Args extends CommonArgs {
+interface Args extends CommonArgs, ServingArgs {
   bundle: string;
   trust: string[];
   profile?: string;
@@ -14,7 +15,6 @@ interface Args extends CommonArgs {
   origin?: string;
   port?: number;
   bind?: string;
-  checkpointInterval: string;
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
@@ -53,7 +53,7 @@ function withPlacement<T>(y: Argv<T>) {
     });
 }
 
-/** How clients reach the log: its name, checkpoint origin, port and address; how often it checkpoints. */
+/** How clients reach the log: its name, checkpoint origin, port and address. */
 function withServing<T>(y: Argv<T>) {
   return y
     .option('hostname', {
@@ -81,12 +81,6 @@ function withServing<T>(y: Argv<T>) {
       type: 'string',
       describe:
         "a witness's name: the key name on its cosignatures, which logs' policies name (default: the hostname; never changes later)",
-    })
-    .option('checkpoint-interval', {
-      coerce: lastValue,
-      type: 'string',
-      default: '2s',
-      describe: 'rekor-tiles checkpoint interval',
     });
 }
 
@@ -184,7 +178,7 @@ export const bundleInstallCommand = {
       describe: 'unpacked bundle directory',
     });
     return typed<Args>(
-      withWitnesses(withInstallRun(withTlsOptions(withServing(withPlacement(bundle)))))
+      withWitnesses(withInstallRun(withTlsOptions(withServingLimits(withServing(withPlacement(bundle))))))
         .example('$0 bundle install ./bundle --trust bundle-signing.pub --hostname rekor.site.internal', '')
         .example('./install.sh --trust bundle-signing.pub --instance tenant-b --port 4443', 'from the bundle itself')
         .example(
@@ -205,7 +199,7 @@ export const bundleInstallCommand = {
       bundleDir: args.bundle,
       trust: args.trust,
       instance: args.instance,
-      checkpointInterval: args.checkpointInterval,
+      limits: servingLimitsAsked(args),
       timeoutSec: args.timeout,
       skipChecks: args.skipCheck,
       dryRun: args.dryRun,

@@ -94,6 +94,10 @@ export const statusCommand = {
           (e: Error) => ({ refused: false, answer: e.message }),
         )
       : undefined;
+    const { logVolumes } = await import('../../instance/volume-space.js');
+    const { instancePaths } = await import('../../instance/layout.js');
+    const volumes = await logVolumes(instancePaths(state.dataDir));
+    const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
     printResult(
       args,
       {
@@ -105,12 +109,18 @@ export const statusCommand = {
         ...(writes ? { writesRefused: writes.refused } : {}),
         containers,
         log: head,
+        volumes,
       },
       [
         `instance ${state.instance} (${state.profile}) at ${state.url}, origin ${state.origin}`,
         ...shardLines(state),
         ...(writes ? [`  writes: ${writes.refused ? 'refused' : 'NOT refused'} (${writes.answer})`] : []),
         ...containers.map((c) => `  ${c.service.padEnd(22)} ${c.state}${c.health ? ` (${c.health})` : ''}`),
+        ...volumes.map((v) =>
+          v.full
+            ? `  volume ${v.dir}: FULL, ${mib(v.freeBytes)} free of ${mib(v.totalBytes)}: ${v.action}`
+            : `  volume ${v.dir}: ${mib(v.freeBytes)} free of ${mib(v.totalBytes)}`,
+        ),
         'error' in head
           ? `  log: unreachable: ${head.error}`
           : `  log: tree size ${head.size}, root ${head.rootHex}\n${printable(head.checkpoint, { max: 4096, keepNewlines: true }).replace(/^/gm, '    ')}`,

@@ -5,6 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseState, shardFieldsOf, type InstanceState } from '../../../src/instance/state.js';
+import { DEFAULT_SERVING_LIMITS } from '../../../src/instance/serving-limits.js';
 import { logFactsOf, operatorOf, shardFactsOf, tsaFactsOf } from '../../../src/instance/trust-files.js';
 import { signingConfig, trustedRoot } from '../../../src/trust/client-trust.js';
 import { canonicalJson } from '../../../src/util/canonical-json.js';
@@ -25,6 +26,7 @@ function instance(name: string, host: string, installedAt: string, keyId: string
     bindAddress: '0.0.0.0',
     url: `https://${host}:3443`,
     checkpointInterval: '2s',
+    limits: DEFAULT_SERVING_LIMITS,
     stack: {},
     logPublicKeyPem: pem(),
     logKeyId: keyId.repeat(64),

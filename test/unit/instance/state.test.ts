@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseState, readState } from '../../../src/instance/state.js';
+import { DEFAULT_SERVING_LIMITS } from '../../../src/instance/serving-limits.js';
 import { expectCode, expectCodeAsync } from '../../helpers/expect-code.js';
 import { tempDir } from '../../helpers/fixtures.js';
 
@@ -19,6 +20,13 @@ const STATE = {
   bindAddress: '0.0.0.0',
   url: 'https://log.example',
   checkpointInterval: '2s',
+  limits: {
+    writeRate: 50,
+    writeBurst: 100,
+    maxConnectionsPerClient: 128,
+    maxBodyBytes: 2097152,
+    proxyReadTimeoutSec: 90,
+  },
   stack: {},
   logPublicKeyPem: 'PEM',
   logKeyId: sha,
@@ -31,9 +39,9 @@ const STATE = {
 const src = { what: 'state.json', code: 'BACKUP_ARCHIVE_CORRUPT' } as const;
 
 describe('state.json', () => {
-  it('reads a state, and one written before kind, stack, release and the checkpoint interval existed', () => {
+  it('reads a state, and one written before kind, stack, release, the checkpoint interval and the limits existed', () => {
     expect(parseState(JSON.stringify(STATE), src)).toEqual(STATE);
-    const { kind: _k, stack: _s, highestRelease: _h, checkpointInterval: _c, ...old } = STATE;
+    const { kind: _k, stack: _s, highestRelease: _h, checkpointInterval: _c, limits: _l, ...old } = STATE;
     const legacy = parseState(
       JSON.stringify({ ...old, smoke: 'rekor-v1', treeId: '123', bundle: { createdAt: 'x', manifestSha256: sha } }),
       src,
@@ -44,7 +52,8 @@ describe('state.json', () => {
       legacy.highestRelease,
       legacy.bundle.release,
       legacy.checkpointInterval,
-    ]).toEqual(['rekor-v1', { treeId: '123' }, 0, 0, '2s']);
+      legacy.limits,
+    ]).toEqual(['rekor-v1', { treeId: '123' }, 0, 0, '2s', DEFAULT_SERVING_LIMITS]);
   });
 
   it("a missing or mistyped field is the caller's code, naming it (it was a TypeError later on)", () => {
@@ -54,6 +63,14 @@ describe('state.json', () => {
     );
     expectCode(() => parseState(JSON.stringify({ ...STATE, images: { rekor: null } }), src), 'BACKUP_ARCHIVE_CORRUPT');
     expectCode(() => parseState(JSON.stringify({ ...STATE, httpsPort: '443' }), src), 'BACKUP_ARCHIVE_CORRUPT');
+    expectCode(
+      () => parseState(JSON.stringify({ ...STATE, limits: { ...STATE.limits, writeRate: '10r/s; evil' } }), src),
+      'BACKUP_ARCHIVE_CORRUPT',
+    );
+    expectCode(
+      () => parseState(JSON.stringify({ ...STATE, limits: { ...STATE.limits, writeRate: 0 } }), src),
+      'BACKUP_ARCHIVE_CORRUPT',
+    );
     expectCode(() => parseState(JSON.stringify({ ...STATE, hostname: 'a\nb' }), src), 'BACKUP_ARCHIVE_CORRUPT');
     expectCode(
       () => parseState(JSON.stringify({ ...STATE, stack: { treeId: 'x\n  image: evil' } }), src),
