@@ -238,6 +238,7 @@ async function listBundleFiles(b: BundleBuild): Promise<BundleFile[]> {
 
 /** bundle.json, then its signature; the incomplete marker goes last: from then on it is a bundle. */
 async function writeSignedManifest(b: BundleBuild, pulled: Pulled, files: BundleFile[]): Promise<BundleManifest> {
+  const companions = b.profiles.filter((p) => p.companionOf !== undefined).map((p) => p.name);
   const manifest: BundleManifest = {
     formatVersion: BUNDLE_FORMAT_VERSION,
     createdAt: creationTime().toISOString(),
@@ -245,6 +246,7 @@ async function writeSignedManifest(b: BundleBuild, pulled: Pulled, files: Bundle
     platform: formatPlatform(b.platform),
     profiles: b.profiles.map((p) => p.name),
     releases: Object.fromEntries(b.profiles.map((p) => [p.name, b.opts.release ?? p.release])),
+    ...(companions.length ? { companions } : {}),
     images: pulled.images,
     ...(pulled.charts.length ? { charts: pulled.charts } : {}),
     files,

@@ -63,6 +63,11 @@ export interface BundleManifest {
    * one than it already runs (rollback protection). Absent in bundles made before it existed (0).
    */
   releases?: Record<string, number>;
+  /**
+   * Profiles carried only as companions of those asked for (a witness beside a log): an install
+   * that names no profile takes the one profile asked for. Absent when there are none.
+   */
+  companions?: string[];
   images: BundleImage[];
   /** Helm charts (absent when the bundle carries none). */
   charts?: BundleChart[];
@@ -85,7 +90,8 @@ export function chooseProfile(m: BundleManifest, wanted: string | undefined): st
       );
     return wanted;
   }
-  if (profiles.length === 1) return profiles[0]!;
+  const asked = profiles.filter((p) => !(m.companions ?? []).includes(p));
+  if (asked.length === 1) return asked[0]!;
   throw new AirgapError(
     'USAGE_PROFILE_AMBIGUOUS',
     `this bundle holds several profiles (${profiles.join(', ')}); choose one with --profile`,
@@ -114,6 +120,12 @@ export function parseManifest(text: string | Uint8Array, file: string): BundleMa
   for (const p of m.profiles)
     if (typeof p !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(p))
       bad(`profile ${JSON.stringify(p)} is not a profile name`);
+  if (m.companions !== undefined) {
+    if (!Array.isArray(m.companions)) bad('companions must be a list');
+    for (const c of m.companions as unknown[])
+      if (typeof c !== 'string' || !m.profiles.includes(c))
+        bad(`companion ${JSON.stringify(c)} is not a profile of the bundle`);
+  }
   if (m.releases !== undefined) {
     if (!isJsonObject(m.releases)) bad('releases must be an object');
     for (const [k, v] of Object.entries(m.releases))

@@ -51,6 +51,8 @@ export interface Profile {
    * the witness, so one bundle installs a log and its witnesses.
    */
   companions: string[];
+  /** Set when the profile was loaded as a companion: the name of the profile that carries it. */
+  companionOf?: string;
   /** Where it was read from. */
   file: string;
 }
@@ -256,7 +258,7 @@ export async function loadCompanion(of: Profile, name: string): Promise<Profile>
   const p = await loadProfile(path.join(path.dirname(of.file), `${name}.yaml`));
   if (p.name !== name)
     throw new AirgapError('PROFILE_INVALID', `${p.file}: name is ${p.name}; ${of.file} names it as companion ${name}`);
-  return p;
+  return { ...p, companionOf: of.name };
 }
 
 export async function loadProfile(nameOrPath: string): Promise<Profile> {

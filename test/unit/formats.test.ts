@@ -4,7 +4,7 @@ import { parsePlatform, selectPlatform } from '../../src/registry/platform.js';
 import { formatImageRef, parseImageRef, parseMirrors, resolveSource } from '../../src/ref/image-ref.js';
 import { parseSize } from '../../src/media/transfer-index.js';
 import { renderTemplate } from '../../src/instance/render.js';
-import { parseManifest } from '../../src/bundle/manifest.js';
+import { chooseProfile, parseManifest } from '../../src/bundle/manifest.js';
 import { checkEntry } from '../../src/media/entry-policy.js';
 import { exitCodeFor } from '../../src/errors.js';
 import { expectCode } from '../helpers/expect-code.js';
@@ -106,6 +106,29 @@ describe('the signed manifest refuses unsafe or duplicate paths', () => {
       () => parseManifest(JSON.stringify({ ...base, files: [f, f] }), 'bundle.json'),
       'BUNDLE_MANIFEST_INVALID',
     );
+  });
+});
+
+describe('the profile an install takes when it names none', () => {
+  const base = { formatVersion: 1, createdAt: '', tool: {}, platform: '', images: [], files: [] };
+  const read = (m: object) => parseManifest(JSON.stringify({ ...base, ...m }), 'bundle.json');
+  it('is the one profile asked for at create, not the companion it carries', () => {
+    expect(chooseProfile(read({ profiles: ['rekor-v2', 'witness'], companions: ['witness'] }), undefined)).toBe(
+      'rekor-v2',
+    );
+    expect(chooseProfile(read({ profiles: ['rekor-v2', 'witness'], companions: ['witness'] }), 'witness')).toBe(
+      'witness',
+    );
+  });
+  it('is asked for when two profiles were asked for', () => {
+    expectCode(
+      () => chooseProfile(read({ profiles: ['rekor-v2', 'rekor-v1', 'witness'], companions: ['witness'] }), undefined),
+      'USAGE_PROFILE_AMBIGUOUS',
+    );
+    expectCode(() => chooseProfile(read({ profiles: ['rekor-v2', 'witness'] }), undefined), 'USAGE_PROFILE_AMBIGUOUS');
+  });
+  it('refuses a companion that is not a profile of the bundle', () => {
+    expectCode(() => read({ profiles: ['rekor-v2'], companions: ['witness'] }), 'BUNDLE_MANIFEST_INVALID');
   });
 });
 
