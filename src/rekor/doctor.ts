@@ -16,6 +16,7 @@ import type { SmokeReport } from './report.js';
 import { smokeFailure } from './smoke.js';
 import type { LogTarget } from './target.js';
 import type { WitnessPolicy } from '../witness/policy.js';
+import { requireQuorum } from '../witness/quorum.js';
 import { requestTimestamp } from './timestamp.js';
 
 export interface DoctorCheck {
@@ -35,7 +36,7 @@ export interface DoctorInput {
   apiVersion: 1 | 2;
   write: boolean;
   smoke: (t: LogTarget) => Promise<SmokeReport>;
-  readHead: (t: LogTarget) => Promise<{ size: number; rootHex: string }>;
+  readHead: (t: LogTarget) => Promise<{ size: number; rootHex: string; checkpoint: string }>;
   /** witness-policy.txt of the trust files: every checkpoint must carry its quorum's cosignatures. */
   witnessPolicy?: WitnessPolicy;
   /** Each connection check and each request to the log within this (default: 10 s to connect, 60 s a request). */
@@ -142,6 +143,7 @@ export async function runDoctor(d: DoctorInput): Promise<DoctorCheck[]> {
     await checkLogId(trusted);
     await checkHealth(trusted);
     await checkCheckpoint(trusted);
+    if (d.witnessPolicy) await checkWitnessQuorum(trusted, d.witnessPolicy);
     if (d.write) await checkTestEntry(trusted);
     await checkTimestampAuthorities(trusted);
   } catch (e) {
@@ -334,10 +336,34 @@ async function checkHealth({ input, target, step }: Trusted): Promise<void> {
   });
 }
 
+/** The checkpoint carries the cosignatures of the quorum of witness-policy.txt (Sigstore clients do not check). */
+async function checkWitnessQuorum({ input, target, step }: Trusted, policy: WitnessPolicy): Promise<void> {
+  await step('the current checkpoint is cosigned by the witness quorum (witness-policy.txt)', async () => {
+    const h = await input.readHead(withoutPolicy(target));
+    try {
+      const v = requireQuorum(h.checkpoint, policy, { what: 'the current checkpoint' });
+      return [undefined, `${v.rule}: cosigned by ${v.cosigned.map((c) => c.name).join(', ')}`];
+    } catch (e) {
+      const err = e as AirgapError;
+      throw new Failed(
+        err.code,
+        err.message,
+        'a witness of the policy is down, unreachable from the log, or does not have the log registered: rekor-airgap status on the witness host; on the log host, the nginx log of the way out to the witnesses',
+      );
+    }
+  });
+}
+
+/** The log's own signature is one check; the witnesses' cosignatures are the next. */
+function withoutPolicy(t: LogTarget): LogTarget {
+  const { witnessPolicy: _policy, witnessLastSeen: _seen, ...rest } = t;
+  return rest;
+}
+
 async function checkCheckpoint({ input, target, step }: Trusted): Promise<void> {
   await step('the current checkpoint is signed by the trusted key', async () => {
     try {
-      const h = await input.readHead(target);
+      const h = await input.readHead(withoutPolicy(target));
       return [undefined, `tree size ${h.size}, root ${h.rootHex}`];
     } catch (e) {
       const err = e as AirgapError;

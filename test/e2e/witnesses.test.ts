@@ -6,7 +6,7 @@
  * refuse the log with exit code 17, naming the witness that is missing.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli } from '../helpers/cli.js';
@@ -29,7 +29,7 @@ describe.skipIf(!rig)('witnesses: a log with a quorum of two', () => {
   let bundle: string;
   let trust: string;
   const instances: Array<{ name: string; data: string }> = [];
-  const log = { name: `${RUN}-log`, data: '' };
+  const log = { name: `${RUN}-log`, data: '', url: '' };
   const witnesses = [
     { name: `${RUN}-wa`, data: '', host: `${RUN}-wa.witness.internal`, port: 0 },
     { name: `${RUN}-wb`, data: '', host: `${RUN}-wb.witness.internal`, port: 0 },
@@ -118,7 +118,8 @@ describe.skipIf(!rig)('witnesses: a log with a quorum of two', () => {
       'localhost',
       '--port',
       String(freeOfflinePort(r)),
-      ...witnesses.flatMap((w) => ['--witness-instance', w.name]),
+      // Witnesses in directories of their own are named by their directory.
+      ...witnesses.flatMap((w) => ['--witness-instance', w.data]),
       '--witness-quorum',
       '2',
       '--json',
@@ -127,6 +128,7 @@ describe.skipIf(!rig)('witnesses: a log with a quorum of two', () => {
     ]);
     expect(i.exitCode, i.stderr).toBe(0);
     const installed = json<Installed>(i);
+    log.url = installed.url;
     const quorumChecks = installed.smoke.checks.filter((c) => c.name.includes('witness quorum'));
     expect(quorumChecks.length).toBeGreaterThanOrEqual(3);
     expect(quorumChecks.every((c) => c.ok)).toBe(true);
@@ -159,16 +161,44 @@ describe.skipIf(!rig)('witnesses: a log with a quorum of two', () => {
 
   it('doctor, from a client with the exported trust files, checks the quorum', async () => {
     const r = needRig();
-    const d = await runOffline(r, [
-      'doctor',
-      '--url',
-      json<Installed>(await status()).url,
-      '--trust-dir',
-      trust,
+    const d = await runOffline(r, ['doctor', '--url', log.url, '--trust-dir', trust, '--json']);
+    expect(d.exitCode, d.stdout + d.stderr).toBe(0);
+    const checks = JSON.parse(d.stdout).checks as Array<{ name: string; ok: boolean; detail: string }>;
+    const quorum = checks.find((c) => c.name.includes('witness quorum'));
+    expect(quorum?.ok, JSON.stringify(checks)).toBe(true);
+    for (const w of witnesses) expect(quorum?.detail).toContain(w.name);
+  });
+
+  /** One monitor run with a short staleness limit; the alert command writes its event to a file. */
+  async function monitorOnce(tag: string) {
+    const events = path.join(dir, `events-${tag}.jsonl`);
+    const textfile = path.join(dir, `monitor-${tag}.prom`);
+    const m = await runOffline(needRig(), [
+      'monitor',
+      '--instance',
+      log.name,
+      '--data-dir',
+      log.data,
+      '--once',
+      '--stale-after',
+      '20s',
+      '--alert-command',
+      `cat >> ${events}`,
+      '--textfile',
+      textfile,
       '--json',
     ]);
-    expect(d.exitCode, d.stdout + d.stderr).toBe(0);
-    expect(d.stdout).toContain('witness quorum');
+    const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+    return { ...m, events: read(events), textfile: read(textfile) };
+  }
+
+  it('the monitor is silent on the witnessed log while both witnesses cosign', async () => {
+    const m = await monitorOnce('healthy');
+    expect(m.exitCode, m.stdout + m.stderr).toBe(0);
+    expect(m.events).toBe('');
+    expect(m.textfile).toMatch(
+      new RegExp(`witness_cosignature_age_seconds\\{log="[^"]*",witness="${witnesses[1]!.name}"\\} \\d+`),
+    );
   });
 
   async function status() {
@@ -190,7 +220,7 @@ describe.skipIf(!rig)('witnesses: a log with a quorum of two', () => {
         '-fsS',
         '--cacert',
         path.join(log.data, 'tls', 'ca.crt'),
-        `${json<Installed>(await status()).url}/checkpoint`,
+        `${log.url}/checkpoint`,
       ]);
       const policy = parseWitnessPolicy(readFileSync(path.join(trust, 'witness-policy.txt'), 'utf8'), 't');
       const verdict = evaluateQuorum(cp, policy);
@@ -198,13 +228,27 @@ describe.skipIf(!rig)('witnesses: a log with a quorum of two', () => {
       expect(verdict.satisfied).toBe(false);
       expect(verdict.missing).toContain(stopped.name);
 
-      const d = await runOffline(r, ['doctor', '--url', json<Installed>(await status()).url, '--trust-dir', trust]);
+      const d = await runOffline(r, ['doctor', '--url', log.url, '--trust-dir', trust]);
       expect(d.exitCode, d.stdout + d.stderr).toBe(17);
       expect(d.stdout + d.stderr).toContain(stopped.name);
 
       const st = await status();
       expect(st.exitCode, st.stdout + st.stderr).toBe(17);
       expect(st.stderr).toMatch(new RegExp(`${stopped.name}.*last cosigned`));
+
+      // Past the staleness limit, the monitor alerts: exit 18, the event to the alert command,
+      // and the count in the text file, naming the witness that is gone.
+      await new Promise((res) => setTimeout(res, 21_000));
+      await runOffline(r, ['smoke', '--instance', log.name, '--data-dir', log.data, '--json']);
+      const m = await monitorOnce('witness-gone');
+      expect(m.exitCode, m.stdout + m.stderr).toBe(18);
+      const events = m.events
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { kind: string; witness?: string });
+      expect(events).toContainEqual(expect.objectContaining({ kind: 'witness-stale', witness: stopped.name }));
+      expect(events).toContainEqual(expect.objectContaining({ kind: 'quorum-lost' }));
+      expect(m.textfile).toMatch(/alerts\{log="[^"]*",kind="witness-stale"\} 1/);
     } finally {
       engine(['start', ...projectContainers(stopped.name)]);
     }
