@@ -24,8 +24,8 @@ import { logTargetOf } from '../instance/log-target.js';
 import { observeLog } from '../stacks/observe.js';
 import { readState, writeState, type InstanceState } from '../instance/state.js';
 import { ensureTool, installToolFromBundle } from '../instance/tool.js';
-import { instanceTemplates, keptTemplateNames } from '../deploy/configure.js';
-import { configureInstance, startStack, type DeployContext } from '../deploy/deploy.js';
+import { keptDeployContext } from '../deploy/redeploy.js';
+import { configureInstance, startStack } from '../deploy/deploy.js';
 import { loadProfileImages } from '../deploy/load-images.js';
 import type { LogHead } from '../rekor/log-head.js';
 import type { LogTarget } from '../rekor/target.js';
@@ -373,19 +373,7 @@ interface BroughtUp {
 async function bringUp(run: RestoreRun): Promise<BroughtUp> {
   const { o, m, stack, state, paths } = run;
   await writeState(state);
-  const d: DeployContext = {
-    engine: o.engine,
-    stack,
-    paths,
-    state,
-    templates: instanceTemplates(paths, state.profile),
-    templateNames: await keptTemplateNames(paths),
-    images: Object.fromEntries(Object.entries(state.images).map(([k, v]) => [k, v.ref])),
-    artifacts: new Map(),
-    tls: {},
-    expectedLogKeyPem: state.logPublicKeyPem,
-    progress: o.progress,
-  };
+  const d = await keptDeployContext(o.engine, stack, state, o.progress);
   if (!d.templateNames.length)
     throw new AirgapError(
       'RESTORE_FAILED',

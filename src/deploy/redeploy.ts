@@ -11,14 +11,18 @@ import type { Progress } from '../util/progress.js';
 import { instanceTemplates, keptTemplateNames } from './configure.js';
 import { configureInstance, startStack, type DeployContext } from './deploy.js';
 
-export async function redeployInstance(
+/**
+ * What deploy works with for an instance that has no bundle at hand: its kept templates, the
+ * images it runs, its own key (restore, a read-only switch).
+ */
+export async function keptDeployContext(
   engine: Engine,
   stack: Stack,
   state: InstanceState,
-  o: { timeoutMs: number; progress: Progress },
-): Promise<void> {
+  progress: Progress,
+): Promise<DeployContext> {
   const paths = instancePaths(state.dataDir);
-  const d: DeployContext = {
+  return {
     engine,
     stack,
     paths,
@@ -29,8 +33,17 @@ export async function redeployInstance(
     artifacts: new Map(),
     tls: {},
     expectedLogKeyPem: state.logPublicKeyPem,
-    progress: o.progress,
+    progress,
   };
+}
+
+export async function redeployInstance(
+  engine: Engine,
+  stack: Stack,
+  state: InstanceState,
+  o: { timeoutMs: number; progress: Progress },
+): Promise<void> {
+  const d = await keptDeployContext(engine, stack, state, o.progress);
   o.progress.step(`rendering the configuration of ${state.instance} again from its kept templates`);
   const vars = await configureInstance(d);
   await startStack(d, vars, { timeoutMs: o.timeoutMs });

@@ -9,10 +9,11 @@ import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, runCli } from '../helpers/cli.js';
+import { json } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { freeOfflinePort, inOffline, offlineDocker, runOffline } from '../helpers/offline.js';
-import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { createRigBundle } from '../helpers/rig-bundle.js';
+import { needRig, rig } from '../helpers/rig.js';
 
 const RUN = `m${Date.now().toString(36).slice(-5)}`;
 
@@ -69,21 +70,9 @@ describe.skipIf(!rig)('monitor on an installed rekor-v2 instance', () => {
     const r = needRig();
     dir = tempDir('monitor-test-');
     key = await makeSigningKey(dir);
-    const bundle = path.join(dir, 'bundle');
-    const c = await runCli([
-      'bundle',
-      'create',
-      '--quiet',
-      '--profile',
-      'rekor-v2',
-      '--out',
-      bundle,
-      '--key',
-      key.key,
-      '--passphrase-file',
-      key.passphraseFile,
-      ...plainMirrors(r),
-    ]);
+    const made = await createRigBundle(r, dir, key);
+    const bundle = made.bundle;
+    const c = made.result;
     expect(c.exitCode, c.stderr).toBe(0);
     data = path.join(dir, 'data', instance);
     const i = await runOffline(r, [

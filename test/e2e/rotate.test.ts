@@ -12,10 +12,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, runCli } from '../helpers/cli.js';
+import { json } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { freeOfflinePort, runOffline } from '../helpers/offline.js';
-import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { createRigBundle } from '../helpers/rig-bundle.js';
+import { needRig, rig } from '../helpers/rig.js';
 
 const RUN = `r${Date.now().toString(36).slice(-5)}`;
 
@@ -105,21 +106,9 @@ describe.skipIf(!rig)('log rotate: a Rekor v2 log moves its writes to a new shar
     const r = needRig();
     dir = tempDir('rotate-test-');
     key = await makeSigningKey(dir);
-    bundle = path.join(dir, 'bundle');
-    const c = await runCli([
-      'bundle',
-      'create',
-      '--quiet',
-      '--profile',
-      'rekor-v2',
-      '--out',
-      bundle,
-      '--key',
-      key.key,
-      '--passphrase-file',
-      key.passphraseFile,
-      ...plainMirrors(r),
-    ]);
+    const made = await createRigBundle(r, dir, key);
+    bundle = made.bundle;
+    const c = made.result;
     expect(c.exitCode, c.stderr).toBe(0);
     dataOld = path.join(dir, 'data', OLD);
     dataNew = path.join(dir, 'data', NEW);

@@ -9,10 +9,11 @@ import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, runCli } from '../helpers/cli.js';
+import { json } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { freeOfflinePort, inOffline, runOffline } from '../helpers/offline.js';
-import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { createRigBundle } from '../helpers/rig-bundle.js';
+import { needRig, rig } from '../helpers/rig.js';
 import { formatCheckpointBody, noteVerifierKey, signNote } from '../../src/tlog/note.js';
 import { parseCosignatureVkey, verifyCosignature } from '../../src/witness/cosignature.js';
 import { parseWitnessPolicy } from '../../src/witness/policy.js';
@@ -118,21 +119,9 @@ describe.skipIf(!rig)('witness instances on the air-gapped engine', () => {
       while (Object.values(ports).includes(p)) p = freeOfflinePort(r);
       ports[w] = p;
     }
-    bundle = path.join(dir, 'bundle');
-    const c = await runCli([
-      'bundle',
-      'create',
-      '--quiet',
-      '--profile',
-      'rekor-v2',
-      '--out',
-      bundle,
-      '--key',
-      key.key,
-      '--passphrase-file',
-      key.passphraseFile,
-      ...plainMirrors(r),
-    ]);
+    const made = await createRigBundle(r, dir, key);
+    bundle = made.bundle;
+    const c = made.result;
     expect(c.exitCode, c.stderr).toBe(0);
   }, 900_000);
 

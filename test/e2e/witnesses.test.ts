@@ -9,10 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, runCli } from '../helpers/cli.js';
+import { json } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { freeOfflinePort, inOffline, runOffline } from '../helpers/offline.js';
-import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { createRigBundle } from '../helpers/rig-bundle.js';
+import { needRig, rig } from '../helpers/rig.js';
 import { parseWitnessPolicy } from '../../src/witness/policy.js';
 import { evaluateQuorum } from '../../src/witness/quorum.js';
 
@@ -50,21 +51,9 @@ describe.skipIf(!rig)('witnesses: a log with a quorum of two', () => {
     const r = needRig();
     dir = tempDir('witnesses-test-');
     key = await makeSigningKey(dir);
-    bundle = path.join(dir, 'bundle');
-    const c = await runCli([
-      'bundle',
-      'create',
-      '--quiet',
-      '--profile',
-      'rekor-v2',
-      '--out',
-      bundle,
-      '--key',
-      key.key,
-      '--passphrase-file',
-      key.passphraseFile,
-      ...plainMirrors(r),
-    ]);
+    const made = await createRigBundle(r, dir, key);
+    bundle = made.bundle;
+    const c = made.result;
     expect(c.exitCode, c.stderr).toBe(0);
     for (const w of witnesses) {
       w.data = path.join(dir, 'data', w.name);
