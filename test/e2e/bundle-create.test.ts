@@ -112,6 +112,8 @@ describe.skipIf(!rig)('bundle create', () => {
       'ghcr.io/sigstore/scaffolding/trillian_log_server:v1.7.3',
       'ghcr.io/sigstore/scaffolding/trillian_log_signer:v1.7.3',
       'ghcr.io/sigstore/timestamp-server:v2.1.5',
+      // The witness, a companion of rekor-v2: the same bundle installs witnesses.
+      'ghcr.io/transparency-dev/witness/omniwitness:v0.0.0-20260720115447-2e1c6971d19e',
     ]);
     for (const img of manifest.images) expect(img.platform).toBe('linux/amd64');
   });
@@ -531,6 +533,8 @@ describe.skipIf(!rig)('bundle create', () => {
       const prof = path.join(dir, 'lockprof/bundles');
       mkdirSync(prof, { recursive: true });
       copyFileSync(path.join(ROOT, 'bundles/rekor-v2.yaml'), path.join(prof, 'rekor-v2.yaml'));
+      // Its companion is looked up beside it.
+      copyFileSync(path.join(ROOT, 'bundles/witness.yaml'), path.join(prof, 'witness.yaml'));
       const lock = await runCli([
         'bundle',
         'lock',

@@ -5,6 +5,7 @@
  * transparency-dev/merkle; then rerun, upgrade, a second tenant, and every bad input.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -25,6 +26,7 @@ import { freeOfflinePort, inOffline, offlineDocker, projectContainerNames, runOf
 import { startPostgres } from '../helpers/postgres.js';
 import { needRig, plainMirrors, rig } from '../helpers/rig.js';
 import { noteVerifierKey } from '../helpers/note-key.js';
+import { cosignatureVkey } from '../../src/witness/cosignature.js';
 
 interface Handover {
   mode: string;
@@ -451,7 +453,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
         '--passphrase-file',
         key.passphraseFile,
         '--release',
-        '3',
+        '4',
         ...plainMirrors(r),
       ],
       { env: { SOURCE_DATE_EPOCH: String(Math.floor(Date.now() / 1000) - 60) } },
@@ -471,13 +473,13 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     expect(h.smoke!.entries[0]!.logIndex).toBe(before.log.size);
   });
 
-  it('the older bundle (release 2), validly signed, is refused over release 3: no rollback', async () => {
+  it('the older bundle (release 3), validly signed, is refused over release 4: no rollback', async () => {
     const r = needRig();
     const before = readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8');
     const res = await install(V2, ['--profile', 'rekor-v2'], bundle);
     expect(res.exitCode, res.stderr).toBe(8);
     expect(res.stderr).toMatch(
-      /error \[INSTALL_DOWNGRADE_REFUSED\]: instance \S+ has run release 3; this bundle is release 2/,
+      /error \[INSTALL_DOWNGRADE_REFUSED\]: instance \S+ has run release 4; this bundle is release 3/,
     );
     expect(readFileSync(path.join(dataDir(V2), 'state.json'), 'utf8')).toBe(before);
     const status = json<{ containers: Array<{ state: string }> }>(
@@ -549,7 +551,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
         path.join(ROOT, 'test/helpers/flood.mjs'),
         `https://${V2}.rekor.test:${port.v2}/api/v2/log/entries`,
         ca,
-        '80',
+        '400',
         '10',
       ]);
       const seen = JSON.parse(flood.stdout) as Record<string, number>;
@@ -1401,24 +1403,32 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
     });
 
     it('a service that fails to start shows its logs and is removed', async () => {
+      // nginx cannot start when a witness of the log's policy does not resolve (it resolves its
+      // upstreams at start): the error names nginx and carries its own log lines.
+      const policy = path.join(dir, 'unresolvable-witness.txt');
+      const { publicKey } = generateKeyPairSync('ed25519');
+      writeFileSync(
+        policy,
+        `witness far ${cosignatureVkey('far.example', publicKey)} https://witness.invalid:3453\nquorum far\n`,
+      );
       const res = await install(`${RUN}-x6`, [
         '--profile',
         'rekor-v2',
         '--port',
         String(port.failing),
-        '--checkpoint-interval',
-        'not-a-duration',
+        '--witness-policy',
+        policy,
+        '--witness-ca',
+        path.join(dataDir(V2), 'tls/ca.crt'),
         '--timeout',
         '60',
       ]);
       expect(res.exitCode).toBe(8);
-      // The error names the rekor service and carries its own log lines (rekor-tiles refusing the
-      // flag), not just the project's name.
       const error = res.stderr.slice(res.stderr.indexOf('error ['));
       expect(error).toMatch(
-        /^error \[INSTALL_(SERVICE_FAILED|TIMEOUT)\]: (service rekor stopped|services not healthy[\s\S]*last log lines of rekor:)/,
+        /^error \[INSTALL_(SERVICE_FAILED|TIMEOUT)\]: (service nginx stopped|services not healthy[\s\S]*last log lines of nginx:)/,
       );
-      expect(error).toMatch(/checkpoint-interval[\s\S]*not-a-duration|not-a-duration[\s\S]*checkpoint-interval/);
+      expect(error).toMatch(/witness\.invalid/);
       noContainers(`${RUN}-x6`);
     });
   });

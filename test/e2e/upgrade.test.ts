@@ -5,7 +5,7 @@
  * and requires a consistency proof from the old checkpoint to the new one; a failing upgrade goes
  * back to the previous release with the data as it was.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, ROOT } from '../helpers/cli.js';
@@ -64,6 +64,8 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
     const d = path.join(dir, `profiles-${release}-${Object.keys(refs).length}`, 'bundles');
     mkdirSync(d, { recursive: true });
     writeFileSync(path.join(d, `${name}.yaml`), yaml);
+    // Companions are looked up beside the profile (rekor-v2 carries the witness).
+    copyFileSync(path.join(ROOT, 'bundles', 'witness.yaml'), path.join(d, 'witness.yaml'));
     return path.join(d, `${name}.yaml`);
   };
 
