@@ -144,7 +144,7 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
     const back = await status(u);
     expect(back.log).toEqual(after.log);
     expect(back.containers.every((c) => c.state === 'running')).toBe(true);
-    expect(JSON.parse(readFileSync(path.join(dataDir(u), 'state.json'), 'utf8')).highestRelease).toBe(2);
+    expect(JSON.parse(readFileSync(path.join(dataDir(u), 'state.json'), 'utf8')).highestRelease).toBe(3);
     const smoke = await runOffline(r, ['smoke', '--instance', u, '--data-dir', dataDir(u), '--quiet']);
     expect(smoke.exitCode, smoke.stderr).toBe(0);
   });
