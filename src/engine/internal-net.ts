@@ -12,8 +12,13 @@
 import { AirgapError } from '../errors.js';
 import type { EngineKind } from './docker.js';
 
-/** Where instance networks are taken from, in /26 blocks. */
-export const POOL = '172.30.0.0/16';
+/**
+ * Where instance networks are taken from, in /26 blocks: outside the ranges the engines hand out
+ * by themselves (Docker's default pools 172.17.0.0/16–172.31.0.0/16 and 192.168.0.0/16, Podman's
+ * 10.88.0.0/16 and 10.89.0.0/16), so that bridge networks the engine makes for other projects
+ * cannot take the whole pool.
+ */
+export const POOL = '10.203.0.0/16';
 const BLOCK_BITS = 26;
 /**
  * The fixed addresses start here, in the upper half of the block; the engine hands out addresses
