@@ -68,12 +68,8 @@ export function withLogTarget<T>(y: Argv<T>) {
 
 /** --witness-policy, read and parsed. */
 async function readPolicyOption(file: string) {
-  const { readRegularFile } = await import('../util/bounded-read.js');
-  const { parseWitnessPolicy } = await import('../witness/policy.js');
-  const text = await readRegularFile(file, 64 * 1024, 'WITNESS_POLICY_INVALID', 'witness policy', {
-    followLinks: true,
-  });
-  return parseWitnessPolicy(text.toString('utf8'), file);
+  const { readWitnessPolicyFile } = await import('../instance/witnessing.js');
+  return readWitnessPolicyFile(file, { followLinks: true });
 }
 
 export interface ResolvedTarget {

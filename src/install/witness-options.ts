@@ -9,9 +9,9 @@ import path from 'node:path';
 import { AirgapError } from '../errors.js';
 import { dataDirFor } from '../instance/layout.js';
 import { readState } from '../instance/state.js';
-import type { WitnessSetup } from '../instance/witnessing.js';
+import { readWitnessPolicyFile, type WitnessSetup } from '../instance/witnessing.js';
 import { readRegularFile } from '../util/bounded-read.js';
-import { parseWitnessPolicy, simplePolicy, type PolicyWitness } from '../witness/policy.js';
+import { simplePolicy, type PolicyWitness } from '../witness/policy.js';
 import { parseCosignatureVkey } from '../witness/cosignature.js';
 import { readManagedWitness, type ManagedWitness } from '../instance/witness-registry.js';
 
@@ -51,8 +51,7 @@ export async function planWitnesses(o: WitnessOptions): Promise<WitnessPlan> {
 }
 
 async function fromPolicyFile(file: string, caFile: string | undefined): Promise<WitnessPlan> {
-  const text = (await readRegularFile(file, MAX_FILE, 'WITNESS_POLICY_INVALID', 'witness policy')).toString('utf8');
-  const policy = parseWitnessPolicy(text, file);
+  const policy = await readWitnessPolicyFile(file, { maxBytes: MAX_FILE });
   if (policy.witnesses.length === 0) throw new AirgapError('WITNESS_POLICY_INVALID', `${file} names no witness`);
   if (!caFile)
     throw new AirgapError(

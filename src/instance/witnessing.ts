@@ -39,17 +39,42 @@ export function witnessFiles(p: InstancePaths) {
   };
 }
 
-/** The policy clients enforce, when the instance has one. */
-export async function readInstanceWitnessPolicy(p: InstancePaths): Promise<WitnessPolicy | undefined> {
-  const file = witnessFiles(p).policy;
-  let text: string;
+export interface PolicyFileOptions {
+  /** Follow a link (a trust directory mounted from a ConfigMap, a file the operator names). */
+  followLinks?: boolean;
+  maxBytes?: number;
+}
+
+/** A witness policy file: a regular file, size-capped, parsed (WITNESS_POLICY_INVALID naming it). */
+export async function readWitnessPolicyFile(file: string, o: PolicyFileOptions = {}): Promise<WitnessPolicy> {
+  const bytes = await readRegularFile(
+    file,
+    o.maxBytes ?? MAX_POLICY_BYTES,
+    'WITNESS_POLICY_INVALID',
+    'witness policy',
+    {
+      followLinks: o.followLinks === true,
+    },
+  );
+  return parseWitnessPolicy(bytes.toString('utf8'), file);
+}
+
+/** The same, or undefined when there is no such file. */
+export async function readOptionalWitnessPolicyFile(
+  file: string,
+  o: PolicyFileOptions = {},
+): Promise<WitnessPolicy | undefined> {
   try {
-    text = (await readRegularFile(file, MAX_POLICY_BYTES, 'WITNESS_POLICY_INVALID', 'witness policy')).toString('utf8');
+    return await readWitnessPolicyFile(file, o);
   } catch (e) {
     if (isMissingFile(e)) return undefined;
     throw e;
   }
-  return parseWitnessPolicy(text, file);
+}
+
+/** The policy clients enforce, when the instance has one. */
+export function readInstanceWitnessPolicy(p: InstancePaths): Promise<WitnessPolicy | undefined> {
+  return readOptionalWitnessPolicyFile(witnessFiles(p).policy);
 }
 
 /** A witness URL as it may appear in nginx's configuration: https, a plain host, a port, a plain path. */

@@ -16,18 +16,8 @@ interface Args extends CommonArgs {
 
 /** witness-policy.txt beside the trust files, when the log has witnesses. */
 async function readTrustWitnessPolicy(dir: string) {
-  const { isMissingFile, readRegularFile } = await import('../../util/bounded-read.js');
-  const { parseWitnessPolicy } = await import('../../witness/policy.js');
-  const file = path.join(dir, 'witness-policy.txt');
-  try {
-    const text = await readRegularFile(file, 64 * 1024, 'WITNESS_POLICY_INVALID', 'witness policy', {
-      followLinks: true,
-    });
-    return parseWitnessPolicy(text.toString('utf8'), file);
-  } catch (e) {
-    if (isMissingFile(e)) return undefined;
-    throw e;
-  }
+  const { readOptionalWitnessPolicyFile } = await import('../../instance/witnessing.js');
+  return readOptionalWitnessPolicyFile(path.join(dir, 'witness-policy.txt'), { followLinks: true });
 }
 
 export const doctorCommand = {
