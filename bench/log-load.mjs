@@ -71,6 +71,7 @@ log('bundle create (rekor-v2, rekor-v1)');
 tool([
   'bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--profile', 'rekor-v1', '--out', `${work}/bundle`,
   '--key', `${work}/k.key`, '--passphrase-file', `${work}/pass`,
+  '--sigstore-trusted-root', rigEnv.RIG_SIGSTORE_TRUSTED_ROOT,
   '--mirror', `ghcr.io=${R}`, '--mirror', `docker.io=${R}`,
   '--mirror', `proxy.golang.org=file://${rigEnv.RIG_GOMODCACHE_DOWNLOAD}`,
 ]); // prettier-ignore

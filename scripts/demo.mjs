@@ -64,7 +64,9 @@ const pass = path.join(work, 'connected/passphrase');
 writeFileSync(pass, randomBytes(18).toString('base64'), { mode: 0o600 });
 tool(['bundle', 'keygen', '--out', path.join(work, 'connected/bundle-signing'), '--passphrase-file', pass]);
 
-say('connected host: pull the Rekor v2 stack (daemonless, pinned by digest) and write a signed bundle');
+say(
+  "connected host: pull the Rekor v2 stack (daemonless, pinned by digest), verify upstream's signed provenance, and write a signed bundle",
+);
 tool([
   'bundle',
   'create',
@@ -76,6 +78,10 @@ tool([
   path.join(work, 'connected/bundle-signing.key'),
   '--passphrase-file',
   pass,
+  // The rig's registry stands in for ghcr.io and docker.io, and the rig's test Sigstore for
+  // sigstore.dev: it signed the stand-in images the way upstream's release workflows sign theirs.
+  '--sigstore-trusted-root',
+  rig.RIG_SIGSTORE_TRUSTED_ROOT,
   '--mirror',
   `ghcr.io=${rig.RIG_REGISTRY}`,
   '--mirror',

@@ -25,6 +25,7 @@ import { loadCompanion, loadProfile, templatesDirFor, verifyStackKind, type Prof
 import type { RegistryAccess } from '../source/registry-source.js';
 import type { Engine } from '../engine/engine.js';
 import { signDetached } from './sign-detached.js';
+import { verifyUpstreamProvenance } from './provenance.js';
 
 export interface CreateOptions {
   profiles: string[];
@@ -51,6 +52,8 @@ export interface CreateOptions {
   withCharts?: boolean;
   /** More charts to carry (registry/repository:version[@sha256:…]), for every profile of the bundle. */
   charts?: string[];
+  /** Sigstore's trusted root, as a file (default: fetched from Sigstore's TUF repository when an image needs it). */
+  sigstoreTrustedRoot?: string;
 }
 
 export interface CreateResult {
@@ -96,6 +99,8 @@ async function prepareOut(out: string, force: boolean): Promise<void> {
   await writeFileAtomic(bundlePath.marker(out), 'bundle create in progress; this directory is not a bundle yet\n');
   await fsp.rm(bundlePath.manifest(out), { force: true });
   await fsp.rm(bundlePath.signature(out), { force: true });
+  // Provenance is fetched and verified again on every run: nothing an earlier run carried stays.
+  await fsp.rm(path.join(out, BundleLayout.PROVENANCE_DIR), { recursive: true, force: true });
 }
 
 export async function createBundle(opts: CreateOptions): Promise<CreateResult> {
@@ -147,10 +152,11 @@ async function createBundleInner(opts: CreateOptions): Promise<CreateResult> {
     // On a failure, nothing is written after this function has returned.
     await installer.catch(() => undefined);
   }
+  const sigstoreTrustedRoot = await verifyUpstreamProvenance(b, pulled.images);
   await addProfiles(b);
   await installer;
   opts.progress.step('listing every file');
-  const manifest = await writeSignedManifest(b, pulled, await listBundleFiles(b));
+  const manifest = await writeSignedManifest(b, { ...pulled, sigstoreTrustedRoot }, await listBundleFiles(b));
   opts.progress.step(`bundle written to ${b.out}: ${pulled.images.length} images, ${manifest.files.length} files`);
   return {
     dir: b.out,
@@ -237,7 +243,11 @@ async function listBundleFiles(b: BundleBuild): Promise<BundleFile[]> {
 }
 
 /** bundle.json, then its signature; the incomplete marker goes last: from then on it is a bundle. */
-async function writeSignedManifest(b: BundleBuild, pulled: Pulled, files: BundleFile[]): Promise<BundleManifest> {
+async function writeSignedManifest(
+  b: BundleBuild,
+  pulled: Pulled & { sigstoreTrustedRoot: string | undefined },
+  files: BundleFile[],
+): Promise<BundleManifest> {
   const companions = b.profiles.filter((p) => p.companionOf !== undefined).map((p) => p.name);
   const manifest: BundleManifest = {
     formatVersion: BUNDLE_FORMAT_VERSION,
@@ -249,6 +259,7 @@ async function writeSignedManifest(b: BundleBuild, pulled: Pulled, files: Bundle
     ...(companions.length ? { companions } : {}),
     images: pulled.images,
     ...(pulled.charts.length ? { charts: pulled.charts } : {}),
+    ...(pulled.sigstoreTrustedRoot ? { sigstoreTrustedRoot: pulled.sigstoreTrustedRoot } : {}),
     files,
   };
   const text = serializeManifest(manifest);

@@ -24,6 +24,8 @@ export const BundleLayout = {
   INSTALLER_JS: 'installer/rekor-airgap.mjs',
   NODE_RUNTIME: 'installer/node',
   INSTALL_SH: 'install.sh',
+  PROVENANCE_DIR: 'provenance',
+  SIGSTORE_TRUSTED_ROOT: 'provenance/trusted_root.json',
 } as const;
 
 /** Files that the signed manifest does not list (it cannot list itself or its signature). */
@@ -34,6 +36,11 @@ export const bundleRel = {
   profile: (name: string) => `${BundleLayout.PROFILES_DIR}/${name}.yaml`,
   template: (profile: string, name: string) => `${BundleLayout.TEMPLATES_DIR}/${profile}/${name}`,
   artifact: (name: string) => `${BundleLayout.ARTIFACTS_DIR}/${name}`,
+  /** The manifest or index an image's tag resolved to, as upstream published it (by its digest's hex). */
+  provenanceSubject: (digest: string) => `${BundleLayout.PROVENANCE_DIR}/${digest.replace('sha256:', '')}/subject.json`,
+  /** An attestation of that image, a Sigstore bundle. */
+  provenanceAttestation: (digest: string, n: number) =>
+    `${BundleLayout.PROVENANCE_DIR}/${digest.replace('sha256:', '')}/attestation-${n}.sigstore.json`,
 };
 
 export const bundlePath = {

@@ -7,6 +7,7 @@ import { AirgapError } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { isJsonObject, parseUntrustedJson } from '../util/untrusted-json.js';
 import { isDigest, isSha256Hex } from '../util/sha256.js';
+import type { BuiltFrom } from '../provenance/statement.js';
 
 export const BUNDLE_FORMAT_VERSION = 1;
 
@@ -28,7 +29,24 @@ export interface BundleImage {
   /** Where it was pulled from (a mirror, when one was used). */
   source: string;
   profiles: string[];
+  /** What was verified of upstream's provenance at create (absent in bundles made before it was). */
+  provenance?: ImageProvenance;
 }
+
+/** An image's upstream provenance, as verified at create; the offline side verifies it again. */
+export type ImageProvenance =
+  | {
+      status: 'verified';
+      identity: string;
+      issuer: string;
+      predicateTypes: string[];
+      builtFrom: BuiltFrom;
+      /** The manifest or index the tag resolved to, as published (a bundle path). */
+      subject: string;
+      /** The attestations that verified, Sigstore bundles (bundle paths). */
+      attestations: string[];
+    }
+  | { status: 'unsigned' | 'not-verified'; reason: string };
 
 /** A Helm chart (an OCI artifact) carried for Kubernetes sites; pushed like an image. */
 export interface BundleChart {
@@ -71,6 +89,8 @@ export interface BundleManifest {
   images: BundleImage[];
   /** Helm charts (absent when the bundle carries none). */
   charts?: BundleChart[];
+  /** The Sigstore trusted root the provenance was verified with (a bundle path), when any was. */
+  sigstoreTrustedRoot?: string;
   files: BundleFile[];
 }
 

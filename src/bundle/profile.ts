@@ -11,12 +11,15 @@ import { formatImageRef, parseImageRef } from '../ref/image-ref.js';
 import { packageRoot } from '../util/package-root.js';
 import { STACK_KINDS } from './stack-kinds.js';
 import { isSha256Hex } from '../util/sha256.js';
+import { parseProvenancePolicy, type ProvenancePolicy } from '../provenance/policy.js';
 
 export interface ProfileImage {
   /** Key the templates use: `{{ images.<name> }}`. */
   name: string;
   /** Upstream reference, normalised (registry/repository:tag). */
   ref: string;
+  /** Who upstream signs it as, and what it attests (or why it is unsigned). */
+  provenance: ProvenancePolicy;
 }
 
 /** A Helm chart for Kubernetes sites (an OCI artifact), carried only with `bundle create --with-charts`. */
@@ -175,7 +178,10 @@ function parseImages(d: ProfileDoc, file: string): ProfileImage[] {
       `images[${i}].ref`,
       'must be a tag; digests are resolved and recorded at create time (use bundle lock to pin them)',
     );
-    return { name: img.name as string, ref: formatImageRef(ref) };
+    const provenance = parseProvenancePolicy(img.provenance, ref.tag, (key, what) => {
+      throw new AirgapError('PROFILE_INVALID', `${file}: images[${i}].${key} ${what}`);
+    });
+    return { name: img.name as string, ref: formatImageRef(ref), provenance };
   });
 }
 

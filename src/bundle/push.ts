@@ -24,6 +24,8 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { bundlePath, BundleLayout } from './layout.js';
 import type { BundleManifest } from './manifest.js';
 import { verifyBundleDir, type BundleVerifyResult } from './verify-dir.js';
+import { verifyCarriedProvenance } from './provenance.js';
+import { pushAttestations } from './push-attestations.js';
 import type { TrustedKeys } from './trusted-manifest.js';
 
 export interface PushOptions {
@@ -60,6 +62,8 @@ export interface PushedArtifact {
   tagged?: string;
   /** Set when the pinned digest is an index that was not pushed, with why. */
   indexNotPushed?: string;
+  /** Upstream attestations pushed as referrers of the pinned digest (images with verified provenance). */
+  attestations?: number;
   blobs: { uploaded: number; mounted: number; skipped: number; bytesUploaded: number };
 }
 
@@ -120,6 +124,7 @@ export async function pushBundle(o: PushOptions): Promise<ImageMap> {
   const prefix = checkPrefix(o.prefix ?? '');
   o.progress.step(`verifying ${o.bundleDir}`);
   const verified = await verifyBundleDir(o.bundleDir, o.keys, o.progress);
+  await verifyCarriedProvenance(verified);
   o.progress.step(
     `bundle verified: signed by ${verified.signedBy}; pushing to ${o.registry}${prefix ? `/${prefix}` : ''}`,
   );
@@ -134,7 +139,7 @@ export async function pushBundle(o: PushOptions): Promise<ImageMap> {
   const placed = new Map<string, string>();
   const out: PushedArtifact[] = [];
   const run: PushRun = { options: o, verified, client, prefix, placed };
-  for (const item of pushablesOf(verified.manifest)) out.push(await pushOne(run, item));
+  for (const item of pushablesOf(verified.manifest)) out.push(await withAttestations(run, await pushOne(run, item)));
   const map: ImageMap = {
     registry: o.registry,
     prefix,
@@ -156,6 +161,16 @@ interface PushRun {
   prefix: string;
   /** Blob digest → the repository of this registry it was placed in during this run (later ones mount it). */
   placed: Map<string, string>;
+}
+
+/** An image's carried attestations, pushed beside it (as referrers of its pinned digest). */
+async function withAttestations(run: PushRun, pushed: PushedArtifact): Promise<PushedArtifact> {
+  const image = run.verified.manifest.images.find((i) => i.ref === pushed.ref && i.digest === pushed.pinnedDigest);
+  if (pushed.kind !== 'image' || !image) return pushed;
+  const n = await pushAttestations(run.client, targetRepository(image.ref, run.prefix), run.verified, image);
+  if (n)
+    run.options.progress.step(`  ${image.ref}: ${n} upstream attestation(s) pushed as referrers of ${image.digest}`);
+  return n ? { ...pushed, attestations: n } : pushed;
 }
 
 async function pushOne(run: PushRun, item: Pushable): Promise<PushedArtifact> {

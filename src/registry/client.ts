@@ -10,7 +10,7 @@
 import type { Readable } from 'node:stream';
 import { AirgapError } from '../errors.js';
 import { sha256Digest } from '../oci/digest.js';
-import { MANIFEST_ACCEPT } from '../oci/media-types.js';
+import { MANIFEST_ACCEPT, MediaType } from '../oci/media-types.js';
 import { basicHeader, fetchBearerToken, parseChallenge } from './auth.js';
 import type { Credential } from './credentials.js';
 import {
@@ -273,6 +273,30 @@ export class RegistryClient {
       });
       const mediaType = (doc.isObject ? doc.at('mediaType').optString() : undefined) || ct;
       return { bytes, mediaType, digest };
+    });
+  }
+
+  /**
+   * The Referrers API's index of what refers to `digest` (signatures, attestations, SBOMs), or
+   * undefined when the registry has no such API (GHCR, Docker Hub and Docker's own registry answer
+   * 404: their referrers sit behind the fallback tag `sha256-<hex>`).
+   */
+  async referrers(repo: string, digest: string): Promise<Buffer | undefined> {
+    if (!isDigest(digest)) throw new AirgapError('REF_INVALID', `${repo}@${digest}: not a sha256 digest`);
+    return this.withRetry(async () => {
+      const url = new URL(`${await this.base()}/${repo}/referrers/${digest}`);
+      const res = await this.authorized(url, repo, { accept: MediaType.OCI_INDEX });
+      const ct = String(res.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim();
+      if (res.status === 200 && ct === MediaType.OCI_INDEX) return readAll(res.body, 4 * 1024 * 1024, 'REGISTRY');
+      res.body.resume();
+      if (RETRYABLE_STATUS.has(res.status))
+        throw new AirgapError(
+          'REGISTRY_SERVER_ERROR',
+          `${this.opts.host} answered HTTP ${res.status} for the referrers of ${repo}@${digest}`,
+        );
+      return undefined;
     });
   }
 

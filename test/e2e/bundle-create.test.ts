@@ -5,7 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, CLI, ROOT } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
-import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { needRig, rigSources, rig } from '../helpers/rig.js';
 import { startRegistryProxy } from '../helpers/registry-proxy.js';
 import { runCli as runApp } from '../../src/cli/app.js';
 import { bufferIo } from '../../src/cli/output.js';
@@ -64,6 +64,8 @@ describe.skipIf(!rig)('bundle create', () => {
       }),
     );
     tlsArgs = [
+      '--sigstore-trusted-root',
+      r.sigstoreTrustedRoot,
       '--mirror',
       `ghcr.io=${r.tlsRegistry}`,
       '--mirror',
@@ -290,7 +292,7 @@ describe.skipIf(!rig)('bundle create', () => {
           key.key,
           '--passphrase-file',
           key.passphraseFile,
-          ...plainMirrors(r),
+          ...rigSources(r),
         ],
         { env: { SOURCE_DATE_EPOCH: '1767225600' } },
       );
@@ -318,7 +320,7 @@ describe.skipIf(!rig)('bundle create', () => {
         key.key,
         '--passphrase-file',
         key.passphraseFile,
-        ...plainMirrors(r),
+        ...rigSources(r),
       ],
       { env: { DOCKER_HOST: r.connectedDockerHost } },
     );
@@ -376,7 +378,7 @@ describe.skipIf(!rig)('bundle create', () => {
       key.key,
       '--passphrase-file',
       key.passphraseFile,
-      ...plainMirrors(r),
+      ...rigSources(r),
     ]);
     expect(res.exitCode, res.stderr).toBe(0);
     const m: Manifest = JSON.parse(readFileSync(path.join(out, 'bundle.json'), 'utf8'));
@@ -414,7 +416,7 @@ describe.skipIf(!rig)('bundle create', () => {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', mnt]);
       try {
         const out = path.join(mnt, 'bundle');
-        const res = await create(out, ['--profile', 'rekor-v2', ...plainMirrors(r)]);
+        const res = await create(out, ['--profile', 'rekor-v2', ...rigSources(r)]);
         expect(res.exitCode, res.stderr).toBe(9);
         expect(res.stderr).toContain('BUNDLE_WRITE_DISK_FULL');
         expect(res.stderr).toContain(out);
@@ -507,7 +509,7 @@ describe.skipIf(!rig)('bundle create', () => {
         'linux/s390x',
         '--node-runtime',
         process.execPath,
-        ...plainMirrors(r),
+        ...rigSources(r),
       ]);
       expect(res.exitCode).toBe(5);
       expect(res.stderr).toContain('REGISTRY_PLATFORM_NOT_FOUND');
@@ -541,7 +543,7 @@ describe.skipIf(!rig)('bundle create', () => {
         '--quiet',
         '--profile',
         path.join(prof, 'rekor-v2.yaml'),
-        ...plainMirrors(r),
+        ...rigSources(r),
       ]);
       expect(lock.exitCode, lock.stderr).toBe(0);
       const lockFile = path.join(prof, 'rekor-v2.lock.json');
@@ -550,7 +552,7 @@ describe.skipIf(!rig)('bundle create', () => {
       const ok = await create(path.join(dir, 'locked-ok'), [
         '--profile',
         path.join(prof, 'rekor-v2.yaml'),
-        ...plainMirrors(r),
+        ...rigSources(r),
       ]);
       expect(ok.exitCode, ok.stderr).toBe(0);
       const fake = `sha256:${'0'.repeat(64)}`;
@@ -559,7 +561,7 @@ describe.skipIf(!rig)('bundle create', () => {
       const res = await create(path.join(dir, 'locked-drift'), [
         '--profile',
         path.join(prof, 'rekor-v2.yaml'),
-        ...plainMirrors(r),
+        ...rigSources(r),
       ]);
       expect(res.exitCode).toBe(5);
       expect(res.stderr).toContain('BUNDLE_LOCK_DRIFT');
@@ -581,7 +583,7 @@ describe.skipIf(!rig)('bundle create', () => {
           '--passphrase-file',
           key.passphraseFile,
           '--no-lock',
-          ...plainMirrors(r),
+          ...rigSources(r),
         ],
         io,
       );
@@ -648,7 +650,7 @@ describe.skipIf(!rig)('bundle create', () => {
         key.key,
         '--passphrase-file',
         key.passphraseFile,
-        ...plainMirrors(r),
+        ...rigSources(r),
       ]);
       expect(res.exitCode, res.stderr).toBe(0);
       expect(json<{ blobsSkipped: number }>(res).blobsSkipped).toBeGreaterThan(0);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, ROOT, runCli } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { freeOfflinePort, runOffline } from '../helpers/offline.js';
-import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { needRig, rigSources, rig } from '../helpers/rig.js';
 
 const RUN = `c${Date.now().toString(36).slice(-5)}`;
 
@@ -62,7 +62,7 @@ describe.skipIf(!rig)('real clients against an installed log', () => {
       key.key,
       '--passphrase-file',
       key.passphraseFile,
-      ...plainMirrors(r),
+      ...rigSources(r),
     ]);
     expect(c.exitCode, c.stderr).toBe(0);
     // The hostname clients use must resolve inside the namespace: localhost does, with no DNS.

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, ROOT, runCli } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { freeOfflinePort, offlineDocker, runOffline } from '../helpers/offline.js';
-import { needRig, plainMirrors, rig, type Rig } from '../helpers/rig.js';
+import { needRig, rigSources, rig, type Rig } from '../helpers/rig.js';
 
 interface Answer {
   status: number;
@@ -215,7 +215,7 @@ describe.skipIf(!rig)('faults while writing: nothing answered 201 is lost', () =
     bundle = path.join(dir, 'bundle');
     const c = await runCli([
       'bundle', 'create', '--quiet', '--profile', 'rekor-v2', '--profile', 'rekor-v1', '--out', bundle,
-      '--key', key.key, '--passphrase-file', key.passphraseFile, ...plainMirrors(r),
+      '--key', key.key, '--passphrase-file', key.passphraseFile, ...rigSources(r),
     ]); // prettier-ignore
     expect(c.exitCode, c.stderr).toBe(0);
   });

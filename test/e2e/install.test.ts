@@ -24,7 +24,7 @@ import { json, runCli, ROOT } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { freeOfflinePort, inOffline, offlineDocker, projectContainerNames, runOffline } from '../helpers/offline.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { needRig, rigSources, rig } from '../helpers/rig.js';
 import { noteVerifierKey } from '../helpers/note-key.js';
 import { cosignatureVkey } from '../../src/witness/cosignature.js';
 
@@ -164,7 +164,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
       key.key,
       '--passphrase-file',
       key.passphraseFile,
-      ...plainMirrors(r),
+      ...rigSources(r),
     ]);
     expect(c.exitCode, c.stderr).toBe(0);
     const media = path.join(dir, 'usb');
@@ -454,7 +454,7 @@ describe.skipIf(!rig)('install on the air-gapped engine', () => {
         key.passphraseFile,
         '--release',
         '4',
-        ...plainMirrors(r),
+        ...rigSources(r),
       ],
       { env: { SOURCE_DATE_EPOCH: String(Math.floor(Date.now() / 1000) - 60) } },
     );

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, json, runCli } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { freeOfflinePort, projectContainerNames, runOffline } from '../helpers/offline.js';
-import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { needRig, rigSources, rig } from '../helpers/rig.js';
 import { syntheticBundle } from '../helpers/synthetic-bundle.js';
 import { TiledTree } from '../../src/rekor/tiles.js';
 
@@ -212,7 +212,7 @@ describe.skipIf(!rig)('kill -9 at any point', () => {
       key.key,
       '--passphrase-file',
       key.passphraseFile,
-      ...plainMirrors(r),
+      ...rigSources(r),
     ];
     const full = await timed(() => runCli(createArgs(path.join(dir, 'create-timing'))));
     for (let i = 0; i < RUNS; i++) {
@@ -254,7 +254,7 @@ describe.skipIf(!rig)('kill -9 at any point', () => {
         key.key,
         '--passphrase-file',
         key.passphraseFile,
-        ...plainMirrors(r),
+        ...rigSources(r),
       ]);
       expect(c.exitCode, c.stderr).toBe(0);
     });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { runOnPodman } from '../helpers/offline.js';
-import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { needRig, rigSources, rig } from '../helpers/rig.js';
 
 interface Handover {
   mode: string;
@@ -84,7 +84,7 @@ describe.skipIf(!rig)('install on a Podman host with no route out', () => {
       key.key,
       '--passphrase-file',
       key.passphraseFile,
-      ...plainMirrors(r),
+      ...rigSources(r),
     ]);
     expect(c.exitCode, c.stderr).toBe(0);
     // Start from an engine without the bundle's images (a rerun of this suite finds them loaded).

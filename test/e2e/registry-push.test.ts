@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { json, ROOT, runCli } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { startRegistryProxy } from '../helpers/registry-proxy.js';
-import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { needRig, rigSources, rig } from '../helpers/rig.js';
 
 interface Artifact {
   kind: string;
@@ -83,7 +83,7 @@ describe.skipIf(!rig)('bundle push into an internal registry; a chart in the bun
       key.key,
       '--passphrase-file',
       key.passphraseFile,
-      ...plainMirrors(r),
+      ...rigSources(r),
       '--json',
     ]);
     expect(c.exitCode, c.stderr).toBe(0);

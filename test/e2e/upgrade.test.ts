@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, ROOT } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
 import { freeOfflinePort, runOffline } from '../helpers/offline.js';
-import { needRig, plainMirrors, rig } from '../helpers/rig.js';
+import { needRig, rigSources, rig } from '../helpers/rig.js';
 
 const RUN = `u${Date.now().toString(36).slice(-5)}`;
 
@@ -85,7 +85,7 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
         key.key,
         '--passphrase-file',
         key.passphraseFile,
-        ...plainMirrors(r),
+        ...rigSources(r),
       ]);
       expect(c.exitCode, c.stderr).toBe(0);
       return out;
@@ -99,7 +99,12 @@ describe.skipIf(!rig)('upgrades between upstream releases keep the log', () => {
     bundles.current = await create(path.join(dir, 'current'), ['rekor-v2', 'rekor-v1']);
     // A release whose log server cannot start: the MariaDB image in the place of rekor-tiles.
     bundles.broken = await create(path.join(dir, 'broken'), [
-      profileWith('rekor-v2', 4, { 'ghcr.io/sigstore/rekor-tiles/posix:v2.4.2': 'docker.io/library/mariadb:11.8' }),
+      profileWith('rekor-v2', 4, {
+        'ghcr.io/sigstore/rekor-tiles/posix:v2.4.2': 'docker.io/library/mariadb:11.8',
+        // MariaDB is not signed by rekor-tiles' release workflow: this profile says so.
+        'identity: https://github.com/sigstore/rekor-tiles/.github/workflows/build_container.yml@refs/tags/{tag}\n      issuer: https://token.actions.githubusercontent.com\n      predicateTypes: [https://slsa.dev/provenance/v1]':
+          'unsigned: a broken release for the rollback test',
+      }),
     ]);
   });
 

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { runCli, type CliResult } from './cli.js';
 import type { SigningKey } from './fixtures.js';
-import { plainMirrors, type Rig } from './rig.js';
+import { rigSources, type Rig } from './rig.js';
 
 export async function createRigBundle(
   r: Rig,
@@ -23,7 +23,7 @@ export async function createRigBundle(
     key.key,
     '--passphrase-file',
     key.passphraseFile,
-    ...plainMirrors(r),
+    ...rigSources(r),
   ]);
   return { bundle, result };
 }

@@ -23,6 +23,8 @@ export interface Rig {
   podmanDockerHost: string;
   podmanNetns: string;
   helm: string;
+  /** The trusted root of the rig's test Sigstore, which signs the stand-in images as upstream does. */
+  sigstoreTrustedRoot: string;
 }
 
 export const RIG_ENV = process.env.RIG_RUN ? `${process.env.RIG_RUN}/rig.env` : '/run/rekor-airgap-rig/rig.env';
@@ -53,6 +55,7 @@ function load(): Rig | undefined {
     podmanDockerHost: env.RIG_PODMAN_DOCKER_HOST!,
     podmanNetns: env.RIG_PODMAN_NETNS!,
     helm: env.RIG_HELM!,
+    sigstoreTrustedRoot: env.RIG_SIGSTORE_TRUSTED_ROOT!,
   };
 }
 
@@ -75,9 +78,14 @@ export function needRig(): Rig {
   return rig;
 }
 
-/** Mirrors that send every upstream reference of the profiles to the rig's plain registry. */
-export function plainMirrors(r: Rig): string[] {
+/**
+ * The connected side's sources in the rig: its plain registry as the mirror of every upstream
+ * registry the profiles name, and the trusted root of the Sigstore that signed its images.
+ */
+export function rigSources(r: Rig): string[] {
   return [
+    '--sigstore-trusted-root',
+    r.sigstoreTrustedRoot,
     '--mirror',
     `ghcr.io=${r.registry}`,
     '--mirror',

@@ -6,6 +6,7 @@ import { formatBytes } from '../../util/progress.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { registryAccessFrom, typed, withCommon, withPassphrase, withRegistry } from '../options.js';
 import { engineForCommand } from '../engine-edge.js';
+import { provenanceText } from '../../bundle/provenance-text.js';
 
 interface Args extends CommonArgs {
   profile: string[];
@@ -26,6 +27,7 @@ interface Args extends CommonArgs {
   source: 'registry' | 'docker';
   withCharts: boolean;
   chart: string[];
+  sigstoreTrustedRoot?: string;
 }
 
 function checkRelease(n: number): number {
@@ -97,6 +99,11 @@ export const bundleCreateCommand = {
           default: [] as string[],
           describe: 'carry this Helm chart too: registry/repository:VERSION[@sha256:…] (repeatable; mirrors apply)',
         })
+        .option('sigstore-trusted-root', {
+          type: 'string',
+          describe:
+            "Sigstore trusted root (trusted_root.json) to verify upstream signatures with (default: fetched from Sigstore's TUF repository); carried in the bundle for the offline side",
+        })
         .example(
           '$0 bundle create --profile rekor-v2 --out ./bundle --key ./bundle-signing.key --mirror ghcr.io=mirror.internal:5000',
           '',
@@ -124,6 +131,7 @@ export const bundleCreateCommand = {
       ...(args.source === 'docker' ? { engine: await engineForCommand() } : {}),
       withCharts: args.withCharts,
       charts: args.chart,
+      ...(args.sigstoreTrustedRoot ? { sigstoreTrustedRoot: args.sigstoreTrustedRoot } : {}),
       progress,
     });
     const m = result.manifest;
@@ -140,6 +148,7 @@ export const bundleCreateCommand = {
           manifestDigest: i.manifestDigest,
           configDigest: i.configDigest,
           size: i.size,
+          provenance: i.provenance,
         })),
         charts: (m.charts ?? []).map((c) => ({ ref: c.ref, digest: c.digest, version: c.version })),
         files: m.files.length,
@@ -150,7 +159,7 @@ export const bundleCreateCommand = {
       [
         `bundle ${result.dir}`,
         `  profiles: ${m.profiles.join(', ')}   platform: ${m.platform}`,
-        ...m.images.map((i) => `  ${i.ref}@${i.digest}`),
+        ...m.images.map((i) => `  ${i.ref}@${i.digest}\n    ${provenanceText(i.provenance)}`),
         ...(m.charts ?? []).map((c) => `  chart ${c.ref}@${c.digest}`),
         `  ${m.files.length} files, images ${formatBytes(result.bytes)}; signed bundle.json.sig`,
       ].join('\n'),

@@ -6,6 +6,7 @@ import { TRANSFER_INDEX } from '../../media/transfer-index.js';
 import { formatBytes } from '../../util/progress.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
 import { typed, withCommon, withTrust } from '../options.js';
+import { provenanceText } from '../../bundle/provenance-text.js';
 
 interface Args extends CommonArgs {
   path: string;
@@ -46,6 +47,8 @@ export const bundleVerifyCommand = {
       );
     } else {
       const r = await verifyBundleDir(args.path, keys, progress);
+      const { verifyCarriedProvenance } = await import('../../bundle/provenance.js');
+      const provenance = await verifyCarriedProvenance(r);
       printResult(
         args,
         {
@@ -55,8 +58,13 @@ export const bundleVerifyCommand = {
           files: r.files,
           bytes: r.bytes,
           profiles: r.manifest.profiles,
+          provenance,
         },
-        `OK: ${args.path}: bundle.json signed by ${r.signedBy}; ${r.files} files verified (${formatBytes(r.bytes)})`,
+        [
+          `OK: ${args.path}: bundle.json signed by ${r.signedBy}; ${r.files} files verified (${formatBytes(r.bytes)})`,
+          'upstream provenance, verified again offline:',
+          ...provenance.map((p) => `  ${p.image}@${p.digest}\n    ${provenanceText(p.provenance)}`),
+        ].join('\n'),
       );
     }
   },

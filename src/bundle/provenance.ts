@@ -1,0 +1,190 @@
+/**
+ * Upstream provenance in a bundle. At create: each image's attestations fetched from its registry
+ * and verified against its profile's policy with a Sigstore trusted root; what verified is carried
+ * (the trusted root, the manifest or index the tag resolved to, the attestations) under the
+ * bundle's signature, with the verdict in bundle.json. Offline: the same checks again from what
+ * is carried, with no network, before anything is loaded.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { AirgapError } from '../errors.js';
+import { isIndexType } from '../oci/media-types.js';
+import { evaluateProvenance } from '../provenance/evaluate.js';
+import { fetchAttestations } from '../provenance/fetch-attestations.js';
+import { NO_POLICY, type ProvenancePolicy, type SignedPolicy } from '../provenance/policy.js';
+import { loadTrustedRoot, trustedRootFromBytes, type LoadedTrustedRoot } from '../provenance/trusted-root-source.js';
+import { verifyAttestation } from '../provenance/verify-attestation.js';
+import { parseImageRef } from '../ref/image-ref.js';
+import { RegistryPool } from '../source/registry-source.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { readUntrustedJson } from '../util/untrusted-json.js';
+import type { BundleBuild } from './create.js';
+import { BundleLayout, bundleRel } from './layout.js';
+import type { BundleImage, BundleManifest, ImageProvenance } from './manifest.js';
+import type { BundleVerifyResult } from './verify-dir.js';
+
+/** The policy of each image reference: the first profile listing it decides. */
+function policiesByRef(b: BundleBuild): Map<string, ProvenancePolicy> {
+  const m = new Map<string, ProvenancePolicy>();
+  for (const p of b.profiles) for (const i of p.images) if (!m.has(i.ref)) m.set(i.ref, i.provenance);
+  return m;
+}
+
+/**
+ * Verifies every pulled image's provenance and writes what verified into the bundle; sets each
+ * image's `provenance`. Returns the trusted root's bundle path, when one was needed.
+ */
+export async function verifyUpstreamProvenance(b: BundleBuild, images: BundleImage[]): Promise<string | undefined> {
+  const policies = policiesByRef(b);
+  const signed = images.filter((i) => (policies.get(i.ref) ?? NO_POLICY).kind === 'signed');
+  for (const i of images) {
+    const p = policies.get(i.ref) ?? NO_POLICY;
+    if (p.kind !== 'signed') i.provenance = { status: p.kind, reason: p.reason };
+  }
+  if (signed.length === 0) return undefined;
+  b.opts.progress.step('verifying upstream provenance: fetching the Sigstore trusted root');
+  const root = await loadTrustedRoot(b.opts.sigstoreTrustedRoot);
+  await writeFileAtomic(path.join(b.out, BundleLayout.SIGSTORE_TRUSTED_ROOT), root.bytes);
+  const pool = new RegistryPool(b.opts.access);
+  for (const image of signed)
+    image.provenance = await verifyOneUpstream(b, pool, root, image, policies.get(image.ref) as SignedPolicy);
+  return BundleLayout.SIGSTORE_TRUSTED_ROOT;
+}
+
+async function verifyOneUpstream(
+  b: BundleBuild,
+  pool: RegistryPool,
+  root: LoadedTrustedRoot,
+  image: BundleImage,
+  policy: SignedPolicy,
+): Promise<ImageProvenance> {
+  const { client, repository } = pool.sourceFor(parseImageRef(image.ref));
+  const fetched = await fetchAttestations(client, repository, image.digest);
+  b.opts.progress.step(`verifying the provenance of ${image.ref}: ${fetched.bundles.length} attestation(s) found`);
+  const attestations = fetched.bundles.map((bytes, n) => ({
+    name: `attestation ${n + 1} from ${client.host}/${repository}`,
+    bytes,
+  }));
+  const v = evaluateProvenance(root.trust, { image: image.ref, subject: image.digest, policy, attestations });
+  const subject = bundleRel.provenanceSubject(image.digest);
+  await writeCarried(b.out, subject, fetched.subject);
+  const carried: string[] = [];
+  for (const [k, i] of v.used.entries()) {
+    const rel = bundleRel.provenanceAttestation(image.digest, k + 1);
+    await writeCarried(b.out, rel, fetched.bundles[i]!);
+    carried.push(rel);
+  }
+  return {
+    status: 'verified',
+    identity: v.identity,
+    issuer: v.issuer,
+    predicateTypes: v.predicateTypes,
+    builtFrom: v.builtFrom,
+    subject,
+    attestations: carried,
+  };
+}
+
+async function writeCarried(out: string, rel: string, bytes: Buffer): Promise<void> {
+  await fsp.mkdir(path.dirname(path.join(out, rel)), { recursive: true });
+  await writeFileAtomic(path.join(out, rel), bytes);
+}
+
+/** One image's provenance as the offline side found it. */
+export interface ProvenanceReport {
+  image: string;
+  digest: string;
+  provenance: ImageProvenance | { status: 'not recorded' };
+}
+
+/**
+ * Verifies again, offline, the provenance recorded in a verified bundle: the carried subject is the
+ * image's digest and names its platform manifest; every carried attestation verifies against the
+ * carried trusted root and the recorded policy and is about that digest; every predicate type the
+ * policy named is covered.
+ */
+export async function verifyCarriedProvenance(v: BundleVerifyResult): Promise<ProvenanceReport[]> {
+  const m = v.manifest;
+  const needRoot = m.images.some((i) => i.provenance?.status === 'verified');
+  const root = needRoot ? await carriedTrustedRoot(v, m) : undefined;
+  const reports: ProvenanceReport[] = [];
+  for (const image of m.images) {
+    const p = image.provenance;
+    if (p?.status === 'verified') await verifyCarriedImage(v, root!, image, p);
+    reports.push({ image: image.ref, digest: image.digest, provenance: p ?? { status: 'not recorded' } });
+  }
+  return reports;
+}
+
+async function carriedTrustedRoot(v: BundleVerifyResult, m: BundleManifest): Promise<LoadedTrustedRoot> {
+  if (!m.sigstoreTrustedRoot)
+    throw new AirgapError(
+      'PROVENANCE_CARRIED_INVALID',
+      `${v.dir}: bundle.json records verified provenance but no Sigstore trusted root`,
+    );
+  return trustedRootFromBytes(await v.readFile(m.sigstoreTrustedRoot), `${v.dir}/${m.sigstoreTrustedRoot}`);
+}
+
+async function verifyCarriedImage(
+  v: BundleVerifyResult,
+  root: LoadedTrustedRoot,
+  image: BundleImage,
+  p: Extract<ImageProvenance, { status: 'verified' }>,
+): Promise<void> {
+  await checkCarriedSubject(v, image, p.subject);
+  const policy: SignedPolicy = {
+    kind: 'signed',
+    identity: p.identity,
+    issuer: p.issuer,
+    predicateTypes: p.predicateTypes,
+  };
+  const covered = new Set<string>();
+  for (const rel of p.attestations) {
+    const bytes = await v.readFile(rel);
+    const a = verifyAttestation(root.trust, {
+      bundle: bytes,
+      subject: image.digest,
+      policy,
+      what: `${image.ref}: ${rel}`,
+    });
+    covered.add(a.statement.predicateType);
+  }
+  const missing = p.predicateTypes.filter((t) => !covered.has(t));
+  if (missing.length)
+    throw new AirgapError(
+      'PROVENANCE_PREDICATE_MISSING',
+      `${image.ref}: no carried attestation of type ${missing.join(', ')}`,
+    );
+}
+
+/** The carried manifest or index is the one the image's digest names, and it leads to the platform manifest loaded. */
+async function checkCarriedSubject(v: BundleVerifyResult, image: BundleImage, rel: string): Promise<void> {
+  const bytes = await v.readFile(rel);
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const what = `${image.ref}: ${rel}`;
+  if (digest !== image.digest)
+    throw new AirgapError(
+      'PROVENANCE_CARRIED_INVALID',
+      `${what} has digest ${digest}, not the image's ${image.digest}`,
+    );
+  const doc = readUntrustedJson(bytes, { what, code: 'PROVENANCE_CARRIED_INVALID' });
+  const mediaType = doc.at('mediaType').optString() ?? '';
+  if (!isIndexType(mediaType)) {
+    if (image.manifestDigest !== image.digest)
+      throw new AirgapError(
+        'PROVENANCE_CARRIED_INVALID',
+        `${what} is not an index, yet the image's manifest is ${image.manifestDigest}`,
+      );
+    return;
+  }
+  const listed = doc
+    .at('manifests')
+    .list()
+    .map((d) => d.at('digest').optString());
+  if (!listed.includes(image.manifestDigest))
+    throw new AirgapError(
+      'PROVENANCE_CARRIED_INVALID',
+      `${what} does not list the platform manifest ${image.manifestDigest} the bundle carries`,
+    );
+}
