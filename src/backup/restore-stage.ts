@@ -33,6 +33,7 @@ const LAYOUT_DIRS: readonly InstancePathName[] = [
   'tsa',
   'trust',
   'templates',
+  'receipt',
 ];
 /** At most what an install makes: rwxr-xr-x for directories and files, 0711 secrets/, 0600 secret files. */
 const DIR_MAX = 0o755;

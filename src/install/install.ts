@@ -12,6 +12,9 @@ import { chooseProfile, releaseOf, type BundleImage } from '../bundle/manifest.j
 import { parseProfile, type Profile } from '../bundle/profile.js';
 import { loadTrustedKeys } from '../bundle/signing.js';
 import { verifyBundleDir, type BundleVerifyResult } from '../bundle/verify-dir.js';
+import { verifyCarriedProvenance } from '../bundle/provenance.js';
+import { recordInstallReceipt, type ReceiptEntry } from './receipt.js';
+import { provenanceText } from '../bundle/provenance-text.js';
 import { projectContainers, servicesReport } from '../engine/docker.js';
 import type { Engine } from '../engine/engine.js';
 import { waitHealthy } from '../engine/wait-healthy.js';
@@ -92,6 +95,8 @@ export interface InstallResult {
   imagesLoaded: string[];
   imagesPresent: string[];
   smoke?: SmokeReport;
+  /** The install receipt's log entry (a fresh log only). */
+  receipt?: ReceiptEntry;
 }
 
 /** What the install is about to do, decided before anything is touched. */
@@ -142,9 +147,11 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
   let preUpgrade: { copy: string; head?: LogHead } | undefined;
   if (plan.mode === 'upgrade') preUpgrade = await prepareUpgrade(o, plan);
   let smoke: SmokeReport | undefined;
+  let receipt: ReceiptEntry | undefined;
   try {
     const vars = await configure(o, plan);
     await startStack(deployContext(o, plan), vars, { timeoutMs: o.timeoutSec * 1000 });
+    receipt = await receiptOfFreshLog(o, plan);
     smoke = o.smoke ? await prove(o, plan) : undefined;
     const seen = plan.stack.serves === 'log' ? await observeLog(plan.state, plan.stack) : undefined;
     if (preUpgrade?.head && seen)
@@ -170,7 +177,16 @@ export async function installBundle(o: InstallOptions): Promise<InstallResult> {
     imagesLoaded: loaded.loaded,
     imagesPresent: loaded.present,
     ...(smoke ? { smoke } : {}),
+    ...(receipt ? { receipt } : {}),
   };
+}
+
+/** A new log's first entry is the install receipt (a rerun or an upgrade keeps the one it has). */
+async function receiptOfFreshLog(o: InstallOptions, plan: Plan): Promise<ReceiptEntry | undefined> {
+  const { stack } = plan;
+  if (plan.mode !== 'fresh' || stack.serves !== 'log' || plan.state.readOnlySince) return undefined;
+  o.progress.step('install receipt: what was verified and made, signed, as the log’s first entry');
+  return recordInstallReceipt({ ...plan, stack, profile: plan.profile.name, progress: o.progress });
 }
 
 /**
@@ -193,6 +209,8 @@ async function verify(o: InstallOptions): Promise<BundleVerifyResult> {
   const keys = await loadTrustedKeys(o.trust);
   const verified = await verifyBundleDir(o.bundleDir, keys, o.progress);
   o.progress.step(`bundle verified: signed by ${verified.signedBy}, ${verified.files} files`);
+  for (const p of await verifyCarriedProvenance(verified))
+    o.progress.step(`provenance of ${p.image}: ${provenanceText(p.provenance)}`);
   return verified;
 }
 

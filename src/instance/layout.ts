@@ -42,6 +42,13 @@ export function instancePaths(dataDir: string) {
     toolNode: path.join(dataDir, 'tool', 'node'),
     toolJs: path.join(dataDir, 'tool', 'rekor-airgap.mjs'),
     backupPassphrase: path.join(dataDir, 'secrets', 'backup-passphrase'),
+    // How the instance was made: the install receipt (an in-toto statement), its signature, the
+    // install key's public half, and the log entry that records it.
+    receipt: path.join(dataDir, 'receipt'),
+    receiptStatement: path.join(dataDir, 'receipt', 'install-receipt.json'),
+    receiptSignature: path.join(dataDir, 'receipt', 'install-receipt.sig'),
+    receiptKey: path.join(dataDir, 'receipt', 'install-key.pub'),
+    receiptEntry: path.join(dataDir, 'receipt', 'log-entry.json'),
     // A witness instance: its signer key (omniwitness reads it), its database directory, the logs
     // it cosigns, and the key of the test log its smoke test registers.
     witnessKey: path.join(dataDir, 'secrets', 'witness.key'),

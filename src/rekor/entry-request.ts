@@ -2,7 +2,7 @@
  * The signed hashedrekord entries this tool writes into a log (the smoke test's, the load
  * harness's): a record, signed by a fresh ECDSA P-256 key, as the request body each API takes.
  */
-import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
@@ -16,6 +16,8 @@ export interface SignedEntryRequest {
   /** DER SPKI of the signing key (v2 carries it raw, v1 as PEM). */
   spki: Buffer;
   publicKeyPem: string;
+  /** The ECDSA signature of the record (DER). */
+  signature: Buffer;
 }
 
 /** A small JSON record naming the instance, the time and a nonce (every entry is new). */
@@ -30,14 +32,21 @@ export function chainRecord(instance: string): Buffer {
   );
 }
 
-/** A hashedrekord v0.0.2 request for Rekor v2 (rekor-tiles), or v0.0.1 for Rekor v1. */
-export function signedEntryRequest(api: 'v2' | 'v1', record: Buffer): SignedEntryRequest {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+/**
+ * A hashedrekord v0.0.2 request for Rekor v2 (rekor-tiles), or v0.0.1 for Rekor v1, signed by
+ * `privateKey` (an ECDSA P-256 key; default a fresh one, used once).
+ */
+export function signedEntryRequest(
+  api: 'v2' | 'v1',
+  record: Buffer,
+  privateKey: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+): SignedEntryRequest {
+  const publicKey = createPublicKey(privateKey);
   const digest = createHash('sha256').update(record).digest();
   const signature = sign('sha256', record, privateKey);
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  const common = { record, digest, spki, publicKeyPem };
+  const common = { record, digest, spki, publicKeyPem, signature };
   if (api === 'v2')
     return {
       ...common,

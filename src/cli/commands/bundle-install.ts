@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { CHECK_NAMES } from '../../install/check-names.js';
 import { printResult, progressFor, type CommonArgs } from '../output.js';
@@ -249,9 +250,13 @@ export const bundleInstallCommand = {
         imagesPresent: r.imagesPresent,
         preflight: r.preflight,
         smoke: r.smoke ?? null,
+        receipt: r.receipt ?? null,
       },
       `${r.mode === 'fresh' ? 'installed' : r.mode === 'rerun' ? 'already installed, unchanged' : 'upgraded'}: instance ${r.state.instance} (${r.state.profile})\n` +
         (r.smoke ? `smoke test passed: ${r.smoke.checks.length} checks\n` : '') +
+        (r.receipt
+          ? `install receipt: log entry ${r.receipt.logIndex} (sha256:${r.receipt.statementSha256}); statement, signature and key in ${path.join(r.state.dataDir, 'receipt')}\n`
+          : '') +
         handoverText(r.state),
     );
   },

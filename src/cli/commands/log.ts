@@ -7,11 +7,14 @@ import { printResult, type CommonArgs } from '../output.js';
 import { lastValue, typed, withCommon } from '../options.js';
 import { isSha256Hex } from '../../util/sha256.js';
 import { rotateCommand } from './log-rotate.js';
+import { receiptOfEntry, receiptText } from '../receipt-of-entry.js';
+import path from 'node:path';
 
 interface GetArgs extends CommonArgs, LogTargetArgs {
   index?: number;
   digest?: string;
   record?: string;
+  receipt?: string;
 }
 
 const getCommand = {
@@ -27,11 +30,21 @@ const getCommand = {
           type: 'string',
           describe: 'find the entries signing this SHA-256 (hex, or sha256:hex)',
         })
+        .option('receipt', {
+          coerce: lastValue,
+          type: 'string',
+          describe:
+            "directory of an install receipt (install-receipt.json, .sig, install-key.pub) to check against the entry (default with --instance: the instance's receipt/)",
+        })
         .option('record', {
           coerce: lastValue,
           type: 'string',
           describe: 'check a transparency.checkpoint record (JSON) against the log in one go',
         })
+        .example(
+          '$0 log get --instance default --index 0',
+          'the first entry: the install receipt, checked against its statement and install key',
+        )
         .example(
           '$0 log get --instance default --index 3',
           "the entry's digest and key, proved into the current checkpoint",
@@ -65,7 +78,13 @@ const getCommand = {
       ].join('\n');
     if (args.index !== undefined) {
       const e = await stack.readEntry(target, args.index);
-      printResult(args, show(e), text(e));
+      const dir = args.receipt ?? (state ? path.join(state.dataDir, 'receipt') : undefined);
+      const receipt = dir ? await receiptOfEntry(dir, e.digestHex, !!args.receipt) : undefined;
+      printResult(
+        args,
+        { ...show(e), ...(receipt ? { receipt } : {}) },
+        receipt ? `${text(e)}\n${receiptText(receipt, dir!)}` : text(e),
+      );
       return;
     }
     if (args.digest) {

@@ -1,0 +1,49 @@
+/**
+ * `log get`'s reading of an install receipt: the receipt files in a directory (the instance's
+ * `receipt/`, or one an auditor was given), checked against the entry when it is the one that
+ * records them.
+ */
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { checkReceipt, type CheckedReceipt } from '../receipt/check.js';
+import { readRegularFile } from '../util/bounded-read.js';
+
+const LIMIT = 1024 * 1024;
+
+async function readReceiptDir(dir: string) {
+  const read = (f: string) => readRegularFile(path.join(dir, f), LIMIT, 'RECEIPT_INVALID', 'install receipt file');
+  return {
+    statement: await read('install-receipt.json'),
+    signature: (await read('install-receipt.sig')).toString('utf8'),
+    publicKeyPem: (await read('install-key.pub')).toString('utf8'),
+  };
+}
+
+/**
+ * The receipt in `dir`, checked, when the entry signs it; undefined when it is another entry (or,
+ * not `required`, when there are no receipt files). A receipt that was asked for must match.
+ */
+export async function receiptOfEntry(
+  dir: string,
+  digestHex: string,
+  required: boolean,
+): Promise<CheckedReceipt | undefined> {
+  let files;
+  try {
+    files = await readReceiptDir(dir);
+  } catch (e) {
+    if (!required) return undefined;
+    throw e;
+  }
+  const sha256 = createHash('sha256').update(files.statement).digest('hex');
+  if (!required && sha256 !== digestHex) return undefined;
+  return checkReceipt(files, digestHex);
+}
+
+export function receiptText(r: CheckedReceipt, dir: string): string {
+  return [
+    `  receipt:  the install receipt of instance ${r.instance} (${dir}): signature verified with its install key`,
+    `            ${r.profile} release ${r.release}, installed ${r.installedAt} from bundle.json sha256:${r.bundleSha256}`,
+    ...r.images.map((i) => `            ${i.ref}@${i.digest} → image ${i.imageId}: ${i.provenance}`),
+  ].join('\n');
+}

@@ -1,0 +1,135 @@
+/**
+ * The install receipt, written into the instance and into the new log as its first entry: an
+ * in-toto statement of what the install verified and made (src/receipt/statement.ts), signed by an
+ * install key made for it and thrown away once used (only its public half is kept), submitted as a
+ * hashedrekord entry and read back proved into a signed checkpoint. The log's own history thus
+ * begins with how it was made; an auditor checks it with the public key, the statement, and
+ * `log get --index N`.
+ */
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { AirgapError } from '../errors.js';
+import type { BundleImage } from '../bundle/manifest.js';
+import { provenanceText } from '../bundle/provenance-text.js';
+import type { BundleVerifyResult } from '../bundle/verify-dir.js';
+import type { InstancePaths } from '../instance/layout.js';
+import { logTargetOf } from '../instance/log-target.js';
+import type { InstanceState } from '../instance/state.js';
+import { signedEntryRequest } from '../rekor/entry-request.js';
+import { logRequest } from '../rekor/log-http.js';
+import { receiptStatement, type ReceiptInput } from '../receipt/statement.js';
+import type { LogStack } from '../stacks/stack.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { TOOL_VERSION } from '../util/package-root.js';
+import type { Progress } from '../util/progress.js';
+import { listFiles } from '../util/walk.js';
+import { readUntrustedJson } from '../util/untrusted-json.js';
+
+export interface ReceiptContext {
+  verified: BundleVerifyResult;
+  images: BundleImage[];
+  profile: string;
+  stack: LogStack;
+  state: InstanceState;
+  paths: InstancePaths;
+  progress: Progress;
+}
+
+/** Where the receipt is in the log. */
+export interface ReceiptEntry {
+  logIndex: number;
+  statementSha256: string;
+}
+
+export async function recordInstallReceipt(c: ReceiptContext): Promise<ReceiptEntry> {
+  // Read before witnesses may have cosigned anything: the smoke test that follows checks the quorum.
+  const target = await logTargetOf(c.state, { witnesses: false });
+  const head = await c.stack.readHead(target);
+  const statement = receiptStatement(await receiptInput(c, head.checkpoint));
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signed = signedEntryRequest(c.stack.apiVersion === 2 ? 'v2' : 'v1', statement, privateKey);
+  const res = await logRequest(target.endpoint, 'POST', signed.path, signed.request);
+  if (res.status !== 201)
+    throw new AirgapError(
+      'SMOKE_REJECTED',
+      `the log refused the install receipt: POST ${signed.path} answered HTTP ${res.status}`,
+    );
+  const logIndex = indexOfAnswer(res.body, c.stack.apiVersion);
+  const entry = await c.stack.readEntry(target, logIndex);
+  const statementSha256 = signed.digest.toString('hex');
+  if (entry.digestHex !== statementSha256)
+    throw new AirgapError(
+      'SMOKE_BODY_MISMATCH',
+      `log entry ${logIndex} signs sha256:${entry.digestHex}, not the receipt's sha256:${statementSha256}`,
+    );
+  await writeReceipt(c.paths, {
+    statement,
+    signature: signed.signature,
+    publicKeyPem: signed.publicKeyPem,
+    logIndex,
+    head: entry.head.checkpoint,
+  });
+  c.progress.step(
+    `install receipt: log entry ${logIndex}, sha256:${statementSha256}, proved into the checkpoint of size ${entry.head.size}`,
+  );
+  return { logIndex, statementSha256 };
+}
+
+async function receiptInput(c: ReceiptContext, checkpoint: string): Promise<ReceiptInput> {
+  const m = c.verified.manifest;
+  return {
+    bundleSha256: c.verified.manifestSha256,
+    bundleCreatedAt: m.createdAt,
+    bundleSignedBy: c.verified.signedBy,
+    instance: c.state.instance,
+    profile: c.profile,
+    release: c.state.bundle.release,
+    tool: TOOL_VERSION,
+    installedAt: new Date().toISOString(),
+    images: c.images.map((i) => ({
+      ref: i.ref,
+      digest: i.digest,
+      imageId: i.configDigest,
+      provenance: provenanceText(i.provenance),
+    })),
+    configuration: await configurationDigests(c.paths),
+    checkpoint,
+  };
+}
+
+/** Every rendered configuration file of the instance, with its SHA-256. */
+async function configurationDigests(paths: InstancePaths): Promise<Array<{ path: string; sha256: string }>> {
+  const out: Array<{ path: string; sha256: string }> = [];
+  for (const rel of (await listFiles(paths.config)).sort()) {
+    const bytes = await fsp.readFile(path.join(paths.config, rel));
+    out.push({ path: `config/${rel}`, sha256: createHash('sha256').update(bytes).digest('hex') });
+  }
+  return out;
+}
+
+/** The log index the log answered with: Rekor v2's TransparencyLogEntry, or Rekor v1's {uuid: LogEntry}. */
+function indexOfAnswer(body: Buffer, api: 1 | 2): number {
+  const doc = readUntrustedJson(body, { what: 'the log’s answer to the install receipt', code: 'SMOKE_BAD_RESPONSE' });
+  if (api === 2) return Number(doc.at('logIndex').string(/^\d+$/));
+  const first = doc.keys()[0];
+  if (first === undefined) return doc.fail('holds no entry');
+  return doc.at(first).at('logIndex').int();
+}
+
+interface ReceiptFiles {
+  statement: Buffer;
+  signature: Buffer;
+  publicKeyPem: string;
+  logIndex: number;
+  head: string;
+}
+
+async function writeReceipt(paths: InstancePaths, r: ReceiptFiles): Promise<void> {
+  await fsp.mkdir(paths.receipt, { recursive: true, mode: 0o755 });
+  await writeFileAtomic(paths.receiptStatement, r.statement, { mode: 0o644 });
+  await writeFileAtomic(paths.receiptSignature, r.signature.toString('base64') + '\n', { mode: 0o644 });
+  await writeFileAtomic(paths.receiptKey, r.publicKeyPem, { mode: 0o644 });
+  const entry = { logIndex: r.logIndex, checkpoint: r.head };
+  await writeFileAtomic(paths.receiptEntry, JSON.stringify(entry, null, 2) + '\n', { mode: 0o644 });
+}
