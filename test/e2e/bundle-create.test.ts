@@ -5,7 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { json, runCli, CLI, ROOT } from '../helpers/cli.js';
 import { makeSigningKey, tempDir, type SigningKey } from '../helpers/fixtures.js';
-import { needRig, rigSources, rig } from '../helpers/rig.js';
+import { needRig, rigMirrors, rigSources, rig } from '../helpers/rig.js';
 import { startRegistryProxy } from '../helpers/registry-proxy.js';
 import { runCli as runApp } from '../../src/cli/app.js';
 import { bufferIo } from '../../src/cli/output.js';
@@ -543,7 +543,7 @@ describe.skipIf(!rig)('bundle create', () => {
         '--quiet',
         '--profile',
         path.join(prof, 'rekor-v2.yaml'),
-        ...rigSources(r),
+        ...rigMirrors(r),
       ]);
       expect(lock.exitCode, lock.stderr).toBe(0);
       const lockFile = path.join(prof, 'rekor-v2.lock.json');

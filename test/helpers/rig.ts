@@ -78,14 +78,9 @@ export function needRig(): Rig {
   return rig;
 }
 
-/**
- * The connected side's sources in the rig: its plain registry as the mirror of every upstream
- * registry the profiles name, and the trusted root of the Sigstore that signed its images.
- */
-export function rigSources(r: Rig): string[] {
+/** Mirrors that send every upstream reference of the profiles to the rig's plain registry. */
+export function rigMirrors(r: Rig): string[] {
   return [
-    '--sigstore-trusted-root',
-    r.sigstoreTrustedRoot,
     '--mirror',
     `ghcr.io=${r.registry}`,
     '--mirror',
@@ -93,4 +88,12 @@ export function rigSources(r: Rig): string[] {
     '--mirror',
     `proxy.golang.org=file://${r.goModCacheDownload}`,
   ];
+}
+
+/**
+ * What `bundle create` is given in the rig: its mirrors (above), and the trusted root of the test
+ * Sigstore that signed the rig's images as upstream signs its own.
+ */
+export function rigSources(r: Rig): string[] {
+  return ['--sigstore-trusted-root', r.sigstoreTrustedRoot, ...rigMirrors(r)];
 }
