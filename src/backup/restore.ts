@@ -10,6 +10,7 @@ import path from 'node:path';
 import { AirgapError } from '../errors.js';
 import { loadTrustedKeys } from '../bundle/signing.js';
 import { verifyBundleDir } from '../bundle/verify-dir.js';
+import { verifyCarriedProvenance } from '../bundle/provenance.js';
 import { imageId } from '../engine/docker.js';
 import type { Engine } from '../engine/engine.js';
 import { readHistory, largest, type KeptCheckpoint } from '../instance/checkpoint-history.js';
@@ -261,6 +262,7 @@ async function bringUpOrPutBack(run: RestoreRun, replaced: string | undefined): 
 async function ensureImages({ o, m, state, staging }: RestoreRun): Promise<void> {
   if (o.bundleDir) {
     const verified = await verifyBundleDir(o.bundleDir, await loadTrustedKeys(o.trust), o.progress);
+    await verifyCarriedProvenance(verified);
     const images = verified.manifest.images.filter((i) => i.profiles.includes(m.profile));
     await loadProfileImages(o.engine.docker, {
       bundleDir: verified.dir,

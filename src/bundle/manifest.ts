@@ -40,6 +40,8 @@ export type ImageProvenance =
       identity: string;
       issuer: string;
       predicateTypes: string[];
+      /** The repository the build had to run in (checked in the certificate and the provenance). */
+      sourceRepository?: string;
       builtFrom: BuiltFrom;
       /** The manifest or index the tag resolved to, as published (a bundle path). */
       subject: string;

@@ -18,17 +18,27 @@ import { verifyAttestation } from '../provenance/verify-attestation.js';
 import { parseImageRef } from '../ref/image-ref.js';
 import { RegistryPool } from '../source/registry-source.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
-import { readUntrustedJson } from '../util/untrusted-json.js';
+import { readUntrustedJson, type JsonValue } from '../util/untrusted-json.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import type { BundleBuild } from './create.js';
 import { BundleLayout, bundleRel } from './layout.js';
 import type { BundleImage, BundleManifest, ImageProvenance } from './manifest.js';
 import type { BundleVerifyResult } from './verify-dir.js';
 
-/** The policy of each image reference: the first profile listing it decides. */
+/** The policy of each image reference; two profiles that list one image must say the same of it. */
 function policiesByRef(b: BundleBuild): Map<string, ProvenancePolicy> {
-  const m = new Map<string, ProvenancePolicy>();
-  for (const p of b.profiles) for (const i of p.images) if (!m.has(i.ref)) m.set(i.ref, i.provenance);
-  return m;
+  const m = new Map<string, { policy: ProvenancePolicy; file: string }>();
+  for (const p of b.profiles)
+    for (const i of p.images) {
+      const seen = m.get(i.ref);
+      if (!seen) m.set(i.ref, { policy: i.provenance, file: p.file });
+      else if (canonicalJson(seen.policy) !== canonicalJson(i.provenance))
+        throw new AirgapError(
+          'PROFILE_INVALID',
+          `${i.ref}: ${seen.file} and ${p.file} name different provenance policies for it; make them agree`,
+        );
+    }
+  return new Map([...m].map(([ref, v]) => [ref, v.policy]));
 }
 
 /**
@@ -80,6 +90,7 @@ async function verifyOneUpstream(
     identity: v.identity,
     issuer: v.issuer,
     predicateTypes: v.predicateTypes,
+    ...(policy.sourceRepository ? { sourceRepository: policy.sourceRepository } : {}),
     builtFrom: v.builtFrom,
     subject,
     attestations: carried,
@@ -111,6 +122,8 @@ export async function verifyCarriedProvenance(v: BundleVerifyResult): Promise<Pr
   const reports: ProvenanceReport[] = [];
   for (const image of m.images) {
     const p = image.provenance;
+    if (p && !['verified', 'unsigned', 'not-verified'].includes(p.status))
+      throw new AirgapError('PROVENANCE_CARRIED_INVALID', `${image.ref}: unknown provenance status in bundle.json`);
     if (p?.status === 'verified') await verifyCarriedImage(v, root!, image, p);
     reports.push({ image: image.ref, digest: image.digest, provenance: p ?? { status: 'not recorded' } });
   }
@@ -123,7 +136,13 @@ async function carriedTrustedRoot(v: BundleVerifyResult, m: BundleManifest): Pro
       'PROVENANCE_CARRIED_INVALID',
       `${v.dir}: bundle.json records verified provenance but no Sigstore trusted root`,
     );
-  return trustedRootFromBytes(await v.readFile(m.sigstoreTrustedRoot), `${v.dir}/${m.sigstoreTrustedRoot}`);
+  const what = `${v.dir}/${m.sigstoreTrustedRoot}`;
+  try {
+    return trustedRootFromBytes(await v.readFile(m.sigstoreTrustedRoot), what);
+  } catch (e) {
+    if ((e as AirgapError).code !== 'PROVENANCE_TRUSTED_ROOT_INVALID') throw e;
+    throw new AirgapError('PROVENANCE_CARRIED_INVALID', (e as Error).message, { cause: e });
+  }
 }
 
 async function verifyCarriedImage(
@@ -132,12 +151,14 @@ async function verifyCarriedImage(
   image: BundleImage,
   p: Extract<ImageProvenance, { status: 'verified' }>,
 ): Promise<void> {
+  checkRecordedVerdict(image, p);
   await checkCarriedSubject(v, image, p.subject);
   const policy: SignedPolicy = {
     kind: 'signed',
     identity: p.identity,
     issuer: p.issuer,
     predicateTypes: p.predicateTypes,
+    ...(p.sourceRepository ? { sourceRepository: p.sourceRepository } : {}),
   };
   const covered = new Set<string>();
   for (const rel of p.attestations) {
@@ -158,6 +179,20 @@ async function verifyCarriedImage(
     );
 }
 
+/** bundle.json's record of a verified image is whole: a signer, what it must attest, and what carries it. */
+function checkRecordedVerdict(image: BundleImage, p: Extract<ImageProvenance, { status: 'verified' }>): void {
+  const strings = (x: unknown) => Array.isArray(x) && x.length > 0 && x.every((y) => typeof y === 'string');
+  const ok =
+    typeof p.identity === 'string' &&
+    typeof p.issuer === 'string' &&
+    typeof p.subject === 'string' &&
+    strings(p.predicateTypes) &&
+    strings(p.attestations) &&
+    (p.sourceRepository === undefined || typeof p.sourceRepository === 'string');
+  if (!ok)
+    throw new AirgapError('PROVENANCE_CARRIED_INVALID', `${image.ref}: bundle.json's provenance record is incomplete`);
+}
+
 /** The carried manifest or index is the one the image's digest names, and it leads to the platform manifest loaded. */
 async function checkCarriedSubject(v: BundleVerifyResult, image: BundleImage, rel: string): Promise<void> {
   const bytes = await v.readFile(rel);
@@ -169,8 +204,7 @@ async function checkCarriedSubject(v: BundleVerifyResult, image: BundleImage, re
       `${what} has digest ${digest}, not the image's ${image.digest}`,
     );
   const doc = readUntrustedJson(bytes, { what, code: 'PROVENANCE_CARRIED_INVALID' });
-  const mediaType = doc.at('mediaType').optString() ?? '';
-  if (!isIndexType(mediaType)) {
+  if (!isIndexDoc(doc)) {
     if (image.manifestDigest !== image.digest)
       throw new AirgapError(
         'PROVENANCE_CARRIED_INVALID',
@@ -187,4 +221,10 @@ async function checkCarriedSubject(v: BundleVerifyResult, image: BundleImage, re
       'PROVENANCE_CARRIED_INVALID',
       `${what} does not list the platform manifest ${image.manifestDigest} the bundle carries`,
     );
+}
+
+/** An index: by its mediaType, or (the field is optional in OCI) by its list of manifests. */
+export function isIndexDoc(doc: JsonValue): boolean {
+  const mediaType = doc.at('mediaType').optString();
+  return mediaType ? isIndexType(mediaType) : Array.isArray(doc.at('manifests').raw);
 }

@@ -13,6 +13,7 @@ import type { RegistryClient } from '../registry/client.js';
 import { readUntrustedJson, parseUntrustedJson } from '../util/untrusted-json.js';
 import type { BundleImage } from './manifest.js';
 import type { BundleVerifyResult } from './verify-dir.js';
+import { isIndexDoc } from './provenance.js';
 
 const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 const EMPTY = { mediaType: 'application/vnd.oci.empty.v1+json', bytes: Buffer.from('{}') };
@@ -127,8 +128,10 @@ async function pushBlobBytes(client: RegistryClient, repo: string, bytes: Buffer
   });
 }
 
+/** The subject's media type: its own field, or (optional in OCI) what its shape says it is. */
 function mediaTypeOf(bytes: Buffer, what: string): string {
-  const mt = readUntrustedJson(bytes, { what, code: 'PROVENANCE_CARRIED_INVALID' }).at('mediaType').optString();
-  if (!mt) throw new AirgapError('PROVENANCE_CARRIED_INVALID', `${what}: the manifest names no mediaType`);
-  return mt;
+  const doc = readUntrustedJson(bytes, { what, code: 'PROVENANCE_CARRIED_INVALID' });
+  const mt = doc.at('mediaType').optString();
+  if (mt) return mt;
+  return isIndexDoc(doc) ? MediaType.OCI_INDEX : MediaType.OCI_MANIFEST;
 }

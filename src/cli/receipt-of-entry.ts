@@ -5,17 +5,21 @@
  */
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { checkReceipt, type CheckedReceipt } from '../receipt/check.js';
+import { checkReceipt, type CheckedReceipt, type ReceiptEntryView } from '../receipt/check.js';
 import { readRegularFile } from '../util/bounded-read.js';
+import { instancePaths } from '../instance/layout.js';
 
 const LIMIT = 1024 * 1024;
 
 async function readReceiptDir(dir: string) {
-  const read = (f: string) => readRegularFile(path.join(dir, f), LIMIT, 'RECEIPT_INVALID', 'install receipt file');
+  // The file names an instance's receipt/ has (an auditor's copy keeps them).
+  const p = instancePaths('/');
+  const read = (f: string) =>
+    readRegularFile(path.join(dir, path.basename(f)), LIMIT, 'RECEIPT_INVALID', 'install receipt file');
   return {
-    statement: await read('install-receipt.json'),
-    signature: (await read('install-receipt.sig')).toString('utf8'),
-    publicKeyPem: (await read('install-key.pub')).toString('utf8'),
+    statement: await read(p.receiptStatement),
+    signature: (await read(p.receiptSignature)).toString('utf8'),
+    publicKeyPem: (await read(p.receiptKey)).toString('utf8'),
   };
 }
 
@@ -25,7 +29,7 @@ async function readReceiptDir(dir: string) {
  */
 export async function receiptOfEntry(
   dir: string,
-  digestHex: string,
+  entry: ReceiptEntryView,
   required: boolean,
 ): Promise<CheckedReceipt | undefined> {
   let files;
@@ -36,8 +40,8 @@ export async function receiptOfEntry(
     throw e;
   }
   const sha256 = createHash('sha256').update(files.statement).digest('hex');
-  if (!required && sha256 !== digestHex) return undefined;
-  return checkReceipt(files, digestHex);
+  if (!required && sha256 !== entry.digestHex) return undefined;
+  return checkReceipt(files, entry);
 }
 
 export function receiptText(r: CheckedReceipt, dir: string): string {

@@ -17,7 +17,8 @@ import type { InstancePaths } from '../instance/layout.js';
 import { logTargetOf } from '../instance/log-target.js';
 import type { InstanceState } from '../instance/state.js';
 import { signedEntryRequest } from '../rekor/entry-request.js';
-import { logRequest } from '../rekor/log-http.js';
+import { decodeInt, logRequest } from '../rekor/log-http.js';
+import { isMissingFile, readRegularFile } from '../util/bounded-read.js';
 import { receiptStatement, type ReceiptInput } from '../receipt/statement.js';
 import type { LogStack } from '../stacks/stack.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -42,7 +43,16 @@ export interface ReceiptEntry {
   statementSha256: string;
 }
 
+/**
+ * Records the receipt, unless an earlier attempt of this fresh install did (a failed install
+ * leaves the log's data, and its entry stays the first): that one is kept.
+ */
 export async function recordInstallReceipt(c: ReceiptContext): Promise<ReceiptEntry> {
+  const kept = await keptReceipt(c.paths);
+  if (kept) {
+    c.progress.step(`install receipt: kept the one an earlier attempt recorded (log entry ${kept.logIndex})`);
+    return kept;
+  }
   // Read before witnesses may have cosigned anything: the smoke test that follows checks the quorum.
   const target = await logTargetOf(c.state, { witnesses: false });
   const head = await c.stack.readHead(target);
@@ -52,7 +62,7 @@ export async function recordInstallReceipt(c: ReceiptContext): Promise<ReceiptEn
   const res = await logRequest(target.endpoint, 'POST', signed.path, signed.request);
   if (res.status !== 201)
     throw new AirgapError(
-      'SMOKE_REJECTED',
+      'RECEIPT_REJECTED',
       `the log refused the install receipt: POST ${signed.path} answered HTTP ${res.status}`,
     );
   const logIndex = indexOfAnswer(res.body, c.stack.apiVersion);
@@ -60,7 +70,7 @@ export async function recordInstallReceipt(c: ReceiptContext): Promise<ReceiptEn
   const statementSha256 = signed.digest.toString('hex');
   if (entry.digestHex !== statementSha256)
     throw new AirgapError(
-      'SMOKE_BODY_MISMATCH',
+      'RECEIPT_REJECTED',
       `log entry ${logIndex} signs sha256:${entry.digestHex}, not the receipt's sha256:${statementSha256}`,
     );
   await writeReceipt(c.paths, {
@@ -92,6 +102,7 @@ async function receiptInput(c: ReceiptContext, checkpoint: string): Promise<Rece
       digest: i.digest,
       imageId: i.configDigest,
       provenance: provenanceText(i.provenance),
+      ...(i.provenance ? { verdict: i.provenance } : {}),
     })),
     configuration: await configurationDigests(c.paths),
     checkpoint,
@@ -110,11 +121,28 @@ async function configurationDigests(paths: InstancePaths): Promise<Array<{ path:
 
 /** The log index the log answered with: Rekor v2's TransparencyLogEntry, or Rekor v1's {uuid: LogEntry}. */
 function indexOfAnswer(body: Buffer, api: 1 | 2): number {
-  const doc = readUntrustedJson(body, { what: 'the log’s answer to the install receipt', code: 'SMOKE_BAD_RESPONSE' });
-  if (api === 2) return Number(doc.at('logIndex').string(/^\d+$/));
+  const doc = readUntrustedJson(body, { what: 'the log’s answer to the install receipt', code: 'RECEIPT_REJECTED' });
+  if (api === 2) return decodeInt(doc.at('logIndex').raw, 'logIndex');
   const first = doc.keys()[0];
   if (first === undefined) return doc.fail('holds no entry');
-  return doc.at(first).at('logIndex').int();
+  return decodeInt(doc.at(first).at('logIndex').raw, 'logIndex');
+}
+
+/** The receipt an earlier attempt wrote, with its entry's index. */
+async function keptReceipt(paths: InstancePaths): Promise<ReceiptEntry | undefined> {
+  let text: Buffer;
+  try {
+    text = await readRegularFile(paths.receiptEntry, 64 * 1024, 'RECEIPT_INVALID', 'install receipt entry');
+  } catch (e) {
+    if (isMissingFile(e)) return undefined;
+    throw e;
+  }
+  const entry = readUntrustedJson(text, { what: paths.receiptEntry, code: 'RECEIPT_INVALID' });
+  const statement = await readRegularFile(paths.receiptStatement, 1024 * 1024, 'RECEIPT_INVALID', 'install receipt');
+  return {
+    logIndex: entry.at('logIndex').int(),
+    statementSha256: createHash('sha256').update(statement).digest('hex'),
+  };
 }
 
 interface ReceiptFiles {

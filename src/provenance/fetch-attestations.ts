@@ -27,18 +27,36 @@ export async function fetchAttestations(
   subject: string,
 ): Promise<FetchedAttestations> {
   const top = await client.manifest(repo, subject);
-  const index = await referrersIndex(client, repo, subject);
-  const bundles: Buffer[] = [];
-  for (const d of index ? referrerDigests(index, `referrers of ${client.host}/${repo}@${subject}`) : []) {
-    const b = await sigstoreBundleOf(client, repo, d, subject);
-    if (b) bundles.push(b);
-  }
+  const what = `referrers of ${client.host}/${repo}@${subject}`;
+  // The Referrers API first; a registry that has one may still hold what a mirror copied behind
+  // the fallback tag, so that is read when the API lists no Sigstore bundle.
+  let bundles = await bundlesListed(client, repo, subject, await client.referrers(repo, subject), what);
+  if (bundles.length === 0)
+    bundles = await bundlesListed(client, repo, subject, await fallbackIndex(client, repo, subject), what);
   return { subject: top.bytes, subjectMediaType: top.mediaType, bundles };
 }
 
-async function referrersIndex(client: RegistryClient, repo: string, subject: string): Promise<Buffer | undefined> {
-  const api = await client.referrers(repo, subject);
-  if (api) return api;
+async function bundlesListed(
+  client: RegistryClient,
+  repo: string,
+  subject: string,
+  index: Buffer | undefined,
+  what: string,
+): Promise<Buffer[]> {
+  const bundles: Buffer[] = [];
+  for (const d of index ? referrerDigests(index, what) : []) {
+    // A referrer that is not a well-formed manifest is not an attestation: it is passed over, and
+    // the policy decides whether the others suffice.
+    const b = await sigstoreBundleOf(client, repo, d, subject).catch((e: unknown) => {
+      if ((e as AirgapError).code === 'REGISTRY_BAD_MANIFEST') return undefined;
+      throw e;
+    });
+    if (b) bundles.push(b);
+  }
+  return bundles;
+}
+
+async function fallbackIndex(client: RegistryClient, repo: string, subject: string): Promise<Buffer | undefined> {
   try {
     return (await client.manifest(repo, subject.replace(':', '-'))).bytes;
   } catch (e) {
@@ -52,7 +70,8 @@ function referrerDigests(index: Buffer, what: string): string[] {
   const list = doc.at('manifests').optList();
   if (list.length > MAX_REFERRERS)
     throw new AirgapError('REGISTRY_BAD_MANIFEST', `${what}: ${list.length} referrers (more than ${MAX_REFERRERS})`);
-  return list.map((m) => m.at('digest').string(/^sha256:[0-9a-f]{64}$/));
+  // Only sha256 digests can be checked here; a referrer named otherwise is not read.
+  return list.map((m) => m.at('digest').optString()).filter((d): d is string => /^sha256:[0-9a-f]{64}$/.test(d ?? ''));
 }
 
 /** The Sigstore bundle a referrer manifest carries, when it is one and is about `subject`. */

@@ -11,6 +11,12 @@ export interface SignedPolicy {
   issuer: string;
   /** In-toto predicate types, each of which a verified attestation must carry. */
   predicateTypes: string[];
+  /**
+   * The repository the build ran in (Fulcio's Source Repository URI, and the provenance's source):
+   * a reusable workflow's identity is the same whichever repository calls it, so the identity
+   * alone does not say whose build it was. Default: the identity's GitHub repository.
+   */
+  sourceRepository?: string;
 }
 
 /**
@@ -49,18 +55,29 @@ export function parseProvenancePolicy(raw: unknown, tag: string | undefined, bad
     return { kind, reason: reason.trim() };
   }
   for (const k of Object.keys(p))
-    if (!['identity', 'issuer', 'predicateTypes'].includes(k)) bad(`provenance.${k}`, 'is not a known key');
+    if (!['identity', 'issuer', 'predicateTypes', 'sourceRepository'].includes(k))
+      bad(`provenance.${k}`, 'is not a known key');
   const identity = requireUrl(p.identity, 'provenance.identity', bad);
   if (identity.includes('{tag}') && !tag) return bad('provenance.identity', 'uses {tag} but the image has no tag');
   const types = p.predicateTypes;
   if (!Array.isArray(types) || types.length === 0 || !types.every((t) => typeof t === 'string' && t.length > 0))
     return bad('provenance.predicateTypes', 'must list at least one in-toto predicate type');
+  const sourceRepository =
+    p.sourceRepository === undefined
+      ? githubRepositoryOf(identity)
+      : requireUrl(p.sourceRepository, 'provenance.sourceRepository', bad);
   return {
     kind: 'signed',
     identity: identity.replaceAll('{tag}', tag ?? ''),
     issuer: requireUrl(p.issuer, 'provenance.issuer', bad),
     predicateTypes: [...new Set(types as string[])],
+    ...(sourceRepository ? { sourceRepository } : {}),
   };
+}
+
+/** https://github.com/OWNER/REPO for a GitHub Actions workflow identity; undefined for any other. */
+export function githubRepositoryOf(identity: string): string | undefined {
+  return /^(https:\/\/github\.com\/[^/]+\/[^/]+)\/\.github\/workflows\//.exec(identity)?.[1];
 }
 
 function requireUrl(v: unknown, key: string, bad: PolicyProblem): string {

@@ -4,7 +4,6 @@
  * repository, verified from the root of trust @sigstore/tuf embeds. The bytes are carried in the
  * bundle, so the offline side verifies with exactly what the connected side used.
  */
-import { createHash } from 'node:crypto';
 import { AirgapError } from '../errors.js';
 import { readRegularFile } from '../util/bounded-read.js';
 import { readTrustedRoot, type SigstoreTrust } from './verify-attestation.js';
@@ -14,13 +13,12 @@ const TRUSTED_ROOT_LIMIT = 4 * 1024 * 1024;
 export interface LoadedTrustedRoot {
   bytes: Buffer;
   trust: SigstoreTrust;
-  /** Where it came from, for the bundle's record and messages. */
+  /** Where it came from, for messages. */
   source: string;
 }
 
 export function trustedRootFromBytes(bytes: Buffer, source: string): LoadedTrustedRoot {
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return { bytes, trust: readTrustedRoot(bytes, sha256, source), source };
+  return { bytes, trust: readTrustedRoot(bytes, source), source };
 }
 
 export async function loadTrustedRoot(file: string | undefined): Promise<LoadedTrustedRoot> {

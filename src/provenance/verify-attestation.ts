@@ -7,6 +7,8 @@
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier, type TrustMaterial } from '@sigstore/verify';
+import 'reflect-metadata';
+import { X509Certificate } from '@peculiar/x509';
 import { AirgapError } from '../errors.js';
 import { printable } from '../util/untrusted-text.js';
 import { parseUntrustedJson } from '../util/untrusted-json.js';
@@ -18,12 +20,10 @@ export const TRUSTED_ROOT_MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot
 /** A Sigstore trusted root (CAs, CT logs, transparency logs, TSAs), ready to verify with. */
 export interface SigstoreTrust {
   material: TrustMaterial;
-  /** SHA-256 (hex) of the trusted_root.json bytes it was read from. */
-  sha256: string;
 }
 
 /** Reads a trusted_root.json; `what` names it in messages. */
-export function readTrustedRoot(bytes: Uint8Array, sha256: string, what: string): SigstoreTrust {
+export function readTrustedRoot(bytes: Uint8Array, what: string): SigstoreTrust {
   const raw = parseUntrustedJson(bytes, { what, code: 'PROVENANCE_TRUSTED_ROOT_INVALID' });
   const mediaType = (raw as { mediaType?: unknown } | null)?.mediaType;
   if (mediaType !== TRUSTED_ROOT_MEDIA_TYPE)
@@ -32,7 +32,7 @@ export function readTrustedRoot(bytes: Uint8Array, sha256: string, what: string)
       `${what}: mediaType ${printable(String(mediaType), { max: 100 })} is not ${TRUSTED_ROOT_MEDIA_TYPE}`,
     );
   try {
-    return { material: toTrustMaterial(TrustedRoot.fromJSON(raw)), sha256 };
+    return { material: toTrustMaterial(TrustedRoot.fromJSON(raw)) };
   } catch (e) {
     throw new AirgapError('PROVENANCE_TRUSTED_ROOT_INVALID', `${what}: ${(e as Error).message}`, { cause: e });
   }
@@ -73,7 +73,32 @@ export function verifyAttestation(trust: SigstoreTrust, c: AttestationCheck): Ve
   const env = (bundle.content as { dsseEnvelope: { payloadType: string; payload: Buffer } }).dsseEnvelope;
   const statement = readStatement(env.payloadType, env.payload, c.what);
   requireSubject(statement, c.subject, c.what);
+  if (c.policy.sourceRepository) requireSource(bundle, statement, c.policy.sourceRepository, c.what);
   return { identity, issuer, statement };
+}
+
+/** The build ran in the policy's repository: as the certificate says (set by Fulcio from the OIDC token), and as the provenance says. */
+function requireSource(bundle: Bundle, statement: Statement, want: string, what: string): void {
+  const cert = bundle.verificationMaterial.content;
+  const raw = cert.$case === 'certificate' ? cert.certificate.rawBytes : undefined;
+  const inCert = raw ? sourceRepositoryExtension(raw) : undefined;
+  const found = [inCert, statement.builtFrom.repository].find((r) => r !== undefined && r !== want);
+  if (inCert === undefined || found !== undefined)
+    throw new AirgapError(
+      'PROVENANCE_SOURCE_MISMATCH',
+      `${what} was built in ${printable(found ?? inCert ?? '(the certificate names no source repository)', { max: 300 })}; the profile expects ${want}`,
+      { details: { expected: want, found: found ?? inCert ?? '' } },
+    );
+}
+
+/** Fulcio's Source Repository URI extension (1.3.6.1.4.1.57264.1.12, a DER UTF8String), when present. */
+function sourceRepositoryExtension(der: Uint8Array): string | undefined {
+  const ext = new X509Certificate(new Uint8Array(der)).getExtension('1.3.6.1.4.1.57264.1.12');
+  if (!ext) return undefined;
+  const v = Buffer.from(ext.value);
+  const [len, at] = v[1]! < 0x80 ? [v[1]!, 2] : v[1] === 0x81 ? [v[2]!, 3] : [v.readUInt16BE(2), 4];
+  if (v[0] !== 0x0c || at + len !== v.length) return '(not a UTF8String)';
+  return v.subarray(at).toString('utf8');
 }
 
 function readBundle(c: AttestationCheck): Bundle {

@@ -12,8 +12,10 @@ export interface ReceiptImage {
   digest: string;
   /** The image ID loaded into the engine (its config digest). */
   imageId: string;
-  /** The upstream provenance verdict, verified again before the load. */
+  /** The upstream provenance verdict, verified again before the load, as a sentence. */
   provenance: string;
+  /** The same verdict as data (identity, issuer, predicate types, source), for an auditor's tools. */
+  verdict?: unknown;
 }
 
 export interface ReceiptInput {

@@ -91,7 +91,7 @@ describe.skipIf(!rig)('upstream provenance', () => {
       const target = `${r.registry}/${prefix}/${new URL(`https://${img.ref}`).pathname.slice(1).replace(/:[^:]+$/, '')}@${img.digest}`;
       const identity = (img.provenance as { identity: string }).identity;
       expect(identity).toContain(`sigstore/${repo}/`);
-      const common = ['--trusted-root', r.sigstoreTrustedRoot, '--certificate-identity', identity,
+      const common = ['--offline', '--trusted-root', r.sigstoreTrustedRoot, '--certificate-identity', identity,
         '--certificate-oidc-issuer', GITHUB, '--allow-http-registry']; // prettier-ignore
       const v = spawnSync(r.cosign3, ['verify', ...common, target], { encoding: 'utf8', timeout: 120_000 });
       expect(v.status, v.stderr).toBe(0);
@@ -150,17 +150,9 @@ describe.skipIf(!rig)('upstream provenance', () => {
     try {
       expect(install.exitCode, install.stderr).toBe(0);
       expect(JSON.parse(install.stdout).receipt.logIndex).toBe(0);
-      const get = await runOffline(r, [
-        'log',
-        'get',
-        '--instance',
-        instance,
-        '--data-dir',
-        data,
-        '--index',
-        '0',
-        '--json',
-      ]);
+      const firstEntry = (...more: string[]) =>
+        runOffline(r, ['log', 'get', '--instance', instance, '--data-dir', data, '--index', '0', ...more]);
+      const get = await firstEntry('--json');
       expect(get.exitCode, get.stderr).toBe(0);
       const entry = JSON.parse(get.stdout);
       const statement = readFileSync(path.join(data, 'receipt/install-receipt.json'));
@@ -189,18 +181,7 @@ describe.skipIf(!rig)('upstream provenance', () => {
         path.join(edited, 'install-receipt.json'),
         statement.toString().replace('"rekor-v2"', '"rekor-v1"'),
       );
-      const bad = await runOffline(r, [
-        'log',
-        'get',
-        '--instance',
-        instance,
-        '--data-dir',
-        data,
-        '--index',
-        '0',
-        '--receipt',
-        edited,
-      ]);
+      const bad = await firstEntry('--receipt', edited);
       expect(bad.exitCode).toBe(3);
       expect(bad.stderr).toContain('RECEIPT_INVALID');
     } finally {

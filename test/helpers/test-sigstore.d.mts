@@ -9,6 +9,8 @@ export interface SignOptions {
   identity: string;
   /** The OIDC issuer in the Fulcio extensions (default GitHub Actions'). */
   issuer?: string;
+  /** Fulcio's Source Repository URI extension (default: the identity's GitHub repository, when it names one). */
+  sourceRepository?: string;
   /** The statement's subjects; digest as ALG:HEX. */
   subjects: { name: string; digest: string }[];
   predicateType: string;

@@ -22,6 +22,7 @@ const FULCIO_URL = 'https://fulcio.rig.test';
 const CTFE_URL = 'https://ctfe.rig.test';
 const OID_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
 const OID_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
+const OID_SOURCE_REPOSITORY = '1.3.6.1.4.1.57264.1.12';
 const OID_SCT_LIST = '1.3.6.1.4.1.11129.2.4.2';
 const DSSE_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 const subtle = /** @type {SubtleCrypto} */ (/** @type {unknown} */ (webcrypto.subtle));
@@ -112,11 +113,18 @@ function makeTrustedRoot(/** @type {x509.X509Certificate} */ root, /** @type {Bu
   };
 }
 
+/** The repository a GitHub workflow identity runs in (https://github.com/OWNER/REPO). */
+function repositoryOf(/** @type {string} */ identity) {
+  return /^(https:\/\/github\.com\/[^/]+\/[^/]+)\/\.github\/workflows\//.exec(identity)?.[1];
+}
+
 /** The extensions of a Fulcio certificate for a GitHub Actions workflow identity. */
 async function leafExtensions(
-  /** @type {{ identity: string, issuer: string, leafKey: CryptoKey, ca: CryptoKeyPair }} */ o,
+  /** @type {{ identity: string, issuer: string, sourceRepository?: string, leafKey: CryptoKey, ca: CryptoKeyPair }} */ o,
 ) {
+  const repo = o.sourceRepository ?? repositoryOf(o.identity);
   return [
+    ...(repo ? [new x509.Extension(OID_SOURCE_REPOSITORY, false, der(0x0c, Buffer.from(repo)))] : []),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning]),
     new x509.SubjectAlternativeNameExtension([{ type: 'url', value: o.identity }], true),

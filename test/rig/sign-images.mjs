@@ -29,6 +29,8 @@ const ACCEPT = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ].join(', ');
 
+// Raised when what a fixture signature holds changes (2: the certificate names its source repository).
+const FIXTURE_VERSION = '2';
 const sha = (/** @type {string | Buffer} */ b) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
 /**
@@ -168,7 +170,7 @@ function provenance(/** @type {string} */ identity) {
 
 /** The bundle for (DIGEST, IDENTITY), made once and kept in DIR/bundles. */
 async function bundleFor(/** @type {any} */ ctx, /** @type {{ repo: string, digest: string, identity: string }} */ s) {
-  const key = sha([s.digest, s.identity, ctx.sigstore.caFingerprint].join('\n')).slice(7, 31);
+  const key = sha([FIXTURE_VERSION, s.digest, s.identity, ctx.sigstore.caFingerprint].join('\n')).slice(7, 31);
   const file = path.join(ctx.state, 'bundles', `${key}.json`);
   if (!fs.existsSync(file)) {
     const bundle = await ctx.sigstore.signStatement({
@@ -191,7 +193,7 @@ async function signIn(/** @type {any} */ ctx, /** @type {Registry} */ reg, /** @
   const [, repo, tag, identity] = /** @type {string[]} */ (/^([^:=]+):([^=]+)=(.+)$/.exec(spec) ?? []);
   if (!repo) throw new Error(`--sign wants REPO:TAG=IDENTITY, got ${spec}`);
   const subject = await resolve(reg, repo, tag);
-  const id = [reg.addr, repo, subject.digest, identity, ctx.sigstore.caFingerprint].join('\n');
+  const id = [FIXTURE_VERSION, reg.addr, repo, subject.digest, identity, ctx.sigstore.caFingerprint].join('\n');
   const stamp = path.join(ctx.state, 'stamps', sha(id).slice(7, 31));
   const done = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8').trim() : '';
   const fallback = subject.digest.replace(':', '-');

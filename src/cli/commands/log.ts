@@ -8,7 +8,7 @@ import { lastValue, typed, withCommon } from '../options.js';
 import { isSha256Hex } from '../../util/sha256.js';
 import { rotateCommand } from './log-rotate.js';
 import { receiptOfEntry, receiptText } from '../receipt-of-entry.js';
-import path from 'node:path';
+import { instancePaths } from '../../instance/layout.js';
 
 interface GetArgs extends CommonArgs, LogTargetArgs {
   index?: number;
@@ -78,8 +78,8 @@ const getCommand = {
       ].join('\n');
     if (args.index !== undefined) {
       const e = await stack.readEntry(target, args.index);
-      const dir = args.receipt ?? (state ? path.join(state.dataDir, 'receipt') : undefined);
-      const receipt = dir ? await receiptOfEntry(dir, e.digestHex, !!args.receipt) : undefined;
+      const dir = args.receipt ?? (state ? instancePaths(state.dataDir).receipt : undefined);
+      const receipt = dir ? await receiptOfEntry(dir, e, !!args.receipt) : undefined;
       printResult(
         args,
         { ...show(e), ...(receipt ? { receipt } : {}) },

@@ -18,7 +18,13 @@ const IDENTITY = 'https://github.com/sigstore/rekor-tiles/.github/workflows/buil
 const SLSA = 'https://slsa.dev/provenance/v1';
 const DIGEST = `sha256:${createHash('sha256').update('an image index').digest('hex')}`;
 const OTHER = `sha256:${createHash('sha256').update('another image').digest('hex')}`;
-const POLICY: SignedPolicy = { kind: 'signed', identity: IDENTITY, issuer: ISSUER, predicateTypes: [SLSA] };
+const POLICY: SignedPolicy = {
+  kind: 'signed',
+  identity: IDENTITY,
+  issuer: ISSUER,
+  predicateTypes: [SLSA],
+  sourceRepository: 'https://github.com/sigstore/rekor-tiles',
+};
 const PREDICATE = {
   buildDefinition: {
     buildType: 'https://actions.github.io/buildtypes/workflow/v1',
@@ -76,6 +82,20 @@ describe('provenance evaluation', () => {
     const e = expectCode(() => check([bytes]), 'PROVENANCE_IDENTITY_MISMATCH');
     expect(e.message).toContain(fork);
     expect(e.message).toContain(IDENTITY);
+  });
+
+  it('refuses the right workflow called from another repository (the certificate names where it ran)', async () => {
+    const bytes = await attest({ sourceRepository: 'https://github.com/attacker/fork' });
+    const e = expectCode(() => check([bytes]), 'PROVENANCE_SOURCE_MISMATCH');
+    expect(e.message).toContain('https://github.com/attacker/fork');
+    expect(e.message).toContain('https://github.com/sigstore/rekor-tiles');
+  });
+
+  it('refuses provenance that says it built another repository', async () => {
+    const predicate = structuredClone(PREDICATE);
+    predicate.buildDefinition.resolvedDependencies[0]!.uri = 'git+https://github.com/attacker/fork@refs/tags/v2.4.2';
+    const bytes = await attest({ predicate });
+    expectCode(() => check([bytes]), 'PROVENANCE_SOURCE_MISMATCH');
   });
 
   it('refuses another issuer', async () => {
@@ -153,6 +173,7 @@ describe('provenance policy in a profile', () => {
       identity: 'https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1.2.3',
       issuer: ISSUER,
       predicateTypes: [SLSA],
+      sourceRepository: 'https://github.com/o/r',
     });
   });
   it('takes unsigned and notVerified with a reason, and nothing else beside them', () => {
