@@ -5,16 +5,14 @@
  * bundle's signature, with the verdict in bundle.json. Offline: the same checks again from what
  * is carried, with no network, before anything is loaded.
  */
-import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
+import { sha256Digest } from '../oci/digest.js';
 import { isIndexType } from '../oci/media-types.js';
 import { evaluateProvenance } from '../provenance/evaluate.js';
 import { fetchAttestations } from '../provenance/fetch-attestations.js';
 import { NO_POLICY, type ProvenancePolicy, type SignedPolicy } from '../provenance/policy.js';
 import { loadTrustedRoot, trustedRootFromBytes, type LoadedTrustedRoot } from '../provenance/trusted-root-source.js';
-import { verifyAttestation } from '../provenance/verify-attestation.js';
 import { parseImageRef } from '../ref/image-ref.js';
 import { RegistryPool } from '../source/registry-source.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -78,11 +76,11 @@ async function verifyOneUpstream(
   }));
   const v = evaluateProvenance(root.trust, { image: image.ref, subject: image.digest, policy, attestations });
   const subject = bundleRel.provenanceSubject(image.digest);
-  await writeCarried(b.out, subject, fetched.subject);
+  await writeFileAtomic(path.join(b.out, subject), fetched.subject);
   const carried: string[] = [];
   for (const [k, i] of v.used.entries()) {
     const rel = bundleRel.provenanceAttestation(image.digest, k + 1);
-    await writeCarried(b.out, rel, fetched.bundles[i]!);
+    await writeFileAtomic(path.join(b.out, rel), fetched.bundles[i]!);
     carried.push(rel);
   }
   return {
@@ -95,11 +93,6 @@ async function verifyOneUpstream(
     subject,
     attestations: carried,
   };
-}
-
-async function writeCarried(out: string, rel: string, bytes: Buffer): Promise<void> {
-  await fsp.mkdir(path.dirname(path.join(out, rel)), { recursive: true });
-  await writeFileAtomic(path.join(out, rel), bytes);
 }
 
 /** One image's provenance as the offline side found it. */
@@ -160,23 +153,9 @@ async function verifyCarriedImage(
     predicateTypes: p.predicateTypes,
     ...(p.sourceRepository ? { sourceRepository: p.sourceRepository } : {}),
   };
-  const covered = new Set<string>();
-  for (const rel of p.attestations) {
-    const bytes = await v.readFile(rel);
-    const a = verifyAttestation(root.trust, {
-      bundle: bytes,
-      subject: image.digest,
-      policy,
-      what: `${image.ref}: ${rel}`,
-    });
-    covered.add(a.statement.predicateType);
-  }
-  const missing = p.predicateTypes.filter((t) => !covered.has(t));
-  if (missing.length)
-    throw new AirgapError(
-      'PROVENANCE_PREDICATE_MISSING',
-      `${image.ref}: no carried attestation of type ${missing.join(', ')}`,
-    );
+  const attestations = [];
+  for (const rel of p.attestations) attestations.push({ name: rel, bytes: await v.readFile(rel) });
+  evaluateProvenance(root.trust, { image: image.ref, subject: image.digest, policy, attestations, strict: true });
 }
 
 /** bundle.json's record of a verified image is whole: a signer, what it must attest, and what carries it. */
@@ -196,7 +175,7 @@ function checkRecordedVerdict(image: BundleImage, p: Extract<ImageProvenance, { 
 /** The carried manifest or index is the one the image's digest names, and it leads to the platform manifest loaded. */
 async function checkCarriedSubject(v: BundleVerifyResult, image: BundleImage, rel: string): Promise<void> {
   const bytes = await v.readFile(rel);
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const digest = sha256Digest(bytes);
   const what = `${image.ref}: ${rel}`;
   if (digest !== image.digest)
     throw new AirgapError(

@@ -4,9 +4,9 @@
  * and a `subject`), listed in the fallback tag `sha256-<hex>` as well, as GitHub's actions/attest
  * stores it upstream, so cosign and policy controllers inside the site find it where they look.
  */
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AirgapError } from '../errors.js';
+import { sha256Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import { readStatement } from '../provenance/statement.js';
 import type { RegistryClient } from '../registry/client.js';
@@ -25,8 +25,6 @@ interface Descriptor {
   artifactType?: string;
   annotations?: Record<string, string>;
 }
-
-const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** Pushes the attestations `image` carries into `repo`; returns how many. */
 export async function pushAttestations(
@@ -78,13 +76,13 @@ async function pushReferrer(
       schemaVersion: 2,
       mediaType: MediaType.OCI_MANIFEST,
       artifactType: BUNDLE_MEDIA_TYPE,
-      config: { mediaType: EMPTY.mediaType, digest: digestOf(EMPTY.bytes), size: EMPTY.bytes.length },
-      layers: [{ mediaType: BUNDLE_MEDIA_TYPE, digest: digestOf(bundle), size: bundle.length }],
+      config: { mediaType: EMPTY.mediaType, digest: sha256Digest(EMPTY.bytes), size: EMPTY.bytes.length },
+      layers: [{ mediaType: BUNDLE_MEDIA_TYPE, digest: sha256Digest(bundle), size: bundle.length }],
       subject,
       annotations,
     }),
   );
-  const digest = digestOf(manifest);
+  const digest = sha256Digest(manifest);
   await client.putManifest(repo, digest, manifest, MediaType.OCI_MANIFEST);
   return {
     mediaType: MediaType.OCI_MANIFEST,
@@ -119,7 +117,7 @@ async function updateFallbackTag(
 }
 
 async function pushBlobBytes(client: RegistryClient, repo: string, bytes: Buffer): Promise<void> {
-  const digest = digestOf(bytes);
+  const digest = sha256Digest(bytes);
   if (await client.hasBlob(repo, digest, bytes.length)) return;
   await client.pushBlob(repo, {
     digest,

@@ -4,10 +4,10 @@
  * records them.
  */
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { checkReceipt, type CheckedReceipt, type ReceiptEntryView } from '../receipt/check.js';
 import { readRegularFile } from '../util/bounded-read.js';
 import { instancePaths } from '../instance/layout.js';
+import { sha256Hex } from '../oci/digest.js';
 
 const LIMIT = 1024 * 1024;
 
@@ -39,8 +39,7 @@ export async function receiptOfEntry(
     if (!required) return undefined;
     throw e;
   }
-  const sha256 = createHash('sha256').update(files.statement).digest('hex');
-  if (!required && sha256 !== entry.digestHex) return undefined;
+  if (!required && sha256Hex(files.statement) !== entry.digestHex) return undefined;
   return checkReceipt(files, entry);
 }
 

@@ -6,7 +6,7 @@
  * begins with how it was made; an auditor checks it with the public key, the statement, and
  * `log get --index N`.
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AirgapError } from '../errors.js';
@@ -15,6 +15,7 @@ import { provenanceText } from '../bundle/provenance-text.js';
 import type { BundleVerifyResult } from '../bundle/verify-dir.js';
 import type { InstancePaths } from '../instance/layout.js';
 import { logTargetOf } from '../instance/log-target.js';
+import { hashFile, sha256Hex } from '../oci/digest.js';
 import type { InstanceState } from '../instance/state.js';
 import { signedEntryRequest } from '../rekor/entry-request.js';
 import { decodeInt, logRequest } from '../rekor/log-http.js';
@@ -113,8 +114,7 @@ async function receiptInput(c: ReceiptContext, checkpoint: string): Promise<Rece
 async function configurationDigests(paths: InstancePaths): Promise<Array<{ path: string; sha256: string }>> {
   const out: Array<{ path: string; sha256: string }> = [];
   for (const rel of (await listFiles(paths.config)).sort()) {
-    const bytes = await fsp.readFile(path.join(paths.config, rel));
-    out.push({ path: `config/${rel}`, sha256: createHash('sha256').update(bytes).digest('hex') });
+    out.push({ path: `config/${rel}`, sha256: (await hashFile(path.join(paths.config, rel))).sha256 });
   }
   return out;
 }
@@ -141,7 +141,7 @@ async function keptReceipt(paths: InstancePaths): Promise<ReceiptEntry | undefin
   const statement = await readRegularFile(paths.receiptStatement, 1024 * 1024, 'RECEIPT_INVALID', 'install receipt');
   return {
     logIndex: entry.at('logIndex').int(),
-    statementSha256: createHash('sha256').update(statement).digest('hex'),
+    statementSha256: sha256Hex(statement),
   };
 }
 

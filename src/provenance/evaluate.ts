@@ -22,6 +22,8 @@ export interface ImageProvenanceCheck {
   subject: string;
   policy: SignedPolicy;
   attestations: Attestation[];
+  /** Every attestation must verify (what a bundle carries was chosen at create); else those that fail are left out. */
+  strict?: boolean;
 }
 
 export interface SignedVerdict {
@@ -54,7 +56,7 @@ export function evaluateProvenance(trust: SigstoreTrust, c: ImageProvenanceCheck
       });
       verified.push({ i, a });
     } catch (e) {
-      if (!(e instanceof AirgapError)) throw e;
+      if (!(e instanceof AirgapError) || c.strict) throw e;
       failures.push(e);
     }
   });

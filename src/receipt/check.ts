@@ -3,7 +3,8 @@
  * statement's SHA-256, the signature over the statement verifies with the install key, and the
  * statement says what it says (its predicate, read as untrusted JSON). Pure.
  */
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { sha256Hex } from '../oci/digest.js';
 import { AirgapError } from '../errors.js';
 import { readUntrustedJson, type JsonValue } from '../util/untrusted-json.js';
 import { RECEIPT_PREDICATE_TYPE } from './statement.js';
@@ -36,7 +37,7 @@ export interface ReceiptEntryView {
  * signer, and the signature over the statement verifies with it.
  */
 export function checkReceipt(r: ReceiptFiles, entry: ReceiptEntryView): CheckedReceipt {
-  const statementSha256 = createHash('sha256').update(r.statement).digest('hex');
+  const statementSha256 = sha256Hex(r.statement);
   if (statementSha256 !== entry.digestHex)
     throw new AirgapError(
       'RECEIPT_INVALID',
